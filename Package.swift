@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// Husk: kernel-grade C components as user-space servers. See README.md and docs/.
+import PackageDescription
+
+/// Components and the conformance suite are portable C: they may include only
+/// the hypercall and glue headers. -ffreestanding -nostdlibinc makes any libc
+/// include fail to compile; Tests/ComponentTests checks their undefined symbols.
+let componentCFlags: [CSetting] = [
+    .unsafeFlags(["-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
+                  "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
+]
+let hostCFlags: [CSetting] = [
+    .unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
+]
+
+let package = Package(
+    name: "Husk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "husk", targets: ["husk"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The ABI contract: husk/hypercall.h.
+        .target(name: "HypercallABI", cSettings: hostCFlags),
+        // Thin C shims for what Swift cannot call directly (futex, ioctl,
+        // thread-local storage, atomics on raw memory).
+        .target(name: "HuskSys", cSettings: hostCFlags),
+        // The host: the hypercall table implemented in Swift, the posix backend
+        // and the backend interface the other backends implement.
+        .target(name: "Hypercalls", dependencies: ["HypercallABI", "HuskSys"]),
+        .target(name: "SimBackend", dependencies: ["Hypercalls", "HuskSys"]),
+        .target(name: "VFIOBackend", dependencies: ["Hypercalls", "HuskSys"]),
+        .target(name: "UIOBackend", dependencies: ["Hypercalls", "HuskSys"]),
+        // The glue: kernel-style C API (headers, inline accessors) ...
+        .target(name: "GlueAPI", dependencies: ["HypercallABI"], cSettings: hostCFlags),
+        // ... whose logic is Swift over the hypercall table.
+        .target(name: "Glue", dependencies: ["GlueAPI", "HypercallABI"]),
+        // Components (portable C units) and the conformance suite (a component).
+        .target(name: "EduComponent", dependencies: ["GlueAPI", "HypercallABI"],
+                path: "Sources/Components/edu", cSettings: componentCFlags),
+        .target(name: "BlkcopyComponent", dependencies: ["GlueAPI", "HypercallABI"],
+                path: "Sources/Components/blkcopy", cSettings: componentCFlags),
+        .target(name: "Conformance", dependencies: ["HypercallABI"],
+                path: "Sources/Conformance", cSettings: componentCFlags),
+        // Benchmark loops in C: the hypercall table against pthreads directly.
+        .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
+        // Component model: static registry, dlopen, versions, dependency order.
+        .target(name: "HuskHost", dependencies: [
+            "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
+            "EduComponent", "BlkcopyComponent", "Conformance",
+        ]),
+        .executableTarget(name: "husk", dependencies: [
+            "HuskHost", "HypBench",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: [
+            // dlopen()ed components resolve glue symbols against the executable.
+            .unsafeFlags(["-Xlinker", "--export-dynamic"]),
+        ]),
+        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost"]),
+        .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+#include "husk_component_edu.h"
+int husk_edu_placeholder;

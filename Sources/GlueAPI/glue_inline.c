@@ -1,0 +1,2 @@
+#include "husk/glue.h"
+int husk_glue_api_placeholder;

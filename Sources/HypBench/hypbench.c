@@ -1,0 +1,2 @@
+#include "hypbench.h"
+int hypbench_placeholder;

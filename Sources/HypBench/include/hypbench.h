@@ -1,0 +1,1 @@
+#include <husk/hypercall.h>

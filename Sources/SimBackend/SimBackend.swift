@@ -1,0 +1,2 @@
+// Placeholder until the sim backend lands.
+import Hypercalls

@@ -1,0 +1,2 @@
+// Placeholder until the uio backend lands.
+import Hypercalls

@@ -1,0 +1,2 @@
+// Placeholder until the vfio backend lands.
+import Hypercalls

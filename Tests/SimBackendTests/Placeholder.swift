@@ -1,0 +1,2 @@
+import XCTest
+final class SimBackendTestsPlaceholder: XCTestCase { func testBuilds() {} }
