@@ -53,13 +53,14 @@ let package = Package(
             "EduComponent", "BlkcopyComponent", "Conformance",
         ]),
         .executableTarget(name: "husk", dependencies: [
-            "HuskHost", "HypBench",
+            "HuskHost", "HypBench", "HuskSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.
             .unsafeFlags(["-Xlinker", "--export-dynamic"]),
         ]),
-        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost"]),
+        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend"]),
+        .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
     ],

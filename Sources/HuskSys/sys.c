@@ -43,3 +43,9 @@ int husk_getrandom(void *buf, size_t len) {
     }
     return 0;
 }
+
+#include <fcntl.h>
+#include <pthread.h>
+
+int husk_o_direct(void) { return O_DIRECT; }
+int husk_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }

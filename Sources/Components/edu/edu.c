@@ -1,2 +1,52 @@
+/*
+ * edu.c — the component: registers the edu PCI driver at init and
+ * unregisters it (detaching every device) at fini.
+ */
 #include "husk_component_edu.h"
-int husk_edu_placeholder;
+#include "edu_regs.h"
+#include "edu_softc.h"
+
+int edu_attach(struct pci_attach_args *pa, void **softc_out);
+void edu_detach(void *softc);
+
+static const struct pci_device_id edu_ids[] = {
+    { EDU_VENDOR_ID, EDU_DEVICE_ID },
+    PCI_ID_END,
+};
+
+static const struct pci_driver edu_driver = {
+    .name = "edu",
+    .ids = edu_ids,
+    .attach = edu_attach,
+    .detach = edu_detach,
+};
+
+static int32_t edu_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
+    (void)ctx;
+    (void)hyp;
+    unsigned n = 0;
+    int r = pci_driver_register(&edu_driver, &n);
+    if (r != 0) {
+        glue_logf(LOG_ERR, "edu: cannot register the driver: error %d", r);
+        return r;
+    }
+    glue_logf(LOG_INFO, "edu: driver ready, %u device(s) attached", n);
+    return 0;
+}
+
+static void edu_fini(husk_ctx *ctx) {
+    (void)ctx;
+    pci_driver_unregister(&edu_driver);
+}
+
+HUSK_COMPONENT(edu) = {
+    .abi_major = HUSK_ABI_MAJOR,
+    .abi_minor = 0,
+    .name = "edu",
+    .description = "driver for QEMU's edu PCI device; offers its DMA engine as dma_engine \"edu\"",
+    .kind = HUSK_KIND_DRIVER,
+    .depends = NULL,
+    .init = edu_init,
+    .run = NULL,
+    .fini = edu_fini,
+};

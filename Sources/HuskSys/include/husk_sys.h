@@ -60,3 +60,7 @@ _Noreturn void husk_exit_now(int status);
 int husk_getrandom(void *buf, size_t len);
 
 #endif
+
+/* ---- GNU extensions the Swift Glibc module does not show (no _GNU_SOURCE). */
+int husk_o_direct(void);                   /* O_DIRECT */
+int husk_set_thread_name(const char *name); /* pthread_setname_np(self) */

@@ -1,0 +1,77 @@
+import GlueAPI
+import HypercallABI
+import Synchronization
+
+/// Access to the hypercall table and to the calling component's context.
+enum Hyp {
+    /// The bound table's address. An atomic rather than a lock: it is read
+    /// on every glue call and written once (by Glue.bind) before any
+    /// component runs.
+    private static let bits = Atomic<UInt>(0)
+
+    static func install(_ hyp: UnsafePointer<husk_hyp>) {
+        bits.store(UInt(bitPattern: hyp), ordering: .releasing)
+    }
+
+    /// The table. Using the glue before Glue.bind is a host bug.
+    static var table: UnsafePointer<husk_hyp> {
+        guard let p = UnsafePointer<husk_hyp>(bitPattern: bits.load(ordering: .acquiring)) else {
+            fatalError("husk glue: called before Glue.bind(_:)")
+        }
+        return p
+    }
+
+    /// The calling thread's component, or nil on a thread of no component.
+    static var currentOrNil: OpaquePointer? { table.pointee.ctx_current!() }
+
+    /// The calling thread's component; a glue call from a thread of no
+    /// component is misuse and panics, naming the call.
+    static func current(_ call: StaticString) -> OpaquePointer {
+        guard let ctx = table.pointee.ctx_current!() else {
+            panic(nil, "\(call) called from a thread that belongs to no component")
+        }
+        return ctx
+    }
+
+    /// End the server with a panic attributed to ctx (nil: unknown).
+    static func panic(_ ctx: OpaquePointer?, _ msg: String) -> Never {
+        msg.withCString { table.pointee.panic!(ctx, $0) }
+        fatalError("husk glue: hyp->panic returned: \(msg)")
+    }
+
+    /// Log through the host, attributed to ctx.
+    static func log(_ ctx: OpaquePointer?, _ level: Int32, _ msg: String) {
+        msg.withCString { table.pointee.log!(ctx, UInt32(level), $0) }
+    }
+
+    static func now(_ ctx: OpaquePointer?) -> UInt64 { table.pointee.clock_monotonic!(ctx) }
+
+    static func errorName(_ code: Int32) -> String {
+        switch code {
+        case HUSK_OK: return "OK"
+        case HUSK_EINTR: return "EINTR"
+        case HUSK_EIO: return "EIO"
+        case HUSK_EBADF: return "EBADF"
+        case HUSK_EAGAIN: return "EAGAIN"
+        case HUSK_ENOMEM: return "ENOMEM"
+        case HUSK_EBUSY: return "EBUSY"
+        case HUSK_EEXIST: return "EEXIST"
+        case HUSK_ENODEV: return "ENODEV"
+        case HUSK_EINVAL: return "EINVAL"
+        case HUSK_ENOTSUP: return "ENOTSUP"
+        case HUSK_ETIMEDOUT: return "ETIMEDOUT"
+        default: return "error \(code)"
+        }
+    }
+}
+
+extension UInt64 {
+    /// now + delay without wrapping: a huge delay means "never", not "now".
+    func plusSaturating(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}
+
+/// The key the glue's registries use for a component.
+func ctxKey(_ ctx: OpaquePointer) -> UInt { UInt(bitPattern: ctx) }

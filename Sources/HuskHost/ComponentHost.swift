@@ -1,0 +1,119 @@
+import Glibc
+import HypercallABI
+import Hypercalls
+import Glue
+
+/// Hosts components on one backend: checks versions and dependencies,
+/// initialises in dependency order, runs their main jobs on cancellable
+/// threads, finalises in reverse order.
+public final class ComponentHost: @unchecked Sendable {
+    // @unchecked: mutated only from the thread that drives the host (the CLI's
+    // main thread or a test); run threads only write their own RunSlot.
+    public let hypercalls: HypercallHost
+    public private(set) var loaded: [LoadedComponent] = []
+    public private(set) var refused: [(name: String, reason: String)] = []
+
+    public final class LoadedComponent: @unchecked Sendable {
+        // @unchecked: `result` is written by the run thread before it ends and
+        // read only after join.
+        public let descriptor: ComponentDescriptor
+        public let context: ComponentContext
+        public fileprivate(set) var runThread: husk_handle = 0
+        public fileprivate(set) var result: Int32?
+        init(descriptor: ComponentDescriptor, context: ComponentContext) {
+            self.descriptor = descriptor
+            self.context = context
+        }
+    }
+
+    public init(backend: any HostBackend) {
+        hypercalls = HypercallHost(backend: backend)
+        hypercalls.activate()
+        Glue.bind(UnsafePointer(hypercalls.table))
+    }
+
+    /// Check, order and initialise. Refusals are collected in `refused` and
+    /// logged; the host keeps running with what could be loaded.
+    public func load(_ components: [ComponentDescriptor], parameters: [String: [String: String]] = [:]) {
+        let (major, minor) = hypercalls.abiVersion
+        var early: [String: String] = [:]
+        for c in components {
+            if !c.hasValidName {
+                early[c.name] = "component name '\(c.name)' is not [a-z0-9_-]+"
+            } else if let why = c.abiMismatch(hostMajor: major, hostMinor: minor) {
+                early[c.name] = why
+            } else if c.raw.pointee.`init` == nil {
+                early[c.name] = "component '\(c.name)' has no init function"
+            }
+        }
+        let plan = DependencyOrder.order(components, refused: early)
+        for r in plan.refused { refuse(r.name, r.reason) }
+        let refusedNames = Set(plan.refused.map { $0.name })
+        for c in plan.ordered {
+            if let dep = c.dependencies.first(where: { dep in refusedNames.contains(dep) || refused.contains { r in r.name == dep } }) {
+                refuse(c.name, "component '\(c.name)' depends on '\(dep)', which failed to initialise")
+                continue
+            }
+            let ctx = ComponentContext(name: c.name, parameters: parameters[c.name] ?? [:])
+            let status = HostThreads.acting(as: ctx.pointer) { c.raw.pointee.`init`!(ctx.pointer, UnsafePointer(hypercalls.table)) }
+            if status != HUSK_OK {
+                ctx.retire()
+                refuse(c.name, "component '\(c.name)' init failed: \(HypError.name(of: status))")
+                continue
+            }
+            HostLog.host("loaded \(c.name) (\(c.kindName), ABI \(c.abiMajor).\(c.abiMinor), \(c.origin))")
+            loaded.append(LoadedComponent(descriptor: c, context: ctx))
+        }
+    }
+
+    private func refuse(_ name: String, _ reason: String) {
+        refused.append((name, reason))
+        HostLog.host("refused: \(reason)", level: UInt32(HUSK_LOG_ERROR))
+    }
+
+    /// Start every loaded component's `run` on its own thread, as that component.
+    public func startRuns() {
+        for lc in loaded where lc.descriptor.raw.pointee.run != nil && lc.runThread == 0 {
+            let arg = Unmanaged.passRetained(lc).toOpaque()
+            var h: husk_handle = 0
+            let r = hypercalls.table.pointee.thread_create(lc.context.pointer, "run", { raw in
+                let lc = Unmanaged<LoadedComponent>.fromOpaque(raw!).takeRetainedValue()
+                lc.result = lc.descriptor.raw.pointee.run!(lc.context.pointer)
+            }, arg, UInt32(HUSK_THREAD_JOINABLE), &h)
+            if r == HUSK_OK { lc.runThread = h } else {
+                Unmanaged<LoadedComponent>.fromOpaque(arg).release()
+                lc.result = r
+            }
+        }
+    }
+
+    /// Ask every running `run` to stop (sets the threads' cancellation flags).
+    public func cancelRuns() {
+        for lc in loaded where lc.runThread != 0 { _ = HostThreads.cancel(lc.runThread) }
+    }
+
+    /// Wait for every started `run`; returns (name, status) in load order.
+    @discardableResult
+    public func waitRuns() -> [(name: String, status: Int32)] {
+        var out: [(String, Int32)] = []
+        for lc in loaded where lc.runThread != 0 {
+            _ = hypercalls.table.pointee.thread_join(lc.context.pointer, lc.runThread)
+            lc.runThread = 0
+            out.append((lc.descriptor.name, lc.result ?? HUSK_EIO))
+        }
+        return out.map { (name: $0.0, status: $0.1) }
+    }
+
+    /// Finalise in reverse order, then release the backend.
+    public func shutdown() {
+        for lc in loaded.reversed() {
+            if let fini = lc.descriptor.raw.pointee.fini {
+                HostThreads.acting(as: lc.context.pointer) { fini(lc.context.pointer) }
+            }
+            Glue.componentFinished(lc.context.pointer)
+            lc.context.retire()
+        }
+        loaded = []
+        hypercalls.shutdown()
+    }
+}

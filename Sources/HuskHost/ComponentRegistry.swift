@@ -1,0 +1,54 @@
+import Glibc
+import HypercallABI
+import EduComponent
+import BlkcopyComponent
+import Conformance
+
+/// Where components come from: the static registry linked into this binary
+/// (the only source in static executables) and shared objects loaded with
+/// dlopen that export `husk_component_entry`.
+public enum ComponentRegistry {
+    /// Components linked into the husk binary.
+    public static let builtIn: [ComponentDescriptor] = [
+        //TEMP pin(husk_component_edu),
+        pin(husk_component_blkcopy),
+        pin(husk_component_conformance),
+    ]
+
+    private static func pin(_ c: husk_component) -> ComponentDescriptor {
+        // The imported global is a value; keep one copy at a stable address.
+        let p = UnsafeMutablePointer<husk_component>.allocate(capacity: 1)
+        p.initialize(to: c)
+        return ComponentDescriptor(raw: UnsafePointer(p), origin: "built-in")
+    }
+
+    public static func builtIn(named name: String) -> ComponentDescriptor? {
+        builtIn.first { $0.name == name }
+    }
+
+    /// Load a component from a shared object. The object resolves glue
+    /// symbols against the husk executable (linked with --export-dynamic).
+    public static func load(path: String) throws(HostError) -> ComponentDescriptor {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let why = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw HostError("cannot load component \(path): \(why)")
+        }
+        guard let sym = dlsym(handle, HUSK_COMPONENT_ENTRY_SYMBOL) else {
+            dlclose(handle)
+            throw HostError("\(path) is not a Husk component: it does not export \(HUSK_COMPONENT_ENTRY_SYMBOL)")
+        }
+        typealias Entry = @convention(c) () -> UnsafePointer<husk_component>?
+        guard let raw = unsafeBitCast(sym, to: Entry.self)() else {
+            throw HostError("\(path): \(HUSK_COMPONENT_ENTRY_SYMBOL) returned NULL")
+        }
+        // The object stays loaded for the life of the process: its code may
+        // still run on host threads (completions) until the host shuts down.
+        return ComponentDescriptor(raw: raw, origin: path)
+    }
+}
+
+/// A host-level failure with a message meant for a person.
+public struct HostError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

@@ -1,2 +1,0 @@
-#include "hypbench.h"
-int hypbench_placeholder;

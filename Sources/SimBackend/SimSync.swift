@@ -1,0 +1,89 @@
+import Glibc
+import HuskSys
+
+/// A mutex with one condition variable, for sim device state shared between
+/// the driver's threads (register accesses) and the device's own thread.
+/// pthread objects live in heap memory that never moves, which is why this is
+/// a class holding pointers rather than a struct. It is `@unchecked Sendable`
+/// because the pthread objects themselves are the synchronisation.
+final class SimLock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let cond: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        cond = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        // Timed waits use CLOCK_MONOTONIC so that wall-clock jumps do not matter.
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+
+    @inline(__always)
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Wait on the condition; the caller holds the lock.
+    func wait() { pthread_cond_wait(cond, mutex) }
+
+    /// Wait at most `ns` nanoseconds; the caller holds the lock.
+    func wait(ns: UInt64) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let total = UInt64(now.tv_nsec) + ns % 1_000_000_000
+        var deadline = timespec()
+        deadline.tv_sec = now.tv_sec + Int(ns / 1_000_000_000) + Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        pthread_cond_timedwait(cond, mutex, &deadline)
+    }
+
+    func broadcast() { pthread_cond_broadcast(cond) }
+}
+
+/// A joinable host thread running a closure: the "device's own thread".
+/// Not Foundation's Thread, to keep the backend on Glibc only.
+/// `@unchecked Sendable`: `joined` is only touched by the owner, which
+/// serialises start/stop under its own lock.
+final class SimThread: @unchecked Sendable {
+    private var tid = pthread_t()
+    private var joined = false
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        final class Box {
+            let name: String, body: @Sendable () -> Void
+            init(_ n: String, _ b: @escaping @Sendable () -> Void) { name = n; body = b }
+        }
+        let arg = Unmanaged.passRetained(Box(name, body)).toOpaque()
+        let rc = pthread_create(&tid, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            husk_sim_set_thread_name(box.name)
+            box.body()
+            return nil
+        }, arg)
+        // Creating a thread only fails when the process is out of resources;
+        // a sim device cannot work without one.
+        precondition(rc == 0, "sim: pthread_create failed: \(rc)")
+    }
+
+    func join() {
+        guard !joined else { return }
+        joined = true
+        pthread_join(tid, nil)
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Glibc
+import HuskHost
+import Hypercalls
+
+struct ConformanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Run the hypercall conformance suite (a C component) on a backend.",
+        discussion: """
+        The suite is written in C against husk/hypercall.h only, so a port of the host runs the same \
+        file. It prints one TAP-like line per check and 'N passed, M failed'. On sim, give \
+        --device edu so that interrupt delivery is tested. --panic-case runs one deliberate misuse \
+        that must end the process with status 86 (the ABI's panic status).
+        Examples:
+          husk conformance
+          husk conformance --backend sim --device edu
+          husk conformance --panic-case unlock_not_owned
+        """)
+
+    @OptionGroup var backendOptions: BackendOptions
+
+    @Option(name: .long, help: ArgumentHelp("Run one misuse that must panic instead of the suite.", valueName: "case"))
+    var panicCase: String?
+
+    func run() throws {
+        // A scratch file for the block I/O checks, removed whatever happens.
+        var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { printError("husk: cannot create a scratch file in /tmp"); throw ExitCode(2) }
+        let path = String(cString: template)
+        defer { unlink(path) }
+        guard ftruncate(fd, 1 << 20) == 0 else { printError("husk: cannot size \(path)"); throw ExitCode(2) }
+        close(fd)
+        var params = ["blk_path": path]
+        if let panicCase { params["panic_case"] = panicCase }
+        guard let suite = ComponentRegistry.builtIn(named: "conformance") else { throw ExitCode(2) }
+        let status = try hostComponents([suite], parameters: ["conformance": params], backendOptions: backendOptions, once: true)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class HypercallsTestsPlaceholder: XCTestCase { func testBuilds() {} }

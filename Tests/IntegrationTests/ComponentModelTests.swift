@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+/// The component model through the real husk binary: shared objects loaded
+/// with dlopen, ABI version checks, dependency order, init/fini order.
+final class ComponentModelTests: XCTestCase {
+    /// A component that logs its life cycle.
+    static func source(name: String, major: String = "HUSK_ABI_MAJOR", minor: String = "HUSK_ABI_MINOR",
+                       depends: [String] = [], withRun: Bool = true) -> String {
+        let deps = depends.isEmpty ? "NULL" : "deps_\(name)"
+        let depsDecl = depends.isEmpty ? "" : "static const char *const deps_\(name)[] = { \(depends.map { "\"\($0)\"" }.joined(separator: ", ")), NULL };"
+        return """
+        #include <husk/hypercall.h>
+        static const struct husk_hyp *H;
+        static husk_ctx *C;
+        \(depsDecl)
+        static int32_t c_init(husk_ctx *ctx, const struct husk_hyp *hyp) { H = hyp; C = ctx; hyp->log(ctx, HUSK_LOG_INFO, "init \(name)"); return 0; }
+        static int32_t c_run(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "run \(name)"); return 0; }
+        static void c_fini(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "fini \(name)"); }
+        HUSK_COMPONENT(\(name.replacingOccurrences(of: "-", with: "_"))) = {
+            .abi_major = \(major), .abi_minor = \(minor), .name = "\(name)", .description = "test component",
+            .kind = HUSK_KIND_OTHER, .depends = \(deps), .init = c_init, .run = \(withRun ? "c_run" : "0"), .fini = c_fini,
+        };
+        """
+    }
+
+    func testNewerABIIsRefusedAndTheHostKeepsRunning() throws {
+        let dir = try scratchDirectory(self)
+        let newer = try ComponentBuilder.sharedObject(named: "newer", source: Self.source(name: "newer", minor: "HUSK_ABI_MINOR + 1"), in: dir)
+        let other = try ComponentBuilder.sharedObject(named: "othermajor", source: Self.source(name: "othermajor", major: "HUSK_ABI_MAJOR + 1", minor: "0"), in: dir)
+        let good = try ComponentBuilder.sharedObject(named: "good", source: Self.source(name: "good"), in: dir)
+        let r = try Husk.run(["run", "--component-file", newer.path, "--component-file", other.path, "--component-file", good.path])
+        XCTAssertEqual(r.status, 3, r.output)
+        XCTAssertTrue(r.stderr.contains("component 'newer' needs hypercall ABI 1.1, but this host provides 1.0"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("component 'othermajor' needs hypercall ABI 2.0, but this host provides 1.0 (major versions differ)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("init newer"), "a refused component's init must not run")
+        for line in ["init good", "run good", "fini good"] {
+            XCTAssertTrue(r.stderr.contains(line), "the host keeps running the others: missing '\(line)'\n\(r.stderr)")
+        }
+    }
+
+    func testDependenciesInitialiseFirstAndFinaliseLast() throws {
+        let dir = try scratchDirectory(self)
+        let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a", depends: ["b"], withRun: false), in: dir)
+        let b = try ComponentBuilder.sharedObject(named: "b", source: Self.source(name: "b", depends: ["c"], withRun: false), in: dir)
+        let c = try ComponentBuilder.sharedObject(named: "c", source: Self.source(name: "c", withRun: false), in: dir)
+        let orphan = try ComponentBuilder.sharedObject(named: "orphan", source: Self.source(name: "orphan", depends: ["nothere"], withRun: false), in: dir)
+        let r = try Husk.run(["run", "--once", "--component-file", a.path, "--component-file", orphan.path,
+                              "--component-file", b.path, "--component-file", c.path])
+        XCTAssertEqual(r.status, 3, r.output)
+        let events = r.stderr.split(separator: "\n").compactMap { line -> String? in
+            for e in ["init a", "init b", "init c", "fini a", "fini b", "fini c", "init orphan"] where line.hasSuffix(e) { return e }
+            return nil
+        }
+        XCTAssertEqual(events, ["init c", "init b", "init a", "fini a", "fini b", "fini c"])
+        XCTAssertTrue(r.stderr.contains("component 'orphan' depends on 'nothere', which is not loaded"), r.stderr)
+    }
+
+    func testDependencyCycleIsRefused() throws {
+        let dir = try scratchDirectory(self)
+        let x = try ComponentBuilder.sharedObject(named: "x", source: Self.source(name: "x", depends: ["y"]), in: dir)
+        let y = try ComponentBuilder.sharedObject(named: "y", source: Self.source(name: "y", depends: ["x"]), in: dir)
+        let r = try Husk.run(["run", "--once", "--component-file", x.path, "--component-file", y.path])
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.stderr.contains("dependency cycle"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("init x") || r.stderr.contains("init y"))
+    }
+
+    func testNotAComponentIsAClearError() throws {
+        let dir = try scratchDirectory(self)
+        let c = dir.appendingPathComponent("plain.c")
+        try "int plain(void) { return 1; }\n".write(to: c, atomically: true, encoding: .utf8)
+        let so = dir.appendingPathComponent("plain.so")
+        XCTAssertEqual(try Husk.runTool(ComponentBuilder.cc, ["-shared", "-fPIC", "-o", so.path, c.path]).status, 0)
+        let r = try Husk.run(["run", "--component-file", so.path])
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.stderr.contains("is not a Husk component"), r.stderr)
+        let missing = try Husk.run(["run", "--component-file", dir.appendingPathComponent("missing.so").path])
+        XCTAssertEqual(missing.status, 3)
+        XCTAssertTrue(missing.stderr.contains("cannot load component"), missing.stderr)
+    }
+}

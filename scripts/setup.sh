@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent machine setup for Husk: installs the Debian packages the build
+# and the tests need, only when they are missing. Safe to run every time.
+set -euo pipefail
+
+# tool -> Debian package that provides it
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in binutils e2fsprogs; do
+    have_pkg "$pkg" || need+=("$pkg")
+done
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "setup: swift is at /opt/swift/usr/bin but not on PATH; add it: export PATH=/opt/swift/usr/bin:\$PATH" >&2
+    else
+        echo "setup: Swift 6 toolchain not found (expected /opt/swift); install it first" >&2
+    fi
+    exit 1
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+else
+    echo "setup: Debian packages present"
+fi
