@@ -32,8 +32,11 @@ let package = Package(
         // and the backend interface the other backends implement.
         .target(name: "Hypercalls", dependencies: ["HypercallABI", "HuskSys"]),
         .target(name: "SimBackend", dependencies: ["Hypercalls", "HuskSys"]),
-        .target(name: "VFIOBackend", dependencies: ["Hypercalls", "HuskSys"]),
-        .target(name: "UIOBackend", dependencies: ["Hypercalls", "HuskSys"]),
+        // Sysfs, descriptors, region I/O and the IOVA allocator shared by the
+        // backends that drive real PCI functions.
+        .target(name: "PCIHostSupport", dependencies: ["Hypercalls", "HuskSys"]),
+        .target(name: "VFIOBackend", dependencies: ["Hypercalls", "HuskSys", "PCIHostSupport"]),
+        .target(name: "UIOBackend", dependencies: ["Hypercalls", "HuskSys", "PCIHostSupport"]),
         // The glue: kernel-style C API (headers, inline accessors) ...
         .target(name: "GlueAPI", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // ... whose logic is Swift over the hypercall table.
@@ -59,7 +62,7 @@ let package = Package(
             // dlopen()ed components resolve glue symbols against the executable.
             .unsafeFlags(["-Xlinker", "--export-dynamic"]),
         ]),
-        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend"]),
+        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport"]),
         .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),

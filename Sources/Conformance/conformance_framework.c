@@ -336,6 +336,7 @@ static void tidy_expr(char *out, size_t cap, const char *expr)
         if (p[0] == 'H' && p[1] == '-' && p[2] == '>') { p += 3; continue; }
         if (p[0] == 'C' && p[1] == ',' && (p == expr || p[-1] == '(')) {
             p += 2;
+            while (*p == ' ') p++;
             continue;
         }
         if (p[0] == 'C' && p[1] == ')' && (p == expr || p[-1] == '(')) { p += 1; continue; }

@@ -14,12 +14,7 @@ final class SimLock: @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         cond = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        // Timed waits use CLOCK_MONOTONIC so that wall-clock jumps do not matter.
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(cond, &attr)
-        pthread_condattr_destroy(&attr)
+        pthread_cond_init(cond, nil)
     }
 
     deinit {
@@ -41,17 +36,6 @@ final class SimLock: @unchecked Sendable {
 
     /// Wait on the condition; the caller holds the lock.
     func wait() { pthread_cond_wait(cond, mutex) }
-
-    /// Wait at most `ns` nanoseconds; the caller holds the lock.
-    func wait(ns: UInt64) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = UInt64(now.tv_nsec) + ns % 1_000_000_000
-        var deadline = timespec()
-        deadline.tv_sec = now.tv_sec + Int(ns / 1_000_000_000) + Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
-        pthread_cond_timedwait(cond, mutex, &deadline)
-    }
 
     func broadcast() { pthread_cond_broadcast(cond) }
 }

@@ -50,8 +50,8 @@ extension SimVirtioBlk {
                 while q.lastAvail != availIdx {
                     let (head, segments) = try q.popChain(iommu)
                     let written = try serve(segments, iommu)
-                    let current = lock.withLock { epoch == myEpoch }
-                    guard current else { return }
+                    // Publish under the lock: a reset either happened before
+                    // (epoch changed: drop the result) or waits for this.
                     try lock.withLock { () throws(SimVirtqueueError) in
                         guard epoch == myEpoch else { return }
                         try q.pushUsed(head: head, written: written, iommu)

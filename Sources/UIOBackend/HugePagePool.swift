@@ -1,6 +1,7 @@
 import Glibc
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// Owner of a memory mapping: unmapped exactly once, when dropped.

@@ -1,6 +1,7 @@
 import Glibc
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// Virtual-to-physical translation through /proc/self/pagemap: one 64-bit
 /// entry per virtual page; bit 63 = present, bits 0-54 = page frame number.

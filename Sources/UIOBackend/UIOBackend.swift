@@ -1,6 +1,7 @@
 import Glibc
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// The `uio` backend, the fallback when there is no IOMMU: PCI functions

@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// An open PCI function bound to uio_pci_generic: config space through the

@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// Forwards INTx from /dev/uioN to an eventfd: a small thread waits until the
 /// uio node reports a new interrupt (its 4-byte count), then adds 1 to the

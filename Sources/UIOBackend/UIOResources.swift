@@ -1,5 +1,6 @@
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// BAR sizes and kinds from the sysfs `resource` file: one line per resource,
 /// "start end flags" in hex; lines 0-5 are the BARs.

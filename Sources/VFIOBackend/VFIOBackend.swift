@@ -1,6 +1,7 @@
 import Glibc
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// The `vfio` backend: PCI functions bound to vfio-pci, passed through with

@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// The VFIO container (/dev/vfio/vfio): one IOMMU address space shared by

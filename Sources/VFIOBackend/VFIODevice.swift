@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 import Synchronization
 
 /// An open VFIO PCI function: config space and BARs through the device

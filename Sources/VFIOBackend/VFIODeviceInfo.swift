@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// What a VFIO device descriptor reports: flags, where config space and the
 /// BARs are in the descriptor's offset space, and the interrupts offered.

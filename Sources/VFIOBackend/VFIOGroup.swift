@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// An IOMMU group (/dev/vfio/N): the unit VFIO isolates, attached to the
 /// backend's container. Closing it (deinit) detaches it.

@@ -2,6 +2,7 @@ import Glibc
 import HuskSys
 import HypercallABI
 import Hypercalls
+import PCIHostSupport
 
 /// VFIO interrupt indices, VFIO_DEVICE_GET_IRQ_INFO and VFIO_DEVICE_SET_IRQS.
 enum VFIOIRQ {

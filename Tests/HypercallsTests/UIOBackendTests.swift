@@ -3,6 +3,7 @@ import Glibc
 import HypercallABI
 import Hypercalls
 @testable import UIOBackend
+import PCIHostSupport
 import XCTest
 
 /// The uio backend without hardware: argument checks, device messages,

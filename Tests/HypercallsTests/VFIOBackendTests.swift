@@ -2,6 +2,7 @@ import Glibc
 import HypercallABI
 import Hypercalls
 @testable import VFIOBackend
+import PCIHostSupport
 import XCTest
 
 /// The vfio backend without hardware: argument checks, the messages for

@@ -7,15 +7,15 @@ final class ComponentModelTests: XCTestCase {
     /// A component that logs its life cycle.
     static func source(name: String, major: String = "HUSK_ABI_MAJOR", minor: String = "HUSK_ABI_MINOR",
                        depends: [String] = [], withRun: Bool = true) -> String {
-        let deps = depends.isEmpty ? "NULL" : "deps_\(name)"
-        let depsDecl = depends.isEmpty ? "" : "static const char *const deps_\(name)[] = { \(depends.map { "\"\($0)\"" }.joined(separator: ", ")), NULL };"
+        let deps = depends.isEmpty ? "0" : "deps_\(name)"
+        let depsDecl = depends.isEmpty ? "" : "static const char *const deps_\(name)[] = { \(depends.map { "\"\($0)\"" }.joined(separator: ", ")), 0 };"
         return """
         #include <husk/hypercall.h>
         static const struct husk_hyp *H;
         static husk_ctx *C;
         \(depsDecl)
         static int32_t c_init(husk_ctx *ctx, const struct husk_hyp *hyp) { H = hyp; C = ctx; hyp->log(ctx, HUSK_LOG_INFO, "init \(name)"); return 0; }
-        static int32_t c_run(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "run \(name)"); return 0; }
+        __attribute__((unused)) static int32_t c_run(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "run \(name)"); return 0; }
         static void c_fini(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "fini \(name)"); }
         HUSK_COMPONENT(\(name.replacingOccurrences(of: "-", with: "_"))) = {
             .abi_major = \(major), .abi_minor = \(minor), .name = "\(name)", .description = "test component",

@@ -86,6 +86,13 @@ final class VirtioBlkTests: XCTestCase {
         try driver.start(kinds: HUSK_IRQ_MSIX | HUSK_IRQ_INTX)
         XCTAssertEqual(driver.irq?.kind, HUSK_IRQ_MSIX)
         XCTAssertEqual(driver.irq?.eventFDs.count, 2)
+        // The MSI-X enable bit in config space follows enableInterrupts.
+        var cap = try driver.dev.configRead(offset: 0x34, width: 1)
+        while cap != 0, try driver.dev.configRead(offset: cap, width: 1) != 0x11 {
+            cap = try driver.dev.configRead(offset: cap + 1, width: 1)
+        }
+        XCTAssertNotEqual(cap, 0)
+        XCTAssertEqual(try driver.dev.configRead(offset: cap + 2, width: 2) & 0x8000, 0x8000)
         let data = pattern(1, 4096)
         driver.submit(type: BlkType.write, sector: 8, write: data)
         try driver.kick()

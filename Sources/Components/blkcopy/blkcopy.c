@@ -13,6 +13,9 @@
  * it took; fini releases whatever is left and destroys the lock. One
  * instance per process (the state is a static pointer: run and fini get
  * only the ctx).
+ *
+ * Log lines carry no "blkcopy: " prefix: the host tags every line with the
+ * component's name, so they read "[info] blkcopy: copied ...".
  */
 #include "husk_component_blkcopy.h"
 #include "blkcopy_private.h"
@@ -53,13 +56,15 @@ static int32_t bc_open(struct bc_softc *sc) {
     int32_t r = sc->hyp->blk_open(sc->ctx, sc->src, HUSK_BLK_RDONLY, &sc->src_blk, &si);
     if (r != HUSK_OK) {
         sc->src_blk = 0;
-        glue_logf(LOG_ERR, "cannot open src %s: %s", sc->src, bc_errname(r));
+        glue_logf(LOG_ERR, "cannot open src %s: %s%s", sc->src, bc_errname(r),
+                  r == HUSK_EINVAL ? " (it must be a regular file or a block device)" : "");
         return r;
     }
     r = sc->hyp->blk_open(sc->ctx, sc->dst, HUSK_BLK_RDWR, &sc->dst_blk, &di);
     if (r != HUSK_OK) {
         sc->dst_blk = 0;
-        glue_logf(LOG_ERR, "cannot open dst %s for writing: %s", sc->dst, bc_errname(r));
+        glue_logf(LOG_ERR, "cannot open dst %s for writing: %s%s", sc->dst, bc_errname(r),
+                  r == HUSK_EINVAL ? " (it must be a regular file or a block device)" : "");
         return r;
     }
     if (di.size < si.size) {
@@ -280,6 +285,12 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
     }
     uint64_t t1 = glue_uptime_ns();
 
+    if (sc->verify && sc->hyp->cancel_pending(ctx)) {   /* cancelled during the flush */
+        glue_logf(LOG_INFO, "cancelled after %llu bytes (copy complete and flushed, not verified)",
+                  (unsigned long long)copied);
+        r = HUSK_EINTR;
+        goto out;
+    }
     if (sc->verify) {
         sc->vsrc_crc = 0;
         sc->vdst_crc = 0;

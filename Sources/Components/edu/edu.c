@@ -6,9 +6,6 @@
 #include "edu_regs.h"
 #include "edu_softc.h"
 
-int edu_attach(struct pci_attach_args *pa, void **softc_out);
-void edu_detach(void *softc);
-
 static const struct pci_device_id edu_ids[] = {
     { EDU_VENDOR_ID, EDU_DEVICE_ID },
     PCI_ID_END,
@@ -21,16 +18,20 @@ static const struct pci_driver edu_driver = {
     .detach = edu_detach,
 };
 
+/* Module parameter edu.intx=1: use INTx even when MSI exists (tests the
+ * level-triggered path: acknowledge, then re-arm with pci_intr_ack). */
+GLUE_PRIVATE bool edu_force_intx;
+
 static int32_t edu_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
-    (void)ctx;
-    (void)hyp;
+    char v[8];
+    edu_force_intx = hyp->config_get(ctx, "intx", v, sizeof v, NULL) == HUSK_OK && v[0] == '1';
     unsigned n = 0;
     int r = pci_driver_register(&edu_driver, &n);
     if (r != 0) {
-        glue_logf(LOG_ERR, "edu: cannot register the driver: error %d", r);
+        glue_logf(LOG_ERR, "cannot register the driver: error %d", r);
         return r;
     }
-    glue_logf(LOG_INFO, "edu: driver ready, %u device(s) attached", n);
+    glue_logf(LOG_INFO, "driver ready, %u device(s) attached", n);
     return 0;
 }
 

@@ -6,17 +6,14 @@
 #include "edu_regs.h"
 #include "edu_softc.h"
 
-int edu_attach(struct pci_attach_args *pa, void **softc_out);
-void edu_detach(void *softc);
-
 /* The identification register must carry the edu magic. */
 static int edu_identify(struct edu_softc *sc) {
     uint32_t id = bus_space_read_4(sc->regs, EDU_REG_ID);
     if ((id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
-        glue_logf(LOG_ERR, "edu: identification register reads 0x%08x, not an edu device", id);
+        glue_logf(LOG_ERR, "identification register reads 0x%08x, not an edu device", id);
         return HUSK_ENODEV;
     }
-    glue_logf(LOG_INFO, "edu: %s: edu version %u.%u", sc->pa->pa_id.address, id >> 24, (id >> 16) & 0xffu);
+    glue_logf(LOG_INFO, "%s: edu version %u.%u", sc->pa->pa_id.address, id >> 24, (id >> 16) & 0xffu);
     return 0;
 }
 
@@ -29,7 +26,7 @@ static int edu_liveness(struct edu_softc *sc) {
         bus_space_barrier(sc->regs, EDU_REG_LIVENESS, 4, BUS_SPACE_BARRIER_WRITE | BUS_SPACE_BARRIER_READ);
         uint32_t got = bus_space_read_4(sc->regs, EDU_REG_LIVENESS);
         if (got != ~patterns[i]) {
-            glue_logf(LOG_ERR, "edu: liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)",
+            glue_logf(LOG_ERR, "liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)",
                       patterns[i], got, ~patterns[i]);
             return HUSK_EIO;
         }
@@ -40,18 +37,19 @@ static int edu_liveness(struct edu_softc *sc) {
 /* One vector, MSI preferred (no shared line, no unmask round trip). */
 static int edu_setup_intr(struct edu_softc *sc) {
     uint32_t count = 0;
-    int r = pci_intr_alloc(sc->pa, HUSK_IRQ_MSI | HUSK_IRQ_INTX, 1, &sc->intr_kind, &count);
+    uint32_t kinds = edu_force_intx ? HUSK_IRQ_INTX : HUSK_IRQ_MSI | HUSK_IRQ_INTX;
+    int r = pci_intr_alloc(sc->pa, kinds, 1, &sc->intr_kind, &count);
     if (r != 0) {
-        glue_logf(LOG_ERR, "edu: no interrupt: error %d", r);
+        glue_logf(LOG_ERR, "no interrupt: error %d", r);
         return r;
     }
     r = pci_intr_establish(sc->pa, 0, edu_intr, sc, &sc->ih);
     if (r != 0) {
-        glue_logf(LOG_ERR, "edu: cannot establish the interrupt handler: error %d", r);
+        glue_logf(LOG_ERR, "cannot establish the interrupt handler: error %d", r);
         return r;
     }
     sc->ih_established = true;
-    glue_logf(LOG_INFO, "edu: using %s interrupts", sc->intr_kind == HUSK_IRQ_MSI ? "MSI" : "INTx");
+    glue_logf(LOG_INFO, "using %s interrupts", sc->intr_kind == HUSK_IRQ_MSI ? "MSI" : "INTx");
     return 0;
 }
 
@@ -69,11 +67,11 @@ static int edu_offer_engine(struct edu_softc *sc) {
         r = dma_engine_register(&sc->engine);
     }
     if (r != 0) {
-        glue_logf(LOG_ERR, "edu: cannot register dma engine: error %d", r);
+        glue_logf(LOG_ERR, "cannot register dma engine: error %d", r);
         return r;
     }
     sc->engine_registered = true;
-    glue_logf(LOG_INFO, "edu: dma engine \"%s\" registered (max %llu bytes per copy, bus addresses below 0x%llx)",
+    glue_logf(LOG_INFO, "dma engine \"%s\" registered (max %llu bytes per copy, bus addresses below 0x%llx)",
               sc->engine_name, (unsigned long long)sc->engine.max_len, (unsigned long long)sc->engine.max_bus_addr);
     return 0;
 }
@@ -117,6 +115,6 @@ void edu_detach(void *softc) {
     edu_dma_fini(sc);
     if (sc->regs != NULL)
         bus_space_unmap(sc->regs);
-    glue_logf(LOG_INFO, "edu: detached after %llu interrupt(s)", (unsigned long long)sc->interrupts);
+    glue_logf(LOG_INFO, "detached after %llu interrupt(s)", (unsigned long long)sc->interrupts);
     kmem_free(sc, sizeof *sc);
 }

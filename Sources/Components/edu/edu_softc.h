@@ -49,15 +49,22 @@ struct edu_softc {
     char engine_name[16];
 };
 
+/* edu.c: module parameters */
+GLUE_PRIVATE extern bool edu_force_intx;
+
 /* edu_dma.c */
-int edu_dma_init(struct edu_softc *sc);
-void edu_dma_fini(struct edu_softc *sc);
-int edu_dma_copy(void *priv, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done, void *arg);
-void edu_dma_quiesce(struct edu_softc *sc);
-int edu_intr(void *arg);
+GLUE_PRIVATE int edu_dma_init(struct edu_softc *sc);
+GLUE_PRIVATE void edu_dma_fini(struct edu_softc *sc);
+GLUE_PRIVATE int edu_dma_copy(void *priv, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done, void *arg);
+GLUE_PRIVATE void edu_dma_quiesce(struct edu_softc *sc);
+GLUE_PRIVATE int edu_intr(void *arg);
 
 /* edu_selftest.c */
-int edu_selftest_irq(struct edu_softc *sc);
-int edu_selftest_dma(struct edu_softc *sc);
+GLUE_PRIVATE int edu_selftest_irq(struct edu_softc *sc);
+GLUE_PRIVATE int edu_selftest_dma(struct edu_softc *sc);
+
+/* edu_attach.c */
+GLUE_PRIVATE int edu_attach(struct pci_attach_args *pa, void **softc_out);
+GLUE_PRIVATE void edu_detach(void *softc);
 
 #endif

@@ -5,7 +5,7 @@
  * Two families:
  *   membar_*  order memory accesses between CPUs (NetBSD membar_ops(3)):
  *             enough for data shared between threads.
- *   glue_mb/rmb/wmb  also order them against devices: MMIO registers and
+ *   dev_mb/rmb/wmb  also order them against devices: MMIO registers and
  *             DMA memory (Linux's mb/rmb/wmb). bus_space_barrier and
  *             bus_dmamap_sync are built from these.
  * Every function here is [blocks: no] [irq: yes].
@@ -30,19 +30,19 @@ static inline void membar_consumer(void) { __atomic_thread_fence(__ATOMIC_ACQUIR
 /* x86 orders ordinary accesses to uncached MMIO already; the fences also
  * cover write-combining mappings (prefetchable BARs) and non-temporal
  * stores, and the "memory" clobber stops the compiler from reordering. */
-static inline void glue_mb(void)  { __asm__ __volatile__("mfence" ::: "memory"); }
-static inline void glue_rmb(void) { __asm__ __volatile__("lfence" ::: "memory"); }
-static inline void glue_wmb(void) { __asm__ __volatile__("sfence" ::: "memory"); }
+static inline void dev_mb(void)  { __asm__ __volatile__("mfence" ::: "memory"); }
+static inline void dev_rmb(void) { __asm__ __volatile__("lfence" ::: "memory"); }
+static inline void dev_wmb(void) { __asm__ __volatile__("sfence" ::: "memory"); }
 #elif defined(__aarch64__)
 /* Device memory needs DSB, not just DMB, to order against the device. */
-static inline void glue_mb(void)  { __asm__ __volatile__("dsb sy" ::: "memory"); }
-static inline void glue_rmb(void) { __asm__ __volatile__("dsb ld" ::: "memory"); }
-static inline void glue_wmb(void) { __asm__ __volatile__("dsb st" ::: "memory"); }
+static inline void dev_mb(void)  { __asm__ __volatile__("dsb sy" ::: "memory"); }
+static inline void dev_rmb(void) { __asm__ __volatile__("dsb ld" ::: "memory"); }
+static inline void dev_wmb(void) { __asm__ __volatile__("dsb st" ::: "memory"); }
 #else
 /* Other CPUs: the strongest portable fence. A port should refine this. */
-static inline void glue_mb(void)  { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-static inline void glue_rmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-static inline void glue_wmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void dev_mb(void)  { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void dev_rmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void dev_wmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 #endif
 
 #ifdef __cplusplus

@@ -79,9 +79,9 @@ void glue_bus_dmamap_destroy(bus_dmamap_t map);
 static inline void bus_dmamap_sync(bus_dmamap_t map, bus_addr_t offset, bus_size_t len, int ops) {
     (void)map; (void)offset; (void)len;
     if (ops & (BUS_DMASYNC_PREREAD | BUS_DMASYNC_PREWRITE))
-        glue_wmb();
+        dev_wmb();
     if (ops & BUS_DMASYNC_POSTREAD)
-        glue_rmb();
+        dev_rmb();
 }
 
 static inline int bus_dmamem_alloc(bus_size_t size, bus_size_t align, bus_addr_t maxaddr, bus_dma_segment_t *seg) {

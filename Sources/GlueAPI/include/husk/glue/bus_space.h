@@ -56,7 +56,7 @@ static inline int bus_space_map(struct pci_attach_args *pa, uint32_t bar, bus_si
 static inline void bus_space_unmap(bus_space_handle_t h) { glue_bus_space_unmap(h); }
 
 /* The hypercall path, shared by the accessors below. */
-static inline uint64_t glue_bus_space_hread(bus_space_handle_t h, bus_size_t o, uint32_t width) {
+static inline uint64_t bus_space_read_hyp(bus_space_handle_t h, bus_size_t o, uint32_t width) {
     uint64_t v = ~(uint64_t)0;
     if (h->bs_hyp->bar_read(h->bs_ctx, h->bs_dev, h->bs_bar, h->bs_offset + o, width, &v) != HUSK_OK) {
         h->bs_errors++;
@@ -64,7 +64,7 @@ static inline uint64_t glue_bus_space_hread(bus_space_handle_t h, bus_size_t o, 
     }
     return v;
 }
-static inline void glue_bus_space_hwrite(bus_space_handle_t h, bus_size_t o, uint32_t width, uint64_t v) {
+static inline void bus_space_write_hyp(bus_space_handle_t h, bus_size_t o, uint32_t width, uint64_t v) {
     if (h->bs_hyp->bar_write(h->bs_ctx, h->bs_dev, h->bs_bar, h->bs_offset + o, width, v) != HUSK_OK)
         h->bs_errors++;
 }
@@ -73,13 +73,13 @@ static inline void glue_bus_space_hwrite(bus_space_handle_t h, bus_size_t o, uin
     static inline T bus_space_read_##N(bus_space_handle_t h, bus_size_t o) {       \
         if (h->bs_va != NULL)                                                      \
             return *(volatile T *)(h->bs_va + o);                                  \
-        return (T)glue_bus_space_hread(h, o, N);                                   \
+        return (T)bus_space_read_hyp(h, o, N);                                   \
     }                                                                              \
     static inline void bus_space_write_##N(bus_space_handle_t h, bus_size_t o, T v) { \
         if (h->bs_va != NULL)                                                      \
             *(volatile T *)(h->bs_va + o) = v;                                     \
         else                                                                       \
-            glue_bus_space_hwrite(h, o, N, v);                                     \
+            bus_space_write_hyp(h, o, N, v);                                     \
     }
 GLUE_BUS_SPACE_RW(1, uint8_t)
 GLUE_BUS_SPACE_RW(2, uint16_t)
@@ -97,11 +97,11 @@ static inline void bus_space_barrier(bus_space_handle_t h, bus_size_t offset, bu
     (void)h; (void)offset; (void)len;
     if ((flags & (BUS_SPACE_BARRIER_READ | BUS_SPACE_BARRIER_WRITE)) ==
         (BUS_SPACE_BARRIER_READ | BUS_SPACE_BARRIER_WRITE))
-        glue_mb();
+        dev_mb();
     else if (flags & BUS_SPACE_BARRIER_READ)
-        glue_rmb();
+        dev_rmb();
     else if (flags & BUS_SPACE_BARRIER_WRITE)
-        glue_wmb();
+        dev_wmb();
 }
 
 #ifdef __cplusplus

@@ -4,12 +4,12 @@ import Hypercalls
 
 /// What sysfs tells about PCI functions, and the messages that tell an
 /// operator how to fix a device that is not ready for a backend.
-enum PCISysfs {
-    static let devicesRoot = "/sys/bus/pci/devices"
+public enum PCISysfs {
+    public static let devicesRoot = "/sys/bus/pci/devices"
 
     /// Canonical "dddd:bb:dd.f" (lower-case hex) for "dddd:bb:dd.f" or
     /// "bb:dd.f" (domain 0000). EINVAL for anything else.
-    static func normalize(_ address: String) throws(HypError) -> String {
+    public static func normalize(_ address: String) throws(HypError) -> String {
         let bad = HypError(HUSK_EINVAL,
             "malformed PCI address '\(address)': expected domain:bus:device.function in hex, like 0000:00:03.0 (lspci -D lists them)")
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
@@ -28,28 +28,28 @@ enum PCISysfs {
         return "\(pad(d, 4)):\(pad(b, 2)):\(pad(dev, 2)).\(fn)"
     }
 
-    static func path(_ bdf: String, _ file: String = "") -> String {
+    public static func path(_ bdf: String, _ file: String = "") -> String {
         file.isEmpty ? "\(devicesRoot)/\(bdf)" : "\(devicesRoot)/\(bdf)/\(file)"
     }
 
     /// ENODEV naming the address when sysfs has no such function.
-    static func requireDevice(_ bdf: String) throws(HypError) {
+    public static func requireDevice(_ bdf: String) throws(HypError) {
         guard fileExists(path(bdf)) else {
             throw HypError(HUSK_ENODEV, "no PCI device \(bdf) in \(devicesRoot) (lspci -D lists the devices this machine has)")
         }
     }
 
     /// The kernel driver bound to the function, or nil.
-    static func driver(_ bdf: String) -> String? {
+    public static func driver(_ bdf: String) -> String? {
         readLink(path(bdf, "driver")).map(lastComponent)
     }
 
     /// The IOMMU group number, or nil when the function has none (IOMMU off).
-    static func iommuGroup(_ bdf: String) -> Int? {
+    public static func iommuGroup(_ bdf: String) -> Int? {
         readLink(path(bdf, "iommu_group")).flatMap { Int(lastComponent($0)) }
     }
 
-    static func identity(_ bdf: String) -> PCIIdentity {
+    public static func identity(_ bdf: String) -> PCIIdentity {
         func hex(_ f: String) -> UInt32 {
             guard let t = readTextFile(path(bdf, f)) else { return 0 }
             return UInt32(t.hasPrefix("0x") ? String(t.dropFirst(2)) : t, radix: 16) ?? 0
@@ -64,7 +64,7 @@ enum PCISysfs {
     }
 
     /// Shell commands that bind `bdf` to `driver` (module `module`).
-    static func bindCommands(_ bdf: String, driver: String, module: String) -> String {
+    public static func bindCommands(_ bdf: String, driver: String, module: String) -> String {
         var steps = ["modprobe \(module)", "echo \(driver) > \(path(bdf, "driver_override"))"]
         if self.driver(bdf) != nil { steps.append("echo \(bdf) > \(path(bdf, "driver"))/unbind") }
         steps.append("echo \(bdf) > /sys/bus/pci/drivers_probe")
@@ -73,7 +73,7 @@ enum PCISysfs {
 
     /// ENODEV (no driver) or EBUSY (another driver holds it) unless `bdf` is
     /// bound to `driver`; the message gives the commands that fix it.
-    static func requireDriver(_ bdf: String, driver wanted: String, module: String) throws(HypError) {
+    public static func requireDriver(_ bdf: String, driver wanted: String, module: String) throws(HypError) {
         let current = driver(bdf)
         if current == wanted { return }
         let fix = "bind it with: " + bindCommands(bdf, driver: wanted, module: module)
@@ -85,7 +85,7 @@ enum PCISysfs {
 
     /// HUSK_BAR_* kind bits from the low dword of a BAR register in config
     /// space: I/O or memory, 64-bit, prefetchable.
-    static func barKindFlags(register: UInt32) -> UInt32 {
+    public static func barKindFlags(register: UInt32) -> UInt32 {
         if register & 1 != 0 { return UInt32(HUSK_BAR_PIO) }
         var flags = UInt32(HUSK_BAR_MMIO)
         if (register >> 1) & 3 == 2 { flags |= UInt32(HUSK_BAR_64BIT) }

@@ -4,25 +4,26 @@
 /// addresses for vfio, physical addresses of the pinned pool for uio.
 /// First fit, granule-sized pieces, neighbours merged again on free.
 /// Not thread-safe: the owner keeps it behind its lock.
-struct IOVAAllocator {
+public struct IOVAAllocator: Sendable {
     /// A range of bus addresses, both ends inclusive (so the top of the
     /// 64-bit space is representable).
-    struct Span: Equatable, CustomStringConvertible {
-        var first: UInt64
-        var last: UInt64
-        var size: UInt64 { last - first + 1 }  // callers never build the full 2^64 span
-        var description: String { "0x\(String(first, radix: 16))-0x\(String(last, radix: 16))" }
+    public struct Span: Equatable, Sendable, CustomStringConvertible {
+        public var first: UInt64
+        public var last: UInt64
+        public var size: UInt64 { last - first + 1 }  // callers never build the full 2^64 span
+        public var description: String { "0x\(String(first, radix: 16))-0x\(String(last, radix: 16))" }
+        public init(first: UInt64, last: UInt64) { self.first = first; self.last = last }
     }
 
-    let granule: UInt64
-    private(set) var free: [Span] = []      // sorted, disjoint; adjacent only at a boundary
+    public let granule: UInt64
+    public private(set) var free: [Span] = []      // sorted, disjoint; adjacent only at a boundary
     private var allocated: [UInt64: UInt64] = [:]  // base -> size
     private var boundaries: Set<UInt64> = []  // first addresses of the usable ranges
 
     /// `usable`: ranges the device may reach (any order, may overlap).
     /// Addresses below `reserveBelow` are never handed out (default one
     /// granule, so bus address 0 never is). `granule`: a power of two.
-    init(usable: [Span], granule: UInt64, reserveBelow: UInt64? = nil) {
+    public init(usable: [Span], granule: UInt64, reserveBelow: UInt64? = nil) {
         self.granule = granule
         let floor = reserveBelow ?? granule
         var spans: [Span] = []
@@ -46,13 +47,13 @@ struct IOVAAllocator {
         boundaries = Set(spans.map(\.first))
     }
 
-    var freeBytes: UInt64 { free.reduce(0) { $0 + $1.size } }
-    var allocationCount: Int { allocated.count }
+    public var freeBytes: UInt64 { free.reduce(0) { $0 + $1.size } }
+    public var allocationCount: Int { allocated.count }
 
     /// Lowest fitting base: aligned to `alignment` (a power of two; rounded
     /// up to the granule) with base + size <= limit (limit 0: none). The size
     /// is rounded up to the granule. nil when nothing fits.
-    mutating func allocate(size: UInt64, alignment: UInt64, limit: UInt64 = 0) -> UInt64? {
+    public mutating func allocate(size: UInt64, alignment: UInt64, limit: UInt64 = 0) -> UInt64? {
         guard size > 0, alignment == 0 || alignment & (alignment - 1) == 0,
               let length = Self.alignUp(size, granule) else { return nil }
         let align = max(alignment, granule)
@@ -74,7 +75,7 @@ struct IOVAAllocator {
     /// Give back what allocate returned; the size it occupied, or nil for a
     /// base it did not hand out.
     @discardableResult
-    mutating func release(_ base: UInt64) -> UInt64? {
+    public mutating func release(_ base: UInt64) -> UInt64? {
         guard let length = allocated.removeValue(forKey: base) else { return nil }
         var span = Span(first: base, last: base + length - 1)
         let i = free.firstIndex(where: { $0.first > base }) ?? free.endIndex
@@ -89,7 +90,7 @@ struct IOVAAllocator {
         return length
     }
 
-    static func alignUp(_ v: UInt64, _ a: UInt64) -> UInt64? {
+    public static func alignUp(_ v: UInt64, _ a: UInt64) -> UInt64? {
         let (s, o) = v.addingReportingOverflow(a - 1)
         return o ? nil : s & ~(a - 1)
     }

@@ -8,8 +8,8 @@ import Hypercalls
 /// forwards reads and writes to a device: a VFIO region, a sysfs `config` or
 /// I/O-port `resourceN` file. One pread/pwrite per access, so the device sees
 /// one access of the asked width.
-enum RegionIO {
-    static func read(fd: Int32, offset: UInt64, width: Int, what: @autoclosure () -> String) throws(HypError) -> UInt64 {
+public enum RegionIO {
+    public static func read(fd: Int32, offset: UInt64, width: Int, what: @autoclosure () -> String) throws(HypError) -> UInt64 {
         var value: UInt64 = 0
         let n = withUnsafeMutableBytes(of: &value) { pread(fd, $0.baseAddress, width, off_t(truncatingIfNeeded: offset)) }
         if n != width {
@@ -19,7 +19,7 @@ enum RegionIO {
         return UInt64(littleEndian: value)
     }
 
-    static func write(fd: Int32, offset: UInt64, width: Int, value: UInt64, what: @autoclosure () -> String) throws(HypError) {
+    public static func write(fd: Int32, offset: UInt64, width: Int, value: UInt64, what: @autoclosure () -> String) throws(HypError) {
         var le = value.littleEndian
         let n = withUnsafeBytes(of: &le) { pwrite(fd, $0.baseAddress, width, off_t(truncatingIfNeeded: offset)) }
         if n != width {
@@ -30,8 +30,8 @@ enum RegionIO {
 }
 
 /// One access of `width` bytes to mapped MMIO.
-enum MMIO {
-    static func read(_ p: UnsafeMutableRawPointer, width: Int) -> UInt64 {
+public enum MMIO {
+    public static func read(_ p: UnsafeMutableRawPointer, width: Int) -> UInt64 {
         switch width {
         case 1: return UInt64(husk_mmio_read8(p))
         case 2: return UInt64(husk_mmio_read16(p))
@@ -40,7 +40,7 @@ enum MMIO {
         }
     }
 
-    static func write(_ p: UnsafeMutableRawPointer, width: Int, value: UInt64) {
+    public static func write(_ p: UnsafeMutableRawPointer, width: Int, value: UInt64) {
         switch width {
         case 1: husk_mmio_write8(p, UInt8(truncatingIfNeeded: value))
         case 2: husk_mmio_write16(p, UInt16(truncatingIfNeeded: value))
@@ -51,7 +51,7 @@ enum MMIO {
 }
 
 /// An eventfd the backend owns; -1 never escapes.
-func makeEventFD() throws(HypError) -> Int32 {
+public func makeEventFD() throws(HypError) -> Int32 {
     let fd = husk_eventfd(0)
     if fd < 0 {
         throw HypError.fromErrno(errno, "eventfd: \(errnoString(errno))")

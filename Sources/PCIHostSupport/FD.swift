@@ -3,26 +3,27 @@
 import Glibc
 
 /// A failed system call: the errno it left.
-struct SysError: Error, Equatable {
-    let errno: Int32
-    var message: String { errnoString(errno) }
+public struct SysError: Error, Equatable, Sendable {
+    public let errno: Int32
+    public var message: String { errnoString(errno) }
+    public init(errno: Int32) { self.errno = errno }
 }
 
 /// strerror as a String.
-func errnoString(_ e: Int32) -> String {
+public func errnoString(_ e: Int32) -> String {
     guard let p = strerror(e) else { return "errno \(e)" }
     return String(cString: p)
 }
 
 /// Sole owner of a file descriptor: closes it exactly once, when dropped.
 /// Being ~Copyable, a leak or a double close does not compile.
-struct FD: ~Copyable, Sendable {
-    let raw: Int32
+public struct FD: ~Copyable, Sendable {
+    public let raw: Int32
 
-    init(adopting raw: Int32) { self.raw = raw }
+    public init(adopting raw: Int32) { self.raw = raw }
 
     /// open(2) with O_CLOEXEC added.
-    init(path: String, flags: Int32) throws(SysError) {
+    public init(path: String, flags: Int32) throws(SysError) {
         let fd = Glibc.open(path, flags | O_CLOEXEC)
         if fd < 0 { throw SysError(errno: errno) }
         raw = fd
@@ -32,7 +33,7 @@ struct FD: ~Copyable, Sendable {
 }
 
 /// Read a whole small file (sysfs attributes): nil if it cannot be read.
-func readSmallFile(_ path: String, limit: Int = 8192) -> [UInt8]? {
+public func readSmallFile(_ path: String, limit: Int = 8192) -> [UInt8]? {
     guard let fd = try? FD(path: path, flags: O_RDONLY) else { return nil }
     var out: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
@@ -49,7 +50,7 @@ func readSmallFile(_ path: String, limit: Int = 8192) -> [UInt8]? {
 }
 
 /// The text of a small file without surrounding white space.
-func readTextFile(_ path: String) -> String? {
+public func readTextFile(_ path: String) -> String? {
     guard let bytes = readSmallFile(path) else { return nil }
     let text = String(decoding: bytes, as: UTF8.self)
     var s = Substring(text)
@@ -59,7 +60,7 @@ func readTextFile(_ path: String) -> String? {
 }
 
 /// Write a string to a file (sysfs attributes); the errno on failure.
-func writeTextFile(_ path: String, _ text: String) throws(SysError) {
+public func writeTextFile(_ path: String, _ text: String) throws(SysError) {
     let fd = try FD(path: path, flags: O_WRONLY)
     var bytes = Array(text.utf8)
     let n = bytes.withUnsafeMutableBytes { Glibc.write(fd.raw, $0.baseAddress, $0.count) }
@@ -67,7 +68,7 @@ func writeTextFile(_ path: String, _ text: String) throws(SysError) {
 }
 
 /// Target of a symbolic link, or nil.
-func readLink(_ path: String) -> String? {
+public func readLink(_ path: String) -> String? {
     var buf = [UInt8](repeating: 0, count: 4096)
     let n = buf.withUnsafeMutableBytes { raw in
         readlink(path, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count - 1)
@@ -76,10 +77,10 @@ func readLink(_ path: String) -> String? {
     return String(decoding: buf[0..<n], as: UTF8.self)
 }
 
-func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+public func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
 /// Names in a directory (without "." and ".."), sorted; empty if unreadable.
-func listDirectory(_ path: String) -> [String] {
+public func listDirectory(_ path: String) -> [String] {
     guard let dir = opendir(path) else { return [] }
     defer { closedir(dir) }
     var names: [String] = []
@@ -92,4 +93,4 @@ func listDirectory(_ path: String) -> [String] {
     return names.sorted()
 }
 
-var hostPageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+public var hostPageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }

@@ -1,2 +1,0 @@
-import XCTest
-final class GluePlaceholderTests: XCTestCase { func testGlueModuleLinks() {} }
