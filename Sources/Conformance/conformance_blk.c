@@ -136,12 +136,13 @@ static void t_blk_ranges(void)
 enum { AN = 32, ASZ = 4096 };
 static struct {
     husk_handle m, cv;
-    int done, bad_status, bad_ctx, bad_arg;
+    int done, bad_status, bad_ctx, bad_arg, battery;
 } ac;
 
 static void blk_done(struct husk_blk_req *r)
 {
     bool ctx_ok = H->ctx_current() == C;
+    if (cf_inc(&ac.battery) == 1) cf_irq_context_ops(ac.m, ac.cv, "in a block I/O completion");
     H->mutex_lock(C, ac.m);
     ac.done++;
     if (r->status != HUSK_OK) ac.bad_status++;

@@ -260,6 +260,50 @@ bool cf_wait_flag(const int *flag, int want, uint64_t timeout_ns)
     }
 }
 
+/* ---- Interrupt context ---------------------------------------------------- */
+
+int cf_irq_context_ops(husk_handle m, husk_handle cv, const char *where)
+{
+    int bad = 0;
+#define IRQ_CHECK(cond, ...) do { if (!(cond)) { bad++; cf_fail(__FILE__, __LINE__, __VA_ARGS__); } } while (0)
+    uint64_t ps = H->page_size(C);
+    IRQ_CHECK(ps >= 512 && (ps & (ps - 1)) == 0, "%s: page_size %llu", where, U64(ps));
+    IRQ_CHECK(H->ctx_current() == C, "%s: ctx_current() is not the component's", where);
+    husk_handle me = H->thread_self(C);
+    IRQ_CHECK(me != 0, "%s: thread_self() returned 0", where);
+    void *saved = H->tls_get(C);
+    static int marker;
+    H->tls_set(C, &marker);
+    IRQ_CHECK(H->tls_get(C) == &marker, "%s: tls_set/tls_get", where);
+    H->tls_set(C, saved);
+    uint64_t t0 = H->clock_monotonic(C), t1 = H->clock_monotonic(C);
+    IRQ_CHECK(t1 >= t0, "%s: clock_monotonic went back", where);
+    IRQ_CHECK(H->clock_wall(C) > 1577836800ull * CF_S, "%s: clock_wall before 2020", where);
+    uint8_t r[8];
+    int32_t rc = H->random_bytes(C, r, sizeof r);
+    IRQ_CHECK(rc == HUSK_OK, "%s: random_bytes: %s", where, cf_errname(rc));
+    H->log(C, HUSK_LOG_DEBUG, "# irq-context log line");
+    rc = H->mutex_trylock(C, m);
+    IRQ_CHECK(rc == HUSK_OK || rc == HUSK_EBUSY, "%s: mutex_trylock: %s", where, cf_errname(rc));
+    if (rc == HUSK_OK) {
+        IRQ_CHECK(H->mutex_owned(C, m) == 1, "%s: mutex_owned after trylock", where);
+        rc = H->mutex_unlock(C, m);
+        IRQ_CHECK(rc == HUSK_OK, "%s: mutex_unlock: %s", where, cf_errname(rc));
+    }
+    rc = H->cv_signal(C, cv);
+    IRQ_CHECK(rc == HUSK_OK, "%s: cv_signal: %s", where, cf_errname(rc));
+    rc = H->cv_broadcast(C, cv);
+    IRQ_CHECK(rc == HUSK_OK, "%s: cv_broadcast: %s", where, cf_errname(rc));
+    IRQ_CHECK(H->cancel_pending(C) == 0, "%s: cancel_pending set on entry", where);
+    rc = H->thread_cancel(C, me);
+    IRQ_CHECK(rc == HUSK_OK, "%s: thread_cancel(thread_self()): %s", where, cf_errname(rc));
+    IRQ_CHECK(H->cancel_pending(C) == 1, "%s: cancel_pending after thread_cancel", where);
+    H->cancel_clear(C);
+    IRQ_CHECK(H->cancel_pending(C) == 0, "%s: cancel_pending after cancel_clear", where);
+#undef IRQ_CHECK
+    return bad;
+}
+
 /* ---- Configuration ------------------------------------------------------- */
 
 bool cf_config(const char *key, char *buf, uint64_t cap)

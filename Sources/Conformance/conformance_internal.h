@@ -109,6 +109,14 @@ bool cf_join_at(struct cf_thread *t, uint64_t timeout_ns, const char *file, int 
 #define cf_spawn(t, name, fn, arg) cf_spawn_at((t), (name), (fn), (arg), __FILE__, __LINE__)
 #define cf_join(t, timeout) cf_join_at((t), (timeout), __FILE__, __LINE__)
 
+/* ---- Interrupt context ---------------------------------------------------- */
+
+/* Call every operation marked [irq: yes] that needs no device, from an
+ * interrupt handler or a block I/O completion; m and cv are live handles the
+ * caller does not hold. Each misbehaving call is recorded with
+ * cf_fail; returns how many there were. */
+int cf_irq_context_ops(husk_handle m, husk_handle cv, const char *where);
+
 /* ---- Configuration ------------------------------------------------------- */
 
 /* config_get into buf; false if unset or too long. */

@@ -10,7 +10,7 @@ import Conformance
 public enum ComponentRegistry {
     /// Components linked into the husk binary.
     public static let builtIn: [ComponentDescriptor] = [
-        //TEMP pin(husk_component_edu),
+        pin(husk_component_edu),
         pin(husk_component_blkcopy),
         pin(husk_component_conformance),
     ]

@@ -49,3 +49,6 @@ int husk_getrandom(void *buf, size_t len) {
 
 int husk_o_direct(void) { return O_DIRECT; }
 int husk_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+#include <stdio.h>
+void husk_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

@@ -126,3 +126,10 @@ final class HandleRegistry<Value>: @unchecked Sendable {
     func all() -> [(husk_handle, Value)] { state.withLock { s in s.items.map { ($0.key, $0.value) } } }
     var count: Int { state.withLock { $0.items.count } }
 }
+
+extension HypercallHost {
+    /// Spins before a contended mutex_lock sleeps. Zero: on these machines a
+    /// spinning waiter keeps the scheduler from running the two threads of a
+    /// hand-off on one core, which costs far more than the sleep it avoids.
+    nonisolated(unsafe) static var mutexSpin = Int(getenv("HUSK_MUTEX_SPIN").flatMap { Int(String(cString: $0)) } ?? 0)
+}

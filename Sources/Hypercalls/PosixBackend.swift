@@ -14,18 +14,8 @@ public final class PosixBackend: HostBackend, @unchecked Sendable {
     public init() {}
 
     public func dmaAllocate(size: Int, alignment: Int, maxBusAddress: UInt64) throws(HypError) -> DMAMapping {
-        // Over-map by the alignment and trim both ends, so any power-of-two
-        // alignment can be honoured with plain mmap.
-        let slack = alignment > 4096 ? alignment : 0
-        guard let raw = mmap(nil, size + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), raw != MAP_FAILED else {
-            throw HypError.nomem
-        }
-        let base = UInt(bitPattern: raw)
-        let aligned = (base + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
-        if aligned > base { munmap(raw, Int(aligned - base)) }
-        let tail = base + UInt(size + slack) - (aligned + UInt(size))
-        if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(size)), Int(tail)) }
-        let p = UnsafeMutableRawPointer(bitPattern: aligned)!
+        guard let p = AlignedPages.map(size: size, alignment: alignment) else { throw HypError.nomem }
+        let aligned = UInt(bitPattern: p)
         // Bus address = CPU address here, so an address limit cannot be chosen:
         // refuse rather than hand out memory a device could not reach.
         if maxBusAddress != 0 && UInt64(aligned) + UInt64(size) > maxBusAddress {

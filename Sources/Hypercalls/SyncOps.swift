@@ -32,7 +32,7 @@ enum SyncOps {
         }
         // Spin briefly: most critical sections are short, and a futex sleep
         // costs a cross-core wake-up (tens of microseconds on these machines).
-        for _ in 0..<100 {
+        for _ in 0..<HypercallHost.mutexSpin {
             husk_cpu_relax()
             if husk_atomic_load_u32(w) == 0, husk_atomic_cas_acquire_u32(w, 0, me) != 0 { return }
         }

@@ -66,8 +66,11 @@ public final class SimIOMMU: @unchecked Sendable {
         let mapped = (size + pageSize - 1) / pageSize * pageSize
         let limit = maxBusAddress == 0 ? SimIOMMU.iovaLimit : min(maxBusAddress, SimIOMMU.iovaLimit)
 
-        let raw = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let raw, raw != MAP_FAILED else { throw HypError.fromErrno(errno, "mmap \(mapped) bytes") }
+        // CPU addresses get the same alignment as bus addresses: drivers may
+        // rely on either (bus_dma aligns both).
+        guard let raw = AlignedPages.map(size: mapped, alignment: Int(align)) else {
+            throw HypError.fromErrno(errno, "mmap \(mapped) bytes")
+        }
 
         let result: UInt64? = lock.withLock {
             // First fit over the gaps between sorted mappings. IOVA ranges are

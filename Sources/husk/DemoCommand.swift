@@ -16,7 +16,7 @@ struct Demo: ParsableCommand {
         """)
 
     @Option(help: "Backend: posix (no hardware) or sim (edu DMA engine).") var backend: String = "posix"
-    @Option(help: "Image size in MiB.") var sizeMiB: Int = 8
+    @Option(name: .customLong("size-mib"), help: "Image size in MiB.") var sizeMiB: Int = 8
     @Flag(help: "Keep the scratch directory.") var keep = false
 
     func validate() throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HuskSys
 
 @main
 struct Husk: ParsableCommand {
@@ -16,4 +17,11 @@ struct Husk: ParsableCommand {
         """,
         subcommands: [Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self]
     )
+
+    static func main() {
+        // Line-buffered stdout, so that our lines interleave with the host's
+        // log lines (stderr) in the order they happened, also into a pipe.
+        husk_stdout_line_buffered()
+        main(nil)
+    }
 }

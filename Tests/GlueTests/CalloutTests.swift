@@ -65,7 +65,7 @@ final class CalloutTests: XCTestCase {
         try GlueHarness.run {
             let c = UnsafeMutablePointer<callout_t>.allocate(capacity: 1)
             XCTAssertEqual(glue_callout_init(c, Self.tick, rec.arg), HUSK_OK)
-            glue_callout_schedule(c, 100_000_000)
+            glue_callout_schedule(c, 1_000_000_000)   // far enough that a slow machine still stops it first
             XCTAssertTrue(glue_callout_stop(c), "stop of a pending callout returns true")
             XCTAssertFalse(glue_callout_stop(c), "stop of an idle callout returns false")
             XCTAssertFalse(glue_callout_pending(c))
@@ -78,7 +78,7 @@ final class CalloutTests: XCTestCase {
     private static let slow: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
         let r = Recorder.from(arg)
         r.set("started")
-        _ = glue_sleep_ns(100_000_000)
+        _ = glue_sleep_ns(300_000_000)
         r.set("finished")
     }
 

@@ -64,3 +64,5 @@ int husk_getrandom(void *buf, size_t len);
 /* ---- GNU extensions the Swift Glibc module does not show (no _GNU_SOURCE). */
 int husk_o_direct(void);                   /* O_DIRECT */
 int husk_set_thread_name(const char *name); /* pthread_setname_np(self) */
+/* Make stdout line-buffered (Swift 6 cannot touch the C `stdout` global). */
+void husk_stdout_line_buffered(void);
