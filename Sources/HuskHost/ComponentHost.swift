@@ -75,14 +75,17 @@ public final class ComponentHost: @unchecked Sendable {
     public func startRuns() {
         for lc in loaded where lc.descriptor.raw.pointee.run != nil && lc.runThread == 0 {
             let arg = Unmanaged.passRetained(lc).toOpaque()
-            var h: husk_handle = 0
-            let r = hypercalls.table.pointee.thread_create(lc.context.pointer, "run", { raw in
+            // A host thread in the ABI's sense: cancellable and joinable, but
+            // not the component's own, so thread_exit on it is a panic.
+            let created = HostThreads.create(ctx: lc.context.pointer, name: "run", fn: { raw in
                 let lc = Unmanaged<LoadedComponent>.fromOpaque(raw!).takeRetainedValue()
                 lc.result = lc.descriptor.raw.pointee.run!(lc.context.pointer)
-            }, arg, UInt32(HUSK_THREAD_JOINABLE), &h)
-            if r == HUSK_OK { lc.runThread = h } else {
+            }, arg: arg, joinable: true, hostThread: true)
+            switch created {
+            case .success(let h): lc.runThread = h
+            case .failure(let e):
                 Unmanaged<LoadedComponent>.fromOpaque(arg).release()
-                lc.result = r
+                lc.result = e.code
             }
         }
     }
@@ -97,7 +100,7 @@ public final class ComponentHost: @unchecked Sendable {
     public func waitRuns() -> [(name: String, status: Int32)] {
         var out: [(String, Int32)] = []
         for lc in loaded where lc.runThread != 0 {
-            _ = hypercalls.table.pointee.thread_join(lc.context.pointer, lc.runThread)
+            _ = HostThreads.join(lc.runThread)
             lc.runThread = 0
             out.append((lc.descriptor.name, lc.result ?? HUSK_EIO))
         }

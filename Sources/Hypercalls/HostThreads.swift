@@ -99,9 +99,11 @@ public enum HostThreads {
         return try body()
     }
 
-    static func create(ctx: OpaquePointer?, name: UnsafePointer<CChar>?, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
-                       arg: UnsafeMutableRawPointer?, joinable: Bool) -> Result<husk_handle, HypError> {
-        let rec = newRecord(flags: HUSK_REC_COMPONENT_THREAD | (joinable ? HUSK_REC_JOINABLE : 0))
+    /// - hostThread: a thread the host runs component code on (a component's
+    ///   `run`): joinable and cancellable, but thread_exit on it panics.
+    public static func create(ctx: OpaquePointer?, name: UnsafePointer<CChar>?, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
+                              arg: UnsafeMutableRawPointer?, joinable: Bool, hostThread: Bool = false) -> Result<husk_handle, HypError> {
+        let rec = newRecord(flags: (hostThread ? 0 : HUSK_REC_COMPONENT_THREAD) | (joinable ? HUSK_REC_JOINABLE : 0))
         rec.pointee.fn = fn
         rec.pointee.arg = arg
         rec.pointee.ctx = UnsafeMutableRawPointer(ctx)
@@ -133,7 +135,7 @@ public enum HostThreads {
         return .success(handle)
     }
 
-    static func join(_ handle: husk_handle) -> Int32 {
+    public static func join(_ handle: husk_handle) -> Int32 {
         let me = current()
         let found: Result<ThreadRecord, HypError> = registry.withLock { s in
             guard let rec = s.records[handle] else { return .failure(.badf) }

@@ -93,8 +93,8 @@ final class VFIOContainer: @unchecked Sendable {
         }
         let page = hostPageSize
         let length = (size + page - 1) / page * page
-        guard let cpu = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              cpu != UnsafeMutableRawPointer(bitPattern: -1) else {
+        // The CPU address gets the alignment asked for too (drivers may rely on it).
+        guard let cpu = AlignedPages.map(size: length, alignment: alignment) else {
             throw HypError(HUSK_ENOMEM, "mmap of \(length) bytes for DMA failed: \(errnoString(errno))")
         }
         // A fork must not copy-on-write the pages the IOMMU has pinned.

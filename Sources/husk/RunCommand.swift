@@ -92,7 +92,7 @@ func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [
     if hasJobs {
         host.startRuns()
         for r in host.waitRuns() {
-            HostLog.host("\(r.name) finished: \(HypError.name(of: r.status))")
+            HostLog.host("\(r.name) finished: " + (r.status == 0 ? "OK" : "status \(r.status) (as an ABI error code: \(HypError.name(of: r.status)))"))
             if r.status != 0 { status = 1 }
         }
     } else if !once && !host.loaded.isEmpty {

@@ -19,10 +19,13 @@ final class ConformanceRunTests: XCTestCase {
     /// Misuse that the ABI says panics ends the process with status 86 and a
     /// message naming the component.
     func testMisusePanicsNamingTheComponent() throws {
-        for c in ["unlock_not_owned", "destroy_locked_mutex", "relock_self", "cv_wait_without_mutex", "rw_exit_not_held", "explicit_panic"] {
+        for c in ["unlock_not_owned", "unlock_other_owner", "destroy_locked_mutex", "relock_self", "cv_wait_without_mutex",
+                  "rw_exit_not_held", "rw_reenter_writer", "destroy_held_rw", "thread_exit_host", "explicit_panic"] {
             let r = try Husk.run(["conformance", "--panic-case", c], timeout: 60)
             XCTAssertEqual(r.status, 86, "\(c): expected the panic status 86\n\(r.stderr.suffix(1500))")
             XCTAssertTrue(r.stderr.contains("panic: conformance: "), "\(c): the panic must name the component\n\(r.stderr.suffix(1500))")
         }
+        let unknown = try Husk.run(["conformance", "--panic-case", "nosuch"], timeout: 60)
+        XCTAssertEqual(unknown.status, 1, "an unknown case is an error, not a pass")
     }
 }
