@@ -1,6 +1,7 @@
 import ArgumentParser
 import HuskHost
 import HypBench
+import HypercallABI
 import Hypercalls
 import SimBackend
 
@@ -34,40 +35,34 @@ struct BenchHyp: ParsableCommand {
     func run() throws {
         func n(_ base: Double) -> UInt64 { UInt64(max(1, base * scale)) }
         var rows: [BenchRow] = []
-        do {
-            let host = HypercallHost(backend: PosixBackend())
-            host.activate()
-            defer { host.shutdown() }
-            let ctx = ComponentContext(name: "bench")
-            defer { ctx.retire() }
-            let hyp = UnsafePointer(host.table)
-            HostThreads.acting(as: ctx.pointer) {
-                rows.append(measure("hyp.mutex", "uncontended lock+unlock", runs: runs,
-                                    table: { hypbench_mutex_hyp(hyp, ctx.pointer, n(2_000_000)) },
-                                    direct: { hypbench_mutex_pthread(n(2_000_000)) }))
-                rows.append(measure("hyp.condvar", "ping-pong round trip", runs: runs,
-                                    table: { hypbench_condvar_hyp(hyp, ctx.pointer, n(20_000)) },
-                                    direct: { hypbench_condvar_pthread(n(20_000)) }))
-                rows.append(measure("hyp.thread", "create+join", runs: runs,
-                                    table: { hypbench_thread_hyp(hyp, ctx.pointer, n(2_000)) },
-                                    direct: { hypbench_thread_pthread(n(2_000)) }))
-            }
+        try onHost(PosixBackend()) { hyp, ctx in
+            rows.append(measure("hyp.mutex", "uncontended lock+unlock", runs: runs,
+                                table: { hypbench_mutex_hyp(hyp, ctx, n(2_000_000)) },
+                                direct: { hypbench_mutex_pthread(n(2_000_000)) }))
+            rows.append(measure("hyp.condvar", "ping-pong round trip", runs: runs,
+                                table: { hypbench_condvar_hyp(hyp, ctx, n(20_000)) },
+                                direct: { hypbench_condvar_pthread(n(20_000)) }))
+            rows.append(measure("hyp.thread", "create+join", runs: runs,
+                                table: { hypbench_thread_hyp(hyp, ctx, n(2_000)) },
+                                direct: { hypbench_thread_pthread(n(2_000)) }))
         }
-        do {
-            let host = HypercallHost(backend: try SimBackend(specs: []))
-            host.activate()
-            defer { host.shutdown() }
-            let ctx = ComponentContext(name: "bench")
-            defer { ctx.retire() }
-            let hyp = UnsafePointer(host.table)
-            HostThreads.acting(as: ctx.pointer) {
-                rows.append(measure("hyp.dma_sim", "4 KiB alloc+free (sim IOMMU)", runs: runs,
-                                    table: { hypbench_dma_hyp(hyp, ctx.pointer, n(50_000)) },
-                                    direct: { hypbench_mmap_baseline(n(50_000)) }))
-            }
+        try onHost(try SimBackend(specs: [])) { hyp, ctx in
+            rows.append(measure("hyp.dma_sim", "4 KiB alloc+free (sim IOMMU)", runs: runs,
+                                table: { hypbench_dma_hyp(hyp, ctx, n(50_000)) },
+                                direct: { hypbench_mmap_baseline(n(50_000)) }))
         }
         BenchRow.printTable(rows, baselineName: "direct")
     }
+}
+
+/// Run `body` as a component named "bench" on a fresh host over `backend`.
+func onHost(_ backend: any HostBackend, _ body: (UnsafePointer<husk_hyp>, OpaquePointer) throws -> Void) throws {
+    let host = HypercallHost(backend: backend)
+    host.activate()
+    defer { host.shutdown() }
+    let ctx = ComponentContext(name: "bench")
+    defer { ctx.retire() }
+    try HostThreads.acting(as: ctx.pointer) { try body(UnsafePointer(host.table), ctx.pointer) }
 }
 
 /// Run table and direct alternately so that drift affects both alike.

@@ -28,7 +28,7 @@ enum ComponentBuilder {
         let c = dir.appendingPathComponent("\(name).c")
         try source.write(to: c, atomically: true, encoding: .utf8)
         let o = dir.appendingPathComponent("\(name).o")
-        let r = try compile(c, to: o, defines: ["-DHUSK_COMPONENT_SHARED"])
+        let r = try compile(c, to: o, defines: ["-DHUSK_COMPONENT_SHARED", "-fvisibility=hidden"])
         guard r.status == 0 else { throw BuildError(description: "compiling \(name).c failed:\n\(r.output)") }
         let so = dir.appendingPathComponent("\(name).so")
         let l = try Husk.runTool(cc, ["-shared", "-nostdlib", "-o", so.path, o.path])

@@ -66,6 +66,30 @@ final class ComponentModelTests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("init x") || r.stderr.contains("init y"))
     }
 
+    /// A shared component calls the glue: its glue symbols resolve against
+    /// the husk executable (linked with --export-dynamic).
+    func testSharedComponentUsesTheGlue() throws {
+        let dir = try scratchDirectory(self)
+        let so = try ComponentBuilder.sharedObject(named: "gluey", source: """
+            #include <husk/glue.h>
+            static int32_t g_init(husk_ctx *ctx, const struct husk_hyp *hyp) { return 0; }
+            static int32_t g_run(husk_ctx *ctx) {
+                uint64_t *p = kmem_alloc(64, KM_SLEEP);
+                p[7] = 42;
+                glue_logf(HUSK_LOG_INFO, "glue says %llu", (unsigned long long)p[7]);
+                kmem_free(p, 64);
+                return 0;
+            }
+            HUSK_COMPONENT(gluey) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "gluey",
+                .description = "uses the glue", .kind = HUSK_KIND_OTHER, .init = g_init, .run = g_run };
+            """, in: dir)
+        let r = try Husk.run(["run", "--component-file", so.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("glue says 42"), r.stderr)
+        let undefined = try ComponentBuilder.undefinedSymbols(so)
+        XCTAssertTrue(undefined.contains("glue_logf") && undefined.contains("glue_kmem_alloc"), "\(undefined)")
+    }
+
     func testNotAComponentIsAClearError() throws {
         let dir = try scratchDirectory(self)
         let c = dir.appendingPathComponent("plain.c")

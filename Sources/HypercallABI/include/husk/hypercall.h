@@ -461,7 +461,9 @@ struct husk_component {
 
 #ifdef HUSK_COMPONENT_SHARED
 #define HUSK_COMPONENT_EXPORT(NAME)                                          \
+    __attribute__((visibility("default")))                                    \
     const struct husk_component *husk_component_entry(void);                  \
+    __attribute__((visibility("default")))                                    \
     const struct husk_component *husk_component_entry(void) {                 \
         return &husk_component_##NAME;                                        \
     }
@@ -472,7 +474,9 @@ struct husk_component {
 /* Define a component:
  *   HUSK_COMPONENT(name) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0,
  *                            .name = "name", ... };
- * Built with -DHUSK_COMPONENT_SHARED it also exports husk_component_entry. */
+ * Built with -DHUSK_COMPONENT_SHARED it also exports husk_component_entry
+ * (visible even under -fvisibility=hidden, which shared components should
+ * use so that their own symbols never bind to copies in the host). */
 #define HUSK_COMPONENT(NAME)                                                  \
     extern const struct husk_component husk_component_##NAME;                 \
     HUSK_COMPONENT_EXPORT(NAME)                                               \
