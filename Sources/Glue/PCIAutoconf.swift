@@ -122,7 +122,7 @@ final class PCIAutoconf: Sendable {
             return a
         }
         guard let a else { return }
-        Hyp.log(a.ctx, HUSK_LOG_INFO, "\(String(cString: a.driver.pointee.name)): detaching (\(reason))")
+        Hyp.log(a.ctx, HUSK_LOG_INFO, "driver \(String(cString: a.driver.pointee.name)) detaching (\(reason))")
         a.driver.pointee.detach!(a.softc)
         teardown(a)
     }

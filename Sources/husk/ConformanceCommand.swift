@@ -23,6 +23,9 @@ struct ConformanceCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run one misuse that must panic instead of the suite.", valueName: "case"))
     var panicCase: String?
 
+    @Option(name: .long, help: ArgumentHelp("Run only the checks whose name contains this text (e.g. 'rwlock', 'irq').", valueName: "text"))
+    var only: String?
+
     func run() throws {
         // A scratch file for the block I/O checks, removed whatever happens.
         var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
@@ -34,6 +37,7 @@ struct ConformanceCommand: ParsableCommand {
         close(fd)
         var params = ["blk_path": path]
         if let panicCase { params["panic_case"] = panicCase }
+        if let only { params["only"] = only }
         guard let suite = ComponentRegistry.builtIn(named: "conformance") else { throw ExitCode(2) }
         let status = try hostComponents([suite], parameters: ["conformance": params], backendOptions: backendOptions, once: true)
         if status != 0 { throw ExitCode(status) }
