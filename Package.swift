@@ -48,6 +48,9 @@ let package = Package(
                 path: "Sources/Components/blkcopy", cSettings: componentCFlags),
         .target(name: "Conformance", dependencies: ["HypercallABI"],
                 path: "Sources/Conformance", cSettings: componentCFlags),
+        // Native RPC: wire format and the contract with generated stubs
+        // (no sockets, so it can be fuzzed and reused by other transports).
+        .target(name: "RPCWire"),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // Component model: static registry, dlopen, versions, dependency order.

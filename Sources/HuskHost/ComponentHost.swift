@@ -114,6 +114,13 @@ public final class ComponentHost: @unchecked Sendable {
                 HostThreads.acting(as: lc.context.pointer) { fini(lc.context.pointer) }
             }
             Glue.componentFinished(lc.context.pointer)
+            // Accounting names the component: what it still holds after fini
+            // (and after the glue reclaimed its objects) is a leak.
+            let ctx = lc.context
+            if ctx.bytesAllocated != 0 || ctx.dmaBytes != 0 {
+                HostLog.host("\(lc.descriptor.name) leaked \(ctx.bytesAllocated) bytes of memory and \(ctx.dmaBytes) bytes of DMA memory",
+                             level: UInt32(HUSK_LOG_WARN))
+            }
             lc.context.retire()
         }
         loaded = []

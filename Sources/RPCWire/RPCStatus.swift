@@ -1,0 +1,55 @@
+/// Status codes of replies (docs/protocol.md §6): Linux errno values.
+public enum RPCStatus {
+    public static let ok: Int32 = 0
+    public static let perm: Int32 = 1
+    public static let noent: Int32 = 2
+    public static let intr: Int32 = 4
+    public static let io: Int32 = 5
+    public static let badf: Int32 = 9
+    public static let again: Int32 = 11
+    public static let nomem: Int32 = 12
+    public static let acces: Int32 = 13
+    public static let fault: Int32 = 14
+    public static let busy: Int32 = 16
+    public static let exist: Int32 = 17
+    public static let nodev: Int32 = 19
+    public static let inval: Int32 = 22
+    public static let nospc: Int32 = 28
+    public static let rofs: Int32 = 30
+    public static let nosys: Int32 = 38
+    public static let proto: Int32 = 71
+    public static let msgsize: Int32 = 90
+    public static let protonosupport: Int32 = 93
+    public static let notsup: Int32 = 95
+    public static let connreset: Int32 = 104
+    public static let timedout: Int32 = 110
+    public static let stale: Int32 = 116
+
+    public static func name(_ s: Int32) -> String {
+        let names: [Int32: String] = [0: "OK", 1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN",
+            12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL",
+            28: "ENOSPC", 30: "EROFS", 38: "ENOSYS", 71: "EPROTO", 90: "EMSGSIZE", 93: "EPROTONOSUPPORT",
+            95: "ENOTSUP", 104: "ECONNRESET", 110: "ETIMEDOUT", 116: "ESTALE"]
+        return names[s] ?? "E\(s)"
+    }
+}
+
+/// A failed call as a client sees it.
+public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let status: Int32
+    public let detail: String
+    public init(_ status: Int32, _ detail: String = "") { self.status = status; self.detail = detail }
+    public static func == (a: RPCError, b: RPCError) -> Bool { a.status == b.status }
+    public var description: String { detail.isEmpty ? RPCStatus.name(status) : "\(RPCStatus.name(status)): \(detail)" }
+}
+
+/// Limits of docs/protocol.md §3 (the server's defaults).
+public struct RPCLimits: Equatable, Sendable {
+    public var maxMessage: UInt32 = 131_072
+    public var maxFDs: UInt32 = 8
+    public var maxInFlight: UInt32 = 64
+    public var maxSharedMemory: UInt64 = 256 << 20
+    public var maxPayload: UInt64 = 16 << 20
+    public var maxQueuedReplyBytes: Int = 4 << 20
+    public init() {}
+}
