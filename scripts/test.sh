@@ -25,4 +25,17 @@ export SWIFT_BACKTRACE=enable=no
 swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -Ev '^(Test Case .* (started|passed))' || true
 status=${PIPESTATUS[0]}
 phase test
+
+# The static executable (what the VM guests run): it must build, run the
+# embedded default, and refuse dynamic components with a clear message.
+scripts/build-static.sh
+static=.build-static/release/husk
+if readelf -l "$static" | grep -q INTERP; then echo "static: $static has a dynamic loader"; status=1; fi
+"$static" demo --size-mib 1 >/dev/null 2>&1 || { echo "static: husk demo failed"; status=1; }
+if "$static" run --component-file /nonexistent.so 2>&1 | grep -q "static executable"; then
+    echo "static: ok (statically linked, demo passes, dlopen refused)"
+else
+    echo "static: --component-file was not refused as expected"; status=1
+fi
+phase static
 exit "$status"
