@@ -285,7 +285,9 @@ struct husk_hyp {
     int32_t (*rw_create)(husk_ctx *ctx, const char *name, husk_handle *out); /* as mutex_create */
     int32_t (*rw_destroy)(husk_ctx *ctx, husk_handle rw);  /* EBADF; panics if held */
     /* [blocks: yes] [irq: no] mode HUSK_RW_READER or HUSK_RW_WRITER; EINVAL for
-     * another mode; panics if the caller already holds it as writer. */
+     * another mode; panics if the caller already holds it as writer. Waiting
+     * writers go before new readers, so read holds are not recursive: entering
+     * again as reader can deadlock behind a waiting writer. */
     int32_t (*rw_enter)(husk_ctx *ctx, husk_handle rw, uint32_t mode);
     /* [blocks: no] [irq: no] EBUSY if not immediately available. */
     int32_t (*rw_tryenter)(husk_ctx *ctx, husk_handle rw, uint32_t mode);
