@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "husk", targets: ["husk"]),
+        .executable(name: "husk-rpcgen", targets: ["RPCGen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +52,18 @@ let package = Package(
         // Native RPC: wire format and the contract with generated stubs
         // (no sockets, so it can be fuzzed and reused by other transports).
         .target(name: "RPCWire"),
+        // Interfaces declared once (Interfaces/*.idl): husk-rpcgen generates the
+        // Swift stubs (RPCInterfaces/Generated) and the C client functions
+        // (RPCClientC/generated) over the C client runtime. docs/idl.md.
+        .executableTarget(name: "RPCGen"),
+        .target(name: "RPCInterfaces", dependencies: ["RPCWire"]),
+        .target(name: "RPCClientC", cSettings: hostCFlags),
+        // Native RPC runtime: AF_UNIX SOCK_SEQPACKET transport, server runtime,
+        // Swift client, and the hand-written echo handler (docs/rpc-runtime.md).
+        .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
+        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys"]),
+        .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
+        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient"]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // Component model: static registry, dlopen, versions, dependency order.
@@ -59,7 +72,7 @@ let package = Package(
             "EduComponent", "BlkcopyComponent", "Conformance",
         ]),
         .executableTarget(name: "husk", dependencies: [
-            "HuskHost", "HypBench", "HuskSys",
+            "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.
@@ -69,6 +82,8 @@ let package = Package(
         .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+        .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys"]),
     ],
     swiftLanguageModes: [.v6]
 )

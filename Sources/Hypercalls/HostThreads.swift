@@ -186,6 +186,16 @@ public enum HostThreads {
         }
     }
 
+    /// The calling thread's handle (valid for cancel), for host code such as
+    /// an RPC server's workers.
+    public static var currentHandle: husk_handle { current().pointee.handle }
+
+    /// Whether the calling thread's cancellation flag is set.
+    public static var currentCancellationPending: Bool { current().cancelPending }
+
+    /// Clear the calling thread's cancellation flag (a worker between calls).
+    public static func clearCurrentCancellation() { husk_atomic_store_u32(current().cancelWord, 0) }
+
     /// Number of thread records alive (for leak checks in tests).
     public static var liveCount: Int { registry.withLock { $0.live } }
 }

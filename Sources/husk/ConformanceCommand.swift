@@ -31,7 +31,7 @@ struct ConformanceCommand: ParsableCommand {
         var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         guard fd >= 0 else { printError("husk: cannot create a scratch file in /tmp"); throw ExitCode(2) }
-        let path = String(cString: template)
+        let path = String(cBuffer: template)
         defer { unlink(path) }
         guard ftruncate(fd, 1 << 20) == 0 else { printError("husk: cannot size \(path)"); throw ExitCode(2) }
         close(fd)

@@ -27,7 +27,7 @@ struct Demo: ParsableCommand {
     func run() throws {
         var template = Array("/tmp/husk-demo-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { printError("husk: cannot create a scratch directory in /tmp"); throw ExitCode(2) }
-        let dir = String(cString: template)
+        let dir = String(cBuffer: template)
         defer {
             if keep { print("husk demo: scratch directory kept: \(dir)") } else {
                 unlink(dir + "/src.img"); unlink(dir + "/dst.img"); rmdir(dir)

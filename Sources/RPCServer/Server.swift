@@ -1,0 +1,221 @@
+import Glibc
+import Hypercalls
+import RPCTransport
+import RPCWire
+
+public enum RPCLogLevel: String, Sendable { case debug, info, warning, error }
+/// Where the runtime's log lines go (swift-log can be plugged in here later).
+public typealias RPCLogger = @Sendable (RPCLogLevel, String) -> Void
+
+/// Server-side extras a handler may use beyond RPCCall: shared memory of the
+/// calling connection and opened objects.
+public protocol RPCServerCallContext: RPCCall {
+    /// Copy the bytes a shm_ref names out of the connection's registered
+    /// shared memory (EFAULT outside the region, EINVAL for an unknown id,
+    /// EMSGSIZE above max_payload).
+    func copySharedMemory(_ ref: SharedMemoryRef) -> Result<[UInt8], RPCError>
+    /// A new connection served by this server whose identity is the
+    /// caller's; returns the client's end (the caller puts it in its reply).
+    func openObjectConnection(name: String) -> Result<Int32, RPCError>
+}
+
+/// The RPC server runtime: accepts connections, negotiates HELLO, serves the
+/// control interface and dispatches calls to registered interface handlers
+/// on a pool of worker threads. See docs/rpc-runtime.md.
+public final class RPCServer: @unchecked Sendable {
+    // @unchecked: configuration is immutable after init; `connections`,
+    // `stats` and `listener` are behind their own locks; `stopping` is read
+    // and written under `connectionsLock`.
+    public struct Configuration: Sendable {
+        public var name: String
+        public var limits = RPCLimits()
+        public var policy = AccessPolicy.allowAll
+        public var minWorkers = 2
+        public var maxWorkers = 64
+        public var log: RPCLogger = { level, msg in
+            let line = "husk-rpc \(level.rawValue): \(msg)\n"
+            _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+        }
+        public init(name: String) { self.name = name }
+    }
+
+    public let configuration: Configuration
+    let handlers: [UInt32: any RPCInterfaceHandler]
+    let pool: WorkerPool
+    let flusher: ReplyFlusher
+    let startNanos = monotonicNanos()
+    private let connectionsLock = Monitor()
+    private var connections: [UInt64: ServerConnection] = [:]
+    private var nextConnectionID: UInt64 = 1
+    private(set) var stopping = false
+    private let listenerBox = LockedValue<SeqPacketListener?>(nil)
+    private let acceptDone = Monitor()
+    private var acceptRunning = false
+    let stats = LockedValue<[StatKey: StatValue]>([:])
+
+    struct StatKey: Hashable, Comparable {
+        var interface: UInt32, operation: UInt32
+        static func < (a: StatKey, b: StatKey) -> Bool { (a.interface, a.operation) < (b.interface, b.operation) }
+    }
+    struct StatValue { var calls: UInt64 = 0, errors: UInt64 = 0 }
+
+    public init(configuration: Configuration, handlers: [any RPCInterfaceHandler]) {
+        self.configuration = configuration
+        var h: [UInt32: any RPCInterfaceHandler] = [:]
+        for x in handlers { precondition(x.interfaceID != 0, "interface 0 is the control interface"); h[x.interfaceID] = x }
+        self.handlers = h
+        pool = WorkerPool(minThreads: configuration.minWorkers, maxThreads: configuration.maxWorkers)
+        flusher = ReplyFlusher()
+    }
+
+    func log(_ level: RPCLogLevel, _ message: String) { configuration.log(level, message) }
+
+    // MARK: accepting
+
+    /// Bind `path` (see SeqPacketListener) and accept connections on a thread.
+    public func listen(path: String, mode: mode_t? = nil) throws(TransportError) {
+        let l = try SeqPacketListener(path: path, mode: mode)
+        listenerBox.withLock { $0 = l }
+        acceptDone.withLock { acceptRunning = true }
+        startThread(name: "rpc-accept") { [self] in
+            acceptLoop(l)
+            acceptDone.withLock { acceptRunning = false; acceptDone.broadcast() }
+        }
+        log(.info, "server '\(configuration.name)' listening on \(path)")
+    }
+
+    private func acceptLoop(_ l: SeqPacketListener) {
+        while true {
+            let fd: OwnedDescriptor
+            do throws(TransportError) { fd = try l.accept() } catch {
+                if connectionsLock.withLock({ stopping }) { return }
+                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
+                    log(.warning, "\(error); retrying in 100 ms")
+                    usleep(100_000); continue
+                }
+                log(.error, "\(error); no longer accepting")
+                return
+            }
+            let raw = fd.raw
+            guard let who = try? SeqPacketConnection.peerIdentity(of: raw) else {
+                log(.warning, "connection without peer credentials refused")
+                continue   // fd closed here
+            }
+            _ = adopt(fd, identity: who, note: "")
+        }
+    }
+
+    /// Serve an already-connected socket as a connection whose identity is
+    /// `identity` (kernel credentials of a peer, or inherited for an opened
+    /// object). Returns false when the server is stopping (fd closed).
+    @discardableResult
+    public func adopt(_ fd: consuming OwnedDescriptor, identity: PeerIdentity, note: String) -> Bool {
+        let transport = SeqPacketConnection(adopting: fd, maxMessage: Int(configuration.limits.maxMessage),
+                                            maxDescriptors: Int(configuration.limits.maxFDs))
+        let conn: ServerConnection? = connectionsLock.withLock {
+            if stopping { return nil }
+            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity)
+            nextConnectionID += 1
+            connections[c.id] = c
+            return c
+        }
+        guard let conn else { transport.close(); return false }
+        log(.info, "connection \(conn.id) opened: \(identity)\(note)")
+        startThread(name: "rpc-conn-\(conn.id)") { conn.readerLoop() }
+        return true
+    }
+
+    func connectionClosed(_ c: ServerConnection, reason: String) {
+        connectionsLock.withLock {
+            connections.removeValue(forKey: c.id)
+            connectionsLock.broadcast()
+        }
+        log(.info, "connection \(c.id) closed (\(c.identity)): \(reason)")
+    }
+
+    /// Live connections (for tests and STATS-like reporting).
+    public var connectionCount: Int { connectionsLock.withLock { connections.count } }
+
+    var isStopping: Bool { connectionsLock.withLock { stopping } }
+
+    // MARK: shutdown
+
+    /// Stop accepting, stop reading requests, let in-flight calls finish
+    /// until `deadline` seconds, then cancel the rest (their components see
+    /// EINTR) and wait up to `grace` seconds more; then close every
+    /// connection.
+    public func shutdown(deadline: Double = 5, grace: Double = 2) {
+        let already: Bool = connectionsLock.withLock { let s = stopping; stopping = true; return s }
+        if already { return }
+        if let l = listenerBox.withLock({ $0 }) {
+            l.shutdown()
+            acceptDone.withLock { while acceptRunning { acceptDone.wait(deadlineNanos: monotonicNanos() + 100_000_000) } }
+            l.close()
+        }
+        let all = connectionsLock.withLock { Array(connections.values) }
+        log(.info, "shutting down: \(all.count) connection(s), \(all.reduce(0) { $0 + $1.inFlightCount }) call(s) in flight")
+        for c in all { c.stopReading() }
+        func waitForCalls(_ seconds: Double) -> Bool {
+            let end = monotonicNanos() + UInt64(seconds * 1e9)
+            while true {
+                let busy = connectionsLock.withLock { connections.values.reduce(0) { $0 + $1.inFlightCount } }
+                if busy == 0 { return true }
+                if monotonicNanos() >= end { return false }
+                usleep(2_000)
+            }
+        }
+        if !waitForCalls(deadline) {
+            let left = connectionsLock.withLock { Array(connections.values) }
+            log(.warning, "shutdown deadline passed: cancelling in-flight calls")
+            for c in left { c.cancelAll() }
+            if !waitForCalls(grace) { log(.error, "calls still running after cancellation; closing anyway") }
+        }
+        for c in connectionsLock.withLock({ Array(connections.values) }) { c.forceClose() }
+        // Readers and workers finish on their own; wait briefly for the bookkeeping.
+        let end = monotonicNanos() + 1_000_000_000
+        connectionsLock.withLock {
+            while !connections.isEmpty && monotonicNanos() < end { connectionsLock.wait(deadlineNanos: monotonicNanos() + 50_000_000) }
+        }
+        pool.stop()
+        flusher.stop()
+        log(.info, "server '\(configuration.name)' stopped")
+    }
+
+    // MARK: stats
+
+    func count(_ interface: UInt32, _ operation: UInt32, status: Int32) {
+        stats.withLock { s in
+            var v = s[StatKey(interface: interface, operation: operation)] ?? StatValue()
+            v.calls += 1
+            if status != 0 { v.errors += 1 }
+            s[StatKey(interface: interface, operation: operation)] = v
+        }
+    }
+
+    /// (interface, operation, calls, errors), sorted.
+    public func statistics() -> [(interface: UInt32, operation: UInt32, calls: UInt64, errors: UInt64)] {
+        stats.withLock { s in s.keys.sorted().map { k in (k.interface, k.operation, s[k]!.calls, s[k]!.errors) } }
+    }
+
+    public var uptimeNanos: UInt64 { monotonicNanos() - startNanos }
+
+    func operationName(_ interface: UInt32, _ operation: UInt32) -> (String, String) {
+        if interface == 0 { return ("control", ControlOp.name(operation)) }
+        guard let h = handlers[interface] else { return ("interface\(interface)", "op\(operation)") }
+        return (h.interfaceName, h.operationNames[operation] ?? "op\(operation)")
+    }
+}
+
+enum ControlOp {
+    static let hello: UInt32 = 1, ping: UInt32 = 2, registerShm: UInt32 = 3, unregisterShm: UInt32 = 4, stats: UInt32 = 5
+    static func name(_ op: UInt32) -> String {
+        switch op {
+        case hello: return "hello"
+        case ping: return "ping"
+        case registerShm: return "register_shm"
+        case unregisterShm: return "unregister_shm"
+        case stats: return "stats"
+        default: return "op\(op)"
+        }
+    }
+}

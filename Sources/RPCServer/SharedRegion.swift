@@ -1,0 +1,39 @@
+import Glibc
+import HuskSys
+import RPCWire
+
+/// A client's memfd mapped shared and read-only. The client may keep
+/// writing to it, so nothing is validated in place: handlers copy out first.
+/// The memfd is sealed against shrinking, so the mapping never faults.
+final class SharedRegion: @unchecked Sendable {
+    // @unchecked: immutable after init; the mapping is released in deinit,
+    // after the last holder (a registry entry or a copy in progress) lets go.
+    let base: UnsafeRawPointer
+    let size: Int
+
+    /// Validate and map `fd` (which stays owned by the caller).
+    static func map(fd: Int32) -> Result<SharedRegion, RPCError> {
+        let seals = husk_rpc_get_seals(fd)
+        guard seals >= 0 else { return .failure(RPCError(RPCStatus.inval, "not a memfd (F_GET_SEALS: \(String(cString: strerror(errno))))")) }
+        guard seals & husk_rpc_seal_shrink() != 0 else { return .failure(RPCError(RPCStatus.inval, "memfd not sealed with F_SEAL_SHRINK")) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return .failure(RPCError(RPCStatus.inval, "empty memfd")) }
+        let size = Int(st.st_size)
+        guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else {
+            return .failure(RPCError(RPCStatus.nomem, "mmap: \(String(cString: strerror(errno)))"))
+        }
+        return .success(SharedRegion(base: UnsafeRawPointer(p), size: size))
+    }
+
+    private init(base: UnsafeRawPointer, size: Int) { self.base = base; self.size = size }
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+
+    /// Copy `[offset, offset+length)` out, or EFAULT when outside the region.
+    func copy(offset: UInt64, length: UInt64) -> Result<[UInt8], RPCError> {
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow, end <= UInt64(size) else {
+            return .failure(RPCError(RPCStatus.fault, "shm_ref [\(offset), +\(length)) outside a region of \(size) bytes"))
+        }
+        return .success(Array(UnsafeRawBufferPointer(start: base + Int(offset), count: Int(length))))
+    }
+}

@@ -1,0 +1,428 @@
+import Foundation
+import XCTest
+@testable import RPCGen
+
+/// The generated C client and the C runtime (Sources/RPCClientC), compiled
+/// outside SwiftPM with the package's C flags and run against a real
+/// `husk echo serve` process over a real socket.
+final class CClientTests: XCTestCase {
+    static let flags = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+
+    static var cc: String {
+        for c in ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc", "/usr/bin/gcc"] where FileManager.default.isExecutableFile(atPath: c) { return c }
+        return "cc"
+    }
+
+    static var huskBinary: String {
+        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("husk").path
+    }
+
+    private func scratch() throws -> URL {
+        let dir = URL(fileURLWithPath: "/tmp").appendingPathComponent("rpcgen-c-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    /// Build the check program with the runtime and the generated echo client.
+    private func buildCheck(in dir: URL) throws -> String {
+        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let program = dir.appendingPathComponent("echo_client_check.c")
+        try Self.checkSource.write(to: program, atomically: true, encoding: .utf8)
+        let sources = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".c") }.map { root + "/" + $0 }
+            + FileManager.default.contentsOfDirectory(atPath: root + "/generated").filter { $0.hasSuffix(".c") }.map { root + "/generated/" + $0 }
+        let out = dir.appendingPathComponent("check").path
+        let r = try Tool.run(Self.cc, Self.flags + ["-I", root + "/include", "-I", root + "/generated"] + sources.sorted()
+                             + [program.path, "-o", out, "-lpthread"], timeout: 120)
+        guard r.status == 0 else { throw Tool.Failure(description: "compiling the C client failed:\n\(r.output)") }
+        return out
+    }
+
+    /// The public header and a generated header compile on their own in strict C11 and as C++.
+    func testHeadersCompileStandalone() throws {
+        let dir = try scratch()
+        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let unit = dir.appendingPathComponent("h.c")
+        try "#include \"husk_rpc_echo.h\"\nint main(void) { struct husk_rpc_requirement r = HUSK_ECHO_REQUIREMENT; return (int)r.interface - 1; }\n"
+            .write(to: unit, atomically: true, encoding: .utf8)
+        let r = try Tool.run(Self.cc, ["-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", root + "/include", "-I", root + "/generated",
+                                       "-fsyntax-only", unit.path])
+        XCTAssertEqual(r.status, 0, r.output)
+    }
+
+    /// C generated for every type compiles without warnings (echo.idl does not use them all).
+    func testGeneratedCForEveryTypeCompiles() throws {
+        let dir = try scratch()
+        let idl = """
+        interface all_types id 100 version 2
+          op 1 scalars(a: u8, b: u16, c: u32, d: u64, e: i32, f: i64, g: bool) -> (h: u8, i: u16, j: u32, k: u64, l: i32, m: i64, n: bool)
+          op 2 blobs(a: bytes, b: string, c: shm, d: fd, e: fd) -> (f: bytes, g: string, h: shm, i: fd, j: fd)
+          op 3 arrays(a: [u8], b: [u16], c: [u32], d: [u64], e: [i32], f: [i64]) -> (g: [u8], h: [u16], i: [u32], j: [u64], k: [i32], l: [i64]) idempotent
+          op 4 nothing() -> ()
+        end
+        """
+        let out = try Generator.generate([(name: "all_types.idl", text: idl)])
+        try Generator.write(out.c, into: dir.path, generatedSuffixes: [".h", ".c"])
+        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let r = try Tool.run(Self.cc, Self.flags + ["-I", root + "/include", "-I", dir.path, "-c",
+                                                    dir.appendingPathComponent("husk_rpc_all_types.c").path,
+                                                    "-o", dir.appendingPathComponent("all.o").path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(out.swift["AllTypes.swift"]?.contains("public protocol AllTypesService: Sendable") == true)
+    }
+
+    private func startServer(socket: String) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: Self.huskBinary) else {
+            throw XCTSkip("no husk executable at \(Self.huskBinary) (build it, or set HUSK_BIN)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.huskBinary)
+        p.arguments = ["echo", "serve", "--socket", socket]
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: socket) {
+            guard p.isRunning, Date() < deadline else { throw Tool.Failure(description: "husk echo serve did not create \(socket)") }
+            usleep(20_000)
+        }
+        return p
+    }
+
+    func testGeneratedCClientAgainstRealServer() throws {
+        let dir = try scratch()
+        let check = try buildCheck(in: dir)
+        let socket = dir.appendingPathComponent("echo.sock").path
+        _ = try startServer(socket: socket)
+        let r = try Tool.run(check, [socket, "basic"], timeout: 90)
+        XCTAssertEqual(r.status, 0, r.output)
+        for line in ["OK echo", "OK whoami", "OK stat", "OK shm", "OK raise", "OK open", "OK errors", "OK cancel EINTR",
+                     "OK signal-cancel EINTR", "OK signal-restart", "OK negotiation", "ALL OK",
+                     "version mismatch: interface 1 version 2 not offered by server 'echo': it has version 1"] {
+            XCTAssertTrue(r.stdout.contains(line), "missing '\(line)' in:\n\(r.output)")
+        }
+    }
+
+    func testServerDeathFailsPendingCallWithECONNRESET() throws {
+        let dir = try scratch()
+        let check = try buildCheck(in: dir)
+        let socket = dir.appendingPathComponent("echo.sock").path
+        let server = try startServer(socket: socket)
+        let outPath = dir.appendingPathComponent("death.out").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: check)
+        client.arguments = [socket, "death"]
+        client.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        client.standardError = client.standardOutput
+        try client.run()
+        addTeardownBlock { if client.isRunning { kill(client.processIdentifier, SIGKILL); client.waitUntilExit() } }
+        var deadline = Date().addingTimeInterval(20)
+        while !((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "").contains("READY") {
+            guard client.isRunning, Date() < deadline else { return XCTFail("client never became ready") }
+            usleep(20_000)
+        }
+        usleep(300_000)   // let the sleep call reach the server
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        deadline = Date().addingTimeInterval(20)
+        while client.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(client.isRunning, "the pending call did not fail after the server died")
+        client.waitUntilExit()
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        XCTAssertEqual(client.terminationStatus, 0, out)
+        XCTAssertTrue(out.contains("OK death"), out)
+    }
+
+    static let checkSource = #"""
+/* Drives the generated echo client against a real server: argv[1] = socket, argv[2] = scenario. */
+#define _GNU_SOURCE
+#include "husk_rpc_echo.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond, ...)                                                                                            \
+    do {                                                                                                            \
+        if (!(cond)) {                                                                                              \
+            fprintf(stderr, "FAIL line %d: %s: ", __LINE__, #cond);                                                \
+            fprintf(stderr, __VA_ARGS__);                                                                           \
+            fprintf(stderr, "\n");                                                                                  \
+            failures++;                                                                                             \
+        }                                                                                                           \
+    } while (0)
+
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static struct husk_rpc_conn *connect_echo(const char *path)
+{
+    struct husk_rpc_requirement req[] = {HUSK_ECHO_REQUIREMENT};
+    struct husk_rpc_conn *c = NULL;
+    char err[256];
+    int st = husk_rpc_connect(path, req, 1, &c, err, sizeof err);
+    if (st != 0) {
+        fprintf(stderr, "connect: %s (%s)\n", husk_rpc_status_name(st), err);
+        exit(2);
+    }
+    return c;
+}
+
+static volatile sig_atomic_t got_usr1, got_alrm;
+static void on_usr1(int s) { (void)s; got_usr1 = 1; }
+static void on_alrm(int s) { (void)s; got_alrm = 1; }
+
+static void *cancel_later(void *arg)
+{
+    usleep(200 * 1000);
+    int st = husk_rpc_cancel(arg);
+    if (st != 0)
+        fprintf(stderr, "husk_rpc_cancel: %s\n", husk_rpc_status_name(st));
+    return NULL;
+}
+
+static void basic(const char *path)
+{
+    struct husk_rpc_conn *c = connect_echo(path);
+    printf("server %s max_message %u\n", husk_rpc_server_name(c), husk_rpc_server_limits(c).max_message);
+    CHECK(husk_rpc_interface_version(c, HUSK_ECHO_INTERFACE_ID) == 1, "interface version");
+    CHECK(husk_echo_ping(c) == 0, "ping");
+
+    /* echo: small, empty, and larger than one message (fragmented both ways). */
+    size_t sizes[] = {0, 1, 1000, 300 * 1024};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        uint8_t *in = malloc(n + 1), *out = malloc(n + 1);
+        for (size_t k = 0; k < n; k++)
+            in[k] = (uint8_t)(k * 7 + i);
+        uint32_t got = 12345;
+        int st = husk_echo_echo(c, in, (uint32_t)n, out, (uint32_t)n, &got);
+        CHECK(st == 0, "echo %zu: %s", n, husk_rpc_status_name(st));
+        CHECK(got == n && memcmp(in, out, n) == 0, "echo %zu: round trip (got %u)", n, got);
+        free(in);
+        free(out);
+    }
+    uint8_t small[4];
+    uint32_t need = 0;
+    int st = husk_echo_echo(c, (const uint8_t *)"hello world", 11, small, sizeof small, &need);
+    CHECK(st == EMSGSIZE && need == 11, "echo into a short buffer: %s need %u", husk_rpc_status_name(st), need);
+    printf("OK echo\n");
+
+    uint32_t uid = 0, gid = 0, groups[64], ngroups = 0;
+    st = husk_echo_whoami(c, &uid, &gid, groups, 64, &ngroups);
+    CHECK(st == 0, "whoami: %s", husk_rpc_status_name(st));
+    CHECK(uid == getuid() && gid == getgid(), "whoami: uid %u gid %u", uid, gid);
+    printf("OK whoami uid %u gid %u groups %u\n", uid, gid, ngroups);
+
+    uint64_t up = 0, calls = 0;
+    st = husk_echo_stat(c, &up, &calls);
+    CHECK(st == 0 && up > 0 && calls > 0, "stat: %s up %llu calls %llu", husk_rpc_status_name(st),
+          (unsigned long long)up, (unsigned long long)calls);
+    printf("OK stat\n");
+
+    struct husk_rpc_shm shm;
+    st = husk_rpc_shm_register(c, 1 << 20, &shm);
+    CHECK(st == 0, "shm register: %s", husk_rpc_status_name(st));
+    if (st == 0) {
+        uint8_t *p = shm.base;
+        for (size_t k = 0; k < shm.size; k++)
+            p[k] = (uint8_t)(k ^ (k >> 8));
+        uint32_t crc = 0;
+        uint64_t len = 0;
+        st = husk_echo_checksum(c, husk_rpc_shm_ref(&shm, 4096, 512 * 1024), &crc, &len);
+        CHECK(st == 0, "checksum: %s", husk_rpc_status_name(st));
+        CHECK(len == 512 * 1024 && crc == crc32c(p + 4096, 512 * 1024), "checksum: crc %08x len %llu", crc,
+              (unsigned long long)len);
+        /* The client may keep writing: the next checksum sees the new bytes. */
+        p[4096] ^= 0xFF;
+        st = husk_echo_checksum(c, husk_rpc_shm_ref(&shm, 4096, 512 * 1024), &crc, &len);
+        CHECK(st == 0 && crc == crc32c(p + 4096, 512 * 1024), "checksum after a write");
+        st = husk_echo_checksum(c, husk_rpc_shm_ref(&shm, shm.size - 10, 11), &crc, &len);
+        CHECK(st == EFAULT, "checksum outside the region: %s", husk_rpc_status_name(st));
+        struct husk_rpc_shm_ref bogus = {.id = shm.id + 1000, .offset = 0, .length = 1};
+        st = husk_echo_checksum(c, bogus, &crc, &len);
+        CHECK(st != 0, "checksum of an unknown region: %s", husk_rpc_status_name(st));
+        printf("checksum unknown region -> %s\n", husk_rpc_status_name(st));
+        st = husk_rpc_shm_unregister(c, &shm);
+        CHECK(st == 0, "shm unregister: %s", husk_rpc_status_name(st));
+        printf("OK shm\n");
+    }
+
+    /* Signals from the server are raised in this thread before the call returns. */
+    signal(SIGUSR1, on_usr1);
+    st = husk_echo_raise(c, SIGUSR1);
+    CHECK(st == 0 && got_usr1 == 1, "raise: %s, handler ran %d", husk_rpc_status_name(st), (int)got_usr1);
+    printf("OK raise\n");
+
+    int fd = -1;
+    st = husk_echo_open(c, "object", &fd);
+    CHECK(st == 0 && fd >= 0, "open: %s fd %d", husk_rpc_status_name(st), fd);
+    if (fd >= 0) {
+        struct stat sb;
+        CHECK(fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode), "open: descriptor is a socket");
+        close(fd);
+    }
+    printf("OK open\n");
+
+    /* Unknown operation and undecodable payload, through the raw call. */
+    struct husk_rpc_reply reply;
+    st = husk_rpc_call(c, HUSK_ECHO_INTERFACE_ID, 99, NULL, 0, NULL, 0, &reply);
+    CHECK(st == ENOSYS, "unknown op: %s", husk_rpc_status_name(st));
+    st = husk_rpc_call(c, 77, 1, NULL, 0, NULL, 0, &reply);
+    CHECK(st == ENOSYS, "unknown interface: %s", husk_rpc_status_name(st));
+    uint8_t garbage[3] = {1, 2, 3};
+    st = husk_rpc_call(c, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_ECHO, garbage, sizeof garbage, NULL, 0, &reply);
+    CHECK(st == EINVAL, "garbage payload: %s", husk_rpc_status_name(st));
+    CHECK(husk_echo_ping(c) == 0, "connection still usable");
+    printf("OK errors\n");
+
+    /* Cancellation from another thread. */
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, c);
+    double t0 = now_ms();
+    uint32_t slept = 0;
+    st = husk_echo_sleep(c, 5000, &slept);
+    double dt = now_ms() - t0;
+    pthread_join(t, NULL);
+    CHECK(st == EINTR && dt < 3000, "cancelled sleep: %s after %.0f ms", husk_rpc_status_name(st), dt);
+    printf("OK cancel %s %.0f ms\n", husk_rpc_status_name(st), dt);
+
+    /* A signal without SA_RESTART interrupts the wait: the library cancels. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alrm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 200 * 1000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    t0 = now_ms();
+    st = husk_echo_sleep(c, 5000, &slept);
+    dt = now_ms() - t0;
+    CHECK(got_alrm && st == EINTR && dt < 3000, "interrupted sleep: %s after %.0f ms", husk_rpc_status_name(st), dt);
+    printf("OK signal-cancel %s %.0f ms\n", husk_rpc_status_name(st), dt);
+
+    /* With SA_RESTART the call just continues. */
+    got_alrm = 0;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+    st = husk_echo_sleep(c, 600, &slept);
+    CHECK(got_alrm && st == 0 && slept >= 600, "restarted sleep: %s slept %u", husk_rpc_status_name(st), slept);
+    printf("OK signal-restart\n");
+    CHECK(husk_echo_ping(c) == 0, "ping after cancellations");
+    husk_rpc_close(c);
+
+    /* Version negotiation failures name the interface and the server. */
+    char err[256];
+    struct husk_rpc_requirement v2[] = {{HUSK_ECHO_INTERFACE_ID, 2}};
+    st = husk_rpc_connect(path, v2, 1, &c, err, sizeof err);
+    CHECK(st == ENOSYS && strstr(err, "interface 1 version 2 not offered by server") && strstr(err, "it has version 1"),
+          "version 2: %s %s", husk_rpc_status_name(st), err);
+    printf("version mismatch: %s\n", err);
+    struct husk_rpc_requirement missing[] = {{4242, 1}};
+    st = husk_rpc_connect(path, missing, 1, &c, err, sizeof err);
+    CHECK(st == ENOSYS && strstr(err, "interface 4242 version 1 not offered by server"), "missing: %s %s",
+          husk_rpc_status_name(st), err);
+    st = husk_rpc_connect("/nonexistent/husk.sock", NULL, 0, &c, err, sizeof err);
+    CHECK(st == ENOENT, "no server: %s %s", husk_rpc_status_name(st), err);
+    printf("OK negotiation\n");
+}
+
+/* Blocks in a long call; the test kills the server meanwhile. */
+static void death(const char *path)
+{
+    struct husk_rpc_conn *c = connect_echo(path);
+    printf("READY\n");
+    fflush(stdout);
+    uint32_t slept = 0;
+    double t0 = now_ms();
+    int st = husk_echo_sleep(c, 20000, &slept);
+    double dt = now_ms() - t0;
+    CHECK(st == ECONNRESET && dt < 10000, "sleep while the server dies: %s after %.0f ms", husk_rpc_status_name(st), dt);
+    st = husk_echo_ping(c);
+    CHECK(st == ECONNRESET, "call after death: %s", husk_rpc_status_name(st));
+    husk_rpc_close(c);
+    printf("OK death\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s SOCKET basic|death\n", argv[0]);
+        return 2;
+    }
+    if (strcmp(argv[2], "basic") == 0)
+        basic(argv[1]);
+    else
+        death(argv[1]);
+    if (failures == 0)
+        printf("ALL OK\n");
+    return failures == 0 ? 0 : 1;
+}
+"""#
+}
+
+/// Runs a tool with a time limit; output of both streams.
+enum Tool {
+    struct Result { var status: Int32; var stdout: String; var stderr: String; var output: String { stdout + stderr } }
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func run(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        final class Sink: @unchecked Sendable { var data = Data() }
+        let o = Sink(), e = Sink()
+        let group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { o.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { e.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            group.wait()
+            throw Failure(description: "\(tool) did not finish within \(Int(timeout)) s: \(String(decoding: o.data + e.data, as: UTF8.self))")
+        }
+        p.waitUntilExit()
+        group.wait()
+        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return Result(status: status, stdout: String(decoding: o.data, as: UTF8.self), stderr: String(decoding: e.data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Glibc
+import HuskSys
+import RPCClient
+import RPCEcho
+import RPCTransport
+import RPCWire
+import XCTest
+
+/// Malformed and hostile messages from raw SOCK_SEQPACKET sockets against a
+/// real server process, while a well-behaved client stays connected.
+final class RPCHostileInputTests: XCTestCase {
+    var server: EchoServerProcess!
+    var good: EchoClient!
+
+    override func setUpWithError() throws {
+        let dir = try rpcScratch(self)
+        server = try EchoServerProcess(self, dir: dir)
+        good = try server.connect()
+    }
+
+    /// The other client is still served, and the server holds no stray descriptors.
+    func assertOthersUnaffected(_ what: String, baseline: Int? = nil, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNoThrow(try good.ping(), what, file: file, line: line)
+        XCTAssertEqual(try? good.echo(Array(what.utf8)), Array(what.utf8), what, file: file, line: line)
+        if let baseline {
+            XCTAssertTrue(waitUntil(10) { server.fdCount == baseline }, "\(what): server fds \(server.fdCount), baseline \(baseline)", file: file, line: line)
+        }
+    }
+
+    func testGarbageAndShortMessagesCloseTheConnection() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw.send(Array("this is not a husk message".utf8)))
+        XCTAssertEqual(raw.receive(), .closed, "garbage with bad magic: closed without reply")
+        assertOthersUnaffected("garbage")
+
+        let raw2 = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw2.send([0x48, 0x55, 0x53]))
+        XCTAssertEqual(raw2.receive(), .closed, "3 bytes")
+        assertOthersUnaffected("short")
+
+        // Truncated header: magic and a readable request id, 30 of 40 bytes.
+        let raw3 = try RawConnection(path: server.socket)
+        let h = RPCHeader(interface: 0, operation: 1, requestID: 77).encoded()
+        XCTAssertTrue(raw3.send(Array(h.prefix(30))))
+        guard case .header(let r) = raw3.receive() else { return XCTFail("truncated header: expected EPROTO reply") }
+        XCTAssertEqual(r.status, RPCStatus.proto)
+        XCTAssertEqual(r.requestID, 77)
+        XCTAssertEqual(raw3.receive(), .closed)
+        assertOthersUnaffected("truncated")
+    }
+
+    func testBadMagicVersionReservedAndDeclaredLength() throws {
+        let hello = RPCHeader(interface: 0, operation: 1, requestID: 5)
+        var badMagic = header(hello); badMagic[0] = 0x00
+        var badVersion = header(hello); badVersion[4] = 9
+        var reserved = header(hello); reserved[36] = 1
+        var oversized = header(hello); oversized[28] = 0xFF; oversized[29] = 0xFF; oversized[30] = 0xFF; oversized[31] = 0x7F
+        var badFlags = header(hello); badFlags[6] = 0x80
+        for (name, msg, replied) in [("bad magic", badMagic, false), ("bad version", badVersion, true), ("reserved", reserved, true),
+                                     ("oversized declared length", oversized, true), ("unknown flag", badFlags, true)] {
+            let raw = try RawConnection(path: server.socket)
+            XCTAssertTrue(raw.send(msg), name)
+            if replied {
+                guard case .header(let r) = raw.receive() else { XCTFail("\(name): expected an EPROTO reply"); continue }
+                XCTAssertEqual(r.status, RPCStatus.proto, name)
+                XCTAssertEqual(r.requestID, 5, name)
+            }
+            XCTAssertEqual(raw.receive(), .closed, name)
+            assertOthersUnaffected(name)
+        }
+    }
+
+    func testMessageLargerThanTheLimitIsAProtocolError() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertEqual(raw.hello().isHeader, true)
+        let payload = [UInt8](repeating: 1, count: 140_000)    // > 131072 with the header
+        var w = PayloadWriter(); w.bytes(payload)
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 2, requestID: 8), payload: w.bytes)))
+        guard case .header(let r) = raw.receive() else { return XCTFail("expected EPROTO") }
+        XCTAssertEqual(r.status, RPCStatus.proto)
+        XCTAssertEqual(raw.receive(), .closed)
+        assertOthersUnaffected("too large")
+    }
+
+    func testDescriptorCountMismatchClosesEveryDescriptor() throws {
+        usleep(100_000)
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertEqual(raw.hello().isHeader, true)
+        usleep(100_000)
+        let baseline = server.fdCount
+        var p: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&p), 0)
+        defer { close(p[0]); close(p[1]) }
+        // Announce 1 descriptor, attach 2.
+        let msg = header(RPCHeader(interface: 0, operation: 3, requestID: 11, fdCount: 1))
+        XCTAssertTrue(raw.send(msg, fds: [p[0], p[1]]))
+        guard case .header(let r) = raw.receive() else { return XCTFail("expected EPROTO") }
+        XCTAssertEqual(r.status, RPCStatus.proto)
+        XCTAssertEqual(raw.receive(), .closed)
+        // Both descriptors and the connection's socket are gone from the server.
+        assertOthersUnaffected("fd mismatch", baseline: baseline - 1)
+        // More descriptors than the limit (9 > 8): also rejected and closed.
+        let raw2 = try RawConnection(path: server.socket)
+        XCTAssertEqual(raw2.hello().isHeader, true)
+        usleep(100_000)
+        let base2 = server.fdCount
+        let nine = [Int32](repeating: p[0], count: 9)
+        XCTAssertTrue(raw2.send(header(RPCHeader(interface: 0, operation: 3, requestID: 12, fdCount: 9)), fds: nine))
+        guard case .header(let r2) = raw2.receive() else { return XCTFail("expected EPROTO") }
+        XCTAssertEqual(r2.status, RPCStatus.proto)
+        XCTAssertEqual(raw2.receive(), .closed)
+        assertOthersUnaffected("too many fds", baseline: base2 - 1)
+    }
+
+    func testUnknownInterfaceAndOperationAreENOSYSAndTheConnectionStays() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertEqual(raw.hello().isHeader, true)
+        for (i, o, id) in [(UInt32(42), UInt32(1), UInt64(2)), (1, 99, 3), (0, 77, 4)] {
+            XCTAssertTrue(raw.send(header(RPCHeader(interface: i, operation: o, requestID: id))))
+            guard case .header(let r) = raw.receive() else { XCTFail("no reply for \(i).\(o)"); continue }
+            XCTAssertEqual(r.status, RPCStatus.nosys, "\(i).\(o)")
+            XCTAssertEqual(r.requestID, id)
+            XCTAssertTrue(r.flags.contains(.reply))
+        }
+        // Still usable: echo.ping.
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 5))))
+        guard case .header(let ok) = raw.receive() else { return XCTFail("ping after ENOSYS") }
+        XCTAssertEqual(ok.status, 0)
+        // A bad payload is EINVAL, not a protocol error.
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 4, requestID: 6), payload: [1, 2])))
+        guard case .header(let inval) = raw.receive() else { return XCTFail("no reply") }
+        XCTAssertEqual(inval.status, RPCStatus.inval)
+        assertOthersUnaffected("enosys")
+    }
+
+    func testFirstMessageMustBeHello() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 3))))
+        guard case .header(let r) = raw.receive() else { return XCTFail("expected EPROTO") }
+        XCTAssertEqual(r.status, RPCStatus.proto)
+        XCTAssertEqual(r.requestID, 3)
+        XCTAssertEqual(raw.receive(), .closed)
+        assertOthersUnaffected("no hello")
+    }
+
+    func testFragmentedRequestAboveMaxPayloadIsEMSGSIZE() throws {
+        // A small in-process server so that the limit is cheap to exceed.
+        var limits = RPCLimits()
+        limits.maxPayload = 200_000
+        let (_, path) = try inProcessServer(self, limits: limits)
+        let raw = try RawConnection(path: path)
+        XCTAssertEqual(raw.hello().isHeader, true)
+        let chunk = [UInt8](repeating: 7, count: 100_000)
+        for i in 0..<3 {
+            let h = RPCHeader(flags: i < 2 ? .more : [], interface: 1, operation: 2, requestID: 21)
+            XCTAssertTrue(raw.send(header(h, payload: chunk)))
+        }
+        guard case .header(let r) = raw.receive() else { return XCTFail("expected EMSGSIZE") }
+        XCTAssertEqual(r.status, RPCStatus.msgsize)
+        XCTAssertEqual(r.requestID, 21)
+        // The connection stays usable.
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 22))))
+        guard case .header(let ok) = raw.receive() else { return XCTFail("ping after EMSGSIZE") }
+        XCTAssertEqual(ok.requestID, 22)
+        XCTAssertEqual(ok.status, 0)
+    }
+}
+
+extension RawConnection.Got {
+    var isHeader: Bool { if case .header(let h) = self { return h.status == 0 }; return false }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Glibc
+import HuskSys
+import RPCClient
+import RPCEcho
+import RPCServer
+import RPCTransport
+import RPCWire
+import XCTest
+
+/// The husk executable next to the test bundle (or $HUSK_BIN).
+enum HuskBinary {
+    static var path: String {
+        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("husk").path
+    }
+}
+
+struct TestTimeout: Error, CustomStringConvertible { let description: String }
+
+/// A scratch directory (short path: sun_path holds 107 bytes), removed after the test.
+func rpcScratch(_ test: XCTestCase) throws -> String {
+    var t = Array("/tmp/rpct-XXXXXX".utf8CString)
+    guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
+    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    chmod(dir, 0o755)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// A child process with stdout/stderr in files, killed at teardown at the latest.
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked: used from the test's thread only (and its teardown).
+    let process = Process()
+    let outPath: String, errPath: String
+
+    init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
+        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Wait for exit up to `timeout` s; nil if still running.
+    @discardableResult
+    func wait(timeout: Double) -> Int32? {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { usleep(5_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
+
+    func kill9() {
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+    }
+}
+
+/// `husk echo serve` on a socket in a scratch directory.
+final class EchoServerProcess: @unchecked Sendable {
+    let child: ChildProcess
+    let socket: String
+
+    init(_ test: XCTestCase, dir: String, extra: [String] = []) throws {
+        socket = "\(dir)/echo.sock"
+        child = try ChildProcess(HuskBinary.path, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server")
+        let c = child
+        test.addTeardownBlock { c.kill9() }
+        let end = Date().addingTimeInterval(20)
+        while !child.stdout.contains("listening on") {
+            if Date() > end { child.kill9(); throw TestTimeout(description: "server did not start: \(child.stderr)") }
+            if !child.process.isRunning { throw TestTimeout(description: "server exited: \(child.stderr)") }
+            usleep(10_000)
+        }
+    }
+
+    var pid: Int32 { child.pid }
+    func connect() throws -> EchoClient { try EchoClient.connect(path: socket) }
+    /// Open descriptors of the server process.
+    var fdCount: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count }
+}
+
+/// An in-process server on a socket in a scratch directory.
+func inProcessServer(_ test: XCTestCase, policy: AccessPolicy = .allowAll, limits: RPCLimits = RPCLimits()) throws -> (RPCServer, String) {
+    let dir = try rpcScratch(test)
+    var config = RPCServer.Configuration(name: "echo-test")
+    config.policy = policy
+    config.limits = limits
+    config.log = { _, _ in }
+    let server = RPCServer(configuration: config, handlers: [EchoHandler()])
+    let path = "\(dir)/s"
+    try server.listen(path: path)
+    test.addTeardownBlock { server.shutdown(deadline: 1, grace: 1) }
+    return (server, path)
+}
+
+/// A raw SOCK_SEQPACKET connection for hostile input.
+final class RawConnection {
+    let fd: Int32
+    init(path: String) throws {
+        fd = husk_rpc_socket()
+        guard fd >= 0, husk_rpc_connect(fd, path) == 0 else { throw TestTimeout(description: "connect \(path): errno \(errno)") }
+    }
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8], fds: [Int32] = []) -> Bool {
+        bytes.withUnsafeBytes { b in fds.withUnsafeBufferPointer { f in
+            husk_rpc_send(fd, b.baseAddress, b.count, f.baseAddress, Int32(f.count), 0) == b.count
+        } }
+    }
+
+    enum Got: Equatable { case header(RPCHeader), closed, timeout, garbage }
+    /// Next message's header, or closed/timeout.
+    func receive(timeout: Double = 5) -> Got {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(timeout * 1000)) > 0 else { return .timeout }
+        var buf = [UInt8](repeating: 0, count: 1 << 18)
+        var fds = [Int32](repeating: -1, count: 16)
+        var info = husk_rpc_recv_info()
+        let n = buf.withUnsafeMutableBytes { b in husk_rpc_recv(fd, b.baseAddress, b.count, &fds, 16, &info) }
+        for i in 0..<Int(info.nfds) { close(fds[i]) }
+        if n <= 0 { return .closed }
+        let h = buf.withUnsafeBytes { RPCHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), messageLength: n, fdsReceived: Int(info.nfds)) }
+        if case .success(let x) = h { return .header(x) }
+        return .garbage
+    }
+
+    /// Send a valid HELLO and read its reply.
+    func hello() -> Got {
+        var w = PayloadWriter()
+        w.u16(1); w.u16(1); w.u32(1); w.u32(1); w.u32(1)
+        let h = RPCHeader(interface: 0, operation: 1, requestID: 1, payloadLength: UInt32(w.bytes.count))
+        _ = send(h.encoded() + w.bytes)
+        return receive()
+    }
+}
+
+func header(_ h: RPCHeader, payload: [UInt8] = []) -> [UInt8] {
+    var h = h
+    h.payloadLength = UInt32(payload.count)
+    return h.encoded() + payload
+}
+
+/// Run `body` on a thread; fail (rather than hang) if it does not finish.
+func withDeadline(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread { body(); done.signal() }
+    return done.wait(timeout: .now() + seconds) == .success
+}
