@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
         .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys"]),
         .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
-        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient"]),
+        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces"]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // Component model: static registry, dlopen, versions, dependency order.

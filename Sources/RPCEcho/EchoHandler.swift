@@ -1,89 +1,104 @@
 import Glibc
+import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
 
-/// The echo interface (Interfaces/echo.idl), written by hand until the IDL
-/// compiler generates EchoDispatcher. Wire layout per docs/protocol.md §5:
-/// positional little-endian fields, bytes/string = u32 length + bytes,
-/// shm = shm_ref (u32 id, u32 0, u64 offset, u64 length), fd = the next
-/// descriptor (nothing in the payload), [u32] = u32 count + elements.
+/// The echo interface's server (Interfaces/echo.idl): the generated
+/// EchoDispatcher decodes and encodes; EchoService below is the behaviour.
 public final class EchoHandler: RPCInterfaceHandler, @unchecked Sendable {
-    // @unchecked: `calls` is only touched under `lock`; the rest is immutable.
-    public static let id: UInt32 = 1
-    public static let version: UInt32 = 1
+    // @unchecked: immutable after init; the service guards its own state.
+    public static let id: UInt32 = Echo.interfaceID
+    public static let version: UInt32 = Echo.interfaceVersion
     public enum Op {
-        public static let ping: UInt32 = 1, echo: UInt32 = 2, stat: UInt32 = 3, sleep: UInt32 = 4
-        public static let checksum: UInt32 = 5, raise: UInt32 = 6, whoami: UInt32 = 7, open: UInt32 = 8
+        public static let ping = Echo.Operation.ping.rawValue, echo = Echo.Operation.echo.rawValue
+        public static let stat = Echo.Operation.stat.rawValue, sleep = Echo.Operation.sleep.rawValue
+        public static let checksum = Echo.Operation.checksum.rawValue, raise = Echo.Operation.raise.rawValue
+        public static let whoami = Echo.Operation.whoami.rawValue, open = Echo.Operation.open.rawValue
     }
 
-    public let interfaceID = EchoHandler.id
-    public let interfaceVersion = EchoHandler.version
-    public let interfaceName = "echo"
-    public let operationNames: [UInt32: String] = [1: "ping", 2: "echo", 3: "stat", 4: "sleep", 5: "checksum",
-                                                   6: "raise", 7: "whoami", 8: "open"]
+    private let dispatcher = EchoDispatcher(EchoBehaviour())
+
+    public init() {}
+
+    public var interfaceID: UInt32 { dispatcher.interfaceID }
+    public var interfaceVersion: UInt32 { dispatcher.interfaceVersion }
+    public var interfaceName: String { dispatcher.interfaceName }
+    public var operationNames: [UInt32: String] { dispatcher.operationNames }
+
+    public func dispatch(operation: UInt32, payload: UnsafeRawBufferPointer, call: any RPCCall) -> RPCReplyBody {
+        dispatcher.dispatch(operation: operation, payload: payload, call: call)
+    }
+}
+
+/// What each echo operation does.
+final class EchoBehaviour: EchoService, @unchecked Sendable {
+    // @unchecked: `calls` is only touched under `lock`; the rest is immutable.
     private let started = monotonicNanos()
     private let lock = Monitor()
     private var calls: UInt64 = 0
 
-    public init() {}
+    private func count() -> UInt64 { lock.withLock { calls += 1; return calls } }
 
-    public func dispatch(operation: UInt32, payload: UnsafeRawBufferPointer, call: any RPCCall) -> RPCReplyBody {
-        let n = lock.withLock { calls += 1; return calls }
-        var r = PayloadReader(payload)
-        var w = PayloadWriter()
-        switch operation {
-        case Op.ping:
-            guard r.isAtEnd else { return .error(RPCStatus.inval) }
-        case Op.echo:
-            guard let data = r.bytes(), r.isAtEnd else { return .error(RPCStatus.inval) }
-            w.bytes(data)
-        case Op.stat:
-            guard r.isAtEnd else { return .error(RPCStatus.inval) }
-            w.u64(monotonicNanos() - started)
-            w.u64(n)
-        case Op.sleep:
-            guard let ms = r.u32(), r.isAtEnd else { return .error(RPCStatus.inval) }
-            // Small steps, so that a cancel is seen within ~2 ms: the call's
-            // flag, or the worker thread's hypercall cancellation flag.
-            let start = monotonicNanos()
-            let end = start + UInt64(ms) * 1_000_000
-            while true {
-                if call.isCancelled || RPCWorkerThread.cancelPending { return .error(RPCStatus.intr) }
-                let now = monotonicNanos()
-                if now >= end { break }
-                usleep(useconds_t(min(2_000, (end - now) / 1_000 + 1)))
-            }
-            w.u32(UInt32((monotonicNanos() - start) / 1_000_000))
-        case Op.checksum:
-            guard let ref = r.shm(), r.isAtEnd else { return .error(RPCStatus.inval) }
-            guard let ctx = call as? any RPCServerCallContext else { return .error(RPCStatus.notsup) }
-            switch ctx.copySharedMemory(ref) {
-            case .failure(let e): return .error(e.status)
-            case .success(let bytes):
-                w.u32(CRC32C.checksum(bytes))
-                w.u64(UInt64(bytes.count))
-            }
-        case Op.raise:
-            guard let sig = r.u32(), r.isAtEnd else { return .error(RPCStatus.inval) }
-            guard sig >= 1 && sig <= 64 else { return .error(RPCStatus.inval) }
-            call.raiseSignal(Int32(sig))
-        case Op.whoami:
-            guard r.isAtEnd else { return .error(RPCStatus.inval) }
-            let id = call.identity
-            w.u32(id.uid); w.u32(id.gid)
-            w.u32(UInt32(id.groups.count))
-            for g in id.groups { w.u32(g) }
-        case Op.open:
-            guard let name = r.string(), r.isAtEnd else { return .error(RPCStatus.inval) }
-            guard let ctx = call as? any RPCServerCallContext else { return .error(RPCStatus.notsup) }
-            switch ctx.openObjectConnection(name: name) {
-            case .failure(let e): return .error(e.status)
-            case .success(let fd): return RPCReplyBody(status: 0, payload: [], descriptors: [fd])
-            }
-        default:
-            return .error(RPCStatus.nosys)
+    func ping(_ request: Echo.PingRequest, call: any RPCCall) throws(RPCError) -> Echo.PingReply {
+        _ = count()
+        return Echo.PingReply()
+    }
+
+    func echo(_ request: Echo.EchoRequest, call: any RPCCall) throws(RPCError) -> Echo.EchoReply {
+        _ = count()
+        return Echo.EchoReply(data: request.data)
+    }
+
+    func stat(_ request: Echo.StatRequest, call: any RPCCall) throws(RPCError) -> Echo.StatReply {
+        let n = count()
+        return Echo.StatReply(uptimeNs: monotonicNanos() - started, calls: n)
+    }
+
+    func sleep(_ request: Echo.SleepRequest, call: any RPCCall) throws(RPCError) -> Echo.SleepReply {
+        _ = count()
+        // Small steps, so that a cancel is seen within ~2 ms: the call's
+        // flag, or the worker thread's hypercall cancellation flag.
+        let start = monotonicNanos()
+        let end = start + UInt64(request.ms) * 1_000_000
+        while true {
+            if call.isCancelled || RPCWorkerThread.cancelPending { throw RPCError(RPCStatus.intr) }
+            let now = monotonicNanos()
+            if now >= end { break }
+            usleep(useconds_t(min(2_000, (end - now) / 1_000 + 1)))
         }
-        return RPCReplyBody(status: 0, payload: w.bytes)
+        return Echo.SleepReply(sleptMs: UInt32((monotonicNanos() - start) / 1_000_000))
+    }
+
+    func checksum(_ request: Echo.ChecksumRequest, call: any RPCCall) throws(RPCError) -> Echo.ChecksumReply {
+        _ = count()
+        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
+        // Copied out of the client's shared memory before it is looked at.
+        switch ctx.copySharedMemory(request.data) {
+        case .failure(let e): throw RPCError(e.status)
+        case .success(let bytes): return Echo.ChecksumReply(crc32c: CRC32C.checksum(bytes), length: UInt64(bytes.count))
+        }
+    }
+
+    func raise(_ request: Echo.RaiseRequest, call: any RPCCall) throws(RPCError) -> Echo.RaiseReply {
+        _ = count()
+        guard request.signal >= 1 && request.signal <= 64 else { throw RPCError(RPCStatus.inval) }
+        call.raiseSignal(Int32(request.signal))
+        return Echo.RaiseReply()
+    }
+
+    func whoami(_ request: Echo.WhoamiRequest, call: any RPCCall) throws(RPCError) -> Echo.WhoamiReply {
+        _ = count()
+        let id = call.identity
+        return Echo.WhoamiReply(uid: id.uid, gid: id.gid, groups: id.groups)
+    }
+
+    func open(_ request: Echo.OpenRequest, call: any RPCCall) throws(RPCError) -> Echo.OpenReply {
+        _ = count()
+        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
+        switch ctx.openObjectConnection(name: request.name) {
+        case .failure(let e): throw RPCError(e.status)
+        case .success(let fd): return Echo.OpenReply(object: fd)
+        }
     }
 }

@@ -100,8 +100,8 @@ struct EchoServe: ParsableCommand {
 struct EchoClientOptions: ParsableArguments {
     @Option(help: "Path of the server's socket.") var socket: String
 
-    func connect() throws -> EchoClient {
-        do { return try EchoClient.connect(path: socket) } catch { throw EchoFailure(error) }
+    func connect() throws -> EchoSession {
+        do { return try EchoSession.connect(path: socket) } catch { throw EchoFailure(error) }
     }
 }
 
@@ -126,7 +126,7 @@ struct EchoCall: ParsableCommand {
     @OptionGroup var options: EchoClientOptions
     @Option(help: "Text to send.") var data: String = "hello"
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         let back = try echoRun { () throws(RPCError) in try c.echo(Array(data.utf8)) }
         print(String(decoding: back, as: UTF8.self))
     }
@@ -137,7 +137,7 @@ struct EchoPing: ParsableCommand {
         commandName: "ping", abstract: "echo.ping(): prints `pong` and the round trip time.")
     @OptionGroup var options: EchoClientOptions
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         let t0 = monotonicNanos()
         try echoRun { () throws(RPCError) in try c.ping() }
         print("pong from '\(c.rpc.server.name)' in \(Double(monotonicNanos() - t0) / 1000) us")
@@ -150,7 +150,7 @@ struct EchoStat: ParsableCommand {
         discussion: "Prints `uptime_ns N calls N` (echo handler), then one line per operation: `INTERFACE.OP calls N errors N`.")
     @OptionGroup var options: EchoClientOptions
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         let s = try echoRun { () throws(RPCError) in try c.stat() }
         print("uptime_ns \(s.uptimeNanos) calls \(s.calls)")
         let st = try echoRun { () throws(RPCError) in try c.rpc.stats() }
@@ -170,7 +170,7 @@ struct EchoWhoami: ParsableCommand {
         discussion: "Prints `uid N gid N groups A,B,...` as the server got them from SO_PEERCRED/SO_PEERGROUPS.")
     @OptionGroup var options: EchoClientOptions
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         let w = try echoRun { () throws(RPCError) in try c.whoami() }
         print("uid \(w.uid) gid \(w.gid) groups \(w.groups.map(String.init).joined(separator: ","))")
     }
@@ -184,15 +184,15 @@ struct EchoSleep: ParsableCommand {
     @Option(help: "Milliseconds to sleep.") var ms: UInt32 = 1000
     @Option(help: "Cancel the call after this many milliseconds.") var cancelAfter: UInt32?
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         let id = try echoRun { () throws(RPCError) in
-            try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: ms))
+            try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: ms))
         }
         if let cancelAfter { usleep(cancelAfter * 1000); c.rpc.cancel(id) }
         let r = c.rpc.wait(id)
         let slept = try echoRun { () throws(RPCError) -> UInt32 in
             if r.status != 0 { throw RPCError(r.status) }
-            return try EchoClient.decode(RPCResponse(payload: r.payload, descriptors: []), { $0.u32() })
+            return try EchoSession.decodeSleepReply(r.payload)
         }
         print("slept \(slept) ms")
     }
@@ -210,7 +210,7 @@ struct EchoBatch: ParsableCommand {
     @OptionGroup var options: EchoClientOptions
     @Argument(help: "Operations, in order.") var ops: [String]
     func run() throws {
-        let c = try echoRun { () throws(RPCError) in try EchoClient.connect(path: options.socket) }
+        let c = try echoRun { () throws(RPCError) in try EchoSession.connect(path: options.socket) }
         c.rpc.raisesSignals = false
         for op in ops {
             let parts = op.split(separator: ":", maxSplits: 1).map(String.init)
@@ -231,7 +231,7 @@ struct EchoBatch: ParsableCommand {
                     print("\(op): OK signal \(r.signal)")
                 case "open":
                     let fd = try c.open(name: arg)
-                    let o = EchoClient(try RPCClient.adopt(fd: fd, require: [(EchoHandler.id, EchoHandler.version)]))
+                    let o = EchoSession(try RPCClient.adopt(fd: fd, require: [(EchoHandler.id, EchoHandler.version)]))
                     let w = try o.whoami()
                     print("\(op): OK object uid \(w.uid) gid \(w.gid)")
                     o.rpc.close()

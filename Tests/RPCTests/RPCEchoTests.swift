@@ -66,7 +66,7 @@ final class RPCEchoTests: XCTestCase {
         let server = try EchoServerProcess(self, dir: dir)
         let c = try server.connect()
         // A slow call first: fast calls must not wait for it.
-        let slow = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 3000))
+        let slow = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 3000))
         let threads = 8, calls = 200
         let errors = LockedCounter()
         let finished = withDeadline(60, "fast calls") {
@@ -83,7 +83,7 @@ final class RPCEchoTests: XCTestCase {
         XCTAssertTrue(c.rpc.isConnected)
         let r = c.rpc.wait(slow, timeoutSeconds: 20)
         XCTAssertEqual(r.status, 0)
-        XCTAssertEqual(try EchoClient.decode(RPCResponse(payload: r.payload, descriptors: [])) { $0.u32() } >= 3000, true)
+        XCTAssertEqual(try EchoSession.decodeSleepReply(r.payload) >= 3000, true)
         c.rpc.close()
     }
 
@@ -92,7 +92,7 @@ final class RPCEchoTests: XCTestCase {
         let server = try EchoServerProcess(self, dir: dir)
         let c = try server.connect()
         let t0 = monotonicNanos()
-        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 60_000))
+        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 60_000))
         usleep(100_000)
         c.rpc.cancel(id)
         let r = c.rpc.wait(id, timeoutSeconds: 10)
@@ -144,7 +144,7 @@ final class RPCEchoTests: XCTestCase {
 
     func testRaiseSignalIsDeliveredToTheCallingThread() throws {
         let (_, path) = try inProcessServer(self)
-        let c = try EchoClient.connect(path: path)
+        let c = try EchoSession.connect(path: path)
         // SIGUSR1 with a handler: raised in this thread before the call returns.
         SignalCounter.install()
         let before = SignalCounter.count
@@ -161,9 +161,9 @@ final class RPCEchoTests: XCTestCase {
 
     func testOpenedObjectInheritsIdentityInProcess() throws {
         let (server, path) = try inProcessServer(self)
-        let c = try EchoClient.connect(path: path)
+        let c = try EchoSession.connect(path: path)
         let fd = try c.open(name: "thing")
-        let o = EchoClient(try RPCClient.adopt(fd: fd, require: [(1, 1)]))
+        let o = EchoSession(try RPCClient.adopt(fd: fd, require: [(1, 1)]))
         let me = try c.whoami()
         let them = try o.whoami()
         XCTAssertEqual(me.uid, getuid())
@@ -200,8 +200,8 @@ final class RPCEchoTests: XCTestCase {
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir)
         let c = try server.connect()
-        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 60_000))
-        let id2 = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 60_000))
+        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 60_000))
+        let id2 = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 60_000))
         usleep(100_000)
         let t0 = monotonicNanos()
         server.child.kill9()
@@ -238,7 +238,7 @@ final class RPCEchoTests: XCTestCase {
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir)
         let c = try server.connect()
-        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 500))
+        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 500))
         usleep(50_000)
         server.child.signal(SIGTERM)
         let r = c.rpc.wait(id, timeoutSeconds: 10)
@@ -252,7 +252,7 @@ final class RPCEchoTests: XCTestCase {
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir, extra: ["--shutdown-deadline", "0.2"])
         let c = try server.connect()
-        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoClient.sleepPayload(ms: 60_000))
+        let id = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 60_000))
         usleep(50_000)
         server.child.signal(SIGINT)
         XCTAssertEqual(c.rpc.wait(id, timeoutSeconds: 10).status, RPCStatus.intr)

@@ -11,7 +11,7 @@ import XCTest
 /// real server process, while a well-behaved client stays connected.
 final class RPCHostileInputTests: XCTestCase {
     var server: EchoServerProcess!
-    var good: EchoClient!
+    var good: EchoSession!
 
     override func setUpWithError() throws {
         let dir = try rpcScratch(self)

@@ -90,7 +90,7 @@ final class EchoServerProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { child.pid }
-    func connect() throws -> EchoClient { try EchoClient.connect(path: socket) }
+    func connect() throws -> EchoSession { try EchoSession.connect(path: socket) }
     /// Open descriptors of the server process.
     var fdCount: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count }
 }
