@@ -27,17 +27,23 @@ struct ConformanceCommand: ParsableCommand {
     var only: String?
 
     func run() throws {
-        // A scratch file for the block I/O checks, removed whatever happens.
-        var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { printError("husk: cannot create a scratch file in /tmp"); throw ExitCode(2) }
-        let path = String(cBuffer: template)
-        defer { unlink(path) }
-        guard ftruncate(fd, 1 << 20) == 0 else { printError("husk: cannot size \(path)"); throw ExitCode(2) }
-        close(fd)
-        var params = ["blk_path": path]
-        if let panicCase { params["panic_case"] = panicCase }
+        var params: [String: String] = [:]
         if let only { params["only"] = only }
+        if let panicCase {
+            // A panic ends the process with _exit: nothing after it runs, so
+            // this mode gets no scratch file that would be left behind.
+            params["panic_case"] = panicCase
+        } else {
+            // A scratch file for the block I/O checks, removed when the run ends.
+            var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
+            let fd = mkstemp(&template)
+            guard fd >= 0 else { printError("husk: cannot create a scratch file in /tmp"); throw ExitCode(2) }
+            let path = String(cBuffer: template)
+            guard ftruncate(fd, 1 << 20) == 0 else { close(fd); unlink(path); printError("husk: cannot size \(path)"); throw ExitCode(2) }
+            close(fd)
+            params["blk_path"] = path
+        }
+        defer { if let path = params["blk_path"] { unlink(path) } }
         guard let suite = ComponentRegistry.builtIn(named: "conformance") else { throw ExitCode(2) }
         let status = try hostComponents([suite], parameters: ["conformance": params], backendOptions: backendOptions, once: true)
         if status != 0 { throw ExitCode(status) }
