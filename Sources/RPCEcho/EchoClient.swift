@@ -52,6 +52,10 @@ public struct EchoSession: Sendable {
         return (r.uid, r.gid, r.groups)
     }
 
+    /// notify(delay_ms, signal): the server posts an EVENT `delayMs` later
+    /// (register a signal for it with RPCClient.registerEventSignal).
+    public func notify(delayMs: UInt32, signal: UInt32) throws(RPCError) { _ = try typed.notify(delayMs: delayMs, signal: signal) }
+
     /// open(name): the descriptor of a new object connection (caller owns it).
     public func open(name: String) throws(RPCError) -> Int32 { try typed.open(name: name).object }
 }

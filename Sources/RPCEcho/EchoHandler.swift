@@ -15,6 +15,7 @@ public final class EchoHandler: RPCInterfaceHandler, @unchecked Sendable {
         public static let stat = Echo.Operation.stat.rawValue, sleep = Echo.Operation.sleep.rawValue
         public static let checksum = Echo.Operation.checksum.rawValue, raise = Echo.Operation.raise.rawValue
         public static let whoami = Echo.Operation.whoami.rawValue, open = Echo.Operation.open.rawValue
+        public static let notify = Echo.Operation.notify.rawValue
     }
 
     private let dispatcher = EchoDispatcher(EchoBehaviour())
@@ -91,6 +92,24 @@ final class EchoBehaviour: EchoService, @unchecked Sendable {
         _ = count()
         let id = call.identity
         return Echo.WhoamiReply(uid: id.uid, gid: id.gid, groups: id.groups)
+    }
+
+    /// Reply at once; `delay_ms` later, post an EVENT (interface echo,
+    /// operation notify, payload `u32 signal`, header signal = `signal`) to
+    /// the calling connection: a SIGIO-style notification.
+    func notify(_ request: Echo.NotifyRequest, call: any RPCCall) throws(RPCError) -> Echo.NotifyReply {
+        _ = count()
+        guard request.signal <= 64 else { throw RPCError(RPCStatus.inval) }
+        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
+        let channel = ctx.eventChannel()
+        let delay = request.delayMs, signal = request.signal
+        startThread(name: "echo-notify") {
+            usleep(useconds_t(min(delay, 3_600_000)) * 1_000)
+            var w = PayloadWriter()
+            w.u32(signal)
+            channel.post(interface: Echo.interfaceID, operation: Echo.Operation.notify.rawValue, payload: w.bytes, signal: Int32(signal))
+        }
+        return Echo.NotifyReply()
     }
 
     func open(_ request: Echo.OpenRequest, call: any RPCCall) throws(RPCError) -> Echo.OpenReply {

@@ -30,9 +30,9 @@ final class ReplyFlusher: @unchecked Sendable {
             if stopping { monitor.unlock(); return }
             let conns = Array(waiting.values)
             monitor.unlock()
-            var fds = conns.map { pollfd(fd: $0.transport.fd, events: Int16(POLLOUT), revents: 0) }
+            var fds = conns.map { pollfd(fd: $0.pollDescriptor, events: Int16(POLLOUT), revents: 0) }
             _ = poll(&fds, nfds_t(fds.count), 10)
-            for (i, c) in conns.enumerated() where fds[i].revents != 0 {
+            for (i, c) in conns.enumerated() where fds[i].revents != 0 || fds[i].fd < 0 {
                 if c.flushQueue() { monitor.withLock { _ = waiting.removeValue(forKey: c.id) } }
             }
         }

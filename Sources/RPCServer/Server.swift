@@ -17,6 +17,30 @@ public protocol RPCServerCallContext: RPCCall {
     /// A new connection served by this server whose identity is the
     /// caller's; returns the client's end (the caller puts it in its reply).
     func openObjectConnection(name: String) -> Result<Int32, RPCError>
+    /// The calling connection as a place to post EVENT messages (protocol
+    /// §8) to, now or later (a handler may keep it after the call returns).
+    func eventChannel() -> RPCEventChannel
+}
+
+/// A connection that server code may send EVENT messages to, during or
+/// after the call that handed it out. Holds the connection weakly: once the
+/// client is gone, `post` returns false.
+public final class RPCEventChannel: @unchecked Sendable {
+    // @unchecked: `connection` is a weak reference set once.
+    weak var connection: ServerConnection?
+    init(_ c: ServerConnection) { connection = c }
+
+    /// Send an EVENT (request id 0) naming `interface` and `operation` with
+    /// `payload`; `signal` (0 = none) is the signal the client is asked to
+    /// deliver (it may override it with its own registration). Never
+    /// blocks (queued like replies). False when the connection is closed.
+    @discardableResult
+    public func post(interface: UInt32, operation: UInt32, payload: [UInt8] = [], signal: Int32 = 0) -> Bool {
+        guard let c = connection else { return false }
+        return c.sendEvent(interface: interface, operation: operation, payload: payload, signal: UInt16(truncatingIfNeeded: signal))
+    }
+
+    public var isOpen: Bool { connection?.isOpen ?? false }
 }
 
 /// The RPC server runtime: accepts connections, negotiates HELLO, serves the
@@ -44,6 +68,9 @@ public final class RPCServer: @unchecked Sendable {
     let pool: WorkerPool
     let flusher: ReplyFlusher
     let startNanos = monotonicNanos()
+    /// This server process's start epoch (protocol §4): random, non-zero,
+    /// sent in every HELLO reply, so clients can tell a restarted server.
+    public let epoch: UInt32 = UInt32.random(in: 1...UInt32.max)
     private let connectionsLock = Monitor()
     private var connections: [UInt64: ServerConnection] = [:]
     private var nextConnectionID: UInt64 = 1
@@ -74,7 +101,17 @@ public final class RPCServer: @unchecked Sendable {
 
     /// Bind `path` (see SeqPacketListener) and accept connections on a thread.
     public func listen(path: String, mode: mode_t? = nil) throws(TransportError) {
-        let l = try SeqPacketListener(path: path, mode: mode)
+        startAccepting(try SeqPacketListener(path: path, mode: mode), path: path)
+    }
+
+    /// Accept on `fd`, an inherited socket that is already listening (from
+    /// `husk up`, docs/supervision.md); `path` only names it: it is neither
+    /// bound nor unlinked here, so clients keep the path across restarts.
+    public func listen(inheritedDescriptor fd: Int32, path: String) throws(TransportError) {
+        startAccepting(try SeqPacketListener(adoptingListening: fd, path: path), path: path)
+    }
+
+    private func startAccepting(_ l: SeqPacketListener, path: String) {
         listenerBox.withLock { $0 = l }
         acceptDone.withLock { acceptRunning = true }
         startThread(name: "rpc-accept") { [self] in
@@ -124,6 +161,37 @@ public final class RPCServer: @unchecked Sendable {
         startThread(name: "rpc-conn-\(conn.id)") { conn.readerLoop() }
         return true
     }
+
+    /// In-process seam for the fuzz target (Sources/RPCFuzzing) and tests:
+    /// serve one connection over any `transport` (e.g. InMemoryTransport, no
+    /// socket) with its reader running on the calling thread instead of a
+    /// thread of its own. Everything else is the normal path (validation,
+    /// HELLO, control interface, reassembly, policy, worker pool, replies).
+    /// Returns once the reader has stopped and the connection has closed
+    /// (its calls replied), or false when that takes longer than `timeout`
+    /// seconds or the server is stopping.
+    package func serveInline(_ transport: any RPCTransport, identity: PeerIdentity, timeout: Double = 10) -> Bool {
+        let conn: ServerConnection? = connectionsLock.withLock {
+            if stopping { return nil }
+            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity)
+            nextConnectionID += 1
+            connections[c.id] = c
+            return c
+        }
+        guard let conn else { transport.close(); return false }
+        conn.readerLoop()
+        let end = monotonicNanos() + UInt64(timeout * 1e9)
+        return connectionsLock.withLock {
+            while connections[conn.id] != nil {
+                if monotonicNanos() >= end { return false }
+                _ = connectionsLock.wait(deadlineNanos: min(end, monotonicNanos() + 50_000_000))
+            }
+            return true
+        }
+    }
+
+    /// Calls in flight on every connection (for the in-process seam's users).
+    package var callsInFlight: Int { connectionsLock.withLock { connections.values.reduce(0) { $0 + $1.inFlightCount } } }
 
     func connectionClosed(_ c: ServerConnection, reason: String) {
         connectionsLock.withLock {

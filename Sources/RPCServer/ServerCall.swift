@@ -1,4 +1,5 @@
 import Glibc
+import Glue
 import HuskSys
 import HypercallABI
 import Hypercalls
@@ -53,6 +54,8 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
         return .success(clientEnd.take())
     }
 
+    func eventChannel() -> RPCEventChannel { RPCEventChannel(connection) }
+
     /// Run on a worker thread: dispatch, then send exactly one reply.
     func run(handler: any RPCInterfaceHandler) {
         RPCWorkerThread.clearCancel()
@@ -63,7 +66,12 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
         }
         var reply: RPCReplyBody
         if startNow {
-            reply = payload.withUnsafeBytes { handler.dispatch(operation: header.operation, payload: $0, call: self) }
+            // The caller's identity is what the glue's glue_caller_cred()
+            // gives C components on this thread while they serve the call.
+            let who = identity
+            reply = Glue.withCaller(Glue.Caller(uid: who.uid, gid: who.gid, groups: who.groups)) {
+                payload.withUnsafeBytes { handler.dispatch(operation: header.operation, payload: $0, call: self) }
+            }
         } else {
             reply = .error(RPCStatus.intr)
         }

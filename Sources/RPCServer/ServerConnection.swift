@@ -12,7 +12,7 @@ final class ServerConnection: @unchecked Sendable {
     // reader thread. `id`, `server`, `transport`, `identity` are immutable.
     let id: UInt64
     let server: RPCServer
-    let transport: SeqPacketConnection
+    let transport: any RPCTransport
     let identity: PeerIdentity
     let state = Monitor()
     private var inFlight: [UInt64: ServerCall] = [:]           // (state)
@@ -36,9 +36,13 @@ final class ServerConnection: @unchecked Sendable {
 
     var limits: RPCLimits { server.configuration.limits }
 
-    init(id: UInt64, server: RPCServer, transport: SeqPacketConnection, identity: PeerIdentity) {
+    init(id: UInt64, server: RPCServer, transport: any RPCTransport, identity: PeerIdentity) {
         self.id = id; self.server = server; self.transport = transport; self.identity = identity
     }
+
+    /// The descriptor the reply flusher polls for POLLOUT; -1 for a transport
+    /// without one (the flusher then simply retries it).
+    var pollDescriptor: Int32 { (transport as? SeqPacketConnection)?.fd ?? -1 }
 
     var inFlightCount: Int { state.withLock { inFlight.count } }
 
@@ -278,7 +282,7 @@ final class ServerConnection: @unchecked Sendable {
             w.u32(i == 0 ? 1 : (server.handlers[i]?.interfaceVersion ?? 0))
         }
         let l = limits
-        w.u32(l.maxMessage); w.u32(l.maxFDs); w.u32(l.maxInFlight); w.u32(0)
+        w.u32(l.maxMessage); w.u32(l.maxFDs); w.u32(l.maxInFlight); w.u32(server.epoch)
         w.u64(l.maxSharedMemory); w.u64(l.maxPayload)
         state.withLock { helloDone = true }
         sendReply(header: h, status: 0, payload: w.bytes, fds: [], signal: 0)
@@ -288,12 +292,16 @@ final class ServerConnection: @unchecked Sendable {
     // MARK: cancellation
 
     private func cancel(requestID: UInt64) {
-        state.withLock {
-            guard let c = inFlight[requestID], !c.cancelled else { return }   // unknown or finished: ignored
+        let what: (UInt32, UInt32)? = state.withLock {
+            guard let c = inFlight[requestID], !c.cancelled else { return nil }   // unknown or finished: ignored
             c.cancelled = true
             // Under `state`, so the worker cannot move on to another call
             // between the check and the cancel.
             if let w = c.worker { _ = HostThreads.cancel(w) }
+            return (c.interface, c.operation)
+        }
+        if let (i, o) = what {
+            server.log(.info, "connection \(id): request \(requestID) (interface \(i) op \(o)) cancelled by the client")
         }
     }
 
@@ -304,6 +312,20 @@ final class ServerConnection: @unchecked Sendable {
                 if let w = c.worker { _ = HostThreads.cancel(w) }
             }
         }
+    }
+
+    // MARK: events
+
+    var isOpen: Bool { state.withLock { !closed && !readerDone } }
+
+    /// Send an EVENT message (protocol §8); false once the connection is closing.
+    func sendEvent(interface: UInt32, operation: UInt32, payload: [UInt8], signal: UInt16) -> Bool {
+        guard isOpen, payload.count <= Int(limits.maxMessage) - RPCHeader.size else { return false }
+        var h = RPCHeader(flags: .event, interface: interface, operation: operation, requestID: 0,
+                          payloadLength: UInt32(payload.count), signal: signal)
+        h.version = RPCHeader.protocolVersion
+        enqueue([(h.encoded() + payload, [])])
+        return true
     }
 
     // MARK: completion

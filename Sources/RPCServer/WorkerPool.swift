@@ -54,6 +54,9 @@ final class WorkerPool: @unchecked Sendable {
         // Workers block every signal: signals belong to the application's threads.
         var all = sigset_t(), old = sigset_t()
         sigfillset(&all)
+        // SIGSYS stays open: a seccomp trap delivered to a thread that blocks it
+        // kills the process instead of reaching the sandbox's logging handler.
+        sigdelset(&all, SIGSYS)
         pthread_sigmask(SIG_SETMASK, &all, &old)
         let r = HostThreads.create(ctx: nil, name: "rpc-worker", fn: { raw in
             let pool = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().pool

@@ -62,6 +62,9 @@ public func startThread(name: String, blockSignals: Bool = true, _ body: @escapi
     if blockSignals {
         var all = sigset_t()
         sigfillset(&all)
+        // SIGSYS stays open: a seccomp trap delivered to a thread that blocks it
+        // kills the process instead of reaching the sandbox's logging handler.
+        sigdelset(&all, SIGSYS)
         pthread_sigmask(SIG_SETMASK, &all, &old)
     }
     var attr = pthread_attr_t()

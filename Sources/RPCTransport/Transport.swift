@@ -36,6 +36,10 @@ public protocol RPCTransport: AnyObject, Sendable {
     /// Wake a thread blocked in receive() (it then sees `.closed`) and make
     /// further sends fail; the descriptor stays open until `close()`.
     func shutdown()
+    /// Stop receiving only: a blocked receive() returns `.closed`, sends
+    /// still work (server shutdown lets replies go out). The default is
+    /// shutdown().
+    func shutdownReceive()
     /// Release the underlying resources. Only after every thread has left
     /// send() and receive().
     func close()
@@ -44,6 +48,8 @@ public protocol RPCTransport: AnyObject, Sendable {
 }
 
 extension RPCTransport {
+    public func shutdownReceive() { shutdown() }
+
     public func send(_ message: [UInt8], descriptors: [Int32] = [], nonBlocking: Bool = false) throws(TransportError) {
         var failure: TransportError?
         message.withUnsafeBytes { buf in

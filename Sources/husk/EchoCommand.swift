@@ -5,6 +5,7 @@ import RPCEcho
 import RPCServer
 import RPCTransport
 import RPCWire
+import Sandbox
 
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,8 @@ struct EchoServe: ParsableCommand {
     @Option(help: "Most worker threads running calls at once.") var workers: Int = 64
     @Option(help: "Seconds calls in flight may take to finish at shutdown before they are cancelled.") var shutdownDeadline: Double = 5
     @Option(help: "Server name reported in the HELLO reply.") var name: String = "echo"
+    @Option(name: .customLong("listen-fd"), help: "Serve the already-listening socket inherited as this descriptor (from `husk up`, docs/supervision.md); --socket then only names it: it is not bound, and not removed at exit.") var listenFD: Int32?
+    @OptionGroup(title: "Privilege separation (docs/sandbox.md)") var sandboxing: SandboxOptions
 
     func validate() throws {
         if let mode, mode_t(mode, radix: 8) == nil { throw ValidationError("--mode must be octal, e.g. 666") }
@@ -82,17 +85,24 @@ struct EchoServe: ParsableCommand {
         config.maxWorkers = workers
         let server = RPCServer(configuration: config, handlers: [EchoHandler()])
         do {
-            try server.listen(path: socket, mode: mode.flatMap { mode_t($0, radix: 8) })
+            if let listenFD { try server.listen(inheritedDescriptor: listenFD, path: socket) }
+            else { try server.listen(path: socket, mode: mode.flatMap { mode_t($0, radix: 8) }) }
         } catch {
             let line = "husk echo serve: cannot listen on \(socket): \(error)\n"
             _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
             throw ExitCode(1)
+        }
+        // Bound: drop privileges, no_new_privs, seccomp (docs/sandbox.md).
+        let sandbox: Sandbox
+        do { sandbox = try sandboxing.enter(command: "husk echo serve", socket: listenFD == nil ? socket : nil) } catch {
+            server.shutdown(deadline: 0, grace: 0); throw error
         }
         print("listening on \(socket)")
         let sig = stop.withLock { while flag.signal == 0 { stop.wait() }; return flag.signal }
         let line = "husk echo serve: signal \(sig), shutting down\n"
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
         server.shutdown(deadline: shutdownDeadline)
+        sandbox.removeSocketFile()
     }
 }
 

@@ -26,9 +26,9 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(echo.name, "echo")
         XCTAssertEqual(echo.id, 1)
         XCTAssertEqual(echo.version, 1)
-        XCTAssertEqual(echo.operations.map(\.name), ["ping", "echo", "stat", "sleep", "checksum", "raise", "whoami", "open"])
-        XCTAssertEqual(echo.operations.map(\.id), [1, 2, 3, 4, 5, 6, 7, 8])
-        XCTAssertEqual(echo.operations.map(\.idempotent), [true, true, true, false, true, false, true, false])
+        XCTAssertEqual(echo.operations.map(\.name), ["ping", "echo", "stat", "sleep", "checksum", "raise", "whoami", "open", "notify"])
+        XCTAssertEqual(echo.operations.map(\.id), [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        XCTAssertEqual(echo.operations.map(\.idempotent), [true, true, true, false, true, false, true, false, false])
         let whoami = echo.operations[6]
         XCTAssertEqual(whoami.reply.map(\.type), [.u32, .u32, .array(.u32)])
         XCTAssertEqual(echo.operations[4].request.first?.type, .shm)

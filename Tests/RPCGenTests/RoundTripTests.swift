@@ -118,7 +118,7 @@ final class RoundTripTests: XCTestCase {
         let d = EchoDispatcher(FakeEcho())
         XCTAssertEqual(d.interfaceID, 1)
         XCTAssertEqual(d.interfaceName, "echo")
-        XCTAssertEqual(d.operationNames.count, 8)
+        XCTAssertEqual(d.operationNames.count, 9)
         let call = FakeCall()
         func dispatch(_ op: UInt32, _ payload: [UInt8]) -> RPCReplyBody {
             payload.withUnsafeBytes { d.dispatch(operation: op, payload: $0, call: call) }

@@ -237,3 +237,27 @@ int husk_echo_open(struct husk_rpc_conn *conn, const char *name, int *out_object
     husk_rpc_reply_release(&husk_rep);
     return husk_st;
 }
+
+int husk_echo_notify(struct husk_rpc_conn *conn, uint32_t delay_ms, uint32_t signal)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u32(&husk_w, delay_ms);
+    husk_rpc_put_u32(&husk_w, signal);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_NOTIFY, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}

@@ -22,6 +22,7 @@ extern "C" {
 #define HUSK_ECHO_OP_RAISE 6u
 #define HUSK_ECHO_OP_WHOAMI 7u
 #define HUSK_ECHO_OP_OPEN 8u
+#define HUSK_ECHO_OP_NOTIFY 9u
 
 /*
  * op 1 ping() -> () idempotent
@@ -82,6 +83,12 @@ int husk_echo_whoami(struct husk_rpc_conn *conn, uint32_t *out_uid, uint32_t *ou
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_open(struct husk_rpc_conn *conn, const char *name, int *out_object);
+
+/*
+ * op 9 notify(delay_ms: u32, signal: u32) -> ()
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_echo_notify(struct husk_rpc_conn *conn, uint32_t delay_ms, uint32_t signal);
 
 #ifdef __cplusplus
 }

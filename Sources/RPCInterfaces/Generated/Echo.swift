@@ -17,6 +17,7 @@ public enum Echo {
         case raise = 6
         case whoami = 7
         case open = 8
+        case notify = 9
 
         /// The name in the IDL, for logs, stats and policies.
         public var name: String {
@@ -29,6 +30,7 @@ public enum Echo {
             case .raise: return "raise"
             case .whoami: return "whoami"
             case .open: return "open"
+            case .notify: return "notify"
             }
         }
 
@@ -43,6 +45,7 @@ public enum Echo {
             case .raise: return false
             case .whoami: return true
             case .open: return false
+            case .notify: return false
             }
         }
     }
@@ -56,6 +59,7 @@ public enum Echo {
         6: "raise",
         7: "whoami",
         8: "open",
+        9: "notify",
     ]
 
     /// `op 1 ping` request: ().
@@ -470,6 +474,57 @@ public enum Echo {
             return Self(object: object)
         }
     }
+
+    /// `op 9 notify` request: (delay_ms: u32, signal: u32).
+    public struct NotifyRequest: RPCGeneratedMessage, Equatable {
+        public var delayMs: UInt32
+        public var signal: UInt32
+
+        public init(delayMs: UInt32, signal: UInt32) {
+            self.delayMs = delayMs
+            self.signal = signal
+        }
+
+        /// Descriptors that travel with the message (its fd fields, in order).
+        public var descriptors: [Int32] { [] }
+
+        public func encode() -> [UInt8] {
+            var rpcWriter = PayloadWriter()
+            rpcWriter.u32(delayMs)
+            rpcWriter.u32(signal)
+            return rpcWriter.bytes
+        }
+
+        /// Decodes a whole payload: nil if it is short, has trailing bytes, an
+        /// invalid value or a count larger than the bytes that remain, or if a
+        /// descriptor is missing (descriptors taken before that are closed).
+        public static func decode(_ rpcReader: inout PayloadReader, takeDescriptor rpcTake: () -> Int32?) -> Self? {
+            guard let delayMs = rpcReader.u32() else { return nil }
+            guard let signal = rpcReader.u32() else { return nil }
+            guard rpcReader.isAtEnd else { return nil }
+            return Self(delayMs: delayMs, signal: signal)
+        }
+    }
+
+    /// `op 9 notify` reply: ().
+    public struct NotifyReply: RPCGeneratedMessage, Equatable {
+        public init() {}
+
+        /// Descriptors that travel with the message (its fd fields, in order).
+        public var descriptors: [Int32] { [] }
+
+        public func encode() -> [UInt8] {
+            []
+        }
+
+        /// Decodes a whole payload: nil if it is short, has trailing bytes, an
+        /// invalid value or a count larger than the bytes that remain, or if a
+        /// descriptor is missing (descriptors taken before that are closed).
+        public static func decode(_ rpcReader: inout PayloadReader, takeDescriptor rpcTake: () -> Int32?) -> Self? {
+            guard rpcReader.isAtEnd else { return nil }
+            return Self()
+        }
+    }
 }
 
 /// The server side of `echo`: implement it and serve it with `EchoDispatcher`.
@@ -491,6 +546,8 @@ public protocol EchoService: Sendable {
     func whoami(_ request: Echo.WhoamiRequest, call: any RPCCall) throws(RPCError) -> Echo.WhoamiReply
     /// `op 8 open`.
     func open(_ request: Echo.OpenRequest, call: any RPCCall) throws(RPCError) -> Echo.OpenReply
+    /// `op 9 notify`.
+    func notify(_ request: Echo.NotifyRequest, call: any RPCCall) throws(RPCError) -> Echo.NotifyReply
 }
 
 /// Serves an implementation of `EchoService`: decodes requests (EINVAL if undecodable), calls the
@@ -531,6 +588,9 @@ public struct EchoDispatcher: RPCInterfaceHandler {
         case .open?:
             guard let request = Echo.OpenRequest.decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }
             return RPCGenSupport.reply { () throws(RPCError) in try service.open(request, call: call) }
+        case .notify?:
+            guard let request = Echo.NotifyRequest.decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }
+            return RPCGenSupport.reply { () throws(RPCError) in try service.notify(request, call: call) }
         case nil:
             return .error(RPCStatus.nosys)
         }
@@ -597,5 +657,12 @@ public struct EchoClient: Sendable {
     public func open(name: String) throws(RPCError) -> Echo.OpenReply {
         try RPCGenSupport.call(caller, interface: Echo.interfaceID, operation: Echo.Operation.open.rawValue,
                                request: Echo.OpenRequest(name: name), idempotent: false)
+    }
+
+    /// `op 9 notify`.
+    @discardableResult
+    public func notify(delayMs: UInt32, signal: UInt32) throws(RPCError) -> Echo.NotifyReply {
+        try RPCGenSupport.call(caller, interface: Echo.interfaceID, operation: Echo.Operation.notify.rawValue,
+                               request: Echo.NotifyRequest(delayMs: delayMs, signal: signal), idempotent: false)
     }
 }

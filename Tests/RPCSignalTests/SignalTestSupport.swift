@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+import RPCTransport
+import XCTest
+
+/// The husk executable next to the test bundle (or $HUSK_BIN).
+enum Husk {
+    static var path: String {
+        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("husk").path
+    }
+}
+
+struct SetupFailure: Error, CustomStringConvertible { let description: String }
+
+/// A short scratch directory (sun_path holds 107 bytes), removed after the test.
+func scratchDir(_ test: XCTestCase) throws -> String {
+    var t = Array("/tmp/rpcsig-XXXXXX".utf8CString)
+    guard mkdtemp(&t) != nil else { throw SetupFailure(description: "mkdtemp failed") }
+    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// `husk echo serve --socket PATH` with its output in files; killed at teardown.
+final class EchoServer: @unchecked Sendable {
+    // @unchecked: used from the test's thread (and its teardown) only.
+    let process = Process()
+    let socket: String
+    let logPath: String
+
+    init(_ test: XCTestCase, socket: String, tag: String) throws {
+        self.socket = socket
+        logPath = socket + ".\(tag).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Husk.path)
+        process.arguments = ["echo", "serve", "--socket", socket]
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = env
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let p = process
+        test.addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        let end = Date().addingTimeInterval(20)
+        while !log_.contains("listening on") {
+            if Date() > end || !process.isRunning { kill9(); throw SetupFailure(description: "server did not start: \(log_)") }
+            usleep(10_000)
+        }
+    }
+
+    private var log_: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    /// Everything the server wrote (stdout and stderr).
+    var log: String { log_ }
+
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+    func stop() { if process.isRunning { kill(process.processIdentifier, SIGSTOP) } }
+
+    /// Wait until the log contains `text` (up to `timeout` s).
+    func waitForLog(_ text: String, timeout: Double = 3) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end { if log_.contains(text) { return true }; usleep(10_000) }
+        return log_.contains(text)
+    }
+}
+
+/// Counts of signals caught by the handler of installCountingHandler (index = signal number).
+nonisolated(unsafe) let caughtCounters: UnsafeMutablePointer<Int32> = {
+    let p = UnsafeMutablePointer<Int32>.allocate(capacity: 65)
+    p.initialize(repeating: 0, count: 65)
+    return p
+}()
+
+/// How often `sig` was caught (a plain load: the handler's store happened
+/// on a thread that has since passed a syscall, a full barrier).
+func caught(_ sig: Int32) -> Int32 { caughtCounters[Int(sig)] }
+
+/// Install a handler that counts deliveries, with `flags` (SA_RESTART or 0).
+func installCountingHandler(_ sig: Int32, flags: Int32) {
+    _ = caughtCounters
+    var sa = sigaction()
+    sa.__sigaction_handler.sa_handler = { s in caughtCounters[Int(s)] &+= 1 }
+    sa.sa_flags = flags
+    sigemptyset(&sa.sa_mask)
+    sigaction(sig, &sa, nil)
+}
+
+final class TimeBox: @unchecked Sendable {
+    // @unchecked: guarded by `m`.
+    private let m = Monitor()
+    private var v: UInt64 = 0
+    var value: UInt64 { get { m.withLock { v } } set { m.withLock { v = newValue } } }
+}
+
+/// After `ms`, pthread_kill(target, sig) from a thread that blocks every
+/// signal; the box receives the monotonic time of the kill.
+func signalLater(_ target: pthread_t, _ sig: Int32, afterMs ms: UInt32, at box: TimeBox) {
+    startThread(name: "test-killer") {
+        usleep(ms * 1000)
+        box.value = monotonicNanos()
+        pthread_kill(target, sig)
+    }
+}
