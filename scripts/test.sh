@@ -39,4 +39,8 @@ else
     echo "static: --component-file was not refused as expected"; status=1
 fi
 phase static
+
+# A short libFuzzer run over the RPC decoder and dispatch path (docs/fuzzing.md).
+scripts/fuzz-rpc.sh 30 || status=1
+phase fuzz
 exit "$status"

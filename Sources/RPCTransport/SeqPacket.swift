@@ -33,7 +33,7 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
         let s = husk_rpc_socket()
         guard s >= 0 else { throw .last("socket") }
         let owned = OwnedDescriptor(s)
-        guard husk_rpc_connect(owned.raw, path) == 0 else { throw .last("connect \(path)") }
+        guard husk_rpc_unix_connect(owned.raw, path) == 0 else { throw .last("connect \(path)") }
         return SeqPacketConnection(adopting: owned, maxMessage: maxMessage, maxDescriptors: maxDescriptors)
     }
 
@@ -57,7 +57,10 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
                 husk_rpc_recv(fd, buf.baseAddress, cap, f.baseAddress, Int32(maxDescriptors), &info)
             }
         }
-        if n == 0 { return .closed }
+        // 0 bytes is end of stream, unless control data came with it: an
+        // empty message can carry descriptors, which must not leak (the
+        // receiver rejects the message as truncated and closes them).
+        if n == 0 && info.nfds == 0 && info.extra_fds == 0 && info.ctruncated == 0 { return .closed }
         if n < 0 {
             // EINVAL/EBADF after a local shutdown, ECONNRESET from the peer.
             return .closed
@@ -113,6 +116,33 @@ public final class SeqPacketListener: @unchecked Sendable {
     public let path: String
     private let lock = HostLockLite()
     private var closed = false
+    /// Inherited (adopted) listening socket: the path belongs to whoever
+    /// bound it (a supervisor), so close() neither shuts the socket down
+    /// (that would refuse connections in every process sharing it) nor
+    /// unlinks the path; shutdown() wakes accept() through `wake` instead.
+    private var wake: (read: Int32, write: Int32) = (-1, -1)
+    private var inherited: Bool { wake.read >= 0 }
+
+    /// Adopt `fd`, a SOCK_SEQPACKET socket that is already bound and
+    /// listening (inherited from a supervisor, docs/supervision.md); `path`
+    /// only names it. Refused (ENOTSOCK/EINVAL) unless it is one. The
+    /// descriptor becomes close-on-exec and non-blocking.
+    public init(adoptingListening fd: Int32, path: String) throws(TransportError) {
+        var type: Int32 = 0, accepting: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 else { throw .last("listen-fd \(fd)") }
+        len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 else { throw .last("listen-fd \(fd)") }
+        guard type == Int32(SOCK_SEQPACKET.rawValue), accepting == 1 else {
+            throw TransportError(EINVAL, "listen-fd \(fd) (not a listening SOCK_SEQPACKET socket)")
+        }
+        var p: [Int32] = [-1, -1]
+        guard pipe(&p) == 0 else { throw .last("pipe") }
+        for x in p + [fd] { _ = fcntl(x, F_SETFD, FD_CLOEXEC); _ = fcntl(x, F_SETFL, fcntl(x, F_GETFL) | O_NONBLOCK) }
+        self.fd = fd
+        self.path = path
+        wake = (p[0], p[1])
+    }
 
     /// Bind `path` and listen. A live socket at `path` (something accepts
     /// connections there) is refused with EADDRINUSE; a stale one (nobody
@@ -123,7 +153,7 @@ public final class SeqPacketListener: @unchecked Sendable {
             guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw TransportError(EEXIST, "bind \(path) (not a socket)") }
             let probe = husk_rpc_socket()
             guard probe >= 0 else { throw .last("socket") }
-            let live = husk_rpc_connect(probe, path) == 0
+            let live = husk_rpc_unix_connect(probe, path) == 0
             let e = errno
             _ = Glibc.close(probe)
             if live { throw TransportError(EADDRINUSE, "bind \(path) (a server is listening there)") }
@@ -143,10 +173,16 @@ public final class SeqPacketListener: @unchecked Sendable {
     /// Wait for a connection. Throws after `shutdown()` (EINVAL).
     public func accept() throws(TransportError) -> OwnedDescriptor {
         while true {
+            if inherited {
+                var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+                if poll(&p, 2, -1) < 0 { if errno == EINTR { continue }; throw .last("poll") }
+                if p[1].revents != 0 { throw TransportError(EINVAL, "accept4 (listener shut down)") }
+            }
             let c = husk_rpc_accept(fd)
             if c >= 0 { return OwnedDescriptor(c) }
             switch errno {
             case EINTR, ECONNABORTED, EPROTO: continue
+            case EAGAIN where inherited: continue
             default: throw .last("accept4")
             }
         }
@@ -156,6 +192,7 @@ public final class SeqPacketListener: @unchecked Sendable {
     public func shutdown() {
         lock.withLock {
             guard !closed else { return }
+            if inherited { var b: UInt8 = 1; _ = Glibc.write(wake.write, &b, 1); return }
             _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
         }
     }
@@ -164,6 +201,11 @@ public final class SeqPacketListener: @unchecked Sendable {
         lock.withLock {
             guard !closed else { return }
             closed = true
+            if inherited {
+                _ = Glibc.close(wake.read); _ = Glibc.close(wake.write)
+                _ = Glibc.close(fd)
+                return
+            }
             _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
             unlink(path)
             _ = Glibc.close(fd)

@@ -25,6 +25,7 @@ public struct PayloadWriter: Sendable {
 
 /// Reads a payload; every accessor returns nil instead of reading past the
 /// end, and lengths are checked against what remains before any allocation.
+/// An accessor that returns nil leaves the reader where it was.
 public struct PayloadReader {
     private let base: UnsafeRawBufferPointer
     public private(set) var offset = 0
@@ -42,7 +43,8 @@ public struct PayloadReader {
     public mutating func i64() -> Int64? { fixed(UInt64.self).map { Int64(bitPattern: $0) } }
 
     public mutating func bool() -> Bool? {
-        guard let b = u8(), b <= 1 else { return nil }
+        let save = offset
+        guard let b = u8(), b <= 1 else { offset = save; return nil }
         return b == 1
     }
 
@@ -55,8 +57,9 @@ public struct PayloadReader {
     }
 
     public mutating func string() -> String? {
-        guard let b = bytes() else { return nil }
-        return String(validating: b, as: UTF8.self)
+        let save = offset
+        guard let b = bytes(), let s = String(validating: b, as: UTF8.self) else { offset = save; return nil }
+        return s
     }
 
     public mutating func shm() -> SharedMemoryRef? {
