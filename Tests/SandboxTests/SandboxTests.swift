@@ -1,0 +1,277 @@
+import Foundation
+import Glibc
+import Sandbox
+import XCTest
+
+/// `husk echo serve` processes with the sandbox of docs/sandbox.md, checked
+/// from the outside (/proc/PID/task/*/status) and from the inside (the
+/// hidden --selftest-forbidden-syscall mode).
+final class SandboxTests: XCTestCase {
+
+    // MARK: pure logic
+
+    func testEveryAllowListNameIsASystemCallHere() {
+        XCTAssertEqual(Sandbox.unknownSyscalls(SyscallAllowList.rules(SyscallAllowList.server)), [])
+        XCTAssertEqual(Sandbox.unknownSyscalls([.allow("no_such_call")]), ["no_such_call"])
+    }
+
+    func testTheAllowListKeepsProcessCreationAndCredentialsOut() {
+        let names = Set(SyscallAllowList.rules(SyscallAllowList.server).map(\.name))
+        for forbidden in ["execve", "execveat", "fork", "vfork", "setuid", "setresuid", "setgid", "setgroups",
+                          "ptrace", "open", "openat", "socket", "connect", "bind", "mount", "kill", "personality"] {
+            XCTAssertFalse(names.contains(forbidden), forbidden)
+        }
+        let rules = SyscallAllowList.rules(SyscallAllowList.server)
+        XCTAssertTrue(rules.contains(.fail("clone3", ENOSYS)), "clone3 must fail with ENOSYS so that glibc falls back to clone")
+        XCTAssertTrue(rules.contains(.allowArg0Bits("clone", 0x0001_0000)), "clone only for threads")
+    }
+
+    func testCredentialChoice() throws {
+        XCTAssertEqual(try Credentials.choose(user: nil, group: nil, noDrop: false, euid: 0), .nobody)
+        XCTAssertNil(try Credentials.choose(user: nil, group: nil, noDrop: true, euid: 0))
+        XCTAssertNil(try Credentials.choose(user: nil, group: nil, noDrop: false, euid: 1000))
+        XCTAssertEqual(try Credentials.choose(user: 1234, group: 5678, noDrop: false, euid: 0), Credentials(uid: 1234, gid: 5678))
+        XCTAssertThrowsError(try Credentials.choose(user: 1234, group: 5678, noDrop: false, euid: 1000)) { e in
+            XCTAssertTrue("\(e)".contains("only root can change its uid and gid"), "\(e)")
+        }
+        XCTAssertThrowsError(try Credentials.choose(user: 1234, group: nil, noDrop: false, euid: 0))
+        XCTAssertThrowsError(try Credentials.choose(user: 1234, group: 1234, noDrop: true, euid: 0))
+        XCTAssertThrowsError(try Credentials.choose(user: 0, group: 0, noDrop: false, euid: 0))
+    }
+
+    // MARK: real servers
+
+    func testRootStartedServerDropsToNobodyOnEveryThread() throws {
+        try requireRoot()
+        let dir = try scratch()
+        let server = try Server(self, dir: dir)
+        // Calls make the worker pool start threads; they must carry the sandbox too.
+        let batch = try Child(Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "sleep:50", "echo:x", "open:o"], dir: dir, tag: "batch")
+        XCTAssertEqual(batch.wait(timeout: 30), 0, batch.stderr)
+        XCTAssertTrue(batch.stdout.contains("echo:x: OK x"), batch.stdout)
+        let threads = taskStatuses(server.pid)
+        XCTAssertGreaterThan(threads.count, 2, "server threads")
+        for (tid, s) in threads {
+            XCTAssertEqual(s["Uid"], "65534\t65534\t65534\t65534", "thread \(tid)")
+            XCTAssertEqual(s["Gid"], "65534\t65534\t65534\t65534", "thread \(tid)")
+            XCTAssertEqual(s["Groups"], "", "thread \(tid)")
+            XCTAssertEqual(s["NoNewPrivs"], "1", "thread \(tid)")
+            XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)")
+            XCTAssertEqual(s["CapEff"], "0000000000000000", "thread \(tid)")
+            XCTAssertEqual(s["CapPrm"], "0000000000000000", "thread \(tid)")
+        }
+        // It still serves, and removes its socket file at shutdown (through the keeper:
+        // the scratch directory belongs to root).
+        server.child.signal(SIGTERM)
+        XCTAssertEqual(server.child.wait(timeout: 15), 0, server.child.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.socket), "socket file removed")
+    }
+
+    func testExplicitUserAndGroup() throws {
+        try requireRoot()
+        let dir = try scratch()
+        let server = try Server(self, dir: dir, extra: ["--user", "4242", "--group", "4343"])
+        for (tid, s) in taskStatuses(server.pid) {
+            XCTAssertEqual(s["Uid"], "4242\t4242\t4242\t4242", "thread \(tid)")
+            XCTAssertEqual(s["Gid"], "4343\t4343\t4343\t4343", "thread \(tid)")
+        }
+    }
+
+    func testForbiddenSystemCallsGetENOSYS() throws {
+        let dir = try scratch()
+        let server = try Server(self, dir: dir, extra: ["--selftest-forbidden-syscall"])
+        let out = server.child.stdout
+        XCTAssertTrue(out.contains("sandbox-selftest personality -> ENOSYS"), out)
+        XCTAssertTrue(out.contains("sandbox-selftest setresuid -> ENOSYS"), out)
+        XCTAssertTrue(out.contains("sandbox-selftest fork -> ENOSYS"), out)
+        XCTAssertTrue(out.contains("sandbox-selftest thread -> OK"), out)   // clone3 ENOSYS -> clone
+        XCTAssertFalse(server.child.stderr.contains("blocked syscall"), "ENOSYS mode logs nothing")
+        let ping = try Child(Self.husk, ["echo", "ping", "--socket", server.socket], dir: dir, tag: "ping")
+        XCTAssertEqual(ping.wait(timeout: 30), 0, ping.stderr)
+    }
+
+    func testLogModeNamesTheCallAndAnswersENOSYS() throws {
+        let dir = try scratch()
+        let server = try Server(self, dir: dir, extra: ["--seccomp", "log", "--selftest-forbidden-syscall"])
+        let out = server.child.stdout, err = server.child.stderr
+        XCTAssertTrue(out.contains("sandbox-selftest personality -> ENOSYS"), out)
+        XCTAssertTrue(out.contains("sandbox-selftest fork -> ENOSYS"), out)
+        XCTAssertTrue(out.contains("sandbox-selftest thread -> OK"), out)
+        let nr = SyscallNumber.personality
+        XCTAssertTrue(err.contains("husk-sandbox: blocked syscall personality (\(nr))"), err)
+        XCTAssertTrue(err.contains("husk-sandbox: blocked syscall setresuid"), err)
+        XCTAssertTrue(err.contains("husk-sandbox: blocked syscall clone ("), err)
+        XCTAssertFalse(err.contains("blocked syscall clone3"), "clone3 fails quietly: \(err)")
+        let ping = try Child(Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "echo:x", "sleep:5"], dir: dir, tag: "ping")
+        XCTAssertEqual(ping.wait(timeout: 30), 0, ping.stderr)
+        XCTAssertEqual(ping.stdout, "ping: OK\necho:x: OK x\nsleep:5: OK slept 5\n")
+        for (tid, s) in taskStatuses(server.pid) { XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)") }
+    }
+
+    func testNoDropPrivilegesAndSeccompOff() throws {
+        try requireRoot()
+        let dir = try scratch()
+        let keep = try Server(self, dir: dir, extra: ["--no-drop-privileges"], name: "keep")
+        for (tid, s) in taskStatuses(keep.pid) {
+            XCTAssertEqual(s["Uid"], "0\t0\t0\t0", "thread \(tid)")
+            XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)")
+            XCTAssertEqual(s["NoNewPrivs"], "1", "thread \(tid)")
+        }
+        let off = try Server(self, dir: dir, extra: ["--seccomp", "off"], name: "off")
+        for (tid, s) in taskStatuses(off.pid) {
+            XCTAssertEqual(s["Uid"], "65534\t65534\t65534\t65534", "thread \(tid)")
+            XCTAssertEqual(s["Seccomp"], "0", "thread \(tid)")
+            // Without a TSYNC filter load, no_new_privs stays per thread: the
+            // thread that entered the sandbox (and threads it starts later).
+            if tid == "\(off.pid)" { XCTAssertEqual(s["NoNewPrivs"], "1", "main thread") }
+        }
+    }
+
+    func testNonRootCallerAskingToDropGetsAClearError() throws {
+        try requireRoot()   // to become another user first
+        let dir = try scratch()
+        let c = try Child("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
+                                               "echo", "serve", "--socket", "\(dir)/x.sock", "--user", "1000", "--group", "1000"],
+                          dir: dir, tag: "nonroot")
+        let status = c.wait(timeout: 30)
+        XCTAssertNotNil(status)
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(c.stderr.contains("cannot drop privileges to uid 1000 gid 1000: the server runs as uid 65534"), c.stderr)
+        XCTAssertTrue(c.stderr.contains("only root can change its uid and gid"), c.stderr)
+    }
+
+    func testNonRootServerKeepsItsIdsAndIsFiltered() throws {
+        try requireRoot()
+        let dir = try scratch()
+        chmod(dir, 0o777)
+        let socket = "\(dir)/n.sock"
+        let c = try Child("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
+                                               "echo", "serve", "--socket", socket], dir: dir, tag: "nobody-server")
+        addTeardownBlock { c.kill9() }
+        try c.waitForOutput("listening on")
+        for (tid, s) in taskStatuses(c.pid) {
+            XCTAssertEqual(s["Uid"], "65534\t65534\t65534\t65534", "thread \(tid)")
+            XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)")
+            XCTAssertEqual(s["NoNewPrivs"], "1", "thread \(tid)")
+        }
+        c.signal(SIGTERM)
+        XCTAssertEqual(c.wait(timeout: 15), 0, c.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket))
+    }
+
+    // MARK: helpers
+
+    static var husk: String {
+        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("husk").path
+    }
+
+    func requireRoot() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root (to drop privileges) and /usr/bin/setpriv")
+        }
+    }
+
+    /// A short scratch directory (sun_path), root's 0755 like RPCTests', removed afterwards.
+    func scratch() throws -> String {
+        var t = Array("/tmp/sbx-XXXXXX".utf8CString)
+        guard mkdtemp(&t) != nil else { throw XCTSkip("mkdtemp failed") }
+        let dir = String(cString: t)
+        chmod(dir, 0o755)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    /// Key -> value of /proc/PID/task/TID/status, for every thread.
+    func taskStatuses(_ pid: Int32) -> [(String, [String: String])] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.sorted().compactMap { tid in
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8) else { return nil }
+            var d: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                d[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            return (tid, d)
+        }
+    }
+}
+
+enum SyscallNumber {
+    #if arch(x86_64)
+    static let personality = 135
+    #elseif arch(arm64)
+    static let personality = 92
+    #endif
+}
+
+/// A child process with stdout/stderr in files.
+final class Child: @unchecked Sendable {
+    // @unchecked: used from the test's thread only (and its teardown).
+    let process = Process()
+    let outPath: String, errPath: String
+
+    init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
+        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    func wait(timeout: Double) -> Int32? {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { usleep(5_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    func waitForOutput(_ text: String, timeout: Double = 20) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while !stdout.contains(text) {
+            if !process.isRunning || Date() > end {
+                kill9()
+                throw StartFailure(description: "no '\(text)' on stdout: \(stderr)")
+            }
+            usleep(10_000)
+        }
+    }
+
+    func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
+    func kill9() { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
+}
+
+struct StartFailure: Error, CustomStringConvertible { let description: String }
+
+/// `husk echo serve` (default sandbox unless `extra` says otherwise).
+final class Server: @unchecked Sendable {
+    let child: Child
+    let socket: String
+
+    init(_ test: XCTestCase, dir: String, extra: [String] = [], name: String = "echo") throws {
+        socket = "\(dir)/\(name).sock"
+        child = try Child(SandboxTests.husk, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server-\(name)")
+        let c = child
+        test.addTeardownBlock { c.kill9() }
+        let end = Date().addingTimeInterval(20)
+        while !child.stdout.contains("listening on") {
+            if !child.process.isRunning { throw StartFailure(description: "server exited: \(child.stderr)") }
+            if Date() > end { child.kill9(); throw StartFailure(description: "server did not start: \(child.stderr)") }
+            usleep(10_000)
+        }
+    }
+
+    var pid: Int32 { child.pid }
+}
