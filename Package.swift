@@ -61,18 +61,32 @@ let package = Package(
         // Native RPC runtime: AF_UNIX SOCK_SEQPACKET transport, server runtime,
         // Swift client, and the hand-written echo handler (docs/rpc-runtime.md).
         .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
-        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys"]),
+        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys", "Glue"]),
         .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
         .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces"]),
+        // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
+        // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
+        .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "HuskSys"]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
+        // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.
+        // It links the generated C client (RPCClientC) exactly as a C program would.
+        .target(name: "RPCBenchC", dependencies: ["RPCClientC"],
+                cSettings: hostCFlags + [.headerSearchPath("../RPCClientC/generated")]),
+        // Privilege separation for servers: RLIMIT_MEMLOCK, drop to a numeric
+        // uid/gid, no_new_privs, seccomp allow-list (libseccomp from Debian's
+        // libseccomp-dev, ThirdPartyC/README.md). docs/sandbox.md.
+        .target(name: "SandboxC", cSettings: hostCFlags, linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "Sandbox", dependencies: ["SandboxC"]),
         // Component model: static registry, dlopen, versions, dependency order.
         .target(name: "HuskHost", dependencies: [
             "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
             "EduComponent", "BlkcopyComponent", "Conformance",
         ]),
+        // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
+        .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
         .executableTarget(name: "husk", dependencies: [
-            "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho",
+            "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.
@@ -84,6 +98,22 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
         .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys"]),
+        // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
+        .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI"]),
+        .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "HuskSys"]),
+        // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
+        .testTarget(name: "RPCBenchTests"),
+        // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer executable (Fuzz/rpc/main.swift) exists only when
+// scripts/fuzz-rpc.sh sets HUSK_FUZZ=1: libFuzzer supplies its main(), so it
+// links only with -sanitize=fuzzer and must not be part of a normal build.
+if Context.environment["HUSK_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "rpc-fuzz", dependencies: ["RPCFuzzing"], path: "Fuzz/rpc",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -30,7 +30,7 @@ int husk_rpc_bind(int fd, const char *path) {
     return bind(fd, (struct sockaddr *)&sa, len);
 }
 
-int husk_rpc_connect(int fd, const char *path) {
+int husk_rpc_unix_connect(int fd, const char *path) {
     struct sockaddr_un sa; socklen_t len;
     if (make_addr(path, &sa, &len) != 0) return -1;
     int r;

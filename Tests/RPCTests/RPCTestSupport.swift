@@ -114,7 +114,7 @@ final class RawConnection {
     let fd: Int32
     init(path: String) throws {
         fd = husk_rpc_socket()
-        guard fd >= 0, husk_rpc_connect(fd, path) == 0 else { throw TestTimeout(description: "connect \(path): errno \(errno)") }
+        guard fd >= 0, husk_rpc_unix_connect(fd, path) == 0 else { throw TestTimeout(description: "connect \(path): errno \(errno)") }
     }
     deinit { close(fd) }
 

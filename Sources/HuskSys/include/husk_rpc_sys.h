@@ -18,7 +18,7 @@ int husk_rpc_socketpair(int fds[2]);
 /* bind / connect to a filesystem path (-1, errno ENAMETOOLONG if it does not
  * fit in sun_path). */
 int husk_rpc_bind(int fd, const char *path);
-int husk_rpc_connect(int fd, const char *path);
+int husk_rpc_unix_connect(int fd, const char *path);
 /* accept4(SOCK_CLOEXEC). */
 int husk_rpc_accept(int listen_fd);
 

@@ -1,0 +1,254 @@
+import ArgumentParser
+import Glibc
+import RPCBenchC
+import RPCEcho
+import RPCTransport
+
+/// `husk bench rpc`: the native RPC path against a raw SEQPACKET ping-pong
+/// measured in the same run. Figures and names: docs/BENCHMARKS.md.
+struct BenchRPC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
+        abstract: "Native RPC (C and Swift clients) against a raw SEQPACKET ping-pong, side by side.",
+        discussion: """
+        Starts `husk echo serve` as a separate process per placement (stopped at the end) and a forked \
+        C echo child for the raw ping-pong. Latency cases run in two placements: both processes pinned \
+        to one core (samecore) and to different cores (crosscore), pinned with sched_setaffinity before \
+        the processes and their threads are created. Cases, alternated in --rounds rounds so that drift \
+        affects all alike: raw 40-byte ping-pong (the size of an RPC header) against echo.ping through \
+        the generated C client and through the Swift client (p50/p99, ratio of p50s); raw 4 KiB and \
+        64 KiB ping-pongs against echo.echo of 4 KiB and 64 KiB; 1 MiB copied into registered shared \
+        memory + echo.checksum against echo.echo of 1 MiB inline (fragmented). Then 64 clients \
+        (threads, one connection each, unpinned) x --concurrent-calls echo.ping calls: p50/p99 and errors. \
+        Every figure is also printed as `BENCH <name> <value> <unit>`; names in docs/BENCHMARKS.md.
+        """)
+
+    @Flag(help: "Small counts (for tests); the figures are not meaningful.") var quick = false
+    @Option(help: "Round trips per latency case (default 20000, --quick 500).") var calls: Int?
+    @Option(help: "Calls per client in the concurrency case (default 10000, --quick 100).") var concurrentCalls: Int?
+    @Option(help: "Concurrent clients.") var clients: Int = 64
+    @Option(help: "Rounds the cases alternate in.") var rounds: Int = 5
+
+    func validate() throws {
+        if let calls, calls < rounds { throw ValidationError("--calls must be at least --rounds") }
+        if let concurrentCalls, concurrentCalls < 1 { throw ValidationError("--concurrent-calls must be >= 1") }
+        guard clients >= 1 && clients <= 1024 else { throw ValidationError("--clients must be 1...1024") }
+        guard rounds >= 1 && rounds <= 100 else { throw ValidationError("--rounds must be 1...100") }
+    }
+
+    func run() throws {
+        let n = calls ?? (quick ? 500 : 20_000)
+        let big = max(rounds, quick ? 10 : 200)            // 1 MiB calls
+        let mid = max(rounds, n / 4)                        // 4 KiB / 64 KiB calls
+        let conc = concurrentCalls ?? (quick ? 100 : 10_000)
+        let exe = try selfExecutable()
+        let dir = try makeScratchDirectory()
+        defer { _ = rmdirAll(dir) }
+        var out = RPCBenchOutput()
+        let cpus = Int(rpcbench_cpu_count())
+        if cpus < 2 { printErr("husk bench rpc: only \(cpus) CPU available; crosscore runs on the same core") }
+        let placements: [(name: String, server: Int32, client: Int32)] =
+            [("samecore", 0, 0), ("crosscore", cpus >= 2 ? 1 : 0, 0)]
+        for p in placements {
+            try runPlacement(p.name, serverCPU: p.server, clientCPU: p.client, exe: exe, dir: dir,
+                             n: n, mid: mid, big: big, out: &out)
+        }
+        _ = rpcbench_pin_self(-1)
+        try runConcurrent(exe: exe, dir: dir, calls: conc, out: &out)
+        out.print()
+    }
+
+    // MARK: cases
+
+    private func runPlacement(_ place: String, serverCPU: Int32, clientCPU: Int32, exe: String, dir: String,
+                              n: Int, mid: Int, big: Int, out: inout RPCBenchOutput) throws {
+        // Children inherit the CPU mask of the thread that creates them.
+        try check(rpcbench_pin_self(serverCPU), "sched_setaffinity")
+        var rawFD: Int32 = -1
+        let rawPID = rpcbench_raw_start(&rawFD)
+        guard rawPID > 0 else { throw BenchFailure("fork raw ping-pong child: errno \(-rawPID)") }
+        defer { rpcbench_raw_stop(rawPID, rawFD) }
+        let socket = "\(dir)/echo-\(place).sock"
+        let server = try spawn(exe, ["husk", "echo", "serve", "--socket", socket, "--name", "bench-\(place)"])
+        defer { rpcbench_stop(server) }
+        try check(rpcbench_pin_self(clientCPU), "sched_setaffinity")
+
+        var conn: OpaquePointer?
+        try check(rpcbench_connect(socket, 10_000, &conn), "connect (C client) to \(socket)")
+        defer { rpcbench_close(conn) }
+        // The Swift client's reader thread inherits this thread's mask.
+        let swift: EchoSession
+        do { swift = try EchoSession.connect(path: socket) } catch { throw BenchFailure("connect (Swift client): \(error)") }
+        defer { swift.rpc.close() }
+        var shmStatus: Int32 = 0
+        let shm = rpcbench_shm_create(conn, 1 << 20, &shmStatus)
+        try check(shmStatus, "register 1 MiB of shared memory")
+        defer { rpcbench_shm_release(conn, shm) }
+
+        var lat: [String: [UInt64]] = [:]
+        func c(_ key: String, _ count: Int, _ body: (UnsafeMutablePointer<UInt64>) -> Int32) throws {
+            var buf = [UInt64](repeating: 0, count: count)
+            let r = buf.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+            try check(r, "\(key) (\(place))")
+            lat[key, default: []] += buf
+        }
+        func swiftPings(_ count: Int) throws {
+            var buf = [UInt64](repeating: 0, count: count)
+            for i in 0..<count {
+                let t0 = monotonicNanos()
+                do { try swift.ping() } catch { throw BenchFailure("Swift ping (\(place)): \(error)") }
+                buf[i] = monotonicNanos() - t0
+            }
+            lat["null.swift", default: []] += buf
+        }
+        func round(_ n: Int, _ mid: Int, _ big: Int) throws {
+            try c("raw", n) { rpcbench_raw_run(rawFD, 40, UInt64(n), $0) }
+            try c("null.c", n) { rpcbench_c_ping(conn, UInt64(n), $0) }
+            try swiftPings(n)
+            try c("raw_4k", mid) { rpcbench_raw_run(rawFD, 4096, UInt64(mid), $0) }
+            try c("echo_4k", mid) { rpcbench_c_echo(conn, 4096, UInt64(mid), $0) }
+            try c("raw_64k", mid) { rpcbench_raw_run(rawFD, 65536, UInt64(mid), $0) }
+            try c("echo_64k", mid) { rpcbench_c_echo(conn, 65536, UInt64(mid), $0) }
+            try c("shm_1m", big) { rpcbench_c_shm_checksum(conn, shm, 1 << 20, UInt64(big), $0) }
+            try c("inline_1m", big) { rpcbench_c_echo(conn, 1 << 20, UInt64(big), $0) }
+        }
+        // Warm-up: threads, page faults, caches; then discard.
+        try round(max(1, n / 20), max(1, mid / 20), 2)
+        lat = [:]
+        for _ in 0..<rounds { try round(n / rounds, mid / rounds, max(1, big / rounds)) }
+
+        let s = { (k: String) in Stats(lat[k]!) }
+        let raw = s("raw"), nullC = s("null.c"), nullS = s("null.swift")
+        out.latency("rpc.raw", place, "raw SEQPACKET ping-pong, 40 B (C, 2 processes)", raw)
+        out.latency("rpc.null.c", place, "echo.ping, generated C client", nullC, vs: raw, vsName: "raw", target: "≤ 1.25x")
+        out.latency("rpc.null.swift", place, "echo.ping, Swift client", nullS, vs: raw, vsName: "raw", target: "≤ 1.25x")
+        let raw4 = s("raw_4k"), raw64 = s("raw_64k")
+        out.latency("rpc.raw_4k", place, "raw ping-pong, 4 KiB", raw4)
+        out.latency("rpc.echo_4k", place, "echo.echo 4 KiB inline, C client", s("echo_4k"), vs: raw4, vsName: "raw")
+        out.latency("rpc.raw_64k", place, "raw ping-pong, 64 KiB", raw64)
+        out.latency("rpc.echo_64k", place, "echo.echo 64 KiB inline, C client", s("echo_64k"), vs: raw64, vsName: "raw")
+        let inline = s("inline_1m")
+        out.latency("rpc.inline_1m", place, "echo.echo 1 MiB inline (fragmented), C client", inline)
+        out.latency("rpc.shm_1m", place, "1 MiB memcpy into shm + echo.checksum, C client", s("shm_1m"),
+                    vs: inline, vsName: "inline", target: "≤ 0.5x")
+    }
+
+    private func runConcurrent(exe: String, dir: String, calls: Int, out: inout RPCBenchOutput) throws {
+        let socket = "\(dir)/echo-concurrent.sock"
+        let server = try spawn(exe, ["husk", "echo", "serve", "--socket", socket, "--name", "bench-concurrent"])
+        defer { rpcbench_stop(server) }
+        var probe: OpaquePointer?
+        try check(rpcbench_connect(socket, 10_000, &probe), "connect to \(socket)")
+        rpcbench_close(probe)
+        var lat = [UInt64](repeating: 0, count: clients * calls)
+        var errors: UInt64 = 0
+        let t0 = monotonicNanos()
+        let r = lat.withUnsafeMutableBufferPointer {
+            rpcbench_c_concurrent(socket, UInt32(clients), UInt64(calls), $0.baseAddress!, &errors)
+        }
+        let elapsed = Double(monotonicNanos() - t0) / 1e9
+        try check(r, "start \(clients) client threads")
+        out.concurrent(clients: clients, calls: calls, stats: Stats(lat), errors: errors,
+                       rate: Double(clients * calls) / elapsed)
+    }
+
+    // MARK: helpers
+
+    private func spawn(_ exe: String, _ argv: [String]) throws -> pid_t {
+        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        let pid = rpcbench_spawn(exe, &cargs)
+        guard pid > 0 else { throw BenchFailure("cannot start \(exe): errno \(-pid)") }
+        return pid
+    }
+
+    private func selfExecutable() throws -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { throw BenchFailure("readlink /proc/self/exe: errno \(errno)") }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func makeScratchDirectory() throws -> String {
+        var t = Array("/tmp/husk-bench-XXXXXX".utf8CString)
+        guard mkdtemp(&t) != nil else { throw BenchFailure("mkdtemp: errno \(errno)") }
+        return String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Remove the scratch directory's sockets and the directory.
+    private func rmdirAll(_ dir: String) -> Bool {
+        if let d = opendir(dir) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name != "." && name != ".." { unlink("\(dir)/\(name)") }
+            }
+            closedir(d)
+        }
+        return rmdir(dir) == 0
+    }
+
+    private func check(_ status: Int32, _ what: String) throws {
+        if status != 0 { throw BenchFailure("\(what): \(String(cString: rpcbench_status_name(status)))") }
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = "husk bench rpc: " + d }
+}
+
+private func printErr(_ s: String) {
+    let line = s + "\n"
+    _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+}
+
+/// p50/p99 of per-call latencies in ns.
+struct Stats {
+    let p50: Double, p99: Double
+    init(_ ns: [UInt64]) {
+        let s = ns.sorted()
+        func q(_ f: Double) -> Double { s.isEmpty ? 0 : Double(s[min(s.count - 1, Int(Double(s.count) * f))]) / 1000 }
+        p50 = q(0.50); p99 = q(0.99)
+    }
+}
+
+/// The table and the BENCH lines (docs/BENCHMARKS.md names every line).
+struct RPCBenchOutput {
+    private var table: [[String]] = []
+    private var bench: [String] = []
+
+    private static func f(_ x: Double) -> String {
+        x >= 100 ? String(Int(x.rounded())) : String((x * 100).rounded() / 100)
+    }
+
+    mutating func latency(_ name: String, _ place: String, _ what: String, _ s: Stats,
+                          vs base: Stats? = nil, vsName: String = "", target: String = "") {
+        let f = Self.f
+        let ratio = base.map { $0.p50 > 0 ? s.p50 / $0.p50 : 0 }
+        table.append([name, place, what, f(s.p50), f(s.p99), base.map { f($0.p50) } ?? "",
+                      ratio.map { f($0) + "x" } ?? "", target])
+        bench.append("BENCH \(name).p50.\(place) \(f(s.p50)) us")
+        bench.append("BENCH \(name).p99.\(place) \(f(s.p99)) us")
+        if let ratio { bench.append("BENCH \(name).vs_\(vsName).\(place) \(f(ratio)) x") }
+    }
+
+    mutating func concurrent(clients: Int, calls: Int, stats s: Stats, errors: UInt64, rate: Double) {
+        let f = Self.f
+        table.append(["rpc.concurrent", "unpinned", "\(clients) clients x \(calls) echo.ping, C client",
+                      f(s.p50), f(s.p99), "", "", "0 errors: \(errors)"])
+        bench.append("BENCH rpc.concurrent.p50 \(f(s.p50)) us")
+        bench.append("BENCH rpc.concurrent.p99 \(f(s.p99)) us")
+        bench.append("BENCH rpc.concurrent.calls \(clients * calls) calls")
+        bench.append("BENCH rpc.concurrent.errors \(errors) calls")
+        bench.append("BENCH rpc.concurrent.rate \(Int(rate.rounded())) calls/s")
+    }
+
+    func print() {
+        let header = ["case", "placement", "what", "p50 us", "p99 us", "baseline p50 us", "ratio p50", "target"]
+        let widths = (0..<header.count).map { i in ([header] + table).map { $0[i].count }.max()! }
+        for line in [header] + table {
+            Swift.print(line.enumerated().map { $0.element.padded(widths[$0.offset]) }.joined(separator: "  "))
+        }
+        for b in bench { Swift.print(b) }
+    }
+}
