@@ -17,7 +17,8 @@ public enum Glue {
     }
 
     /// Release what a component still holds in the glue after its fini:
-    /// attached PCI drivers are detached (their devices closed), DMA engines
+    /// disks it registered are withdrawn (after their in-flight requests), attached
+    /// PCI drivers are detached (their devices closed), DMA engines
     /// it registered are withdrawn, channels it borrowed are put back, its
     /// workqueues are drained and destroyed, its callout thread is stopped
     /// and its DMA memory is freed. Blocks until done. Call it before the
@@ -52,7 +53,10 @@ enum ComponentReaper {
 
     /// Order matters: drivers first (their detach may still use callouts,
     /// workqueues and DMA memory), then what they might have used.
+    /// Disks go before drivers: withdrawing one waits for its in-flight
+    /// requests, which need the driver's interrupts still attached.
     static func run(_ ctx: OpaquePointer) {
+        Disks.shared.releaseAll(of: ctx)
         PCIAutoconf.shared.unregisterAll(of: ctx)
         DMAEngines.shared.releaseAll(of: ctx)
         Workqueues.shared.destroyAll(of: ctx)

@@ -39,5 +39,7 @@
 #include <husk/glue/bus_space.h>
 #include <husk/glue/bus_dma.h>
 #include <husk/glue/dmaengine.h>
+#include <husk/glue/cred.h>
+#include <husk/glue/disk.h>
 
 #endif /* HUSK_GLUE_H */
