@@ -45,6 +45,8 @@ let package = Package(
         // Components (portable C units) and the conformance suite (a component).
         .target(name: "EduComponent", dependencies: ["GlueAPI", "HypercallABI"],
                 path: "Sources/Components/edu", cSettings: componentCFlags),
+        .target(name: "BlkfileComponent", dependencies: ["GlueAPI", "HypercallABI"],
+                path: "Sources/Components/blkfile", cSettings: componentCFlags),
         .target(name: "BlkcopyComponent", dependencies: ["GlueAPI", "HypercallABI"],
                 path: "Sources/Components/blkcopy", cSettings: componentCFlags),
         .target(name: "Conformance", dependencies: ["HypercallABI"],
@@ -81,7 +83,7 @@ let package = Package(
         // Component model: static registry, dlopen, versions, dependency order.
         .target(name: "HuskHost", dependencies: [
             "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
-            "EduComponent", "BlkcopyComponent", "Conformance",
+            "EduComponent", "BlkcopyComponent", "BlkfileComponent", "Conformance",
         ]),
         // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
