@@ -17,6 +17,19 @@ public protocol RPCServerCallContext: RPCCall {
     /// A new connection served by this server whose identity is the
     /// caller's; returns the client's end (the caller puts it in its reply).
     func openObjectConnection(name: String) -> Result<Int32, RPCError>
+    /// The same, with the new connection bound to `binding`: calls on it see
+    /// it as `objectBinding`, and it is released when that connection closes.
+    func openObjectConnection(name: String, binding: any Sendable) -> Result<Int32, RPCError>
+    /// What the calling connection is bound to (nil unless it was opened
+    /// with a binding).
+    var objectBinding: (any Sendable)? { get }
+    /// Run `body` over the bytes `ref` names in the connection's registered
+    /// shared memory, in place: zero-copy for data the server passes through
+    /// without validating (block payloads; the client may change them at any
+    /// time). EFAULT outside the region, EINVAL for an unknown id, EACCES
+    /// when `writable` is asked of a region the client sealed against writes.
+    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
+                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError>
     /// The calling connection as a place to post EVENT messages (protocol
     /// §8) to, now or later (a handler may keep it after the call returns).
     func eventChannel() -> RPCEventChannel
@@ -146,12 +159,14 @@ public final class RPCServer: @unchecked Sendable {
     /// `identity` (kernel credentials of a peer, or inherited for an opened
     /// object). Returns false when the server is stopping (fd closed).
     @discardableResult
-    public func adopt(_ fd: consuming OwnedDescriptor, identity: PeerIdentity, note: String) -> Bool {
+    public func adopt(_ fd: consuming OwnedDescriptor, identity: PeerIdentity, note: String,
+                      binding: (any Sendable)? = nil) -> Bool {
         let transport = SeqPacketConnection(adopting: fd, maxMessage: Int(configuration.limits.maxMessage),
                                             maxDescriptors: Int(configuration.limits.maxFDs))
         let conn: ServerConnection? = connectionsLock.withLock {
             if stopping { return nil }
-            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity)
+            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity,
+                                     binding: binding)
             nextConnectionID += 1
             connections[c.id] = c
             return c
@@ -173,7 +188,8 @@ public final class RPCServer: @unchecked Sendable {
     package func serveInline(_ transport: any RPCTransport, identity: PeerIdentity, timeout: Double = 10) -> Bool {
         let conn: ServerConnection? = connectionsLock.withLock {
             if stopping { return nil }
-            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity)
+            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity,
+                                     binding: nil)
             nextConnectionID += 1
             connections[c.id] = c
             return c

@@ -44,12 +44,28 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
     }
 
     func openObjectConnection(name: String) -> Result<Int32, RPCError> {
+        openObject(name: name, binding: nil)
+    }
+
+    func openObjectConnection(name: String, binding: any Sendable) -> Result<Int32, RPCError> {
+        openObject(name: name, binding: binding)
+    }
+
+    var objectBinding: (any Sendable)? { connection.binding }
+
+    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
+                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError> {
+        connection.withSharedMemory(ref, writable: writable, body)
+    }
+
+    private func openObject(name: String, binding: (any Sendable)?) -> Result<Int32, RPCError> {
         let server = connection.server
         var fds: [Int32] = [-1, -1]
         guard husk_rpc_socketpair(&fds) == 0 else { return .failure(RPCError(RPCStatus.nomem, "socketpair: \(String(cString: strerror(errno)))")) }
         let serverEnd = OwnedDescriptor(fds[0])
         let clientEnd = OwnedDescriptor(fds[1])
-        let ok = server.adopt(serverEnd, identity: identity, note: " (object '\(name)' opened on connection \(connection.id))")
+        let ok = server.adopt(serverEnd, identity: identity, note: " (object '\(name)' opened on connection \(connection.id))",
+                              binding: binding)
         guard ok else { return .failure(RPCError(RPCStatus.again, "server is stopping")) }
         return .success(clientEnd.take())
     }

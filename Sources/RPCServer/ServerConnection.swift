@@ -14,6 +14,10 @@ final class ServerConnection: @unchecked Sendable {
     let server: RPCServer
     let transport: any RPCTransport
     let identity: PeerIdentity
+    /// What an opened object's connection is bound to (the server's own
+    /// object, e.g. an open block device); nil on connections from connect().
+    /// Released with the connection, so a dead client releases its handles.
+    let binding: (any Sendable)?
     let state = Monitor()
     private var inFlight: [UInt64: ServerCall] = [:]           // (state)
     private var helloDone = false                               // (state)
@@ -36,7 +40,8 @@ final class ServerConnection: @unchecked Sendable {
 
     var limits: RPCLimits { server.configuration.limits }
 
-    init(id: UInt64, server: RPCServer, transport: any RPCTransport, identity: PeerIdentity) {
+    init(id: UInt64, server: RPCServer, transport: any RPCTransport, identity: PeerIdentity, binding: (any Sendable)? = nil) {
+        self.binding = binding
         self.id = id; self.server = server; self.transport = transport; self.identity = identity
     }
 
@@ -348,6 +353,19 @@ final class ServerConnection: @unchecked Sendable {
         }
         if ref.length > limits.maxPayload { return .failure(RPCError(RPCStatus.msgsize)) }
         return region.copy(offset: ref.offset, length: ref.length)
+    }
+
+    /// Run `body` over the bytes `ref` names, in place (no copy). The region
+    /// stays mapped until `body` returns, even if the client unregisters it.
+    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
+                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError> {
+        guard let region = state.withLock({ regions[ref.id] }) else {
+            return .failure(RPCError(RPCStatus.inval, "no shared memory region \(ref.id)"))
+        }
+        if writable && !region.writable {
+            return .failure(RPCError(RPCStatus.acces, "shared memory region \(ref.id) is sealed against writes"))
+        }
+        return withExtendedLifetime(region) { region.range(offset: ref.offset, length: ref.length).map(body) }
     }
 
     // MARK: sending
