@@ -69,6 +69,11 @@ let package = Package(
         // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
         // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
         .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "HuskSys"]),
+        // The block server (docs/block.md): the blk interface over glue disks.
+        .target(name: "BlockServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
+                                                    "RPCServer", "RPCWire", "RPCTransport"],
+                path: "Sources/Servers/Block"),
+        .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.
@@ -89,6 +94,7 @@ let package = Package(
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
         .executableTarget(name: "husk", dependencies: [
             "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
+            "BlockServer", "BlockClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.

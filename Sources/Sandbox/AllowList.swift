@@ -106,6 +106,16 @@ public enum SyscallAllowList {
         ]),
     ]
 
+    /// What a block server adds: the posix backend's block I/O workers
+    /// (Sources/Hypercalls/BlockIO.swift) read, write and flush the image
+    /// it opened before the sandbox was entered.
+    public static let blockIO = SyscallGroup(name: "block I/O", why: """
+        Reads and writes of an already open image or block device at an offset (pread64, \
+        pwrite64), and the flush that makes them durable (fdatasync, fsync).
+        """, rules: [
+        .allow("pread64"), .allow("pwrite64"), .allow("fdatasync"), .allow("fsync"),
+    ])
+
     /// Every rule of `groups`, in order.
     public static func rules(_ groups: [SyscallGroup]) -> [SyscallRule] { groups.flatMap(\.rules) }
 }

@@ -57,29 +57,12 @@ struct EchoServe: ParsableCommand {
     }
 
     func run() throws {
-        var p = AccessPolicy.allowAll
-        if let policy {
-            let fd = open(policy, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw ValidationError("cannot read --policy \(policy): errno \(errno)") }
-            var bytes: [UInt8] = []
-            var buf = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = read(fd, &buf, buf.count)
-                if n <= 0 { break }
-                bytes += buf[0..<n]
-            }
-            close(fd)
-            let text = String(decoding: bytes, as: UTF8.self)
-            do { p = try AccessPolicy.parse(text) } catch { throw ValidationError("\(policy): \(error)") }
-        }
+        var p = try policy.map(loadPolicyFile) ?? AccessPolicy.allowAll
         for op in denyOp {
             p.allow(op.contains(".") ? op : "echo.\(op)", uids: allowUID, gids: allowGID)
         }
         // Signals go to a watcher thread (started before any other thread).
-        let stop = Monitor()
-        final class Flag: @unchecked Sendable { var signal: Int32 = 0 }   // @unchecked: under `stop`
-        let flag = Flag()
-        SignalWatcher.start { sig in stop.withLock { flag.signal = sig; stop.broadcast() } }
+        let stop = StopSignal()
         var config = RPCServer.Configuration(name: name)
         config.policy = p
         config.maxWorkers = workers
@@ -98,7 +81,7 @@ struct EchoServe: ParsableCommand {
             server.shutdown(deadline: 0, grace: 0); throw error
         }
         print("listening on \(socket)")
-        let sig = stop.withLock { while flag.signal == 0 { stop.wait() }; return flag.signal }
+        let sig = stop.wait()
         let line = "husk echo serve: signal \(sig), shutting down\n"
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
         server.shutdown(deadline: shutdownDeadline)

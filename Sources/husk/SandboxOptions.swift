@@ -28,8 +28,9 @@ struct SandboxOptions: ParsableArguments {
     /// server's to remove, e.g. inherited with --listen-fd); when privileges
     /// are dropped the keeper removes it instead. Prints the self-test lines
     /// when asked. On failure prints why and throws ExitCode(1).
-    func enter(command: String, socket: String?, memlockBytes: UInt64? = nil) throws -> Sandbox {
+    func enter(command: String, socket: String?, memlockBytes: UInt64? = nil, extraGroups: [SyscallGroup] = []) throws -> Sandbox {
         var c = SandboxConfiguration()
+        c.groups += extraGroups
         c.seccomp = seccomp
         c.socketPath = socket
         c.memlockBytes = memlockBytes

@@ -1,0 +1,255 @@
+import ArgumentParser
+import BlockClient
+import BlockServer
+import Glibc
+import Glue
+import HuskHost
+import RPCInterfaces
+import RPCServer
+import RPCWire
+import Sandbox
+
+struct Blk: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blk",
+        abstract: "The block server: serve disks over the native RPC (and NBD), and its clients.",
+        discussion: """
+        A block component registers a disk; the server exports it on an AF_UNIX socket \
+        (Interfaces/blk.idl, docs/block.md). The file component serves an image or a host block \
+        device (--image); the virtio_blk driver serves a PCI virtio disk (--backend vfio|uio|sim \
+        --device ...).
+          husk blk serve --image disk.img --socket /tmp/blk.sock
+          husk blk info --socket /tmp/blk.sock
+          printf 'hello' | dd bs=512 conv=sync | husk blk write --socket /tmp/blk.sock --offset 0
+          husk blk read --socket /tmp/blk.sock --offset 0 --length 512 | head -c 5
+        """,
+        subcommands: [BlkServe.self, BlkInfo.self, BlkRead.self, BlkWrite.self]
+    )
+}
+
+struct BlkServe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a disk image (file component) or a PCI virtio disk (virtio_blk driver) until SIGINT/SIGTERM.",
+        discussion: """
+        With --image, the blkfile component serves the file or block device as disk --name. \
+        Otherwise the virtio_blk driver attaches to every virtio block device of the backend: \
+        --backend vfio --device 0000:00:04.0 (bound to vfio-pci), --backend uio ..., or --backend sim \
+        --device virtio-blk:image=disk.img; its disks are vblk0, vblk1, ...
+        Flush is durable: once a client's flush returns, its completed writes survive a SIGKILL \
+        of the server (the file component uses fdatasync). On SIGINT/SIGTERM calls in flight \
+        finish (up to --shutdown-deadline seconds), then components are finalised.
+        """
+    )
+    @Option(help: "Image file or host block device to serve with the file component.") var image: String?
+    @Option(help: "Disk name clients open (file component).") var name: String = "disk0"
+    @Option(help: "Path of the RPC socket.") var socket: String
+    @Option(name: .customLong("nbd-socket"), help: "Also speak NBD (fixed newstyle) on this AF_UNIX socket, for qemu-img, qemu-io and QEMU.") var nbdSocket: String?
+    @Flag(help: "Serve read-only: writes fail with EROFS.") var readOnly = false
+    @Flag(help: "File component: bypass the host page cache (O_DIRECT).") var direct = false
+    @Option(help: "File component: block size, 512, 1024, 2048 or 4096 (default: the host's sector size).") var blockSize: UInt32?
+    @Option(help: "A policy file granting blk.* operations to uids/gids (docs/rpc-runtime.md).") var policy: String?
+    @Option(help: "Permissions of the socket file, octal (e.g. 666 so that other users can connect; the policy still decides).") var mode: String?
+    @Option(help: "Most worker threads running calls at once.") var workers: Int = 64
+    @Option(help: "Seconds calls in flight may take to finish at shutdown before they are cancelled.") var shutdownDeadline: Double = 5
+    @OptionGroup(title: "Backend (for a PCI disk)") var backendOptions: BackendOptions
+    @OptionGroup(title: "Privilege separation (docs/sandbox.md)") var sandboxing: SandboxOptions
+
+    func validate() throws {
+        if let mode, mode_t(mode, radix: 8) == nil { throw ValidationError("--mode must be octal, e.g. 666") }
+        guard workers >= 1 && workers <= 1024 else { throw ValidationError("--workers must be 1...1024") }
+        if image == nil && backendOptions.device.isEmpty {
+            throw ValidationError("nothing to serve: give --image FILE, or --backend vfio|uio|sim with --device")
+        }
+        if image != nil && !backendOptions.device.isEmpty {
+            throw ValidationError("--image and --device are exclusive: one server serves either a file or PCI disks")
+        }
+        if let blockSize, ![512, 1024, 2048, 4096].contains(blockSize) {
+            throw ValidationError("--block-size must be 512, 1024, 2048 or 4096")
+        }
+    }
+
+    func run() throws {
+        let stop = StopSignal()
+        let host = ComponentHost(backend: try backendOptions.makeBackend())
+        var params: [String: String] = [:]
+        let component: String
+        if let image {
+            component = "blkfile"
+            params = ["path": image, "name": name, "ro": readOnly ? "1" : "0", "direct": direct ? "1" : "0"]
+            if let blockSize { params["block_size"] = String(blockSize) }
+        } else {
+            component = "virtio_blk"
+        }
+        guard let descriptor = ComponentRegistry.builtIn(named: component) else {
+            printError("husk blk serve: this husk has no built-in \(component) component (see `husk components`)")
+            throw ExitCode(1)
+        }
+        host.load([descriptor], parameters: [component: params])
+        let disks = Glue.diskNames()
+        if host.loaded.isEmpty || disks.isEmpty {
+            let why = host.refused.first?.reason ?? "no disk was registered (no device the driver could attach?)"
+            printError("husk blk serve: \(why)")
+            host.shutdown()
+            throw ExitCode(1)
+        }
+
+        var config = RPCServer.Configuration(name: "blk")
+        config.policy = try policy.map(loadPolicyFile) ?? AccessPolicy.allowAll
+        config.maxWorkers = workers
+        let server = RPCServer(configuration: config, handlers: [BlkDispatcher(BlockService(readOnly: readOnly))])
+        do { try server.listen(path: socket, mode: mode.flatMap { mode_t($0, radix: 8) }) } catch {
+            printError("husk blk serve: cannot listen on \(socket): \(error)")
+            host.shutdown()
+            throw ExitCode(1)
+        }
+        let sandbox: Sandbox
+        do { sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket, extraGroups: [SyscallAllowList.blockIO]) } catch {
+            server.shutdown(deadline: 0, grace: 0)
+            host.shutdown()
+            throw error
+        }
+        for d in disks {
+            if let disk = Glue.Disk(named: d) {
+                print("disk \(d): \(disk.blockCount) blocks of \(disk.blockSize) bytes (\(disk.sizeBytes) bytes)\(disk.isReadOnly || readOnly ? ", read-only" : "")")
+            }
+        }
+        print("listening on \(socket)")
+        let sig = stop.wait()
+        printError("husk blk serve: signal \(sig), shutting down")
+        server.shutdown(deadline: shutdownDeadline)
+        sandbox.removeSocketFile()
+        host.shutdown()
+    }
+}
+
+/// --socket and --device for client subcommands.
+struct BlkClientOptions: ParsableArguments {
+    @Option(help: "Path of the block server's socket.") var socket: String
+    @Option(name: .customLong("device"), help: "Device name (default: the server's only device).") var deviceName: String?
+
+    func connect() throws -> BlockServerClient {
+        do { return try BlockServerClient(socket: socket) } catch {
+            printError("husk blk: cannot connect to \(socket): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    func open(writable: Bool) throws -> BlockDevice {
+        let server = try connect()
+        var name = deviceName ?? ""
+        if deviceName == nil {
+            let all: [String]
+            do throws(RPCError) { all = try server.devices() } catch let e { printError("husk blk: \(e)"); throw ExitCode(1) }
+            guard all.count == 1 else {
+                printError("husk blk: the server has \(all.count) devices (\(all.joined(separator: ", "))): choose one with --device")
+                throw ExitCode(1)
+            }
+            name = all[0]
+        }
+        do throws(RPCError) { return try server.open(name, writable: writable) } catch let e {
+            printError("husk blk: device '\(name)': \(e)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct BlkInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "List the server's devices with their geometry.")
+    @Option(help: "Path of the block server's socket.") var socket: String
+
+    func run() throws {
+        let server = try BlkClientOptions.parse(["--socket", socket]).connect()
+        do throws(RPCError) {
+            let names = try server.devices()
+            print("server '\(server.rpc.server.name)' on \(socket): \(names.count) device(s)")
+            for n in names {
+                let d = try server.open(n, writable: false, window: 4096)
+                let features = [(BlockFeature.flush, "flush"), (BlockFeature.discard, "discard")]
+                    .filter { d.features & $0.0 != 0 }.map(\.1)
+                print("\(n): \(d.blockCount) blocks of \(d.blockSize) bytes = \(d.sizeBytes) bytes, \(d.readOnly ? "read-only" : "read-write"), features: \(features.isEmpty ? "none" : features.joined(separator: " "))")
+                d.close()
+            }
+        } catch let e {
+            printError("husk blk info: \(e)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct BlkRead: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read bytes from a device to stdout (offset and length in whole blocks).")
+    @OptionGroup var options: BlkClientOptions
+    @Option(help: "Byte offset, a multiple of the block size.") var offset: UInt64
+    @Option(help: "Bytes to read, a multiple of the block size.") var length: UInt64
+
+    func run() throws {
+        let dev = try options.open(writable: false)
+        defer { dev.close() }
+        let chunk = UInt64(dev.window.size)
+        var done: UInt64 = 0
+        while done < length {
+            let n = Int(min(chunk, length - done))
+            let bytes: [UInt8]
+            do throws(RPCError) { bytes = try dev.read(offset: offset + done, length: n) } catch let e {
+                printError("husk blk read: offset \(offset + done): \(e)")
+                throw ExitCode(1)
+            }
+            guard writeAll(1, bytes) else { printError("husk blk read: stdout: \(String(cString: strerror(errno)))"); throw ExitCode(1) }
+            done += UInt64(n)
+        }
+    }
+}
+
+struct BlkWrite: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "write", abstract: "Write stdin to a device at an offset, then flush (whole blocks).")
+    @OptionGroup var options: BlkClientOptions
+    @Option(help: "Byte offset, a multiple of the block size.") var offset: UInt64
+    @Flag(help: "Do not flush after writing.") var noFlush = false
+
+    func run() throws {
+        let dev = try options.open(writable: true)
+        defer { dev.close() }
+        let chunk = dev.window.size
+        var written: UInt64 = 0
+        var buf = [UInt8](repeating: 0, count: chunk)
+        while true {
+            // Fill a whole chunk (stdin may be a pipe that returns less).
+            var have = 0
+            while have < chunk {
+                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress! + have, chunk - have) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { printError("husk blk write: stdin: \(String(cString: strerror(errno)))"); throw ExitCode(1) }
+                if n == 0 { break }
+                have += n
+            }
+            if have == 0 { break }
+            if have % Int(dev.blockSize) != 0 {
+                printError("husk blk write: input ends \(have % Int(dev.blockSize)) bytes past a \(dev.blockSize)-byte block boundary; pad it (e.g. dd conv=sync bs=\(dev.blockSize)); nothing of the last partial chunk was written")
+                throw ExitCode(1)
+            }
+            do throws(RPCError) { try dev.write(offset: offset + written, Array(buf[0..<have])) } catch let e {
+                printError("husk blk write: offset \(offset + written): \(e)")
+                throw ExitCode(1)
+            }
+            written += UInt64(have)
+            if have < chunk { break }
+        }
+        if !noFlush {
+            do throws(RPCError) { try dev.flush() } catch let e { printError("husk blk write: flush: \(e)"); throw ExitCode(1) }
+        }
+        print("wrote \(written) bytes at offset \(offset)\(noFlush ? "" : ", flushed")")
+    }
+}
+
+/// write(2) all of `bytes` to fd, retrying short writes and EINTR.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        off += n
+    }
+    return true
+}
