@@ -105,7 +105,8 @@ let package = Package(
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
+                                                "BlockClient", "RPCInterfaces"]),
         // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
         .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI"]),
         .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "HuskSys"]),
