@@ -42,8 +42,8 @@ struct BenchRPC: ParsableCommand {
         let mid = max(rounds, n / 4)                        // 4 KiB / 64 KiB calls
         let conc = concurrentCalls ?? (quick ? 100 : 10_000)
         let exe = try selfExecutable()
-        let dir = try makeScratchDirectory()
-        defer { _ = rmdirAll(dir) }
+        let dir = try makeScratchDirectory(prefix: "husk-bench")
+        defer { removeScratchDirectory(dir) }
         var out = RPCBenchOutput()
         let cpus = Int(rpcbench_cpu_count())
         if cpus < 2 { printErr("husk bench rpc: only \(cpus) CPU available; crosscore runs on the same core") }
@@ -160,31 +160,6 @@ struct BenchRPC: ParsableCommand {
         let pid = rpcbench_spawn(exe, &cargs)
         guard pid > 0 else { throw BenchFailure("cannot start \(exe): errno \(-pid)") }
         return pid
-    }
-
-    private func selfExecutable() throws -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { throw BenchFailure("readlink /proc/self/exe: errno \(errno)") }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private func makeScratchDirectory() throws -> String {
-        var t = Array("/tmp/husk-bench-XXXXXX".utf8CString)
-        guard mkdtemp(&t) != nil else { throw BenchFailure("mkdtemp: errno \(errno)") }
-        return String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Remove the scratch directory's sockets and the directory.
-    private func rmdirAll(_ dir: String) -> Bool {
-        if let d = opendir(dir) {
-            while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name != "." && name != ".." { unlink("\(dir)/\(name)") }
-            }
-            closedir(d)
-        }
-        return rmdir(dir) == 0
     }
 
     private func check(_ status: Int32, _ what: String) throws {

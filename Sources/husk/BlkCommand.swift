@@ -23,7 +23,7 @@ struct Blk: ParsableCommand {
           printf 'hello' | dd bs=512 conv=sync | husk blk write --socket /tmp/blk.sock --offset 0
           husk blk read --socket /tmp/blk.sock --offset 0 --length 512 | head -c 5
         """,
-        subcommands: [BlkServe.self, BlkInfo.self, BlkRead.self, BlkWrite.self]
+        subcommands: [BlkDemo.self, BlkServe.self, BlkInfo.self, BlkRead.self, BlkWrite.self]
     )
 }
 
