@@ -10,6 +10,8 @@ import RPCTransport
 public enum DiskIO {
     /// Bytes per piece when the provider sets no limit.
     static let defaultPiece: UInt64 = 1 << 20
+    /// Largest piece a transfer is split into, whatever the provider takes.
+    static let splitPiece: UInt64 = 256 << 10
     /// Pieces in flight when the provider sets no limit.
     static let defaultDepth = 32
 
@@ -20,7 +22,12 @@ public enum DiskIO {
     public static func transfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
                                 offset: UInt64, length: UInt64,
                                 cancelled: () -> Bool = { false }) -> Int32 {
-        let piece = disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
+        // Pieces of at most `splitPiece`: a 1 MiB transfer becomes four
+        // requests the provider serves in parallel (blkfile's host I/O
+        // threads copy from the page cache on every CPU at once).
+        let limit = disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
+        let bs = UInt64(disk.blockSize)
+        let piece = max(bs, min(limit, splitPiece) / bs * bs)
         let depth = disk.queueDepth == 0 ? defaultDepth : Int(disk.queueDepth)
         let tracker = Tracker()
         var done: UInt64 = 0
