@@ -2,6 +2,7 @@ import Glibc
 import HypercallABI
 import EduComponent
 import BlkcopyComponent
+import VirtioBlkComponent
 import Conformance
 
 /// Where components come from: the static registry linked into this binary
@@ -12,6 +13,7 @@ public enum ComponentRegistry {
     public static let builtIn: [ComponentDescriptor] = [
         pin(husk_component_edu),
         pin(husk_component_blkcopy),
+        pin(husk_component_virtio_blk),
         pin(husk_component_conformance),
     ]
 
