@@ -177,6 +177,7 @@ void vblk_reap(struct vblk_softc *sc) {
             glue_logf(LOG_ERR, "%s: the device completed descriptor %u, which is not the head of a request in flight",
                       sc->pa->pa_id.address, id);
             sc->reset_pending = true;
+            sc->reset_why = "the used ring named a descriptor that is not in flight";
             callout_schedule(&sc->reset_co, 0);
         }
         mutex_exit(&sc->lock);
@@ -203,7 +204,8 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     }
     mutex_exit(&sc->lock);
     if (n > 0)
-        glue_logf(LOG_WARN, "%s: failed %u request(s) in flight with error %d", sc->pa->pa_id.address, n, status);
+        glue_logf(LOG_WARN, "%s: failed %u request(s) in flight with %s", sc->pa->pa_id.address, n,
+                  status == HUSK_EIO ? "EIO" : status == HUSK_ENODEV ? "ENODEV" : "an error");
     vblk_report(done, n);
 }
 
@@ -217,6 +219,7 @@ static void vblk_config_changed(struct vblk_softc *sc) {
     bool first = !sc->reset_pending && sc->state == VBLK_RUNNING;
     if (first) {
         sc->reset_pending = true;
+        sc->reset_why = "DEVICE_NEEDS_RESET (configuration interrupt)";
         callout_schedule(&sc->reset_co, 0);  /* the reset runs in thread context */
     }
     mutex_exit(&sc->lock);
@@ -283,9 +286,10 @@ void vblk_reset_task(void *arg) {
     struct vblk_softc *sc = arg;
     mutex_enter(&sc->lock);
     bool pending = sc->reset_pending;
+    const char *why = sc->reset_why;
     mutex_exit(&sc->lock);
     if (pending)
-        vblk_reset_path(sc, "DEVICE_NEEDS_RESET or a broken used ring");
+        vblk_reset_path(sc, why != NULL ? why : "reset requested");
 }
 
 /* Periodic: the device must still be running with DRIVER_OK and without

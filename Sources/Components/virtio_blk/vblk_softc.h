@@ -112,6 +112,7 @@ struct vblk_softc {
 
     enum vblk_state state;
     bool reset_pending;
+    const char *reset_why;      /* for the log line of the reset path */
     bool detaching;
     uint64_t resets;
     uint64_t interrupts;
