@@ -75,6 +75,8 @@ final class Tally: @unchecked Sendable {
         lock.withLock { statuses.append(status); outstanding -= 1 }
         sem.signal()
     }
+    /// The submission after started() was refused: it is not in flight.
+    func refused() { lock.withLock { outstanding -= 1 } }
     var completed: Int { lock.withLock { statuses.count } }
     var peak: Int { lock.withLock { maxOutstanding } }
     var all: [Int32] { lock.withLock { statuses } }
