@@ -47,6 +47,8 @@ let package = Package(
                 path: "Sources/Components/edu", cSettings: componentCFlags),
         .target(name: "BlkfileComponent", dependencies: ["GlueAPI", "HypercallABI"],
                 path: "Sources/Components/blkfile", cSettings: componentCFlags),
+        .target(name: "VirtioBlkComponent", dependencies: ["GlueAPI", "HypercallABI"],
+                path: "Sources/Components/virtio_blk", cSettings: componentCFlags),
         .target(name: "BlkcopyComponent", dependencies: ["GlueAPI", "HypercallABI"],
                 path: "Sources/Components/blkcopy", cSettings: componentCFlags),
         .target(name: "Conformance", dependencies: ["HypercallABI"],
@@ -88,7 +90,7 @@ let package = Package(
         // Component model: static registry, dlopen, versions, dependency order.
         .target(name: "HuskHost", dependencies: [
             "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
-            "EduComponent", "BlkcopyComponent", "BlkfileComponent", "Conformance",
+            "EduComponent", "BlkcopyComponent", "BlkfileComponent", "VirtioBlkComponent", "Conformance",
         ]),
         // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
@@ -102,6 +104,8 @@ let package = Package(
         ]),
         .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport"]),
         .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
+        // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
+        .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend", "VirtioBlkComponent"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),

@@ -3,6 +3,7 @@ import HypercallABI
 import EduComponent
 import BlkcopyComponent
 import BlkfileComponent
+import VirtioBlkComponent
 import Conformance
 
 /// Where components come from: the static registry linked into this binary
@@ -14,6 +15,7 @@ public enum ComponentRegistry {
         pin(husk_component_edu),
         pin(husk_component_blkcopy),
         pin(husk_component_blkfile),
+        pin(husk_component_virtio_blk),
         pin(husk_component_conformance),
     ]
 

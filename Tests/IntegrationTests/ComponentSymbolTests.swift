@@ -5,7 +5,7 @@ import XCTest
 /// and the glue: every component compiles freestanding, and its undefined
 /// symbols are checked against the glue's allow-list.
 final class ComponentSymbolTests: XCTestCase {
-    static let componentDirs = ["Sources/Components/edu", "Sources/Components/blkcopy", "Sources/Conformance"]
+    static let componentDirs = ["Sources/Components/edu", "Sources/Components/blkcopy", "Sources/Components/virtio_blk", "Sources/Conformance"]
 
     func testEveryComponentUsesOnlyGlueSymbols() throws {
         let allowed = try ComponentBuilder.allowedSymbols()

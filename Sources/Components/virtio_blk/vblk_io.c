@@ -1,0 +1,316 @@
+/*
+ * vblk_io.c — the request path: slots with DMA bounce buffers, submit
+ * (header, data, status descriptors), completion from the used ring,
+ * interrupt handlers (MSI-X queue and config vectors, INTx), the polling
+ * thread, and the periodic health check that starts the reset path.
+ *
+ * Consumer requests carry CPU memory (disk.h), which the device cannot
+ * reach, so each slot owns a bounce buffer of max_transfer bytes in DMA
+ * memory: writes are copied in at submit, reads copied out at completion.
+ */
+#include "vblk_regs.h"
+#include "vblk_softc.h"
+
+/* Completions are collected under the lock and reported after it. */
+#define VBLK_BATCH VBLK_MAX_SLOTS
+
+static struct vblk_slot_hdr *vblk_slot_hdr(struct vblk_softc *sc, uint32_t s) {
+    return (struct vblk_slot_hdr *)sc->hdr_seg.ds_vaddr + s;
+}
+
+static uint8_t *vblk_slot_buf(struct vblk_softc *sc, uint32_t s) {
+    return (uint8_t *)sc->buf_seg.ds_vaddr + (uint64_t)s * sc->max_transfer;
+}
+
+int vblk_io_alloc(struct vblk_softc *sc) {
+    const char *addr = sc->pa->pa_id.address;
+    /* Three descriptors per READ/WRITE (header, data, status). */
+    uint32_t n = sc->qsize / 3u;
+    if (n == 0) n = 1;
+    if (n > VBLK_MAX_SLOTS) n = VBLK_MAX_SLOTS;
+    sc->nslots = n;
+    sc->max_transfer = VBLK_MAX_TRANSFER;   /* a multiple of every valid blk_size */
+    int r = bus_dmamem_alloc((bus_size_t)n * sizeof(struct vblk_slot_hdr), 64, 0, &sc->hdr_seg);
+    if (r != 0) {
+        glue_logf(LOG_ERR, "%s: no DMA memory for request headers: error %d", addr, r);
+        return r;
+    }
+    sc->hdr_allocated = true;
+    r = bus_dmamem_alloc((bus_size_t)n * sc->max_transfer, 4096, 0, &sc->buf_seg);
+    if (r != 0) {
+        glue_logf(LOG_ERR, "%s: no DMA memory for %u bounce buffers of %u bytes: error %d", addr, n,
+                  sc->max_transfer, r);
+        return r;
+    }
+    sc->buf_allocated = true;
+    return 0;
+}
+
+void vblk_io_free(struct vblk_softc *sc) {
+    if (sc->buf_allocated) { bus_dmamem_free(&sc->buf_seg); sc->buf_allocated = false; }
+    if (sc->hdr_allocated) { bus_dmamem_free(&sc->hdr_seg); sc->hdr_allocated = false; }
+}
+
+/* Every slot free. Lock held, nothing in flight. */
+void vblk_slots_init_locked(struct vblk_softc *sc) {
+    for (uint32_t i = 0; i < sc->nslots; i++) {
+        sc->slots[i].req = NULL;
+        sc->slots[i].next_free = i + 1;
+    }
+    sc->slot_free = 0;
+    sc->inflight = 0;
+}
+
+static void vblk_slot_put_locked(struct vblk_softc *sc, uint32_t s) {
+    sc->slots[s].req = NULL;
+    sc->slots[s].next_free = sc->slot_free;
+    sc->slot_free = s;
+    sc->inflight--;
+}
+
+static void vblk_set_desc(struct vblk_softc *sc, uint16_t i, bus_addr_t addr, uint32_t len, uint16_t flags,
+                          uint16_t next) {
+    volatile struct virtq_desc *d = &sc->desc[i];
+    d->addr = addr;
+    d->len = len;
+    d->flags = flags;
+    d->next = next;
+    sc->desc_next[i] = next;
+}
+
+/* struct disk.submit: [irq: yes], never blocks. The glue checked op,
+ * alignment, range, read-only and max_transfer. */
+int vblk_submit(void *priv, struct disk_req *req) {
+    struct vblk_softc *sc = priv;
+    bool data = req->op != DISK_OP_FLUSH;
+    unsigned ndesc = data ? 3u : 2u;
+    uint16_t d[3];
+
+    mutex_enter(&sc->lock);
+    if (sc->state != VBLK_RUNNING) {
+        int r = sc->state == VBLK_FAILED ? HUSK_EIO : HUSK_EAGAIN;
+        mutex_exit(&sc->lock);
+        return r;
+    }
+    if (sc->slot_free >= sc->nslots || vblk_vq_alloc_chain(sc, ndesc, d) != 0) {
+        mutex_exit(&sc->lock);
+        return HUSK_EAGAIN;
+    }
+    uint32_t s = sc->slot_free;
+    sc->slot_free = sc->slots[s].next_free;
+    sc->inflight++;
+    struct vblk_slot *slot = &sc->slots[s];
+    slot->req = req;
+    slot->head = d[0];
+    slot->ndesc = (uint16_t)ndesc;
+    sc->desc_slot[d[0]] = (uint16_t)s;
+
+    struct vblk_slot_hdr *h = vblk_slot_hdr(sc, s);
+    h->hdr.type = req->op == DISK_OP_READ ? VIRTIO_BLK_T_IN
+                : req->op == DISK_OP_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
+    h->hdr.reserved = 0;
+    /* Always 512-byte units, whatever blk_size is (5.2.6). */
+    h->hdr.sector = data ? req->offset / VIRTIO_BLK_SECTOR_SIZE : 0;
+    h->status = 0xff;   /* a value the device never writes: catches a missing status */
+
+    bus_addr_t hdr_bus = sc->hdr_seg.ds_addr + (bus_addr_t)s * sizeof(struct vblk_slot_hdr);
+    bus_addr_t status_bus = hdr_bus + __builtin_offsetof(struct vblk_slot_hdr, status);
+    uint16_t status_desc = data ? d[2] : d[1];
+    vblk_set_desc(sc, d[0], hdr_bus, sizeof h->hdr, VIRTQ_DESC_F_NEXT, d[1]);
+    if (data) {
+        bus_addr_t buf_bus = sc->buf_seg.ds_addr + (bus_addr_t)s * sc->max_transfer;
+        if (req->op == DISK_OP_WRITE)
+            memcpy(vblk_slot_buf(sc, s), req->data, req->len);
+        vblk_set_desc(sc, d[1], buf_bus, (uint32_t)req->len,
+                      (uint16_t)(VIRTQ_DESC_F_NEXT | (req->op == DISK_OP_READ ? VIRTQ_DESC_F_WRITE : 0)), d[2]);
+    }
+    vblk_set_desc(sc, status_desc, status_bus, 1, VIRTQ_DESC_F_WRITE, 0);
+    vblk_vq_publish(sc, d[0]);
+    vblk_vq_kick(sc);
+    bool wake = sc->polling && sc->inflight == 1;
+    if (wake)
+        cv_signal(&sc->cv);
+    mutex_exit(&sc->lock);
+    return 0;
+}
+
+static int32_t vblk_status_to_error(uint8_t st) {
+    switch (st) {
+    case VIRTIO_BLK_S_OK: return 0;
+    case VIRTIO_BLK_S_UNSUPP: return HUSK_ENOTSUP;
+    default: return HUSK_EIO;   /* IOERR, or a status the device never wrote */
+    }
+}
+
+static void vblk_report(struct disk_req **done, unsigned n) {
+    for (unsigned i = 0; i < n; i++)
+        done[i]->done(done[i]);
+}
+
+/* Consume the used ring; call the finished requests' done without the
+ * lock. Any thread (irq handlers, poller, health check). */
+void vblk_reap(struct vblk_softc *sc) {
+    struct disk_req *done[VBLK_BATCH];
+    for (;;) {
+        unsigned n = 0;
+        bool broken = false;
+        uint32_t id = 0, len = 0;
+        mutex_enter(&sc->lock);
+        while (sc->state == VBLK_RUNNING && n < VBLK_BATCH && vblk_vq_next_used(sc, &id, &len)) {
+            uint32_t s = id < sc->qsize ? sc->desc_slot[id] : sc->nslots;
+            if (s >= sc->nslots || sc->slots[s].req == NULL || sc->slots[s].head != id) {
+                broken = true;
+                break;
+            }
+            struct vblk_slot *slot = &sc->slots[s];
+            struct disk_req *req = slot->req;
+            uint8_t st = __atomic_load_n(&vblk_slot_hdr(sc, s)->status, __ATOMIC_ACQUIRE);
+            req->status = vblk_status_to_error(st);
+            if (req->status == 0 && req->op == DISK_OP_READ)
+                memcpy(req->data, vblk_slot_buf(sc, s), req->len);
+            vblk_vq_free_chain(sc, slot->head, slot->ndesc);
+            vblk_slot_put_locked(sc, s);
+            sc->completed++;
+            done[n++] = req;
+        }
+        if (broken && !sc->reset_pending) {
+            glue_logf(LOG_ERR, "%s: the device completed descriptor %u, which is not the head of a request in flight",
+                      sc->pa->pa_id.address, id);
+            sc->reset_pending = true;
+            sc->reset_why = "the used ring named a descriptor that is not in flight";
+            callout_schedule(&sc->reset_co, 0);
+        }
+        mutex_exit(&sc->lock);
+        vblk_report(done, n);
+        if (n < VBLK_BATCH)
+            return;
+    }
+}
+
+/* Complete every request in flight with status (device reset or gone).
+ * The device must no longer touch the rings (it was reset). */
+void vblk_fail_inflight(struct vblk_softc *sc, int status) {
+    struct disk_req *done[VBLK_MAX_SLOTS];
+    unsigned n = 0;
+    mutex_enter(&sc->lock);
+    for (uint32_t s = 0; s < sc->nslots; s++) {
+        struct disk_req *req = sc->slots[s].req;
+        if (req == NULL)
+            continue;
+        req->status = status;
+        done[n++] = req;
+        vblk_vq_free_chain(sc, sc->slots[s].head, sc->slots[s].ndesc);
+        vblk_slot_put_locked(sc, s);
+    }
+    mutex_exit(&sc->lock);
+    if (n > 0)
+        glue_logf(LOG_WARN, "%s: failed %u request(s) in flight with %s", sc->pa->pa_id.address, n,
+                  status == HUSK_EIO ? "EIO" : status == HUSK_ENODEV ? "ENODEV" : "an error");
+    vblk_report(done, n);
+}
+
+/* A configuration change: the only one acted on is DEVICE_NEEDS_RESET
+ * (the sim's config never changes; capacity changes are not supported). */
+static void vblk_config_changed(struct vblk_softc *sc) {
+    uint8_t st = vblk_get_status(sc);
+    if (!(st & VIRTIO_STATUS_NEEDS_RESET))
+        return;
+    mutex_enter(&sc->lock);
+    bool first = !sc->reset_pending && sc->state == VBLK_RUNNING;
+    if (first) {
+        sc->reset_pending = true;
+        sc->reset_why = "DEVICE_NEEDS_RESET (configuration interrupt)";
+        callout_schedule(&sc->reset_co, 0);  /* the reset runs in thread context */
+    }
+    mutex_exit(&sc->lock);
+    if (first)
+        glue_logf(LOG_ERR, "%s: device status 0x%02x: DEVICE_NEEDS_RESET; resetting", sc->pa->pa_id.address, st);
+}
+
+/* MSI-X vector 1 (or 0 when only one vector was granted). */
+int vblk_intr_queue(void *arg) {
+    struct vblk_softc *sc = arg;
+    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
+    vblk_reap(sc);
+    if (sc->intr_count < 2)
+        vblk_config_changed(sc);
+    return 1;
+}
+
+/* MSI-X vector 0: configuration changes. */
+int vblk_intr_config(void *arg) {
+    struct vblk_softc *sc = arg;
+    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
+    vblk_config_changed(sc);
+    return 1;
+}
+
+/* INTx: reading ISR returns and clears the cause and drops the line
+ * (4.1.4.5), then the line is re-armed. */
+int vblk_intr_intx(void *arg) {
+    struct vblk_softc *sc = arg;
+    uint8_t isr = bus_space_read_1(sc->isr, 0);
+    pci_intr_ack(sc->pa, 0);
+    if (isr == 0 || isr == 0xff)
+        return 0;   /* not ours, or the device is gone */
+    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
+    if (isr & VIRTIO_ISR_QUEUE)
+        vblk_reap(sc);
+    if (isr & VIRTIO_ISR_CONFIG)
+        vblk_config_changed(sc);
+    return 1;
+}
+
+/* Polling mode: reap often while requests are in flight, sleep otherwise
+ * (submit wakes it). */
+void vblk_poll_thread(void *arg) {
+    struct vblk_softc *sc = arg;
+    mutex_enter(&sc->lock);
+    while (!sc->poller_stop) {
+        bool busy = sc->inflight > 0;
+        if (busy) {
+            mutex_exit(&sc->lock);
+            vblk_reap(sc);
+            glue_sleep_ns(VBLK_POLL_BUSY_NS);
+            mutex_enter(&sc->lock);
+        } else {
+            cv_timedwait(&sc->cv, &sc->lock, VBLK_POLL_IDLE_NS);
+        }
+    }
+    mutex_exit(&sc->lock);
+}
+
+/* The reset callout: scheduled by an interrupt handler or the reaper that
+ * found the device needing a reset. Thread context. */
+void vblk_reset_task(void *arg) {
+    struct vblk_softc *sc = arg;
+    mutex_enter(&sc->lock);
+    bool pending = sc->reset_pending;
+    const char *why = sc->reset_why;
+    mutex_exit(&sc->lock);
+    if (pending)
+        vblk_reset_path(sc, why != NULL ? why : "reset requested");
+}
+
+/* Periodic: the device must still be running with DRIVER_OK and without
+ * DEVICE_NEEDS_RESET; a device that lost its state (NEEDS_RESET without an
+ * interrupt, a reset or power loss behind the driver's back) goes through
+ * the reset path. Runs on the component's callout thread, like the reset
+ * callout, so the two never run at once. */
+void vblk_health(void *arg) {
+    struct vblk_softc *sc = arg;
+    mutex_enter(&sc->lock);
+    bool running = sc->state == VBLK_RUNNING && !sc->reset_pending;
+    mutex_exit(&sc->lock);
+    if (!running)
+        return;
+    uint8_t st = vblk_get_status(sc);
+    if (st & VIRTIO_STATUS_NEEDS_RESET) {
+        vblk_reset_path(sc, "DEVICE_NEEDS_RESET");
+    } else if ((st & VIRTIO_STATUS_DRIVER_OK) == 0) {
+        vblk_reset_path(sc, "the device lost DRIVER_OK (reset or power loss)");
+    } else if (sc->polling) {
+        /* No interrupts: catch completions the poller may be sleeping on. */
+        vblk_reap(sc);
+    }
+}
