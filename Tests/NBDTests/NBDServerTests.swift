@@ -58,11 +58,19 @@ final class NBDServerTests: XCTestCase {
         let c = try goToTransmission(f)
         var sent = Data()
         var expected: [UInt64: UInt32] = [:]
+        // 96 writes of 16 KiB: more than blkfile's queue (64), so some
+        // submissions meet EAGAIN and are retried.
         for i in 0..<32 {
-            let payload = [UInt8](repeating: UInt8(i + 1), count: 64 << 10)
-            sent += c.request(type: 1, cookie: UInt64(1000 + i), offset: UInt64(i) << 16, length: 64 << 10) + payload
-            expected[UInt64(1000 + i)] = 0
+            for q in 0..<4 {
+                let payload = [UInt8](repeating: UInt8(i + 1), count: 16 << 10)
+                let cookie = UInt64(1000 + i * 4 + q)
+                sent += c.request(type: 1, cookie: cookie, offset: UInt64(i) << 16 + UInt64(q) << 14, length: 16 << 10) + payload
+                expected[cookie] = 0
+            }
         }
+        // 6 MiB with FUA: two disk pieces, then a flush.
+        sent += c.request(type: 1, flags: 1, cookie: 5, offset: 2 << 20, length: 6 << 20) + [UInt8](repeating: 0xf6, count: 6 << 20)
+        expected[5] = 0
         sent += c.request(type: 0, cookie: 1, offset: 8 << 20, length: 512)       // past the end
         expected[1] = 22
         sent += c.request(type: 0, cookie: 2, offset: 100, length: 512)           // unaligned
@@ -88,14 +96,27 @@ final class NBDServerTests: XCTestCase {
             if r.cookie == 99 {
                 guard let all = c.read(8 << 20) else { return XCTFail("data missing") }
                 for i in 0..<32 { XCTAssertTrue(all[(i << 16)..<((i + 1) << 16)].allSatisfy { $0 == UInt8(i + 1) }) }
-                XCTAssertTrue(all[(32 << 16)...].allSatisfy { $0 == 0 })
+                XCTAssertTrue(all[(32 << 16)..<(2 << 20)].allSatisfy { $0 == 0 })
+                XCTAssertTrue(all[(2 << 20)...].allSatisfy { $0 == 0xf6 })
             } else {
                 guard let data = c.read(64 << 10) else { return XCTFail("data missing") }
                 XCTAssertTrue(data.allSatisfy { $0 == UInt8(r.cookie + 1) }, "cookie \(r.cookie)")
             }
         }
+        // 200 small reads at once: past blkfile's queue depth (64), so the
+        // server meets EAGAIN and retries; every one is still answered.
+        var small = Data()
+        for i in 0..<200 { small += c.request(type: 0, cookie: UInt64(5000 + i), offset: UInt64(i % 32) << 16, length: 4096) }
+        XCTAssertTrue(c.send([UInt8](small)))
+        var seen = Set<UInt64>()
+        for _ in 0..<200 {
+            guard let r = c.simpleReply(), r.error == 0, let data = c.read(4096) else { return XCTFail("reply missing") }
+            XCTAssertTrue(seen.insert(r.cookie).inserted, "cookie \(r.cookie) answered twice")
+            XCTAssertTrue(data.allSatisfy { $0 == UInt8((r.cookie - 5000) % 32 + 1) }, "cookie \(r.cookie)")
+        }
+        XCTAssertEqual(seen, Set((0..<200).map { UInt64(5000 + $0) }))
         // NBD_CMD_DISC: the server closes after answering everything.
-        c.send(c.request(type: 2, cookie: 5, offset: 0, length: 0))
+        c.send(c.request(type: 2, cookie: 6, offset: 0, length: 0))
         XCTAssertTrue(c.closedByServer())
     }
 
