@@ -92,6 +92,9 @@ let package = Package(
             "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
             "EduComponent", "BlkcopyComponent", "BlkfileComponent", "VirtioBlkComponent", "Conformance",
         ]),
+        // The NBD frontend of the block server: glue disks exported over
+        // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
+        .target(name: "NBDFrontend", dependencies: ["Glue", "HuskSys", "HypercallABI"], path: "Sources/Servers/NBD"),
         // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
         .executableTarget(name: "husk", dependencies: [
@@ -119,6 +122,8 @@ let package = Package(
         // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
+        .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "HuskSys"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,7 @@ set -euo pipefail
 # tool -> Debian package that provides it
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

@@ -1,0 +1,155 @@
+import Foundation
+import Glue
+import HuskHost
+import Hypercalls
+import NBDFrontend
+import Synchronization
+import XCTest
+
+/// A real blkfile disk on a temporary image, hosted in-process, and an NBD
+/// server in front of it. Everything is removed in teardown, also when the
+/// test fails (XCTest teardown blocks run regardless).
+final class NBDFixture: @unchecked Sendable {
+    let dir: String
+    let image: String
+    let socket: String
+    let host: ComponentHost
+    let server: NBDServer
+    let logLines = LogSink()
+
+    static let diskName = "disk0"
+
+    init(_ test: XCTestCase, sizeBytes: Int = 8 << 20, blkfile: [String: String] = [:], serverReadOnly: Bool = false,
+         fill: ((inout [UInt8]) -> Void)? = nil) throws {
+        var template = Array("/tmp/husk-nbd-XXXXXX".utf8CString)
+        guard let d = mkdtemp(&template) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
+        dir = String(cString: d)
+        image = dir + "/disk.img"
+        socket = dir + "/nbd.sock"
+        var bytes = [UInt8](repeating: 0, count: sizeBytes)
+        fill?(&bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: image))
+
+        host = ComponentHost(backend: PosixBackend())
+        var params = ["path": image, "name": Self.diskName]
+        params.merge(blkfile) { $1 }
+        host.load([ComponentRegistry.builtIn(named: "blkfile")!], parameters: ["blkfile": params])
+        let lines = logLines
+        server = NBDServer(socketPath: socket, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
+                           defaultExport: Self.diskName, readOnly: serverReadOnly,
+                           log: { line in lines.append(line) })
+        let dir = self.dir, host = self.host, server = self.server
+        test.addTeardownBlock {
+            server.shutdown()
+            host.shutdown()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        XCTAssertEqual(host.refused.map(\.reason), [], "blkfile refused")
+        try server.start()
+    }
+
+    var log: String { logLines.text }
+
+    /// qemu's URI for the export.
+    func uri(_ export: String = diskName) -> String { "nbd+unix:///\(export)?socket=\(socket)" }
+
+    func imageBytes() throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: image))) }
+
+    func writeImage(_ bytes: [UInt8], at offset: Int) throws {
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: image))
+        defer { try? h.close() }
+        try h.seek(toOffset: UInt64(offset))
+        try h.write(contentsOf: Data(bytes))
+    }
+
+    /// Wait until the server has no connection left (hostile clients gone).
+    func waitIdle(timeout: TimeInterval = 10) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while server.connectionCount > 0 {
+            if Date() > end { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+}
+
+/// A child process (qemu-img, qemu-io) with output collected and a time limit.
+struct Tool {
+    struct Result {
+        let status: Int32
+        let output: String
+        var ok: Bool { status == 0 }
+    }
+
+    static func available(_ name: String) -> Bool {
+        ["/usr/bin/", "/usr/local/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
+    }
+
+    static func start(_ tool: String, _ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        return (p, pipe)
+    }
+
+    static func finish(_ p: Process, _ pipe: Pipe, timeout: TimeInterval = 60) -> Result {
+        // Read before waiting: a full pipe would block the child.
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let end = Date().addingTimeInterval(timeout)
+        while p.isRunning {
+            if Date() > end { p.terminate(); break }
+            usleep(5_000)
+        }
+        p.waitUntilExit()
+        let result = Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        // NBD_TEST_VERBOSE=1 shows what the oracles said.
+        if ProcessInfo.processInfo.environment["NBD_TEST_VERBOSE"] != nil {
+            print("$ \(p.executableURL!.lastPathComponent) \(p.arguments!.joined(separator: " "))\n\(result.output)[exit \(result.status)]")
+        }
+        return result
+    }
+
+    static func run(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throws -> Result {
+        let (p, pipe) = try start(tool, args)
+        return finish(p, pipe, timeout: timeout)
+    }
+
+    /// qemu-io on a raw-format NBD URI with the given commands.
+    static func qemuIO(_ uri: String, readOnly: Bool = false, _ commands: [String]) throws -> Result {
+        var args = ["-f", "raw"]
+        if readOnly { args.append("-r") }
+        for c in commands { args += ["-c", c] }
+        args.append(uri)
+        return try run("qemu-io", args)
+    }
+}
+
+extension Tool.Result {
+    /// qemu-io exits 0 even when a command failed: look at what it printed.
+    var qemuIOClean: Bool {
+        ok && !output.contains("Pattern verification failed") && !output.contains("failed:")
+            && !output.lowercased().contains("error")
+    }
+}
+
+/// A deterministic byte pattern (xorshift), so failures reproduce.
+func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var x = seed | 1
+    var out = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        out[i] = UInt8(truncatingIfNeeded: x)
+    }
+    return out
+}
+
+/// The server's log lines, shown when an assertion fails.
+final class LogSink: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}
