@@ -99,7 +99,7 @@ let package = Package(
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
         .executableTarget(name: "husk", dependencies: [
             "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
-            "BlockServer", "BlockClient",
+            "BlockServer", "BlockClient", "NBDFrontend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
         .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
-                                                "BlockClient", "RPCInterfaces"]),
+                                                "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue"]),
         // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
         .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI"]),
         .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "HuskSys"]),

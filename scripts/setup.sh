@@ -3,10 +3,12 @@
 # and the tests need, only when they are missing. Safe to run every time.
 set -euo pipefail
 
-# tool -> Debian package that provides it
+# Debian packages: binutils (nm/ld for the symbol checks), e2fsprogs,
+# libseccomp-dev (the servers' seccomp filter), qemu-utils (qemu-io and
+# qemu-img: the NBD oracles), fio (the QD32 baseline of `husk bench blk`).
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev qemu-utils; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

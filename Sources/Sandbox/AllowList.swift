@@ -116,6 +116,16 @@ public enum SyscallAllowList {
         .allow("pread64"), .allow("pwrite64"), .allow("fdatasync"), .allow("fsync"),
     ])
 
+    /// What the NBD frontend adds: byte-stream sockets (recv/send become
+    /// recvfrom/sendto) with per-connection timeouts (setsockopt).
+    public static let streamSockets = SyscallGroup(name: "stream sockets", why: """
+        The NBD frontend's AF_UNIX stream connections: accepting them (accept), reading and \
+        writing (recvfrom, sendto), and the receive/send timeouts that keep a stalled client from \
+        holding a thread (setsockopt SO_RCVTIMEO/SO_SNDTIMEO).
+        """, rules: [
+        .allow("accept"), .allow("recvfrom"), .allow("sendto"), .allow("setsockopt"),
+    ])
+
     /// Every rule of `groups`, in order.
     public static func rules(_ groups: [SyscallGroup]) -> [SyscallRule] { groups.flatMap(\.rules) }
 }

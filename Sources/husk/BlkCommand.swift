@@ -3,6 +3,7 @@ import BlockClient
 import BlockServer
 import Glibc
 import Glue
+import NBDFrontend
 import HuskHost
 import RPCInterfaces
 import RPCServer
@@ -103,8 +104,24 @@ struct BlkServe: ParsableCommand {
             host.shutdown()
             throw ExitCode(1)
         }
+        var nbd: NBDServer?
+        if let nbdSocket {
+            let frontend = NBDServer(socketPath: nbdSocket, defaultExport: disks.count == 1 ? disks[0] : nil,
+                                     readOnly: readOnly, log: { printError($0) })
+            do { try frontend.start() } catch {
+                printError("husk blk serve: cannot listen on --nbd-socket \(nbdSocket): \(error)")
+                server.shutdown(deadline: 0, grace: 0)
+                host.shutdown()
+                throw ExitCode(1)
+            }
+            nbd = frontend
+        }
         let sandbox: Sandbox
-        do { sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket, extraGroups: [SyscallAllowList.blockIO]) } catch {
+        do {
+            sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket,
+                                           extraGroups: [SyscallAllowList.blockIO, SyscallAllowList.streamSockets])
+        } catch {
+            nbd?.shutdown()
             server.shutdown(deadline: 0, grace: 0)
             host.shutdown()
             throw error
@@ -114,9 +131,11 @@ struct BlkServe: ParsableCommand {
                 print("disk \(d): \(disk.blockCount) blocks of \(disk.blockSize) bytes (\(disk.sizeBytes) bytes)\(disk.isReadOnly || readOnly ? ", read-only" : "")")
             }
         }
+        if let nbdSocket { print("NBD on \(nbdSocket): qemu-io -f raw 'nbd+unix:///\(disks[0])?socket=\(nbdSocket)'") }
         print("listening on \(socket)")
         let sig = stop.wait()
         printError("husk blk serve: signal \(sig), shutting down")
+        nbd?.shutdown()
         server.shutdown(deadline: shutdownDeadline)
         sandbox.removeSocketFile()
         host.shutdown()
