@@ -126,6 +126,20 @@ public enum SyscallAllowList {
         .allow("accept"), .allow("recvfrom"), .allow("sendto"), .allow("setsockopt"),
     ])
 
+    /// What a driver server on a PCI backend (vfio, uio, sim) adds: device
+    /// region accesses (pread64/pwrite64 on the VFIO device descriptor or
+    /// the uio resource files), VFIO ioctls for DMA mappings and interrupt
+    /// routing made after attach, eventfds for interrupt vectors set up
+    /// later. Found by reading the backends (Sources/VFIOBackend,
+    /// Sources/UIOBackend, Sources/PCIHostSupport), not yet by tracing a
+    /// server in a VM.
+    public static let pciDevice = SyscallGroup(name: "PCI device", why: """
+        Config space and BAR accesses through device descriptors (pread64, pwrite64), VFIO \
+        ioctls (DMA map/unmap, interrupt routing, reset), interrupt eventfds (eventfd2).
+        """, rules: [
+        .allow("pread64"), .allow("pwrite64"), .allow("ioctl"), .allow("eventfd2"),
+    ])
+
     /// Every rule of `groups`, in order.
     public static func rules(_ groups: [SyscallGroup]) -> [SyscallRule] { groups.flatMap(\.rules) }
 }

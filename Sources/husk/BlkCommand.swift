@@ -118,8 +118,9 @@ struct BlkServe: ParsableCommand {
         }
         let sandbox: Sandbox
         do {
-            sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket,
-                                           extraGroups: [SyscallAllowList.blockIO, SyscallAllowList.streamSockets])
+            var groups = [SyscallAllowList.blockIO, SyscallAllowList.streamSockets]
+            if backendOptions.backend != "posix" { groups.append(SyscallAllowList.pciDevice) }
+            sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket, extraGroups: groups)
         } catch {
             nbd?.shutdown()
             server.shutdown(deadline: 0, grace: 0)
