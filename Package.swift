@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "husk", targets: ["husk"]),
         .executable(name: "husk-rpcgen", targets: ["RPCGen"]),
+        .executable(name: "husk-vm", targets: ["husk-vm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +77,14 @@ let package = Package(
                                                     "RPCServer", "RPCWire", "RPCTransport"],
                 path: "Sources/Servers/Block"),
         .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"]),
+        // libvirt's C API (libvirt-dev via pkg-config; scripts/setup-vm.sh) and
+        // the host side of `husk vm` over it. Only husk-vm links them: husk
+        // itself, and everything that runs in a guest, stays free of libvirt.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .target(name: "VMHost", dependencies: ["CLibvirt"]),
+        .executableTarget(name: "husk-vm", dependencies: [
+            "VMHost", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
         // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.

@@ -14,6 +14,8 @@ phase() {
 }
 
 scripts/setup.sh
+# libvirt-dev (husk-vm links libvirt) and a running libvirtd for the VM scenarios.
+scripts/setup-vm.sh
 phase setup
 
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking|Applying)' || true

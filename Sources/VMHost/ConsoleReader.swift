@@ -1,0 +1,131 @@
+import CLibvirt
+import Glibc
+
+/// A domain's serial console, read through a libvirt stream whose data
+/// arrives on the event loop thread: every byte is appended to a transcript
+/// (and optionally to a log file), and waiters are woken per line.
+public final class ConsoleReader: @unchecked Sendable {
+    // @unchecked: `text`, `closed` are guarded by `mutex`.
+    private let stream: virStreamPtr
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var text: [UInt8] = []
+    private var closed = false
+    private var logFD: Int32 = -1
+    /// Called with each complete line as it arrives (progress display).
+    public var onLine: (@Sendable (String) -> Void)?
+    private var partial: [UInt8] = []
+
+    init(domain: VirDomain) throws(LibvirtError) {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+        guard let st = virStreamNew(domain.connection.raw, UInt32(VIR_STREAM_NONBLOCK.rawValue)) else {
+            throw LibvirtError("cannot create a stream for the console")
+        }
+        stream = st
+        guard virDomainOpenConsole(domain.raw, nil, st, UInt32(VIR_DOMAIN_CONSOLE_FORCE.rawValue)) == 0 else {
+            virStreamFree(st)
+            throw LibvirtError("cannot open the console of \(domain.name)")
+        }
+        let me = Unmanaged.passRetained(self).toOpaque()
+        let events = Int32(VIR_STREAM_EVENT_READABLE.rawValue | VIR_STREAM_EVENT_ERROR.rawValue | VIR_STREAM_EVENT_HANGUP.rawValue)
+        let r = virStreamEventAddCallback(st, events, { st, _, opaque in
+            Unmanaged<ConsoleReader>.fromOpaque(opaque!).takeUnretainedValue().readable(st!)
+        }, me, { opaque in Unmanaged<ConsoleReader>.fromOpaque(opaque!).release() })
+        guard r == 0 else {
+            Unmanaged<ConsoleReader>.fromOpaque(me).release()
+            virStreamFree(st)
+            throw LibvirtError("cannot watch the console stream")
+        }
+    }
+
+    deinit {
+        if logFD >= 0 { close(logFD) }
+        pthread_cond_destroy(cond); cond.deallocate()
+        pthread_mutex_destroy(mutex); mutex.deallocate()
+    }
+
+    /// Also write everything to `path` (the guest log kept on failure).
+    public func log(to path: String) {
+        pthread_mutex_lock(mutex)
+        logFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if logFD >= 0 && !text.isEmpty { _ = text.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Event loop thread: drain what is readable.
+    private func readable(_ st: virStreamPtr) {
+        var buf = [CChar](repeating: 0, count: 4096)
+        while true {
+            let n = virStreamRecv(st, &buf, buf.count)
+            if n > 0 {
+                let bytes = buf[0..<Int(n)].map { UInt8(bitPattern: $0) }
+                var lines: [String] = []
+                pthread_mutex_lock(mutex)
+                text += bytes
+                if logFD >= 0 { _ = bytes.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
+                for b in bytes {
+                    if b == 10 {
+                        lines.append(String(decoding: partial, as: UTF8.self).trimmingCR())
+                        partial = []
+                    } else {
+                        partial.append(b)
+                    }
+                }
+                pthread_cond_broadcast(cond)
+                let cb = onLine
+                pthread_mutex_unlock(mutex)
+                if let cb { for l in lines { cb(l) } }
+                continue
+            }
+            if n == -2 { return }   // would block: wait for the next event
+            // 0: end of stream (the domain went away); -1: error.
+            _ = virStreamEventRemoveCallback(st)
+            if n == 0 { _ = virStreamFinish(st) } else { _ = virStreamAbort(st) }
+            pthread_mutex_lock(mutex)
+            closed = true
+            pthread_cond_broadcast(cond)
+            pthread_mutex_unlock(mutex)
+            return
+        }
+    }
+
+    /// The console so far, as lines.
+    public var lines: [String] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { String($0).trimmingCR() }
+    }
+
+    public var isClosed: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return closed
+    }
+
+    /// Wait until `done(lines)` holds, the stream closes, or `seconds` pass.
+    /// Returns true if `done` held.
+    public func wait(seconds: Double, until done: ([String]) -> Bool) -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let end = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + seconds
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while true {
+            let current = String(decoding: text, as: UTF8.self).split(separator: "\n").map { String($0).trimmingCR() }
+            if done(current) { return true }
+            if closed { return false }
+            var deadline = timespec(tv_sec: Int(end), tv_nsec: Int((end - Double(Int(end))) * 1e9))
+            clock_gettime(CLOCK_REALTIME, &ts)
+            if Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 >= end { return false }
+            // Wake at least every 250 ms so the caller's checks run.
+            let soon = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + 0.25
+            if soon < end { deadline = timespec(tv_sec: Int(soon), tv_nsec: Int((soon - Double(Int(soon))) * 1e9)) }
+            pthread_cond_timedwait(cond, mutex, &deadline)
+        }
+    }
+}
+
+extension String {
+    func trimmingCR() -> String { hasSuffix("\r") ? String(dropLast()) : self }
+}

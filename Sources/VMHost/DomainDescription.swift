@@ -1,0 +1,81 @@
+/// A test VM as a typed description; `xml` renders libvirt's domain XML.
+/// Machine q35 with an Intel vIOMMU (Debian's kernel has no VFIO no-IOMMU
+/// mode), direct kernel boot, a serial console, and the disks under test
+/// with `<driver iommu='on'/>` (VIRTIO_F_ACCESS_PLATFORM: without it QEMU's
+/// virtio device bypasses the vIOMMU and DMA through VFIO lands at the
+/// wrong addresses).
+public struct DomainDescription: Sendable {
+    public enum Accel: String, Sendable { case kvm, tcg }
+
+    public struct Disk: Sendable {
+        public var path: String
+        public var target: String       // vda, vdb, ...
+        public init(path: String, target: String) { self.path = path; self.target = target }
+    }
+
+    public var name: String
+    public var accel: Accel
+    public var memoryMiB = 512
+    public var vcpus = 2
+    public var kernel: String
+    public var initrd: String
+    public var cmdline: String
+    public var disks: [Disk] = []
+    /// Host PCI functions passed through (BDF "0000:03:00.0"), managed by libvirt.
+    public var hostPCI: [String] = []
+    public var emulator = "/usr/bin/qemu-system-x86_64"
+
+    public init(name: String, accel: Accel, kernel: String, initrd: String, cmdline: String) {
+        self.name = name; self.accel = accel; self.kernel = kernel; self.initrd = initrd; self.cmdline = cmdline
+    }
+
+    public var xml: String {
+        var x = "<domain type='\(accel == .kvm ? "kvm" : "qemu")'>\n"
+        x += "  <name>\(esc(name))</name>\n"
+        x += "  <memory unit='MiB'>\(memoryMiB)</memory>\n  <vcpu>\(vcpus)</vcpu>\n"
+        x += "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
+        x += "    <kernel>\(esc(kernel))</kernel>\n    <initrd>\(esc(initrd))</initrd>\n"
+        x += "    <cmdline>\(esc(cmdline))</cmdline>\n  </os>\n"
+        // The split irqchip (ioapic driver qemu) is what intremap needs.
+        x += "  <features>\n    <acpi/>\n    <ioapic driver='qemu'/>\n  </features>\n"
+        if accel == .kvm { x += "  <cpu mode='host-passthrough'/>\n" }
+        x += "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
+        x += "  <devices>\n    <emulator>\(esc(emulator))</emulator>\n"
+        for d in disks {
+            x += "    <disk type='file' device='disk'>\n"
+            x += "      <driver name='qemu' type='raw' cache='none' iommu='on'/>\n"
+            x += "      <source file='\(esc(d.path))'/>\n      <target dev='\(esc(d.target))' bus='virtio'/>\n"
+            x += "    </disk>\n"
+        }
+        for bdf in hostPCI {
+            let p = bdf.split(separator: ":").flatMap { $0.split(separator: ".") }.map(String.init)
+            if p.count == 4 {
+                x += "    <hostdev mode='subsystem' type='pci' managed='yes'>\n"
+                x += "      <source><address domain='0x\(p[0])' bus='0x\(p[1])' slot='0x\(p[2])' function='0x\(p[3])'/></source>\n"
+                x += "    </hostdev>\n"
+            }
+        }
+        x += "    <serial type='pty'><target port='0'/></serial>\n"
+        x += "    <console type='pty'><target type='serial' port='0'/></console>\n"
+        // caching_mode lets VFIO in the guest map DMA for passed-through devices.
+        x += "    <iommu model='intel'><driver intremap='on' caching_mode='on'/></iommu>\n"
+        x += "    <memballoon model='none'/>\n"
+        x += "  </devices>\n</domain>\n"
+        return x
+    }
+
+    private func esc(_ s: String) -> String {
+        var o = ""
+        for c in s {
+            switch c {
+            case "&": o += "&amp;"
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "'": o += "&apos;"
+            case "\"": o += "&quot;"
+            default: o.append(c)
+            }
+        }
+        return o
+    }
+}

@@ -1,0 +1,55 @@
+/// A VM scenario: what the guest runs (named on the kernel command line,
+/// carried out by the guest image's /init and `husk vm guest`), the checks
+/// its console must show, and what the host verifies afterwards.
+public struct Scenario: Sendable {
+    public let name: String
+    public let summary: String
+    /// Kernel arguments besides the console and the husk.* parameters.
+    public let kernelArguments: String
+    public let diskBytes: UInt64
+    /// Check names the guest must report as PASS (more may come).
+    public let expectedChecks: [String]
+    /// libvirt's block statistics of vda must count at least one flush.
+    public let expectsFlush: Bool
+    /// After power-off the image must hold pattern 2 (written by the guest).
+    public let verifiesSecondPattern: Bool
+
+    public static let all: [Scenario] = [
+        Scenario(name: "virtio-blk",
+                 summary: "the virtio_blk driver on the vfio backend serves the disk through the block server; kernel virtio_blk cross-check",
+                 kernelArguments: "intel_iommu=on", diskBytes: 32 << 20,
+                 expectedChecks: ["vfio-bind", "server-start", "read-pattern-1", "write-pattern-2", "flush", "kernel-read-pattern-2"],
+                 expectsFlush: true, verifiesSecondPattern: true),
+        Scenario(name: "virtio-blk-uio",
+                 summary: "the same through the uio backend (uio_pci_generic, hugepage DMA pool)",
+                 kernelArguments: "intel_iommu=on iommu=pt", diskBytes: 32 << 20,
+                 expectedChecks: ["uio-bind", "server-start", "read-pattern-1", "write-pattern-2", "flush", "kernel-read-pattern-2"],
+                 expectsFlush: true, verifiesSecondPattern: true),
+        Scenario(name: "virtio-blk-bench",
+                 summary: "the project's driver vs the guest kernel's virtio_blk (O_DIRECT), BENCH lines",
+                 kernelArguments: "intel_iommu=on", diskBytes: 64 << 20,
+                 expectedChecks: [], expectsFlush: false, verifiesSecondPattern: false),
+    ]
+
+    public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }
+}
+
+/// One line the guest printed: `HUSK-CHECK <name> PASS|FAIL <detail>`.
+public struct GuestCheck: Sendable, Equatable {
+    public let name: String
+    public let passed: Bool
+    public let detail: String
+
+    static func parse(_ line: String) -> GuestCheck? {
+        guard let r = line.firstRange(of: "HUSK-CHECK ") else { return nil }
+        let parts = line[r.upperBound...].split(separator: " ", maxSplits: 2).map(String.init)
+        guard parts.count >= 2, parts[1] == "PASS" || parts[1] == "FAIL" else { return nil }
+        return GuestCheck(name: parts[0], passed: parts[1] == "PASS", detail: parts.count > 2 ? parts[2] : "")
+    }
+}
+
+/// `HUSK-DONE <n>` from a console line, if it is one.
+func parseDone(_ line: String) -> Int? {
+    guard let r = line.firstRange(of: "HUSK-DONE ") else { return nil }
+    return Int(line[r.upperBound...].prefix { $0.isNumber })
+}

@@ -1,0 +1,122 @@
+import Glibc
+
+/// Runs one scenario in one transient VM on one libvirt connection and
+/// collects the verdict: the guest's checks from the console, libvirt's
+/// block statistics while it runs, the host's check of the disk afterwards.
+public struct ScenarioRunner: Sendable {
+    public struct Guest: Sendable {
+        public let kernel: String
+        public let initrd: String
+        public init(kernel: String, initrd: String) { self.kernel = kernel; self.initrd = initrd }
+    }
+
+    public struct Result: Sendable {
+        public let scenario: String
+        public let uri: String
+        public let accel: DomainDescription.Accel
+        public var checks: [GuestCheck] = []
+        public var bench: [String] = []
+        public var done: Int?
+        public var failures: [String] = []
+        public var seconds: Double = 0
+        public var logPath: String
+        public var passed: Bool { failures.isEmpty }
+    }
+
+    public let scenario: Scenario
+    public let guest: Guest
+    public let workDir: String
+    public let accel: DomainDescription.Accel
+    public let timeoutSeconds: Double
+    public let interrupted: @Sendable () -> Bool
+    public let progress: @Sendable (String) -> Void
+
+    public init(scenario: Scenario, guest: Guest, workDir: String, accel: DomainDescription.Accel, timeoutSeconds: Double,
+                interrupted: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (String) -> Void) {
+        self.scenario = scenario; self.guest = guest; self.workDir = workDir; self.accel = accel
+        self.timeoutSeconds = timeoutSeconds; self.interrupted = interrupted; self.progress = progress
+    }
+
+    public func run(on conn: VirConnection) -> Result {
+        let t0 = now()
+        let name = "\(Reaper.prefix)\(scenario.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        var result = Result(scenario: scenario.name, uri: conn.uri, accel: accel, logPath: "\(workDir)/\(name).log")
+        let disk = "\(workDir)/\(name).img"
+        defer { unlink(disk); result.seconds = now() - t0 }
+        let nonce = UInt64.random(in: 1...UInt64.max)
+        do {
+            progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
+            try DiskPattern.fill(path: disk, bytes: scenario.diskBytes, key: nonce)
+            var desc = DomainDescription(name: name, accel: accel, kernel: guest.kernel, initrd: guest.initrd,
+                                         cmdline: "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue)")
+            desc.disks = [.init(path: disk, target: "vda")]
+            progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
+            let dom = try conn.createTransient(xml: desc.xml)
+            defer { dom.destroy() }
+            let console = try dom.openConsole()
+            console.log(to: result.logPath)
+            let p = progress, sname = scenario.name
+            console.onLine = { line in
+                if line.contains("HUSK-CHECK") || line.contains("HUSK-DONE") || line.hasPrefix("BENCH") || line.contains("Kernel panic") {
+                    p("\(sname): guest: \(line)")
+                }
+            }
+            var flushes: Int64 = 0
+            let deadline = now() + timeoutSeconds
+            var finished = false
+            while !finished {
+                finished = console.wait(seconds: 0.25) { lines in lines.contains { parseDone($0) != nil || $0.contains("Kernel panic") } }
+                if let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
+                if finished { break }
+                if interrupted() { result.failures.append("interrupted"); break }
+                if now() > deadline { result.failures.append("timed out after \(Int(timeoutSeconds)) s without HUSK-DONE"); break }
+                if console.isClosed || !dom.isActive { result.failures.append("the guest stopped without HUSK-DONE"); break }
+            }
+            let lines = console.lines
+            result.checks = lines.compactMap(GuestCheck.parse)
+            result.bench = lines.filter { $0.hasPrefix("BENCH ") }
+            result.done = lines.lazy.compactMap(parseDone).first
+            if lines.contains(where: { $0.contains("Kernel panic") }) { result.failures.append("guest kernel panic") }
+            // Let the guest power off by itself (it flushed and synced), then
+            // make sure the VM is gone before the host reads the disk.
+            let off = now() + 30
+            while dom.isActive && now() < off { usleep(100_000) }
+            dom.destroy()
+            judge(&result, flushes: flushes)
+            if scenario.verifiesSecondPattern && result.failures.isEmpty {
+                if let bad = DiskPattern.firstMismatch(path: disk, bytes: scenario.diskBytes, key: ~nonce) {
+                    result.failures.append("host: the image does not hold pattern 2 at byte \(bad)")
+                } else {
+                    result.checks.append(GuestCheck(name: "host-image-pattern-2", passed: true, detail: "the host reads what the guest wrote"))
+                }
+            }
+            if scenario.expectsFlush {
+                result.checks.append(GuestCheck(name: "host-libvirt-flush-stats", passed: flushes >= 1, detail: "flush_operations=\(flushes)"))
+                if flushes < 1 { result.failures.append("host: libvirt's block statistics show no flush of vda") }
+            }
+        } catch {
+            result.failures.append("\(error)")
+        }
+        if result.passed { unlink(result.logPath) }
+        return result
+    }
+
+    /// Every expected check present and PASS, no FAIL, HUSK-DONE with the
+    /// number of checks printed.
+    private func judge(_ r: inout Result, flushes: Int64) {
+        for c in r.checks where !c.passed { r.failures.append("guest: \(c.name) FAIL \(c.detail)") }
+        let seen = Set(r.checks.map(\.name))
+        for e in scenario.expectedChecks where !seen.contains(e) { r.failures.append("guest: check \(e) missing") }
+        guard let done = r.done else {
+            if !r.failures.contains(where: { $0.contains("HUSK-DONE") }) { r.failures.append("no HUSK-DONE line") }
+            return
+        }
+        if done != r.checks.count { r.failures.append("HUSK-DONE \(done) but \(r.checks.count) checks printed") }
+    }
+
+    private func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,203 @@
+import ArgumentParser
+import Glibc
+import Synchronization
+import VMHost
+
+/// `husk-vm`: the host side of `husk vm` (libvirt-linked, so kept out of
+/// husk itself; `husk vm test ...` runs this). docs/vm.md.
+@main
+struct HuskVM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "husk vm",
+        abstract: "Hardware tests in libvirt VMs: driver servers drive PCI devices passed through with VFIO.",
+        discussion: """
+        Needs libvirtd (scripts/setup-vm.sh installs and starts it on a machine without systemd). \
+        VMs are transient, started with autodestroy and named husk-*: a killed run leaves none behind, \
+        and leftovers are removed before each run.
+        """,
+        subcommands: [VMTest.self, VMScenarios.self, VMReap.self])
+}
+
+struct VMScenarios: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scenarios", abstract: "List the scenarios.")
+    func run() {
+        for s in Scenario.all { print("\(s.name.padding(18)) \(s.summary)") }
+    }
+}
+
+struct VMReap: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reap", abstract: "Destroy leftover husk-* VMs.")
+    @Option(help: "libvirt URI (repeatable).") var uri: [String] = ["qemu:///system"]
+    func run() throws {
+        for u in uri {
+            let conn = try connect(u)
+            let n = try reapOrFail(conn)
+            print("\(u): removed \(n) leftover VM(s)")
+        }
+    }
+}
+
+struct VMTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run scenarios, one VM each, spread over the given libvirt URIs; print a summary.",
+        discussion: """
+        Scenarios: \(Scenario.all.map(\.name).joined(separator: ", ")) (`husk vm scenarios`). \
+        Scenario i runs on URI i modulo the number of URIs, all at once. The guest image (Debian \
+        kernel, busybox, static husk) is built or taken from the cache first. A scenario passes only \
+        if the console shows every expected check as PASS and a final HUSK-DONE <n>, and the host's \
+        own checks pass (libvirt block statistics, the disk image after power-off). On failure the \
+        guest log is kept and its path printed. Exit status 0 only if every scenario passed.
+        """)
+    @Argument(help: "Scenarios to run.") var scenarios: [String]
+    @Option(help: "libvirt URI (repeatable: scenarios are spread over them).") var uri: [String] = ["qemu:///system"]
+    @Option(help: "Accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg.") var accel: String = "auto"
+    @Option(help: "Seconds a scenario may take after boot starts.") var timeout: Double = 900
+    @Option(help: "Guest kernel (default: the built guest image).") var kernel: String?
+    @Option(help: "Guest initramfs (default: the built guest image).") var initrd: String?
+    @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
+
+    func validate() throws {
+        for s in scenarios where Scenario.named(s) == nil {
+            throw ValidationError("unknown scenario '\(s)'; choose from \(Scenario.all.map(\.name).joined(separator: ", "))")
+        }
+        guard ["auto", "kvm", "tcg"].contains(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
+        guard (kernel == nil) == (initrd == nil) else { throw ValidationError("give --kernel and --initrd together") }
+        guard !scenarios.isEmpty else { throw ValidationError("name at least one scenario (husk vm scenarios lists them)") }
+    }
+
+    func run() throws {
+        let interrupt = InterruptFlag()
+        let dir = try workDirectory(workDir)
+        let guest = try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
+        // One connection per URI: connect and reap first, so that a bad URI
+        // fails before any VM starts.
+        var conns: [VirConnection] = []
+        for u in uri {
+            let c = try connect(u)
+            try reapOrFail(c)
+            conns.append(c)
+        }
+        var accels: [DomainDescription.Accel] = []
+        for c in conns {
+            switch accel {
+            case "kvm": accels.append(.kvm)
+            case "tcg": accels.append(.tcg)
+            default: accels.append(AccelProbe.choose(c, guest: guest) { say($0) })
+            }
+        }
+        let results = Mutex<[Int: ScenarioRunner.Result]>([:])
+        var threads: [pthread_t] = []
+        for (i, name) in scenarios.enumerated() {
+            let k = i % conns.count
+            let runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
+                                        timeoutSeconds: timeout, interrupted: { interrupt.isSet }, progress: { say($0) })
+            let conn = conns[k]
+            threads.append(spawnThread {
+                let r = runner.run(on: conn)
+                results.withLock { $0[i] = r }
+            })
+        }
+        for t in threads { pthread_join(t, nil) }
+        let all = results.withLock { m in (0..<scenarios.count).compactMap { m[$0] } }
+        printSummary(all)
+        if !all.allSatisfy(\.passed) { throw ExitCode(1) }
+    }
+
+    private func printSummary(_ rs: [ScenarioRunner.Result]) {
+        print("")
+        print("husk vm test: \(rs.filter(\.passed).count) of \(rs.count) scenario(s) passed")
+        for r in rs {
+            print("\(r.passed ? "PASS" : "FAIL") \(r.scenario) on \(r.uri) (\(r.accel.rawValue), \(Int(r.seconds)) s)")
+            for c in r.checks { print("  \(c.passed ? "pass" : "FAIL") \(c.name)\(c.detail.isEmpty ? "" : ": \(c.detail)")") }
+            for b in r.bench { print("  \(b)") }
+            for f in r.failures { print("  failure: \(f)") }
+            if !r.passed { print(access(r.logPath, F_OK) == 0 ? "  guest log: \(r.logPath)" : "  no guest log (the VM did not start)") }
+        }
+    }
+}
+
+// MARK: helpers
+
+func say(_ s: String) {
+    let line = "husk vm: \(s)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
+func connect(_ uri: String) throws -> VirConnection {
+    do { return try VirConnection(uri: uri) } catch { say("\(error)"); throw ExitCode(2) }
+}
+
+@discardableResult
+func reapOrFail(_ c: VirConnection) throws -> Int {
+    do { return try Reaper.reap(c) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
+}
+
+/// SIGINT/SIGTERM set a flag the runners poll: they destroy their VM and
+/// remove their files; a second signal exits at once (autodestroy still
+/// removes the VMs when the connection closes).
+final class InterruptFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    init() {
+        var set = sigset_t()
+        sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        let me = Unmanaged.passRetained(self).toOpaque()
+        var tid = pthread_t()
+        pthread_create(&tid, nil, { raw in
+            let me = Unmanaged<InterruptFlag>.fromOpaque(raw!).takeRetainedValue()
+            var set = sigset_t()
+            sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
+            var sig: Int32 = 0
+            while sigwait(&set, &sig) != 0 {}
+            say("signal \(sig): stopping the VMs and cleaning up (again to quit at once)")
+            me.flag.store(true, ordering: .relaxed)
+            while sigwait(&set, &sig) != 0 {}
+            _exit(130)
+        }, me)
+        pthread_detach(tid)
+    }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    final class Box: @unchecked Sendable { let b: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { self.b = b } }
+    var tid = pthread_t()
+    pthread_create(&tid, nil, { raw in
+        Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().b()
+        return nil
+    }, Unmanaged.passRetained(Box(body)).toOpaque())
+    return tid
+}
+
+/// The work directory: --work-dir, or .build-vm in the package that holds
+/// this executable (…/.build/<config>/husk-vm), or ~/.cache/husk-vm.
+func workDirectory(_ given: String?) throws -> String {
+    let dir: String
+    if let given { dir = given } else if let root = packageRoot() { dir = root + "/.build-vm" } else {
+        dir = (getenv("HOME").map { String(cString: $0) } ?? "/tmp") + "/.cache/husk-vm"
+    }
+    _ = mkdir(dir, 0o755)
+    var st = stat()
+    guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        say("cannot use \(dir) as the work directory"); throw ExitCode(2)
+    }
+    return dir
+}
+
+/// The package root: the first ancestor of this executable with a Package.swift.
+func packageRoot() -> String? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { return nil }
+    var path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    while let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+        path = String(path[..<slash])
+        if access(path + "/Package.swift", F_OK) == 0 { return path }
+    }
+    return nil
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
