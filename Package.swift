@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
         .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys", "Glue"]),
         .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
-        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces"]),
+        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "HuskSys"]),
         // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
         // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
         .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "HuskSys"]),

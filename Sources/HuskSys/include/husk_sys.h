@@ -59,6 +59,10 @@ _Noreturn void husk_exit_now(int status);
 /* getrandom that loops until len bytes or an error; returns 0 or -errno. */
 int husk_getrandom(void *buf, size_t len);
 
+/* CRC-32C (Castagnoli, reflected 0x82F63B78, init and final xor ~0) of len
+ * bytes, continuing from seed (0 to start). SSE4.2 when available. */
+uint32_t husk_crc32c(uint32_t seed, const void *data, size_t len);
+
 #endif
 
 /* ---- GNU extensions the Swift Glibc module does not show (no _GNU_SOURCE). */
