@@ -30,6 +30,12 @@ public final class EchoHandler: RPCInterfaceHandler, @unchecked Sendable {
     public func dispatch(operation: UInt32, payload: UnsafeRawBufferPointer, call: any RPCCall) -> RPCReplyBody {
         dispatcher.dispatch(operation: operation, payload: payload, call: call)
     }
+
+    /// ping and stat neither block nor touch a component: they run on the
+    /// connection's reader thread (no hand-off to a worker).
+    public func runsInline(operation: UInt32) -> Bool {
+        operation == Op.ping || operation == Op.stat
+    }
 }
 
 /// What each echo operation does.

@@ -175,7 +175,11 @@ final class ServerConnection: @unchecked Sendable {
             protocolError("request id \(h.requestID) already in flight", bytes: h.encoded())
             return "protocol error: duplicate request id"
         }
-        server.pool.submit { c.run(handler: handler) }
+        if handler.runsInline(operation: h.operation) {
+            c.run(handler: handler)
+        } else {
+            server.pool.submit { c.run(handler: handler) }
+        }
         return nil
     }
 

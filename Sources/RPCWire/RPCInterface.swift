@@ -50,6 +50,16 @@ public protocol RPCInterfaceHandler: Sendable {
     /// Decode the payload, call the implementation, encode the reply.
     /// Unknown operations return ENOSYS; undecodable payloads EINVAL.
     func dispatch(operation: UInt32, payload: UnsafeRawBufferPointer, call: any RPCCall) -> RPCReplyBody
+    /// True for operations so short that the server runs them on the
+    /// thread that received them, saving a hand-off to a worker (the null
+    /// RPC's latency). Such an operation must not block, must not call into
+    /// components, and cannot be cancelled (its connection reads nothing
+    /// while it runs). Default: none.
+    func runsInline(operation: UInt32) -> Bool
+}
+
+extension RPCInterfaceHandler {
+    public func runsInline(operation: UInt32) -> Bool { false }
 }
 
 /// A reply as a client receives it.
