@@ -18,12 +18,14 @@ enum GlueHarness {
     /// capture, so it is handed over here. Tests run one at a time.
     nonisolated(unsafe) static var body: (() -> Void)?
 
+    /// `parameters`: the test component's module parameters (what
+    /// `--param gluetest.KEY=VALUE` would give it).
     static func run(backend: String = "posix", devices: [String] = [], with others: [ComponentDescriptor] = [],
-                    _ body: @escaping () -> Void) throws {
+                    parameters: [String: String] = [:], _ body: @escaping () -> Void) throws {
         let host = ComponentHost(backend: try BackendFactory.make(name: backend, devices: devices))
         GlueHarness.body = body
         defer { GlueHarness.body = nil }
-        host.load(others + [descriptor(depends: others.map(\.name))])
+        host.load(others + [descriptor(depends: others.map(\.name))], parameters: ["gluetest": parameters])
         XCTAssertEqual(host.refused.map(\.reason), [], "components refused")
         host.shutdown()
     }

@@ -5,7 +5,7 @@ import XCTest
 /// and the glue: every component compiles freestanding, and its undefined
 /// symbols are checked against the glue's allow-list.
 final class ComponentSymbolTests: XCTestCase {
-    static let componentDirs = ["Sources/Components/edu", "Sources/Components/blkcopy", "Sources/Components/virtio_blk", "Sources/Conformance"]
+    static let componentDirs = ["Sources/Components/edu", "Sources/Components/blkcopy", "Sources/Components/blkfile", "Sources/Components/virtio_blk", "Sources/Conformance"]
 
     func testEveryComponentUsesOnlyGlueSymbols() throws {
         let allowed = try ComponentBuilder.allowedSymbols()
@@ -35,6 +35,32 @@ final class ComponentSymbolTests: XCTestCase {
             checked += 1
         }
         XCTAssertEqual(checked, Self.componentDirs.count)
+    }
+
+    /// docs/glue.md lists the out-of-line glue symbols ("The N symbols:");
+    /// the list and its count must match the headers' allow-list rule
+    /// (`glue_[a-z0-9_]+(` in husk/glue/*.h).
+    func testDocsListExactlyTheGlueSymbols() throws {
+        let dir = Husk.packageRoot.appendingPathComponent("Sources/GlueAPI/include/husk/glue")
+        let pattern = try NSRegularExpression(pattern: "\\b(glue_[a-z0-9_]+)\\(")
+        var declared: Set<String> = []
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.hasSuffix(".h") {
+            let text = try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8)
+            for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                declared.insert(String(text[Range(m.range(at: 1), in: text)!]))
+            }
+        }
+        let doc = try String(contentsOf: Husk.packageRoot.appendingPathComponent("docs/glue.md"), encoding: .utf8)
+        let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let head = lines.firstIndex(where: { $0.hasPrefix("The ") && $0.hasSuffix(" symbols:") }) else {
+            return XCTFail("docs/glue.md has no \"The N symbols:\" list")
+        }
+        let listed = lines[(head + 1)...].drop(while: { $0.isEmpty }).prefix(while: { $0.hasPrefix("    glue_") })
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(Set(listed).subtracting(declared).sorted(), [], "listed in docs/glue.md, not declared")
+        XCTAssertEqual(declared.subtracting(listed).sorted(), [], "declared, missing from docs/glue.md")
+        XCTAssertEqual(listed.count, Set(listed).count, "duplicates in docs/glue.md")
+        XCTAssertEqual(lines[head], "The \(declared.count) symbols:")
     }
 
     func testTheCheckCatchesLibcUse() throws {

@@ -2,7 +2,7 @@
  * blkcopy_private.h — state shared by the blkcopy component's files.
  *
  *   blkcopy.c           descriptor, init/run/fini, device and buffer setup
- *   blkcopy_params.c    the component's parameters (hyp->config_get)
+ *   blkcopy_params.c    the component's parameters (glue_param_*)
  *   blkcopy_pipeline.c  the asynchronous read -> copy -> write pipeline and
  *                       the read-back verification, with their completions
  *   blkcopy_crc32c.c    CRC32C (Castagnoli)
@@ -141,7 +141,7 @@ struct bc_softc {
  * dlopen()ed components). */
 #pragma GCC visibility push(hidden)
 
-/* blkcopy_params.c: fill sc's parameters from hyp->config_get. Logs every
+/* blkcopy_params.c: fill sc's parameters with glue_param_*. Logs every
  * problem; 0 or HUSK_EINVAL (or the host's error reading a parameter). */
 int32_t bc_params_load(struct bc_softc *sc);
 

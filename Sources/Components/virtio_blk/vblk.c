@@ -20,7 +20,7 @@ static const struct pci_driver vblk_driver = {
 };
 
 static int32_t vblk_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
-    int32_t r = vblk_params_load(ctx, hyp);
+    int32_t r = vblk_params_load();
     if (r != HUSK_OK)
         return r;
     unsigned n = 0;

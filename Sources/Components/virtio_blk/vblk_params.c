@@ -1,6 +1,6 @@
 /*
  * vblk_params.c — module parameters (`--param virtio_blk.KEY=VALUE`, read
- * with hyp->config_get at init):
+ * at init with the glue's glue_param_*, husk/glue/param.h):
  *
  *   name        name of the first disk (default "vblk0"); further devices
  *               count up from it: a name ending in digits is incremented
@@ -11,56 +11,13 @@
  *               at what the device offers (default: the device's maximum,
  *               at most 256).
  *
- * Every problem is logged; any bad value fails init with EINVAL.
+ * Every problem is logged (the glue logs what it checks: too long, not 0/1,
+ * not a number, out of range; the name and power-of-two rules are logged
+ * here); any bad value fails init with EINVAL.
  */
 #include "vblk_softc.h"
 
 GLUE_PRIVATE struct vblk_params vblk_params;
-
-static bool vblk_streq(const char *a, const char *b) {
-    while (*a != '\0' && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
-static int32_t vblk_get(husk_ctx *ctx, const struct husk_hyp *hyp, const char *key, char *buf,
-                        uint64_t buflen, bool *present) {
-    uint64_t len = 0;
-    int32_t r = hyp->config_get(ctx, key, buf, buflen, &len);
-    *present = false;
-    if (r == HUSK_ENOENT)
-        return HUSK_OK;
-    if (r == HUSK_ERANGE) {
-        glue_logf(LOG_ERR, "parameter %s is too long (%llu bytes, at most %llu)", key,
-                  (unsigned long long)len, (unsigned long long)(buflen - 1));
-        return HUSK_EINVAL;
-    }
-    if (r != HUSK_OK) {
-        glue_logf(LOG_ERR, "cannot read parameter %s: error %d", key, (int)r);
-        return r;
-    }
-    *present = true;
-    return HUSK_OK;
-}
-
-static int32_t vblk_bool(husk_ctx *ctx, const struct husk_hyp *hyp, const char *key, bool *out) {
-    char v[8];
-    bool present;
-    int32_t r = vblk_get(ctx, hyp, key, v, sizeof v, &present);
-    if (r != HUSK_OK || !present)
-        return r;
-    if (vblk_streq(v, "1"))
-        *out = true;
-    else if (vblk_streq(v, "0"))
-        *out = false;
-    else {
-        glue_logf(LOG_ERR, "parameter %s='%s' must be 1 or 0", key, v);
-        return HUSK_EINVAL;
-    }
-    return HUSK_OK;
-}
 
 static bool vblk_name_ok(const char *s) {
     unsigned n = 0;
@@ -74,15 +31,14 @@ static bool vblk_name_ok(const char *s) {
     return n >= 1 && n <= 27;   /* room for a unit number up to 4 digits */
 }
 
-int32_t vblk_params_load(husk_ctx *ctx, const struct husk_hyp *hyp) {
+int32_t vblk_params_load(void) {
     int32_t first = HUSK_OK, r;
     bool present;
-    char v[16];
 
     memset(&vblk_params, 0, sizeof vblk_params);
     vblk_next_unit = 0;
     glue_snprintf(vblk_params.name, sizeof vblk_params.name, "vblk0");
-    r = vblk_get(ctx, hyp, "name", vblk_params.name, sizeof vblk_params.name, &present);
+    r = glue_param_string("name", vblk_params.name, sizeof vblk_params.name, &present);
     if (r != HUSK_OK && first == HUSK_OK)
         first = r;
     if (r == HUSK_OK && present && !vblk_name_ok(vblk_params.name)) {
@@ -93,34 +49,26 @@ int32_t vblk_params_load(husk_ctx *ctx, const struct husk_hyp *hyp) {
     if (r != HUSK_OK || (present && !vblk_name_ok(vblk_params.name)))
         glue_snprintf(vblk_params.name, sizeof vblk_params.name, "vblk0");
 
-    r = vblk_bool(ctx, hyp, "poll", &vblk_params.poll);
+    r = glue_param_bool("poll", &vblk_params.poll);
     if (r != HUSK_OK && first == HUSK_OK)
         first = r;
-    r = vblk_bool(ctx, hyp, "intx", &vblk_params.intx);
+    r = glue_param_bool("intx", &vblk_params.intx);
     if (r != HUSK_OK && first == HUSK_OK)
         first = r;
 
-    r = vblk_get(ctx, hyp, "queue_size", v, sizeof v, &present);
+    /* 0 (unset) = the device's maximum. Suffixed values are >= 1024 or 0:
+     * out of range. */
+    uint64_t q = 0;
+    r = glue_param_u64("queue_size", &q, 4, VBLK_QUEUE_MAX);
     if (r != HUSK_OK && first == HUSK_OK)
         first = r;
-    if (r == HUSK_OK && present) {
-        uint32_t q = 0;
-        const char *p = v;
-        bool digits = *p != '\0';
-        for (; *p != '\0'; p++) {
-            if (*p < '0' || *p > '9' || q > 100000u) {
-                digits = false;
-                break;
-            }
-            q = q * 10 + (uint32_t)(*p - '0');
-        }
-        if (!digits || q < 4 || q > VBLK_QUEUE_MAX || (q & (q - 1)) != 0) {
-            glue_logf(LOG_ERR, "parameter queue_size='%s' must be a power of two from 4 to %u", v, VBLK_QUEUE_MAX);
-            if (first == HUSK_OK)
-                first = HUSK_EINVAL;
-        } else {
-            vblk_params.queue_size = q;
-        }
+    if (r == HUSK_OK && (q & (q - 1)) != 0) {
+        glue_logf(LOG_ERR, "parameter queue_size=%llu must be a power of two from 4 to %u", (unsigned long long)q,
+                  VBLK_QUEUE_MAX);
+        if (first == HUSK_OK)
+            first = HUSK_EINVAL;
+    } else if (r == HUSK_OK) {
+        vblk_params.queue_size = (uint32_t)q;
     }
     if (first == HUSK_OK)
         glue_logf(LOG_INFO, "parameters: name=%s poll=%d intx=%d queue_size=%u%s", vblk_params.name,

@@ -125,7 +125,7 @@ struct vblk_softc {
 };
 
 /* vblk_params.c */
-GLUE_PRIVATE int32_t vblk_params_load(husk_ctx *ctx, const struct husk_hyp *hyp);
+GLUE_PRIVATE int32_t vblk_params_load(void);
 GLUE_PRIVATE void vblk_disk_name(unsigned unit, char *out, unsigned outlen);
 
 /* vblk_pci.c: capabilities and register access */

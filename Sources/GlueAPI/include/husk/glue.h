@@ -41,5 +41,6 @@
 #include <husk/glue/dmaengine.h>
 #include <husk/glue/cred.h>
 #include <husk/glue/disk.h>
+#include <husk/glue/param.h>
 
 #endif /* HUSK_GLUE_H */
