@@ -40,6 +40,54 @@ func glue_disk_submit(_ p: OpaquePointer?, _ req: UnsafeMutablePointer<disk_req>
     return Disks.shared.submit(DiskRef.get(p), req)
 }
 
+@_cdecl("glue_disk_transfer")
+func glue_disk_transfer(_ p: OpaquePointer?, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64,
+                        _ len: UInt64) -> Int32 {
+    let ref = DiskRef.get(p)
+    if let r = Disks.shared.transfer(ref, op: op, data: data, offset: offset, len: len) { return r }
+    return SyncWait.submitAndWait(ref, op: op, data: data, offset: offset, len: len)
+}
+
+/// Submit one request and wait for `done` on a glue mutex and condition
+/// variable (for providers without a synchronous transfer).
+enum SyncWait {
+    struct State { var m = kmutex_t(); var cv = kcondvar_t(); var finished = false; var status: Int32 = 0 }
+
+    static func submitAndWait(_ ref: DiskReference, op: UInt32, data: UnsafeMutableRawPointer?, offset: UInt64, len: UInt64) -> Int32 {
+        let st = UnsafeMutablePointer<State>.allocate(capacity: 1)
+        st.initialize(to: State())
+        defer { st.deinitialize(count: 1); st.deallocate() }
+        guard glue_mutex_init(&st.pointee.m, "disk-wait") == HUSK_OK else { return HUSK_ENOMEM }
+        defer { glue_mutex_destroy(&st.pointee.m) }
+        guard glue_cv_init(&st.pointee.cv, "disk-wait") == HUSK_OK else { return HUSK_ENOMEM }
+        defer { glue_cv_destroy(&st.pointee.cv) }
+        // On the heap: the provider holds the request after submit returns.
+        let req = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
+        req.initialize(to: disk_req())
+        defer { req.deinitialize(count: 1); req.deallocate() }
+        req.pointee.op = op; req.pointee.data = data; req.pointee.offset = offset; req.pointee.len = len
+        req.pointee.arg = UnsafeMutableRawPointer(st)
+        req.pointee.done = { r in
+            let st = r!.pointee.arg!.assumingMemoryBound(to: State.self)
+            glue_mutex_enter(&st.pointee.m)
+            st.pointee.status = r!.pointee.status
+            st.pointee.finished = true
+            glue_cv_broadcast(&st.pointee.cv)
+            glue_mutex_exit(&st.pointee.m)
+        }
+        while true {
+            let r = Disks.shared.submit(ref, req)
+            if r == HUSK_EAGAIN { _ = Hyp.table.pointee.sleep_ns!(Hyp.currentOrNil, 50_000); continue }
+            if r != HUSK_OK { return r }
+            break
+        }
+        glue_mutex_enter(&st.pointee.m)
+        while !st.pointee.finished { _ = glue_cv_wait(&st.pointee.cv, &st.pointee.m) }
+        glue_mutex_exit(&st.pointee.m)
+        return st.pointee.status
+    }
+}
+
 enum DiskRef {
     static func get(_ p: OpaquePointer?) -> DiskReference {
         guard let p else { Hyp.panic(Hyp.currentOrNil, "disk reference is NULL") }
@@ -74,6 +122,15 @@ extension Glue {
         public var isReadOnly: Bool { reference.record.readOnly }
         public var hasFlush: Bool { reference.record.info.flags & UInt32(DISK_F_FLUSH) != 0 }
         public var hasDiscard: Bool { reference.record.info.flags & UInt32(DISK_F_DISCARD) != 0 }
+        /// The provider can carry out requests on the calling thread.
+        public var hasSynchronousTransfer: Bool { reference.record.disk.pointee.transfer != nil }
+
+        /// One request on this thread through the provider's synchronous
+        /// transfer; nil when the provider has none (use `submit`).
+        public func transferSynchronously(_ op: Operation, data: UnsafeMutableRawPointer?, offset: UInt64, length: UInt64) -> Int32? {
+            Disks.shared.transfer(reference, op: op.rawValue, data: data, offset: offset, len: length)
+        }
+
         /// Largest single read or write in bytes (0: no limit).
         public var maxTransfer: UInt32 { reference.record.info.max_transfer }
         /// Requests the provider takes at once (0: no limit).

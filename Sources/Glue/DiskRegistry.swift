@@ -108,22 +108,46 @@ final class Disks: Sendable {
     /// Check a request against the disk's geometry, then hand it to the
     /// provider with the glue's completion trampoline in front of the
     /// consumer's `done` (so unregister knows when the last one finished).
+    /// The glue's checks of a request against the disk: op, alignment,
+    /// range, max_transfer, read-only. nil when it may go to the provider.
+    func refusal(_ rec: DiskRecord, op: UInt32, data: UnsafeMutableRawPointer?, offset: UInt64, len: UInt64) -> Int32? {
+        switch op {
+        case UInt32(DISK_OP_READ), UInt32(DISK_OP_WRITE):
+            let bs = UInt64(rec.info.block_size)
+            guard len > 0, data != nil, offset % bs == 0, len % bs == 0,
+                  offset <= rec.sizeBytes, len <= rec.sizeBytes - offset,
+                  rec.info.max_transfer == 0 || len <= UInt64(rec.info.max_transfer) else { return HUSK_EINVAL }
+            if op == UInt32(DISK_OP_WRITE) && rec.readOnly { return HUSK_EROFS }
+            return nil
+        case UInt32(DISK_OP_FLUSH):
+            return nil
+        default:
+            return HUSK_EINVAL
+        }
+    }
+
+    /// Through the provider's synchronous `transfer` on this thread; nil
+    /// when the provider has none (the caller then submits and waits).
+    func transfer(_ ref: DiskReference, op: UInt32, data: UnsafeMutableRawPointer?, offset: UInt64, len: UInt64) -> Int32? {
+        let rec = ref.record
+        guard let fn = rec.disk.pointee.transfer else { return nil }
+        if let bad = refusal(rec, op: op, data: data, offset: offset, len: len) { return bad }
+        let ok = withLock { _ -> Bool in
+            guard rec.alive else { return false }
+            rec.activeCalls += 1
+            return true
+        }
+        guard ok else { return HUSK_ENODEV }
+        let r = fn(rec.disk.pointee.priv, op, data, offset, len)
+        withLock { _ in rec.activeCalls -= 1 }
+        return r
+    }
+
     func submit(_ ref: DiskReference, _ req: UnsafeMutablePointer<disk_req>) -> Int32 {
         let rec = ref.record
         let r = req.pointee
         guard r.done != nil else { return HUSK_EINVAL }
-        switch r.op {
-        case UInt32(DISK_OP_READ), UInt32(DISK_OP_WRITE):
-            let bs = UInt64(rec.info.block_size)
-            guard r.len > 0, r.data != nil, r.offset % bs == 0, r.len % bs == 0,
-                  r.offset <= rec.sizeBytes, r.len <= rec.sizeBytes - r.offset,
-                  rec.info.max_transfer == 0 || r.len <= UInt64(rec.info.max_transfer) else { return HUSK_EINVAL }
-            if r.op == UInt32(DISK_OP_WRITE) && rec.readOnly { return HUSK_EROFS }
-        case UInt32(DISK_OP_FLUSH):
-            break
-        default:
-            return HUSK_EINVAL
-        }
+        if let bad = refusal(rec, op: r.op, data: r.data, offset: r.offset, len: r.len) { return bad }
         let ok = withLock { _ -> Bool in
             guard rec.alive else { return false }
             rec.activeCalls += 1

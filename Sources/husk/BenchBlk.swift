@@ -23,6 +23,7 @@ struct BenchBlk: ParsableCommand {
         """)
     @Option(name: .customLong("size-mib"), help: "Image size in MiB.") var sizeMiB: Int = 256
     @Option(help: "Seconds per measurement.") var seconds: Double = 1.5
+    @Option(help: "Run only the cases whose name contains this (e.g. seq, qd32).") var only: String?
 
     func validate() throws {
         guard sizeMiB >= 16, sizeMiB <= 65536 else { throw ValidationError("--size-mib must be 16...65536") }
@@ -54,7 +55,7 @@ struct BenchBlk: ParsableCommand {
             let direct = try DirectImage(path: image, odirect: cold)
             if !cold { warmPageCache(image) }
             let runner = BlkCaseRunner(seconds: seconds, bytes: bytes)
-            for c in BlkCase.all {
+            for c in BlkCase.all where only.map({ c.name.contains($0) }) ?? true {
                 progress("\(cache) \(c.name)")
                 let srv = try runner.server(c, dev)
                 let base = c.depth == 1 ? try runner.direct(c, direct) : try runner.fio(c, fio: fio, image: image, odirect: cold)

@@ -74,6 +74,18 @@ static int bf_submit(void *priv, struct disk_req *req) {
     return r;
 }
 
+/* struct disk.transfer: the host's blocking block I/O on the caller's
+ * thread (the glue has checked op, alignment and range). */
+static int bf_transfer(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len) {
+    struct bf_softc *sc = priv;
+    switch (op) {
+    case DISK_OP_READ:  return sc->hyp->blk_read(sc->ctx, sc->blk, data, len, offset);
+    case DISK_OP_WRITE: return sc->hyp->blk_write(sc->ctx, sc->blk, data, len, offset);
+    case DISK_OP_FLUSH: return sc->hyp->blk_flush(sc->ctx, sc->blk);
+    default:            return HUSK_EINVAL;
+    }
+}
+
 static void bf_release(struct bf_softc *sc) {
     if (sc->registered)
         disk_unregister(&sc->disk);
@@ -139,6 +151,7 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     sc->disk.info.max_transfer = BF_MAX_TRANSFER;
     sc->disk.info.queue_depth = BF_QUEUE_DEPTH;
     sc->disk.submit = bf_submit;
+    sc->disk.transfer = bf_transfer;
     sc->disk.priv = sc;
     r = disk_register(&sc->disk);
     if (r != HUSK_OK) {

@@ -11,7 +11,10 @@ public enum DiskIO {
     /// Bytes per piece when the provider sets no limit.
     static let defaultPiece: UInt64 = 1 << 20
     /// Largest piece a transfer is split into, whatever the provider takes.
-    static let splitPiece: UInt64 = 256 << 10
+    static let splitPiece: UInt64 = {
+        if let v = getenv("HUSK_BLK_SPLIT_KIB"), let k = UInt64(String(cString: v)), k >= 4 { return k << 10 }
+        return 256 << 10
+    }()
     /// Pieces in flight when the provider sets no limit.
     static let defaultDepth = 32
 
@@ -22,6 +25,9 @@ public enum DiskIO {
     public static func transfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
                                 offset: UInt64, length: UInt64,
                                 cancelled: () -> Bool = { false }) -> Int32 {
+        if disk.hasSynchronousTransfer && useSynchronousPath {
+            return synchronousTransfer(disk, op, buffer: buffer, offset: offset, length: length, cancelled: cancelled)
+        }
         // Pieces of at most `splitPiece`: a 1 MiB transfer becomes four
         // requests the provider serves in parallel (blkfile's host I/O
         // threads copy from the page cache on every CPU at once).
@@ -52,8 +58,31 @@ public enum DiskIO {
         return status != HUSK_OK ? status : tracker.firstError
     }
 
+    /// The provider's blocking transfer on this thread, in pieces of its
+    /// max_transfer: no hand-off to the provider's threads and back.
+    static func synchronousTransfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
+                                    offset: UInt64, length: UInt64, cancelled: () -> Bool) -> Int32 {
+        let piece = disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
+        var done: UInt64 = 0
+        while done < length {
+            if cancelled() { return HUSK_EINTR }
+            let n = min(piece, length - done)
+            let r = disk.transferSynchronously(op, data: buffer + Int(done), offset: offset + done, length: n) ?? HUSK_ENOTSUP
+            if r != HUSK_OK { return r }
+            done += n
+        }
+        return HUSK_OK
+    }
+
+    /// Whether servers use a provider's synchronous transfer when it has
+    /// one (HUSK_BLK_SYNC=0 forces the asynchronous path, for comparison).
+    static let useSynchronousPath: Bool = getenv("HUSK_BLK_SYNC").map { String(cString: $0) != "0" } ?? true
+
     /// FLUSH and wait. Disks without a volatile cache succeed at once.
     public static func flush(_ disk: Glue.Disk) -> Int32 {
+        if disk.hasSynchronousTransfer && useSynchronousPath {
+            return disk.transferSynchronously(.flush, data: nil, offset: 0, length: 0) ?? HUSK_ENOTSUP
+        }
         let tracker = Tracker()
         while true {
             tracker.started()

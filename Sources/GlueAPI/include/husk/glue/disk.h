@@ -70,7 +70,13 @@ struct disk {
      * call req->done exactly once later; or return an error (HUSK_EAGAIN:
      * queue full, retry after a completion) and never call done. */
     int (*submit)(void *priv, struct disk_req *req);
-    void *priv;             /* first argument of submit */
+    void *priv;             /* first argument of submit and transfer */
+    /* [blocks: yes] [irq: no] Optional (NULL if absent): carry out one
+     * request (op DISK_OP_*, checked by the glue like submit's) on the
+     * calling thread and return its status. For providers whose I/O is a
+     * blocking host call anyway (blkfile): a consumer that waits for the
+     * result saves two thread hand-offs per request. */
+    int (*transfer)(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len);
 };
 
 struct disk_ref;            /* a consumer's reference; opaque */
@@ -96,12 +102,21 @@ void glue_disk_info(const struct disk_ref *ref, struct disk_info *out);
  * HUSK_EAGAIN (provider queue full); done is then never called. */
 int glue_disk_submit(struct disk_ref *ref, struct disk_req *req);
 
+/* [blocks: yes] [irq: no] Carry out one request and wait for it: through
+ * the provider's transfer on this thread when it has one, else submit and
+ * wait for done. Same checks and errors as glue_disk_submit, plus the
+ * request's own status. */
+int glue_disk_transfer(struct disk_ref *ref, uint32_t op, void *data, uint64_t offset, uint64_t len);
+
 static inline int disk_register(const struct disk *d) { return glue_disk_register(d); }
 static inline void disk_unregister(const struct disk *d) { glue_disk_unregister(d); }
 static inline struct disk_ref *disk_open(const char *name) { return glue_disk_open(name); }
 static inline void disk_close(struct disk_ref *r) { glue_disk_close(r); }
 static inline void disk_info_get(const struct disk_ref *r, struct disk_info *o) { glue_disk_info(r, o); }
 static inline int disk_submit(struct disk_ref *r, struct disk_req *q) { return glue_disk_submit(r, q); }
+static inline int disk_transfer(struct disk_ref *r, uint32_t op, void *d, uint64_t off, uint64_t len) {
+    return glue_disk_transfer(r, op, d, off, len);
+}
 
 #ifdef __cplusplus
 }
