@@ -28,7 +28,9 @@ check() {  # check NAME PASS|FAIL DETAIL...
     echo "HUSK-CHECK $n $r $*"
     echo "$n $r" >> $CHECKS
 }
+WATCHDOG=
 finish() {
+    [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
     echo "HUSK-LOG init: finished at uptime $(cut -d' ' -f1 /proc/uptime) s"
     echo "HUSK-DONE $(wc -l < $CHECKS)"
     sync
@@ -58,6 +60,7 @@ log "uptime $(cut -d' ' -f1 /proc/uptime) s, kernel $(uname -r), scenario '$SCEN
 
 # Never hang: the watchdog reports and powers off after husk.timeout seconds.
 ( sleep "$TIMEOUT"; check watchdog FAIL "scenario still running after $TIMEOUT s"; finish ) &
+WATCHDOG=$!
 
 case "$SCENARIO" in
     virtio-blk|virtio-blk-uio|virtio-blk-bench) ;;
