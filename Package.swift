@@ -106,9 +106,12 @@ let package = Package(
         .target(name: "NBDFrontend", dependencies: ["Glue", "HuskSys", "HypercallABI"], path: "Sources/Servers/NBD"),
         // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
         .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
+        // `husk vm image`: the test guest's kernel + initramfs (Debian kernel, busybox, static husk,
+        // /init). Pure Swift over posix_spawn, no libvirt (docs/vm-guest.md).
+        .target(name: "VMImage"),
         .executableTarget(name: "husk", dependencies: [
             "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
-            "BlockServer", "BlockClient", "NBDFrontend",
+            "BlockServer", "BlockClient", "NBDFrontend", "VMImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.

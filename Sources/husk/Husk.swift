@@ -15,7 +15,7 @@ struct Husk: ParsableCommand {
           uio    real PCI devices bound to uio_pci_generic (hugepage DMA pool)
         Start with `husk demo`, then `husk components` and `husk run --help`.
         """,
-        subcommands: [Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self, Up.self, Status.self, Down.self]
+        subcommands: [Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self, Up.self, Status.self, Down.self, VM.self]
     )
 
     static func main() {

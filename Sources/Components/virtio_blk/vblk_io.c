@@ -19,7 +19,13 @@ static struct vblk_slot_hdr *vblk_slot_hdr(struct vblk_softc *sc, uint32_t s) {
 }
 
 static uint8_t *vblk_slot_buf(struct vblk_softc *sc, uint32_t s) {
-    return (uint8_t *)sc->buf_seg.ds_vaddr + (uint64_t)s * sc->max_transfer;
+    const bus_dma_segment_t *seg = &sc->buf_seg[s / VBLK_SLOTS_PER_CHUNK];
+    return (uint8_t *)seg->ds_vaddr + (uint64_t)(s % VBLK_SLOTS_PER_CHUNK) * sc->max_transfer;
+}
+
+static bus_addr_t vblk_slot_buf_bus(struct vblk_softc *sc, uint32_t s) {
+    const bus_dma_segment_t *seg = &sc->buf_seg[s / VBLK_SLOTS_PER_CHUNK];
+    return seg->ds_addr + (bus_addr_t)(s % VBLK_SLOTS_PER_CHUNK) * sc->max_transfer;
 }
 
 int vblk_io_alloc(struct vblk_softc *sc) {
@@ -36,18 +42,23 @@ int vblk_io_alloc(struct vblk_softc *sc) {
         return r;
     }
     sc->hdr_allocated = true;
-    r = bus_dmamem_alloc((bus_size_t)n * sc->max_transfer, 4096, 0, &sc->buf_seg);
-    if (r != 0) {
-        glue_logf(LOG_ERR, "%s: no DMA memory for %u bounce buffers of %u bytes: error %d", addr, n,
-                  sc->max_transfer, r);
-        return r;
+    /* Bounce buffers in pieces of VBLK_SLOTS_PER_CHUNK slots (2 MiB). */
+    sc->nbufsegs = 0;
+    for (uint32_t first = 0; first < n; first += VBLK_SLOTS_PER_CHUNK) {
+        uint32_t k = n - first < VBLK_SLOTS_PER_CHUNK ? n - first : VBLK_SLOTS_PER_CHUNK;
+        r = bus_dmamem_alloc((bus_size_t)k * sc->max_transfer, 4096, 0, &sc->buf_seg[sc->nbufsegs]);
+        if (r != 0) {
+            glue_logf(LOG_ERR, "%s: no DMA memory for bounce buffers (%u of %u slots of %u bytes allocated): error %d",
+                      addr, first, n, sc->max_transfer, r);
+            return r;
+        }
+        sc->nbufsegs++;
     }
-    sc->buf_allocated = true;
     return 0;
 }
 
 void vblk_io_free(struct vblk_softc *sc) {
-    if (sc->buf_allocated) { bus_dmamem_free(&sc->buf_seg); sc->buf_allocated = false; }
+    while (sc->nbufsegs > 0) bus_dmamem_free(&sc->buf_seg[--sc->nbufsegs]);
     if (sc->hdr_allocated) { bus_dmamem_free(&sc->hdr_seg); sc->hdr_allocated = false; }
 }
 
@@ -118,7 +129,7 @@ int vblk_submit(void *priv, struct disk_req *req) {
     uint16_t status_desc = data ? d[2] : d[1];
     vblk_set_desc(sc, d[0], hdr_bus, sizeof h->hdr, VIRTQ_DESC_F_NEXT, d[1]);
     if (data) {
-        bus_addr_t buf_bus = sc->buf_seg.ds_addr + (bus_addr_t)s * sc->max_transfer;
+        bus_addr_t buf_bus = vblk_slot_buf_bus(sc, s);
         if (req->op == DISK_OP_WRITE)
             memcpy(vblk_slot_buf(sc, s), req->data, req->len);
         vblk_set_desc(sc, d[1], buf_bus, (uint32_t)req->len,

@@ -16,6 +16,11 @@
 #define VBLK_QUEUE_MAX       256u                  /* descriptors in the one virtqueue, at most */
 #define VBLK_MAX_SLOTS       64u                   /* requests in flight, at most */
 #define VBLK_MAX_TRANSFER    (128u * 1024u)        /* bytes per READ/WRITE (bounce buffer per slot) */
+/* Bounce buffers are allocated in pieces of at most 2 MiB: the uio backend's
+ * DMA memory is physically contiguous only within one 2 MiB huge page. */
+#define VBLK_BUF_CHUNK       (2u * 1024u * 1024u)
+#define VBLK_SLOTS_PER_CHUNK (VBLK_BUF_CHUNK / VBLK_MAX_TRANSFER)
+#define VBLK_BUF_CHUNKS      ((VBLK_MAX_SLOTS + VBLK_SLOTS_PER_CHUNK - 1) / VBLK_SLOTS_PER_CHUNK)
 #define VBLK_NAME_MAX        32u
 #define VBLK_HEALTH_NS       (250ull * GLUE_NS_PER_MS)  /* how often the device status is checked */
 #define VBLK_POLL_BUSY_NS    (20ull * GLUE_NS_PER_US)   /* poll period while requests are in flight */
@@ -106,8 +111,9 @@ struct vblk_softc {
     uint32_t slot_free;         /* head of the slot free list, nslots when empty */
     uint32_t inflight;
     bus_dma_segment_t hdr_seg;  /* nslots x struct vblk_slot_hdr */
-    bus_dma_segment_t buf_seg;  /* nslots x max_transfer bounce buffers */
-    bool hdr_allocated, buf_allocated;
+    bus_dma_segment_t buf_seg[VBLK_BUF_CHUNKS];  /* bounce buffers, VBLK_SLOTS_PER_CHUNK x max_transfer each */
+    uint32_t nbufsegs;          /* buf_seg entries allocated */
+    bool hdr_allocated;
     uint32_t max_transfer;
 
     enum vblk_state state;
