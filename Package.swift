@@ -83,7 +83,7 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .target(name: "VMHost", dependencies: ["CLibvirt"]),
         .executableTarget(name: "husk-vm", dependencies: [
-            "VMHost", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VMHost", "VMImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark loops in C: the hypercall table against pthreads directly.
         .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend", "VirtioBlkComponent"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+        .testTarget(name: "VMHostTests", dependencies: ["VMHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
         .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
                                                 "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue"]),

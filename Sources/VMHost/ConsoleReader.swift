@@ -15,6 +15,9 @@ public final class ConsoleReader: @unchecked Sendable {
     /// Called with each complete line as it arrives (progress display).
     public var onLine: (@Sendable (String) -> Void)?
     private var partial: [UInt8] = []
+    /// Complete lines so far (split on the byte 10: "\r\n" is one Character
+    /// in Swift, so splitting the decoded text on "\n" would miss them).
+    private var complete: [String] = []
 
     init(domain: VirDomain) throws(LibvirtError) {
         pthread_mutex_init(mutex, nil)
@@ -66,7 +69,9 @@ public final class ConsoleReader: @unchecked Sendable {
                 if logFD >= 0 { _ = bytes.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
                 for b in bytes {
                     if b == 10 {
-                        lines.append(String(decoding: partial, as: UTF8.self).trimmingCR())
+                        let line = String(decoding: partial, as: UTF8.self).trimmingCR()
+                        lines.append(line)
+                        complete.append(line)
                         partial = []
                     } else {
                         partial.append(b)
@@ -94,7 +99,7 @@ public final class ConsoleReader: @unchecked Sendable {
     public var lines: [String] {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { String($0).trimmingCR() }
+        return complete + (partial.isEmpty ? [] : [String(decoding: partial, as: UTF8.self).trimmingCR()])
     }
 
     public var isClosed: Bool {
@@ -112,8 +117,7 @@ public final class ConsoleReader: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {
-            let current = String(decoding: text, as: UTF8.self).split(separator: "\n").map { String($0).trimmingCR() }
-            if done(current) { return true }
+            if done(complete) { return true }
             if closed { return false }
             var deadline = timespec(tv_sec: Int(end), tv_nsec: Int((end - Double(Int(end))) * 1e9))
             clock_gettime(CLOCK_REALTIME, &ts)

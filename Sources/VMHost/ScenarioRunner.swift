@@ -30,6 +30,8 @@ public struct ScenarioRunner: Sendable {
     public let timeoutSeconds: Double
     public let interrupted: @Sendable () -> Bool
     public let progress: @Sendable (String) -> Void
+    /// Host PCI functions (BDFs) passed through to the VM.
+    public var hostPCI: [String] = []
 
     public init(scenario: Scenario, guest: Guest, workDir: String, accel: DomainDescription.Accel, timeoutSeconds: Double,
                 interrupted: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (String) -> Void) {
@@ -42,14 +44,15 @@ public struct ScenarioRunner: Sendable {
         let name = "\(Reaper.prefix)\(scenario.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         var result = Result(scenario: scenario.name, uri: conn.uri, accel: accel, logPath: "\(workDir)/\(name).log")
         let disk = "\(workDir)/\(name).img"
-        defer { unlink(disk); result.seconds = now() - t0 }
+        defer { unlink(disk) }
         let nonce = UInt64.random(in: 1...UInt64.max)
         do {
             progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
             try DiskPattern.fill(path: disk, bytes: scenario.diskBytes, key: nonce)
             var desc = DomainDescription(name: name, accel: accel, kernel: guest.kernel, initrd: guest.initrd,
-                                         cmdline: "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue)")
+                                         cmdline: "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))")
             desc.disks = [.init(path: disk, target: "vda")]
+            desc.hostPCI = hostPCI
             progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
             let dom = try conn.createTransient(xml: desc.xml)
             defer { dom.destroy() }
@@ -98,6 +101,7 @@ public struct ScenarioRunner: Sendable {
             result.failures.append("\(error)")
         }
         if result.passed { unlink(result.logPath) }
+        result.seconds = now() - t0
         return result
     }
 

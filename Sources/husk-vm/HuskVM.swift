@@ -56,6 +56,11 @@ struct VMTest: ParsableCommand {
     @Option(help: "Guest kernel (default: the built guest image).") var kernel: String?
     @Option(help: "Guest initramfs (default: the built guest image).") var initrd: String?
     @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
+    @Option(name: .customLong("host-pci"), help: ArgumentHelp("""
+        A host PCI function to pass through to every scenario's VM (repeatable), by BDF, e.g. \
+        0000:03:00.0: libvirt detaches it from its host driver (managed='yes') and gives it back \
+        afterwards. The guest's scenario drives the first virtio block function it finds.
+        """, valueName: "BDF")) var hostPCI: [String] = []
 
     func validate() throws {
         for s in scenarios where Scenario.named(s) == nil {
@@ -64,6 +69,10 @@ struct VMTest: ParsableCommand {
         guard ["auto", "kvm", "tcg"].contains(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
         guard (kernel == nil) == (initrd == nil) else { throw ValidationError("give --kernel and --initrd together") }
         guard !scenarios.isEmpty else { throw ValidationError("name at least one scenario (husk vm scenarios lists them)") }
+        for b in hostPCI {
+            let ok = b.count == 12 && b.enumerated().allSatisfy { i, c in [4, 7].contains(i) ? c == ":" : i == 10 ? c == "." : c.isHexDigit }
+            if !ok { throw ValidationError("--host-pci \(b): expected a PCI address like 0000:03:00.0 (lspci -D shows them)") }
+        }
     }
 
     func run() throws {
@@ -90,11 +99,13 @@ struct VMTest: ParsableCommand {
         var threads: [pthread_t] = []
         for (i, name) in scenarios.enumerated() {
             let k = i % conns.count
-            let runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
+            var runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
                                         timeoutSeconds: timeout, interrupted: { interrupt.isSet }, progress: { say($0) })
+            runner.hostPCI = hostPCI
+            let job = runner
             let conn = conns[k]
             threads.append(spawnThread {
-                let r = runner.run(on: conn)
+                let r = job.run(on: conn)
                 results.withLock { $0[i] = r }
             })
         }

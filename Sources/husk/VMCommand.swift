@@ -14,8 +14,9 @@ struct VM: ParsableCommand {
     #else
     static let configuration = CommandConfiguration(
         commandName: "vm",
-        abstract: "Test guests: build the guest image, disk patterns (and the in-guest runner).",
-        subcommands: [VMImageCommand.self, VMPattern.self, VMGuest.self]
+        abstract: "Hardware tests in libvirt VMs: run scenarios, build the guest image, disk patterns.",
+        discussion: "test, scenarios and reap run husk-vm (it links libvirt; husk does not). docs/vm.md.",
+        subcommands: [VMForwarded.self, VMScenariosForwarded.self, VMReapForwarded.self, VMImageCommand.self, VMPattern.self, VMGuest.self]
     )
     #endif
 }

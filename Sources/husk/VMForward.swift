@@ -1,3 +1,4 @@
+#if !HUSK_STATIC
 import ArgumentParser
 import Glibc
 
@@ -43,3 +44,4 @@ func execHuskVM(_ args: [String]) throws -> Never {
     printError("husk vm: cannot run \(exe): \(String(cString: strerror(errno)))")
     throw ExitCode(2)
 }
+#endif

@@ -1,0 +1,71 @@
+import Glibc
+@testable import VMHost
+import XCTest
+
+final class DomainDescriptionTests: XCTestCase {
+    func testTheXMLHasWhatVFIOInAGuestNeeds() {
+        var d = DomainDescription(name: "husk-t<1>", accel: .tcg, kernel: "/k/vmlinuz", initrd: "/k/initrd.cpio",
+                                  cmdline: "console=ttyS0 intel_iommu=on husk.scenario=virtio-blk")
+        d.disks = [.init(path: "/tmp/a&b.img", target: "vda")]
+        d.hostPCI = ["0000:03:00.1"]
+        let x = d.xml
+        XCTAssertTrue(x.hasPrefix("<domain type='qemu'>"))
+        XCTAssertTrue(x.contains("<name>husk-t&lt;1&gt;</name>"), "names are escaped")
+        XCTAssertTrue(x.contains("machine='q35'"))
+        XCTAssertTrue(x.contains("<iommu model='intel'>"))
+        XCTAssertTrue(x.contains("<ioapic driver='qemu'/>"))
+        XCTAssertTrue(x.contains("iommu='on'"), "every disk under test has ACCESS_PLATFORM")
+        XCTAssertTrue(x.contains("<source file='/tmp/a&amp;b.img'/>"))
+        XCTAssertTrue(x.contains("<kernel>/k/vmlinuz</kernel>"))
+        XCTAssertTrue(x.contains("<address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/>"))
+        XCTAssertTrue(x.contains("<on_poweroff>destroy</on_poweroff>"))
+        XCTAssertFalse(x.contains("host-passthrough"))
+        d.accel = .kvm
+        XCTAssertTrue(d.xml.hasPrefix("<domain type='kvm'>"))
+    }
+}
+
+final class ConsoleProtocolTests: XCTestCase {
+    func testCheckAndDoneLines() {
+        XCTAssertEqual(GuestCheck.parse("HUSK-CHECK blk-flush PASS 5.19 ms"), GuestCheck(name: "blk-flush", passed: true, detail: "5.19 ms"))
+        XCTAssertEqual(GuestCheck.parse("[  3.1] HUSK-CHECK x FAIL"), GuestCheck(name: "x", passed: false, detail: ""))
+        XCTAssertNil(GuestCheck.parse("HUSK-CHECK x MAYBE"))
+        XCTAssertNil(GuestCheck.parse("HUSK-LOG server: HUSK-CHECKING"))
+        XCTAssertEqual(parseDone("HUSK-DONE 15"), 15)
+        XCTAssertNil(parseDone("HUSK-DONE"))
+        XCTAssertNil(parseDone("nothing"))
+    }
+
+    func testScenariosAreKnownByName() {
+        XCTAssertEqual(Scenario.all.map(\.name), ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench"])
+        XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
+        XCTAssertNil(Scenario.named("nope"))
+    }
+}
+
+final class DiskPatternTests: XCTestCase {
+    func testFillVerifyAndFindTheFirstBadWord() throws {
+        var t = Array("/tmp/vmpat-XXXXXX".utf8CString)
+        let fd = mkstemp(&t)
+        close(fd)
+        let path = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        try DiskPattern.fill(path: path, bytes: 3 << 20, key: 0x1234)
+        XCTAssertNil(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: 0x1234))
+        XCTAssertEqual(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: ~UInt64(0x1234)), 0, "the other pattern differs at once")
+        // Corrupt one word in the second MiB.
+        let f = open(path, O_WRONLY)
+        var junk: UInt64 = 0
+        pwrite(f, &junk, 8, (1 << 20) + 4096)
+        close(f)
+        XCTAssertEqual(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: 0x1234), (1 << 20) + 4096)
+    }
+}
+
+final class LibvirtConnectionTests: XCTestCase {
+    func testABadURIIsAClearError() {
+        XCTAssertThrowsError(try VirConnection(uri: "qemu:///nonsense")) { e in
+            XCTAssertTrue("\(e)".contains("cannot connect to qemu:///nonsense"), "\(e)")
+        }
+    }
+}
