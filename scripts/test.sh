@@ -24,7 +24,8 @@ swift build --build-tests >/dev/null
 phase build
 
 export SWIFT_BACKTRACE=enable=no
-swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -Ev '^(Test Case .* (started|passed))' || true
+# A hung test must fail the run, not hold CI until its own limit.
+timeout --kill-after=30 1800 swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -Ev '^(Test Case .* (started|passed))' || true
 status=${PIPESTATUS[0]}
 phase test
 

@@ -32,6 +32,10 @@ public struct ScenarioRunner: Sendable {
     public let progress: @Sendable (String) -> Void
     /// Host PCI functions (BDFs) passed through to the VM.
     public var hostPCI: [String] = []
+    /// Send the kernel, initramfs and disk as storage volumes (for a
+    /// libvirt host that does not share this file system), and fetch the
+    /// disk back the same way.
+    public var useVolumes = false
 
     public init(scenario: Scenario, guest: Guest, workDir: String, accel: DomainDescription.Accel, timeoutSeconds: Double,
                 interrupted: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (String) -> Void) {
@@ -49,9 +53,20 @@ public struct ScenarioRunner: Sendable {
         do {
             progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
             try DiskPattern.fill(path: disk, bytes: scenario.diskBytes, key: nonce)
-            var desc = DomainDescription(name: name, accel: accel, kernel: guest.kernel, initrd: guest.initrd,
+            var kernel = guest.kernel, initrd = guest.initrd, remoteDisk = disk
+            var store: VolumeStore?
+            if useVolumes {
+                let v = try VolumeStore(conn)
+                store = v
+                progress("\(scenario.name): uploading the kernel, initramfs and disk to pool '\(VolumeStore.poolName)' on \(conn.uri)")
+                kernel = try v.upload(guest.kernel, as: "\(name)-vmlinuz")
+                initrd = try v.upload(guest.initrd, as: "\(name)-initrd")
+                remoteDisk = try v.upload(disk, as: "\(name).img")
+            }
+            defer { if let store { for v in ["-vmlinuz", "-initrd", ".img"] { store.delete(name + v) } } }
+            var desc = DomainDescription(name: name, accel: accel, kernel: kernel, initrd: initrd,
                                          cmdline: "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))")
-            desc.disks = [.init(path: disk, target: "vda")]
+            desc.disks = [.init(path: remoteDisk, target: "vda")]
             desc.hostPCI = hostPCI
             progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
             let dom = try conn.createTransient(xml: desc.xml)
@@ -85,6 +100,10 @@ public struct ScenarioRunner: Sendable {
             let off = now() + 30
             while dom.isActive && now() < off { usleep(100_000) }
             dom.destroy()
+            if let store {
+                progress("\(scenario.name): downloading the disk from \(conn.uri)")
+                try store.download("\(name).img", to: disk)
+            }
             judge(&result, flushes: flushes)
             if scenario.verifiesSecondPattern && result.failures.isEmpty {
                 if let bad = DiskPattern.firstMismatch(path: disk, bytes: scenario.diskBytes, key: ~nonce) {

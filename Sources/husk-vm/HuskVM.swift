@@ -56,6 +56,8 @@ struct VMTest: ParsableCommand {
     @Option(help: "Guest kernel (default: the built guest image).") var kernel: String?
     @Option(help: "Guest initramfs (default: the built guest image).") var initrd: String?
     @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
+    @Option(help: "Storage volumes for the kernel, initramfs and disk: auto (for URIs naming another host), always, never.")
+    var volumes: String = "auto"
     @Option(name: .customLong("host-pci"), help: ArgumentHelp("""
         A host PCI function to pass through to every scenario's VM (repeatable), by BDF, e.g. \
         0000:03:00.0: libvirt detaches it from its host driver (managed='yes') and gives it back \
@@ -66,6 +68,7 @@ struct VMTest: ParsableCommand {
         for s in scenarios where Scenario.named(s) == nil {
             throw ValidationError("unknown scenario '\(s)'; choose from \(Scenario.all.map(\.name).joined(separator: ", "))")
         }
+        guard ["auto", "always", "never"].contains(volumes) else { throw ValidationError("--volumes must be auto, always or never") }
         guard ["auto", "kvm", "tcg"].contains(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
         guard (kernel == nil) == (initrd == nil) else { throw ValidationError("give --kernel and --initrd together") }
         guard !scenarios.isEmpty else { throw ValidationError("name at least one scenario (husk vm scenarios lists them)") }
@@ -92,7 +95,15 @@ struct VMTest: ParsableCommand {
             switch accel {
             case "kvm": accels.append(.kvm)
             case "tcg": accels.append(.tcg)
-            default: accels.append(AccelProbe.choose(c, guest: guest) { say($0) })
+            default:
+                if volumes == "always" || (volumes == "auto" && isRemote(c.uri)) {
+                    // The probe boots from local paths; another host would
+                    // need the image uploaded first.
+                    say("accel: no KVM probe on \(c.uri) (the guest image lives on this host); using TCG, --accel kvm to insist")
+                    accels.append(.tcg)
+                } else {
+                    accels.append(AccelProbe.choose(c, guest: guest) { say($0) })
+                }
             }
         }
         let results = Mutex<[Int: ScenarioRunner.Result]>([:])
@@ -102,6 +113,7 @@ struct VMTest: ParsableCommand {
             var runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
                                         timeoutSeconds: timeout, interrupted: { interrupt.isSet }, progress: { say($0) })
             runner.hostPCI = hostPCI
+            runner.useVolumes = volumes == "always" || (volumes == "auto" && isRemote(uri[k]))
             let job = runner
             let conn = conns[k]
             threads.append(spawnThread {
@@ -129,6 +141,14 @@ struct VMTest: ParsableCommand {
 }
 
 // MARK: helpers
+
+/// Does the URI name another host (qemu+ssh://lab2/system), whose file
+/// system this machine's paths do not reach?
+func isRemote(_ uri: String) -> Bool {
+    guard let r = uri.firstRange(of: "://") else { return false }
+    let host = uri[r.upperBound...].prefix { $0 != "/" }
+    return !host.isEmpty && host != "localhost"
+}
 
 func say(_ s: String) {
     let line = "husk vm: \(s)\n"

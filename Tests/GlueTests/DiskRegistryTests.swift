@@ -110,16 +110,17 @@ final class DiskRegistryTests: XCTestCase {
             let req = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
             req.initialize(to: disk_req(op: UInt32(DISK_OP_READ), status: 0, data: buf, offset: 0, len: 512, done: Self.done, arg: c.arg, provider_private: (0, 0, 0, 0)))
             XCTAssertEqual(glue_disk_submit(ref, req), HUSK_OK)
-            // Unregister on another thread: it must wait for the held request.
-            nonisolated(unsafe) let dp = UnsafeMutablePointer<disk>.allocate(capacity: 1)
-            dp.initialize(to: d)
-            let t = Thread { glue_disk_unregister(dp); order.set("unregistered") }
-            t.start()
+            // Unregister on another thread (a kthread of the test component,
+            // as a driver's detach would run): it must wait for the request.
+            let job = Job { glue_disk_unregister(&d); order.set("unregistered") }
+            var t = kthread_t()
+            XCTAssertEqual(job.start(&t), HUSK_OK)
             _ = glue_sleep_ns(100_000_000)
             XCTAssertFalse(order.has("unregistered"), "unregister returned with a request in flight")
             XCTAssertEqual(glue_disk_submit(ref, req), HUSK_ENODEV, "withdrawn disks take nothing new")
             p.completeAll(HUSK_EIO)
             XCTAssertTrue(GlueHarness.waitUntil { order.has("unregistered") })
+            _ = glue_kthread_join(t)
             XCTAssertEqual(c.values, [Int(HUSK_EIO)], "the consumer saw the provider's status")
             XCTAssertEqual(req.pointee.arg, c.arg, "done and arg handed back to the consumer")
             XCTAssertEqual(glue_disk_transfer(ref, UInt32(DISK_OP_READ), buf, 0, 512), HUSK_ENODEV)
@@ -143,12 +144,27 @@ final class DiskRegistryTests: XCTestCase {
             XCTAssertEqual(sync.submitted.values, [100 + Int(DISK_OP_WRITE)], "the provider's transfer ran, not submit")
             XCTAssertEqual(glue_disk_transfer(ra, UInt32(DISK_OP_WRITE), buf, 100, 512), HUSK_EINVAL, "checked first")
             // Without transfer: submitted, and the caller waits for done.
-            let t = Thread { _ = GlueHarness.waitUntil { async.held.withLock { !$0.isEmpty } }; async.completeAll(HUSK_ENOTSUP) }
-            t.start()
+            // The provider completes from its own thread (a kthread here).
+            let job = Job { _ = GlueHarness.waitUntil { async.held.withLock { !$0.isEmpty } }; async.completeAll(HUSK_ENOTSUP) }
+            var t = kthread_t()
+            XCTAssertEqual(job.start(&t), HUSK_OK)
             XCTAssertEqual(glue_disk_transfer(rb, UInt32(DISK_OP_FLUSH), nil, 0, 0), HUSK_ENOTSUP)
+            _ = glue_kthread_join(t)
             XCTAssertEqual(async.submitted.values, [Int(DISK_OP_FLUSH)])
             glue_disk_close(ra); glue_disk_close(rb)
             glue_disk_unregister(&a); glue_disk_unregister(&b)
         }
+    }
+}
+
+/// A closure run on a glue kthread of the calling component.
+final class Job: @unchecked Sendable {
+    // @unchecked: the body is set once, before the thread starts.
+    let body: () -> Void
+    init(_ b: @escaping () -> Void) { body = b }
+    func start(_ out: UnsafeMutablePointer<kthread_t>) -> Int32 {
+        glue_kthread_create("disk-test", { arg in
+            Unmanaged<Job>.fromOpaque(arg!).takeRetainedValue().body()
+        }, Unmanaged.passRetained(self).toOpaque(), out)
     }
 }

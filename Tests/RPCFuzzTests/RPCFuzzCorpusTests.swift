@@ -32,7 +32,9 @@ final class RPCFuzzCorpusTests: XCTestCase {
         let after = openDescriptors()
         XCTAssertEqual(out.violations, [], "\(name)", file: file, line: line)
         XCTAssertEqual(decoding, [], "\(name)", file: file, line: line)
-        XCTAssertEqual(after, before, "\(name): descriptors open before \(before), after \(after)", file: file, line: line)
+        // A leak can only add descriptors; fewer means a thread of an earlier
+        // test closed one meanwhile (the count is process-wide).
+        XCTAssertLessThanOrEqual(after, before, "\(name): descriptors open before \(before), after \(after)", file: file, line: line)
         return out
     }
 
