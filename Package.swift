@@ -23,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // The ABI contract: husk/hypercall.h.
@@ -66,7 +67,8 @@ let package = Package(
         // Native RPC runtime: AF_UNIX SOCK_SEQPACKET transport, server runtime,
         // Swift client, and the hand-written echo handler (docs/rpc-runtime.md).
         .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
-        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys", "Glue"]),
+        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys", "Glue",
+                                                 .product(name: "Logging", package: "swift-log")]),
         .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
         .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "HuskSys"]),
         // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).

@@ -1,10 +1,11 @@
 import Glibc
+import Logging
 import Hypercalls
 import RPCTransport
 import RPCWire
 
 public enum RPCLogLevel: String, Sendable { case debug, info, warning, error }
-/// Where the runtime's log lines go (swift-log can be plugged in here later).
+/// Where the runtime's log lines go (default: swift-log, `RPCServer.swiftLog`).
 public typealias RPCLogger = @Sendable (RPCLogLevel, String) -> Void
 
 /// Server-side extras a handler may use beyond RPCCall: shared memory of the
@@ -69,11 +70,15 @@ public final class RPCServer: @unchecked Sendable {
         public var policy = AccessPolicy.allowAll
         public var minWorkers = 2
         public var maxWorkers = 64
-        public var log: RPCLogger = { level, msg in
-            let line = "husk-rpc \(level.rawValue): \(msg)\n"
-            _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+        /// Where log lines go: by default swift-log, label `husk.rpc`, with
+        /// the server's name as metadata (`server=blk`); the process's
+        /// LoggingSystem decides the format and destination (stderr unless
+        /// bootstrapped otherwise).
+        public var log: RPCLogger
+        public init(name: String) {
+            self.name = name
+            log = RPCServer.swiftLog(server: name)
         }
-        public init(name: String) { self.name = name }
     }
 
     public let configuration: Configuration
@@ -109,6 +114,21 @@ public final class RPCServer: @unchecked Sendable {
     }
 
     func log(_ level: RPCLogLevel, _ message: String) { configuration.log(level, message) }
+
+    /// An RPCLogger over swift-log.
+    public static func swiftLog(server name: String) -> RPCLogger {
+        var logger = Logger(label: "husk.rpc")
+        logger[metadataKey: "server"] = "\(name)"
+        let l = logger
+        return { level, message in
+            switch level {
+            case .debug: l.debug("\(message)")
+            case .info: l.info("\(message)")
+            case .warning: l.warning("\(message)")
+            case .error: l.error("\(message)")
+            }
+        }
+    }
 
     // MARK: accepting
 
