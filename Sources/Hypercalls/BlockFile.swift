@@ -27,7 +27,12 @@ final class BlockFile: @unchecked Sendable {
         var oflags = (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC
         if direct { oflags |= husk_o_direct() }
         let fd = Glibc.open(path, oflags)
-        if fd < 0 { return .failure(.fromErrno(errno, "open \(path)")) }
+        if fd < 0 {
+            // A directory opened for writing fails with EISDIR, which has no
+            // ABI code of its own: it is the "neither a file nor a device" case.
+            if errno == EISDIR { return .failure(.inval("\(path) is neither a regular file nor a block device")) }
+            return .failure(.fromErrno(errno, "open \(path)"))
+        }
         var st = stat()
         guard fstat(fd, &st) == 0 else { Glibc.close(fd); return .failure(.fromErrno(errno, "fstat \(path)")) }
         var size: UInt64 = 0
