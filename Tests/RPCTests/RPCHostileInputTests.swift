@@ -134,6 +134,43 @@ final class RPCHostileInputTests: XCTestCase {
         assertOthersUnaffected("enosys")
     }
 
+    /// A client that sends and never reads: replies pile up in its bounded
+    /// queue (the socket takes ~200 KiB), and past max_queued_reply_bytes
+    /// (4 MiB) the server disconnects it, while serving everybody else.
+    func testAClientThatStopsReadingIsDisconnectedNotAStall() throws {
+        let baseline = server.fdCount
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertEqual(raw.hello().isHeader, true)
+        var w = PayloadWriter()
+        w.bytes([UInt8](repeating: 0x5A, count: 60 << 10))   // echo.echo of 60 KiB
+        let request = w.bytes
+        let rawFD = raw.fd
+        // Sending blocks once the server stops reading us; run it on a
+        // thread that ends when the server hangs up (send then fails).
+        let sent = SentCount()
+        let sender = Thread {
+            var id: UInt64 = 2
+            while id < 2_000 {
+                let msg = header(RPCHeader(interface: 1, operation: 2, requestID: id), payload: request)
+                let ok = msg.withUnsafeBytes { husk_rpc_send(rawFD, $0.baseAddress, $0.count, nil, 0, 0) == $0.count }
+                if !ok { break }
+                id += 1
+            }
+            sent.set(id)
+        }
+        sender.start()
+        XCTAssertTrue(waitUntil(20) { server.child.stderr.contains("client not reading); disconnecting") }, server.child.stderr)
+        // Everybody else is still served while (and after) that happens.
+        assertOthersUnaffected("slow reader")
+        XCTAssertTrue(waitUntil(20) { sent.value != nil }, "the sender was released by the disconnect")
+        // What the server had already sent is readable, then the end.
+        var replies = 0
+        while case .header = raw.receive(timeout: 5) { replies += 1 }
+        XCTAssertGreaterThan(replies, 0)
+        XCTAssertLessThan(replies * (60 << 10), 8 << 20, "the server never buffered far beyond its limit for us")
+        assertOthersUnaffected("slow reader, after", baseline: baseline)
+    }
+
     func testFirstMessageMustBeHello() throws {
         let raw = try RawConnection(path: server.socket)
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 3))))
@@ -169,4 +206,12 @@ final class RPCHostileInputTests: XCTestCase {
 
 extension RawConnection.Got {
     var isHeader: Bool { if case .header(let h) = self { return h.status == 0 }; return false }
+}
+
+final class SentCount: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var v: UInt64?
+    func set(_ x: UInt64) { lock.lock(); v = x; lock.unlock() }
+    var value: UInt64? { lock.lock(); defer { lock.unlock() }; return v }
 }
