@@ -39,6 +39,11 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     private var currentTransport: SeqPacketConnection
     private var serverInfo: RPCServerInfo
     private let lock = Monitor()
+    /// Requests sent on the current connection whose reply has not come:
+    /// start() waits while this is at the server's max_in_flight, so a
+    /// well-behaved client never meets the server's back-pressure (where the
+    /// server stops reading, and so could not read a CANCEL either).
+    private var unanswered = 0
     private let sendLock = Monitor()
     private var pending: [UInt64: Pending] = [:]
     private var dead = false
@@ -384,6 +389,8 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
             if generation == gen {
                 dead = true
                 deathReason = reason
+                unanswered = 0
+                lock.broadcast()
             }
             return pending.values.filter { $0.generation == gen }
         }
@@ -393,6 +400,8 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     }
 
     private func deliver(_ h: RPCHeader, payload: [UInt8], fds: [Int32]) {
+        // Every request gets exactly one final reply, collected or not.
+        lock.withLock { unanswered = max(0, unanswered - 1); lock.broadcast() }
         guard let p = lock.withLock({ pending[h.requestID] }) else {
             closeDescriptors(fds)   // a reply nobody waits for (timed out)
             return
@@ -416,7 +425,9 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         for attempt in 0..<2 {
             registered = lock.withLock {
                 seen = generation
+                while !dead && unanswered >= Int(serverInfo.limits.maxInFlight) { _ = lock.wait() }
                 if dead { return nil }
+                unanswered += 1
                 let id = nextID
                 nextID += 1
                 let p = Pending(interface: interface, operation: operation, generation: generation)
@@ -444,7 +455,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
             } while offset < payload.count
         }
         if let failure {
-            lock.withLock { _ = pending.removeValue(forKey: id) }
+            lock.withLock { _ = pending.removeValue(forKey: id); unanswered = max(0, unanswered - 1); lock.broadcast() }
             throw RPCError(RPCStatus.connreset, "\(failure)")
         }
         return id

@@ -56,12 +56,7 @@ final class ServerConnection: @unchecked Sendable {
     func readerLoop() {
         var reason = "peer closed the connection"
         loop: while true {
-            // Back-pressure: at the in-flight limit, stop reading until a call completes.
-            let stop: Bool = state.withLock {
-                while inFlight.count >= Int(limits.maxInFlight) && !stopReadingRequested { state.wait() }
-                return stopReadingRequested
-            }
-            if stop { reason = "server shutting down"; break }
+            if state.withLock({ stopReadingRequested }) { reason = "server shutting down"; break }
             switch transport.receive() {
             case .closed:
                 if state.withLock({ stopReadingRequested }) { reason = "server shutting down" }
@@ -146,6 +141,19 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     private func call(_ h: RPCHeader, payload: [UInt8], fds: [Int32]) -> String? {
+        // Back-pressure: a call beyond the in-flight limit waits here (the
+        // one message held) and the reader stops reading until a call
+        // completes. A client that keeps to the limit is never held, so its
+        // CANCELs and control messages are always read at once.
+        let stopping: Bool = state.withLock {
+            while inFlight.count >= Int(limits.maxInFlight) && !stopReadingRequested { state.wait() }
+            return stopReadingRequested
+        }
+        if stopping {
+            closeDescriptors(fds)
+            sendReply(header: h, status: RPCStatus.intr, payload: [], fds: [], signal: 0)
+            return "server shutting down"
+        }
         guard let handler = server.handlers[h.interface] else {
             closeDescriptors(fds)
             sendReply(header: h, status: RPCStatus.nosys, payload: [], fds: [], signal: 0)

@@ -106,6 +106,35 @@ final class RPCEchoTests: XCTestCase {
         XCTAssertEqual(try c.echo([1, 2, 3]), [1, 2, 3])
     }
 
+    /// The client keeps to the server's max_in_flight itself, so the server
+    /// never stops reading it and a CANCEL gets through even when the client
+    /// has more calls than the limit: the extra ones wait in start().
+    func testCancelGetsThroughWithMoreCallsThanTheInFlightLimit() throws {
+        var limits = RPCLimits()
+        limits.maxInFlight = 4
+        let (_, path) = try inProcessServer(self, limits: limits)
+        let c = try EchoSession.connect(path: path)
+        XCTAssertEqual(c.rpc.server.limits.maxInFlight, 4)
+        let ids = IDs()
+        for _ in 0..<6 {
+            startThread(name: "t-sleep") {
+                if let id = try? c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
+                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.add(id) }
+            }
+        }
+        XCTAssertTrue(waitUntil(5) { ids.all.count == 4 }, "four calls sent, two waiting for a slot")
+        usleep(100_000)
+        XCTAssertEqual(ids.all.count, 4, "the client did not exceed max_in_flight")
+        let victim = ids.all[0]
+        let t0 = monotonicNanos()
+        c.rpc.cancel(victim)
+        XCTAssertEqual(c.rpc.wait(victim, timeoutSeconds: 10).status, RPCStatus.intr)
+        XCTAssertLessThan(monotonicNanos() - t0, 1_000_000_000, "the CANCEL was read at once, not after a sleep ended")
+        XCTAssertTrue(waitUntil(5) { ids.all.count == 5 }, "the freed slot let a waiting call go")
+        for id in ids.all { c.rpc.cancel(id) }
+        for id in ids.all where id != victim { _ = c.rpc.wait(id, timeoutSeconds: 10) }
+    }
+
     func testSharedMemoryChecksum() throws {
         XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)   // the standard check value
         let dir = try rpcScratch(self)
@@ -318,4 +347,12 @@ enum SignalCounter {
         sigaction(SIGUSR1, &sa, nil)
     }
     static var count: UInt32 { husk_atomic_load_u32(storage) }
+}
+
+final class IDs: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var v: [UInt64] = []
+    func add(_ x: UInt64) { lock.lock(); v.append(x); lock.unlock() }
+    var all: [UInt64] { lock.lock(); defer { lock.unlock() }; return v }
 }
