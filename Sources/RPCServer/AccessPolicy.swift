@@ -32,7 +32,11 @@ public struct AccessPolicy: Sendable, Equatable {
         rules[key] = g
     }
 
+    /// No rules: every call gets the default, whoever makes it.
+    public var isUniform: Bool { rules.isEmpty }
+
     public func allows(_ who: PeerIdentity, interface: String, operation: String) -> Bool {
+        if rules.isEmpty { return defaultAllow }
         guard let g = rules["\(interface).\(operation)"] ?? rules["\(interface).*"] else { return defaultAllow }
         if g.uids.contains(who.uid) || g.gids.contains(who.gid) { return true }
         return who.groups.contains { g.gids.contains($0) }

@@ -159,13 +159,23 @@ final class ServerConnection: @unchecked Sendable {
             sendReply(header: h, status: RPCStatus.nosys, payload: [], fds: [], signal: 0)
             return nil
         }
-        let (iname, oname) = server.operationName(h.interface, h.operation)
         guard handler.operationNames[h.operation] != nil else {
             closeDescriptors(fds)
             sendReply(header: h, status: RPCStatus.nosys, payload: [], fds: [], signal: 0)
             return nil
         }
-        if !server.configuration.policy.allows(identity, interface: iname, operation: oname) {
+        // Names are built only when a rule could apply (the per-call cost of a
+        // policy without rules is one comparison).
+        let policy = server.configuration.policy
+        let allowed: Bool
+        if policy.isUniform {
+            allowed = policy.allows(identity, interface: "", operation: "")
+        } else {
+            let (i, o) = server.operationName(h.interface, h.operation)
+            allowed = policy.allows(identity, interface: i, operation: o)
+        }
+        if !allowed {
+            let (iname, oname) = server.operationName(h.interface, h.operation)
             closeDescriptors(fds)
             server.log(.warning, "connection \(id): \(iname).\(oname) denied to \(identity) (EACCES)")
             server.count(h.interface, h.operation, status: RPCStatus.acces)
