@@ -125,17 +125,22 @@ let package = Package(
         .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend", "VirtioBlkComponent"]),
         .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
         .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+        // Helpers shared by the test targets: the husk binary, scratch
+        // directories, child processes, polling with a deadline.
+        .target(name: "HuskTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VMHostTests", dependencies: ["VMHost"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
         .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
-                                                "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue"]),
+                                                "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue",
+                                                "HuskTestSupport"]),
         // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
-        .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI"]),
+        .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI",
+                                                      "HuskTestSupport"]),
         .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "HuskSys"]),
         // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
         .testTarget(name: "RPCBenchTests"),
         // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
         .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "HuskSys"]),

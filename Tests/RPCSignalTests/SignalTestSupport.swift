@@ -1,26 +1,18 @@
 import Foundation
 import Glibc
+import HuskTestSupport
 import RPCTransport
 import XCTest
 
-/// The husk executable next to the test bundle (or $HUSK_BIN).
+/// The husk executable (HuskTestSupport's HuskBinary).
 enum Husk {
-    static var path: String {
-        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("husk").path
-    }
+    static var path: String { HuskBinary.path }
 }
 
 struct SetupFailure: Error, CustomStringConvertible { let description: String }
 
 /// A short scratch directory (sun_path holds 107 bytes), removed after the test.
-func scratchDir(_ test: XCTestCase) throws -> String {
-    var t = Array("/tmp/rpcsig-XXXXXX".utf8CString)
-    guard mkdtemp(&t) != nil else { throw SetupFailure(description: "mkdtemp failed") }
-    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
+func scratchDir(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpcsig") }
 
 /// `husk echo serve --socket PATH` with its output in files; killed at teardown.
 final class EchoServer: @unchecked Sendable {

@@ -330,12 +330,6 @@ final class LockedCounter: @unchecked Sendable {
     var value: Int { m.withLock { n } }
 }
 
-func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end { if cond() { return true }; usleep(10_000) }
-    return cond()
-}
-
 /// Counts SIGUSR1 deliveries (async-signal-safe: one atomic add).
 enum SignalCounter {
     nonisolated(unsafe) static var storage = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HuskSys
+@_exported import HuskTestSupport
 import RPCClient
 import RPCEcho
 import RPCServer
@@ -8,68 +9,8 @@ import RPCTransport
 import RPCWire
 import XCTest
 
-/// The husk executable next to the test bundle (or $HUSK_BIN).
-enum HuskBinary {
-    static var path: String {
-        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        return bundle.appendingPathComponent("husk").path
-    }
-}
-
-struct TestTimeout: Error, CustomStringConvertible { let description: String }
-
 /// A scratch directory (short path: sun_path holds 107 bytes), removed after the test.
-func rpcScratch(_ test: XCTestCase) throws -> String {
-    var t = Array("/tmp/rpct-XXXXXX".utf8CString)
-    guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
-    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    chmod(dir, 0o755)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
-/// A child process with stdout/stderr in files, killed at teardown at the latest.
-final class ChildProcess: @unchecked Sendable {
-    // @unchecked: used from the test's thread only (and its teardown).
-    let process = Process()
-    let outPath: String, errPath: String
-
-    init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
-        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = env
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
-
-    /// Wait for exit up to `timeout` s; nil if still running.
-    @discardableResult
-    func wait(timeout: Double) -> Int32? {
-        let end = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < end { usleep(5_000) }
-        if process.isRunning { return nil }
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    }
-
-    func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
-
-    func kill9() {
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-    }
-}
+func rpcScratch(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpct") }
 
 /// `husk echo serve` on a socket in a scratch directory.
 final class EchoServerProcess: @unchecked Sendable {

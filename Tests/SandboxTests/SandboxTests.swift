@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Sandbox
+import HuskTestSupport
 import XCTest
 
 /// `husk echo serve` processes with the sandbox of docs/sandbox.md, checked
@@ -161,10 +162,7 @@ final class SandboxTests: XCTestCase {
 
     // MARK: helpers
 
-    static var husk: String {
-        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("husk").path
-    }
+    static var husk: String { HuskBinary.path }
 
     func requireRoot() throws {
         guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
@@ -173,14 +171,7 @@ final class SandboxTests: XCTestCase {
     }
 
     /// A short scratch directory (sun_path), root's 0755 like RPCTests', removed afterwards.
-    func scratch() throws -> String {
-        var t = Array("/tmp/sbx-XXXXXX".utf8CString)
-        guard mkdtemp(&t) != nil else { throw XCTSkip("mkdtemp failed") }
-        let dir = String(cString: t)
-        chmod(dir, 0o755)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
+    func scratch() throws -> String { try scratchDirectory(self, prefix: "sbx") }
 
     /// Key -> value of /proc/PID/task/TID/status, for every thread.
     func taskStatuses(_ pid: Int32) -> [(String, [String: String])] {
@@ -205,39 +196,9 @@ enum SyscallNumber {
     #endif
 }
 
-/// A child process with stdout/stderr in files.
-final class Child: @unchecked Sendable {
-    // @unchecked: used from the test's thread only (and its teardown).
-    let process = Process()
-    let outPath: String, errPath: String
+typealias Child = ChildProcess
 
-    init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
-        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = env
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
-
-    func wait(timeout: Double) -> Int32? {
-        let end = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < end { usleep(5_000) }
-        if process.isRunning { return nil }
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    }
-
+extension ChildProcess {
     func waitForOutput(_ text: String, timeout: Double = 20) throws {
         let end = Date().addingTimeInterval(timeout)
         while !stdout.contains(text) {
@@ -248,9 +209,6 @@ final class Child: @unchecked Sendable {
             usleep(10_000)
         }
     }
-
-    func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
-    func kill9() { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
 }
 
 struct StartFailure: Error, CustomStringConvertible { let description: String }

@@ -1,0 +1,79 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// The husk executable next to the test bundle (or $HUSK_BIN).
+public enum HuskBinary {
+    public static var path: String {
+        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("husk").path
+    }
+}
+
+public struct TestTimeout: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
+
+/// A scratch directory with a short path (sun_path holds 107 bytes),
+/// removed after the test.
+public func scratchDirectory(_ test: XCTestCase, prefix: String = "huskt") throws -> String {
+    var t = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
+    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    chmod(dir, 0o755)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// Poll `cond` every 10 ms for up to `seconds`.
+public func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end { if cond() { return true }; usleep(10_000) }
+    return cond()
+}
+
+/// A child process with stdout/stderr in files (SWIFT_BACKTRACE off, so a
+/// crash cannot hold the test for minutes).
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: used from the test's thread only (and its teardown).
+    public let process = Process()
+    public let outPath: String, errPath: String
+
+    public init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
+        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Wait for exit up to `timeout` s: the exit status (128+signal), or
+    /// nil if still running.
+    @discardableResult
+    public func wait(timeout: Double) -> Int32? {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { usleep(5_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    public func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
+
+    public func kill9() {
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+    }
+}
