@@ -86,9 +86,16 @@ public struct ScenarioRunner: Sendable {
                 finished = console.wait(seconds: 0.25) { lines in lines.contains { parseDone($0) != nil || $0.contains("Kernel panic") } }
                 if let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
                 if finished { break }
-                if interrupted() { result.failures.append("interrupted"); break }
+                if interrupted() { break }
                 if now() > deadline { result.failures.append("timed out after \(Int(timeoutSeconds)) s without HUSK-DONE"); break }
                 if console.isClosed || !dom.isActive { result.failures.append("the guest stopped without HUSK-DONE"); break }
+            }
+            if interrupted() {
+                // Nothing to judge: say so alone (the VM and disk go in the defers).
+                dom.destroy()
+                result.failures = ["interrupted (SIGINT/SIGTERM): the VM was destroyed and its disk removed"]
+                result.seconds = now() - t0
+                return result
             }
             let lines = console.lines
             result.checks = lines.compactMap(GuestCheck.parse)

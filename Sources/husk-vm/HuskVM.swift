@@ -82,6 +82,7 @@ struct VMTest: ParsableCommand {
         let interrupt = InterruptFlag()
         let dir = try workDirectory(workDir)
         let guest = try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
+        if interrupt.isSet { say("interrupted before any VM started"); throw ExitCode(130) }
         // One connection per URI: connect and reap first, so that a bad URI
         // fails before any VM starts.
         var conns: [VirConnection] = []
@@ -106,6 +107,7 @@ struct VMTest: ParsableCommand {
                 }
             }
         }
+        if interrupt.isSet { say("interrupted before any scenario started"); throw ExitCode(130) }
         let results = Mutex<[Int: ScenarioRunner.Result]>([:])
         var threads: [pthread_t] = []
         for (i, name) in scenarios.enumerated() {
