@@ -1,7 +1,7 @@
 /// KVM when a probe boot of the guest reaches its /init in time, TCG
 /// otherwise (nested KVM here hangs right after the kernel decompresses).
 public enum AccelProbe {
-    public static func choose(_ conn: VirConnection, guest: ScenarioRunner.Guest, timeoutSeconds: Double = 25,
+    public static func choose(_ conn: VirConnection, guest: ScenarioRunner.Guest, timeoutSeconds: Double = 15,
                               log: (String) -> Void) -> DomainDescription.Accel {
         guard let caps = try? conn.capabilities(), caps.contains("<domain type='kvm'") else {
             log("accel: \(conn.uri) offers no KVM; using TCG (software emulation)")
