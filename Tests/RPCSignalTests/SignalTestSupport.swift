@@ -51,7 +51,13 @@ final class EchoServer: @unchecked Sendable {
     func kill9() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
     }
-    func stop() { if process.isRunning { kill(process.processIdentifier, SIGSTOP) } }
+    /// SIGSTOP, and wait until every thread has stopped (kill returns
+    /// before they all have; a running reader could still serve a call).
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGSTOP)
+        _ = waitUntilStopped(process.processIdentifier)
+    }
 
     /// Wait until the log contains `text` (up to `timeout` s).
     func waitForLog(_ text: String, timeout: Double = 3) -> Bool {

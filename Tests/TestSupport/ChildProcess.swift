@@ -77,3 +77,17 @@ public final class ChildProcess: @unchecked Sendable {
         if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
     }
 }
+
+/// Wait (up to `seconds`) until every thread of `pid` is stopped ('T' in
+/// /proc/PID/task/TID/stat): kill(SIGSTOP) returns before they all are, and
+/// a thread still running may serve one more request.
+public func waitUntilStopped(_ pid: pid_t, seconds: Double = 10) -> Bool {
+    waitUntil(seconds) {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return !tasks.isEmpty && tasks.allSatisfy { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].drop { $0 == " " }.hasPrefix("T")
+        }
+    }
+}
