@@ -172,6 +172,8 @@ final class CClientTests: XCTestCase {
 
         guard waitFor("READY") else { return XCTFail("client never became ready:\n\(output())") }
         kill(server.processIdentifier, SIGSTOP)
+        // kill() returns before every thread of the server has stopped: wait for all of them.
+        guard Self.waitStopped(server.processIdentifier) else { return XCTFail("the server did not stop") }
         tell("stopped")
         guard waitFor("SENT") else { return XCTFail("no SENT:\n\(output())") }
         kill(server.processIdentifier, SIGKILL)
@@ -191,6 +193,22 @@ final class CClientTests: XCTestCase {
         XCTAssertTrue(out.contains("OK reconnect"), out)
         XCTAssertTrue(out.contains("ALL OK"), out)
         _ = server
+    }
+
+    /// Wait (up to 10 s) until every thread of `pid` is stopped ('T' in /proc/PID/task/TID/stat).
+    static func waitStopped(_ pid: pid_t) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            let stopped = !tasks.isEmpty && tasks.allSatisfy { tid in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                      let close = stat.range(of: ")", options: .backwards) else { return false }
+                return stat[close.upperBound...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+            }
+            if stopped { return true }
+            usleep(5_000)
+        }
+        return false
     }
 
     static let checkSource = #"""
