@@ -70,8 +70,9 @@ static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, co
 
 /* Send a request, fragmented with MORE if needed (docs/protocol.md §5). */
 static int send_request(struct husk_rpc_conn *c, struct husk_rpc_header h, const uint8_t *payload, size_t len,
-                        const int *fds, unsigned nfds)
+                        const int *fds, unsigned nfds, bool *any_sent)
 {
+    *any_sent = false;
     if (len > c->limits.max_payload)
         return EMSGSIZE;
     if (nfds > c->limits.max_fds || nfds > HUSK_RPC_MAX_REPLY_FDS)
@@ -87,6 +88,8 @@ static int send_request(struct husk_rpc_conn *c, struct husk_rpc_header h, const
         f.flags = (uint16_t)(h.flags | (off + n < len ? HUSK_RPC_FLAG_MORE : 0));
         f.fd_count = (uint16_t)(off == 0 ? nfds : 0);
         st = send_one(c, &f, payload ? payload + off : NULL, fds, off == 0 ? nfds : 0);
+        if (st == 0)
+            *any_sent = true;
         off += n;
     } while (st == 0 && off < len);
     pthread_mutex_unlock(&c->send_lock);
@@ -219,17 +222,13 @@ int husk_rpc_reply_take_fd(struct husk_rpc_reply *reply, unsigned index)
     return fd;
 }
 
-int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
-                  size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply)
+/* One attempt of a call; the caller holds call_lock and has checked that
+ * the connection is not known to be dead. *sent tells whether the server
+ * may have received (part of) the request. */
+static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
+                     size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply, bool *sent_out)
 {
-    if (c == NULL || reply == NULL || (payload == NULL && payload_len != 0) || (fds == NULL && nfds != 0))
-        return EINVAL;
     reply_init(reply);
-    pthread_mutex_lock(&c->call_lock);
-    if (husk_rpc_is_dead(c)) {
-        pthread_mutex_unlock(&c->call_lock);
-        return ECONNRESET;
-    }
     pthread_mutex_lock(&c->state_lock);
     uint64_t id = c->next_request_id++;
     c->current_request_id = id;
@@ -238,8 +237,9 @@ int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operatio
     pthread_mutex_unlock(&c->state_lock);
 
     struct husk_rpc_header h = {.interface = interface, .operation = operation, .request_id = id};
-    int st = send_request(c, h, payload, payload_len, fds, nfds);
-    bool sent = st == 0;
+    bool sent = false;
+    int st = send_request(c, h, payload, payload_len, fds, nfds, &sent);
+    *sent_out = sent;
     int status = 0;
     int sig = 0;
     bool cancelled = false;
@@ -280,7 +280,6 @@ int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operatio
     pthread_mutex_lock(&c->state_lock);
     c->current_request_id = 0;
     pthread_mutex_unlock(&c->state_lock);
-    pthread_mutex_unlock(&c->call_lock);
 
     if (st == 0 && status < 0)
         status = EPROTO;
@@ -290,9 +289,85 @@ int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operatio
     } else {
         reply->signal = sig;
     }
+    return st != 0 ? st : status;
+}
+
+/* An adopted handle is stale once its parent has seen another server epoch
+ * than the one the handle was opened under. After the handle's own
+ * connection died, PING through the parent first so that a parent with
+ * reconnect enabled finds out whether the server restarted. */
+static bool is_stale(struct husk_rpc_conn *c, bool after_reset)
+{
+    if (c->parent == NULL)
+        return false;
+    if (after_reset) {
+        struct husk_rpc_reply r;
+        if (husk_rpc_call_flags(c->parent, HUSK_RPC_CONTROL_INTERFACE, HUSK_RPC_OP_PING, NULL, 0, NULL, 0,
+                                HUSK_RPC_CALL_IDEMPOTENT, &r) == 0)
+            husk_rpc_reply_release(&r);
+    }
+    return husk_rpc_server_epoch(c->parent) != husk_rpc_server_epoch(c);
+}
+
+int husk_rpc_call_flags(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
+                        size_t payload_len, const int *fds, unsigned nfds, uint32_t flags,
+                        struct husk_rpc_reply *reply)
+{
+    if (c == NULL || reply == NULL || (payload == NULL && payload_len != 0) || (fds == NULL && nfds != 0) ||
+        (flags & ~HUSK_RPC_CALL_IDEMPOTENT) != 0)
+        return EINVAL;
+    reply_init(reply);
+    pthread_mutex_lock(&c->call_lock);
+    int retries = 0;     /* re-sends of a request the server may have had */
+    int unsent = 0;      /* new connections for a request never sent */
+    int st;
+    for (;;) {
+        if (is_stale(c, false)) {
+            st = ESTALE;
+            break;
+        }
+        if (husk_rpc_is_dead(c)) {
+            /* Known dead before sending: reconnect (if enabled) and send
+             * on the new connection whatever the flags. */
+            st = husk_rpc_reconnect(c);
+            if (st != 0) {
+                st = c->parent != NULL && is_stale(c, true) ? ESTALE : ECONNRESET;
+                break;
+            }
+        }
+        bool sent = false;
+        st = call_once(c, interface, operation, payload, payload_len, fds, nfds, reply, &sent);
+        if (st != ECONNRESET)
+            break;
+        if (c->parent != NULL) {
+            /* A handle never reconnects: stale, or just reset. */
+            st = is_stale(c, true) ? ESTALE : ECONNRESET;
+            break;
+        }
+        if (c->reconnect_timeout_ms <= 0)
+            break;
+        if (!sent) {
+            /* The death was noticed by the send: nothing reached the
+             * server. Bounded in case the server keeps dying. */
+            if (unsent++ > c->max_retries)
+                break;
+            continue;
+        }
+        if ((flags & HUSK_RPC_CALL_IDEMPOTENT) == 0 || retries >= c->max_retries)
+            break; /* ECONNRESET; the next call reconnects */
+        retries++;
+    }
+    pthread_mutex_unlock(&c->call_lock);
+    int sig = reply->signal;
     if (sig > 0 && sig < NSIG)
         pthread_kill(pthread_self(), sig);
-    return st != 0 ? st : status;
+    return st;
+}
+
+int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
+                  size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply)
+{
+    return husk_rpc_call_flags(c, interface, operation, payload, payload_len, fds, nfds, 0, reply);
 }
 
 int husk_rpc_cancel(struct husk_rpc_conn *c)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void set_error(char *error, size_t error_len, const char *fmt, ...)
@@ -48,7 +49,10 @@ void husk_rpc_close(struct husk_rpc_conn *c)
 {
     if (c == NULL)
         return;
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->path);
+    free(c->required);
     pthread_mutex_destroy(&c->call_lock);
     pthread_mutex_destroy(&c->send_lock);
     pthread_mutex_destroy(&c->state_lock);
@@ -74,7 +78,7 @@ static int parse_hello(struct husk_rpc_conn *c, const struct husk_rpc_reply *rep
     l.max_message = husk_rpc_get_u32(&r);
     l.max_fds = husk_rpc_get_u32(&r);
     l.max_in_flight = husk_rpc_get_u32(&r);
-    (void)husk_rpc_get_u32(&r);
+    uint32_t epoch = husk_rpc_get_u32(&r);
     l.max_shm_bytes = husk_rpc_get_u64(&r);
     l.max_payload = husk_rpc_get_u64(&r);
     if (husk_rpc_reader_end(&r) != 0 || version != HUSK_RPC_PROTOCOL_VERSION || pad != 0 || reply->nfds != 0 ||
@@ -104,18 +108,13 @@ static int parse_hello(struct husk_rpc_conn *c, const struct husk_rpc_reply *rep
         c->rx_cap = l.max_message;
     }
     c->limits = l;
+    c->epoch = epoch;
     return 0;
 }
 
-int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement *required, size_t count,
-                     struct husk_rpc_conn **out, char *error, size_t error_len)
+/* Connect a SOCK_SEQPACKET socket to `socket_path`: 0 and *fd_out, or an errno. */
+static int dial(const char *socket_path, int *fd_out, char *error, size_t error_len)
 {
-    set_error(error, error_len, "%s", "");
-    if (socket_path == NULL || out == NULL || (required == NULL && count != 0) || count > UINT32_MAX / 8) {
-        set_error(error, error_len, "invalid arguments");
-        return EINVAL;
-    }
-    *out = NULL;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(socket_path) >= sizeof addr.sun_path) {
         set_error(error, error_len, "socket path too long: %s", socket_path);
@@ -136,6 +135,15 @@ int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement 
         close(fd);
         return e;
     }
+    *fd_out = fd;
+    return 0;
+}
+
+/* Make a connection of `fd` (owned from here on) and say HELLO requiring
+ * `required`; `who` names the peer in messages. 0 and *out, or a status. */
+static int hello(int fd, const char *who, const struct husk_rpc_requirement *required, size_t count,
+                 struct husk_rpc_conn **out, char *error, size_t error_len)
+{
     struct husk_rpc_conn *c = conn_new(fd);
     if (c == NULL) {
         close(fd);
@@ -158,15 +166,15 @@ int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement 
         st = husk_rpc_call(c, HUSK_RPC_CONTROL_INTERFACE, HUSK_RPC_OP_HELLO, w.data, w.len, NULL, 0, &reply);
     husk_rpc_writer_free(&w);
     if (st == EPROTONOSUPPORT) {
-        set_error(error, error_len, "server at %s does not speak protocol version %u", socket_path,
+        set_error(error, error_len, "server at %s does not speak protocol version %u", who,
                   HUSK_RPC_PROTOCOL_VERSION);
     } else if (st != 0) {
-        set_error(error, error_len, "hello to %s failed: %s", socket_path, husk_rpc_status_name(st));
+        set_error(error, error_len, "hello to %s failed: %s", who, husk_rpc_status_name(st));
     } else {
         st = parse_hello(c, &reply);
         husk_rpc_reply_release(&reply);
         if (st != 0)
-            set_error(error, error_len, "malformed hello reply from %s", socket_path);
+            set_error(error, error_len, "malformed hello reply from %s", who);
     }
     for (size_t i = 0; st == 0 && i < count; i++) {
         uint32_t have = husk_rpc_interface_version(c, required[i].interface);
@@ -188,11 +196,183 @@ int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement 
     return 0;
 }
 
+static bool valid_requirements(const struct husk_rpc_requirement *required, size_t count)
+{
+    return (required != NULL || count == 0) && count <= UINT32_MAX / 8;
+}
+
+int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement *required, size_t count,
+                     struct husk_rpc_conn **out, char *error, size_t error_len)
+{
+    set_error(error, error_len, "%s", "");
+    if (socket_path == NULL || out == NULL || !valid_requirements(required, count)) {
+        set_error(error, error_len, "invalid arguments");
+        return EINVAL;
+    }
+    *out = NULL;
+    /* Remembered for reconnecting. */
+    char *path = strdup(socket_path);
+    struct husk_rpc_requirement *copy = count > 0 ? malloc(count * sizeof *copy) : NULL;
+    if (path == NULL || (count > 0 && copy == NULL)) {
+        free(path);
+        free(copy);
+        set_error(error, error_len, "out of memory");
+        return ENOMEM;
+    }
+    if (count > 0)
+        memcpy(copy, required, count * sizeof *copy);
+    int fd = -1;
+    int st = dial(socket_path, &fd, error, error_len);
+    struct husk_rpc_conn *c = NULL;
+    if (st == 0)
+        st = hello(fd, socket_path, required, count, &c, error, error_len);
+    if (st != 0) {
+        free(path);
+        free(copy);
+        return st;
+    }
+    c->path = path;
+    c->required = copy;
+    c->nrequired = count;
+    *out = c;
+    return 0;
+}
+
+int husk_rpc_adopt(int fd, struct husk_rpc_conn *parent, const struct husk_rpc_requirement *required, size_t count,
+                   struct husk_rpc_conn **out, char *error, size_t error_len)
+{
+    set_error(error, error_len, "%s", "");
+    if (fd < 0 || out == NULL || !valid_requirements(required, count)) {
+        if (fd >= 0)
+            close(fd);
+        set_error(error, error_len, "invalid arguments");
+        return EINVAL;
+    }
+    *out = NULL;
+    char who[32];
+    snprintf(who, sizeof who, "descriptor %d", fd);
+    struct husk_rpc_conn *c = NULL;
+    int st = hello(fd, who, required, count, &c, error, error_len);
+    if (st != 0)
+        return st;
+    c->parent = parent;
+    *out = c;
+    return 0;
+}
+
+int husk_rpc_set_reconnect(struct husk_rpc_conn *c, int timeout_ms, int retry_interval_ms, int max_retries)
+{
+    if (c == NULL || timeout_ms < 0 || retry_interval_ms < 0 || max_retries < 0 || (c->path == NULL && timeout_ms > 0))
+        return EINVAL;
+    pthread_mutex_lock(&c->call_lock);
+    c->reconnect_timeout_ms = timeout_ms;
+    c->retry_interval_ms = retry_interval_ms > 0 ? retry_interval_ms : 50;
+    c->max_retries = max_retries;
+    pthread_mutex_unlock(&c->call_lock);
+    return 0;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int husk_rpc_reconnect(struct husk_rpc_conn *c)
+{
+    if (c->path == NULL || c->reconnect_timeout_ms <= 0)
+        return ECONNRESET;
+    if (!husk_rpc_is_dead(c))
+        return 0;
+    int64_t end = monotonic_ms() + c->reconnect_timeout_ms;
+    for (;;) {
+        int fd = -1;
+        struct husk_rpc_conn *fresh = NULL;
+        int st = dial(c->path, &fd, NULL, 0);
+        if (st == 0)
+            st = hello(fd, c->path, c->required, c->nrequired, &fresh, NULL, 0);
+        if (st == 0) {
+            /* Move the new socket and what its HELLO said into `c`; the
+             * send and state locks keep husk_rpc_cancel() off the swap. */
+            pthread_mutex_lock(&c->send_lock);
+            pthread_mutex_lock(&c->state_lock);
+            int old = c->fd;
+            c->fd = fresh->fd;
+            fresh->fd = old;
+            uint8_t *rx = c->rx;
+            c->rx = fresh->rx;
+            fresh->rx = rx;
+            size_t cap = c->rx_cap;
+            c->rx_cap = fresh->rx_cap;
+            fresh->rx_cap = cap;
+            struct husk_rpc_requirement *versions = c->versions;
+            c->versions = fresh->versions;
+            fresh->versions = versions;
+            size_t nversions = c->nversions;
+            c->nversions = fresh->nversions;
+            fresh->nversions = nversions;
+            c->limits = fresh->limits;
+            c->epoch = fresh->epoch;
+            memcpy(c->server_name, fresh->server_name, sizeof c->server_name);
+            c->dead = false;
+            c->reconnect_count++;
+            pthread_mutex_unlock(&c->state_lock);
+            pthread_mutex_unlock(&c->send_lock);
+            husk_rpc_close(fresh); /* closes the old socket */
+            return 0;
+        }
+        int64_t now = monotonic_ms();
+        if (now >= end)
+            return ECONNRESET;
+        int64_t pause = c->retry_interval_ms;
+        if (pause > end - now)
+            pause = end - now;
+        struct timespec ts = {.tv_sec = (time_t)(pause / 1000), .tv_nsec = (long)(pause % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+}
+
 const char *husk_rpc_server_name(const struct husk_rpc_conn *c) { return c->server_name; }
 
-struct husk_rpc_limits husk_rpc_server_limits(const struct husk_rpc_conn *c) { return c->limits; }
+/* The accessors take a const connection; the lock is the only thing they change. */
+static pthread_mutex_t *state_lock(const struct husk_rpc_conn *c)
+{
+    return (pthread_mutex_t *)&c->state_lock;
+}
 
-int husk_rpc_fd(const struct husk_rpc_conn *c) { return c->fd; }
+struct husk_rpc_limits husk_rpc_server_limits(const struct husk_rpc_conn *c)
+{
+    pthread_mutex_lock(state_lock(c));
+    struct husk_rpc_limits l = c->limits;
+    pthread_mutex_unlock(state_lock(c));
+    return l;
+}
+
+uint32_t husk_rpc_server_epoch(const struct husk_rpc_conn *c)
+{
+    pthread_mutex_lock(state_lock(c));
+    uint32_t e = c->epoch;
+    pthread_mutex_unlock(state_lock(c));
+    return e;
+}
+
+uint64_t husk_rpc_reconnect_count(const struct husk_rpc_conn *c)
+{
+    pthread_mutex_lock(state_lock(c));
+    uint64_t n = c->reconnect_count;
+    pthread_mutex_unlock(state_lock(c));
+    return n;
+}
+
+int husk_rpc_fd(const struct husk_rpc_conn *c)
+{
+    pthread_mutex_lock(state_lock(c));
+    int fd = c->fd;
+    pthread_mutex_unlock(state_lock(c));
+    return fd;
+}
 
 uint32_t husk_rpc_interface_version(const struct husk_rpc_conn *c, uint32_t interface)
 {

@@ -14,6 +14,7 @@
 
 #define HUSK_RPC_CONTROL_INTERFACE 0u
 #define HUSK_RPC_OP_HELLO 1u
+#define HUSK_RPC_OP_PING 2u
 #define HUSK_RPC_OP_REGISTER_SHM 3u
 #define HUSK_RPC_OP_UNREGISTER_SHM 4u
 
@@ -56,6 +57,8 @@ struct husk_rpc_conn {
     uint32_t current_interface;
     uint32_t current_operation;
     bool dead;
+    uint32_t epoch;           /* from the latest HELLO reply */
+    uint64_t reconnect_count;
 
     uint8_t *rx;
     size_t rx_cap;
@@ -65,6 +68,16 @@ struct husk_rpc_conn {
     size_t nversions;
     husk_rpc_event_handler event_handler;
     void *event_context;
+
+    /* Reconnecting (husk_rpc_set_reconnect): NULL path for adopted handles. */
+    char *path;
+    struct husk_rpc_requirement *required;
+    size_t nrequired;
+    int reconnect_timeout_ms; /* 0: disabled */
+    int retry_interval_ms;
+    int max_retries;
+    /* Adopted handles: the connection that opened it (ESTALE detection). */
+    struct husk_rpc_conn *parent;
 };
 
 void husk_rpc_encode_header(uint8_t out[HUSK_RPC_HEADER_SIZE], const struct husk_rpc_header *h);
@@ -73,5 +86,7 @@ int husk_rpc_decode_header(const uint8_t *msg, size_t len, unsigned nfds, struct
 void husk_rpc_close_fds(int *fds, unsigned n);
 void husk_rpc_mark_dead(struct husk_rpc_conn *c);
 bool husk_rpc_is_dead(struct husk_rpc_conn *c);
+/* Re-establish a dead connection (caller holds call_lock): 0 or ECONNRESET. */
+int husk_rpc_reconnect(struct husk_rpc_conn *c);
 
 #endif

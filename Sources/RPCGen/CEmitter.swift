@@ -40,6 +40,9 @@ struct CEmitter {
             o.line("/*")
             o.line(" * op \(op.id) \(op.name)(\(signature(op.request))) -> (\(signature(op.reply)))\(op.idempotent ? " idempotent" : "")")
             for line in parameterDocs(op) { o.line(" * \(line)") }
+            if op.idempotent {
+                o.line(" * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).")
+            }
             o.line(" * Returns 0 or a status (husk/rpc_client.h).")
             o.line(" */")
             o.line(prototype(op) + ";")
@@ -184,7 +187,8 @@ struct CEmitter {
             o.line("struct husk_rpc_reply husk_rep;")
             o.line("int husk_st = husk_w.error;")
             o.line("if (husk_st == 0)")
-            o.line("    husk_st = husk_rpc_call(conn, \(macro)_INTERFACE_ID, \(macro)_OP_\(op.name.uppercased()), husk_w.data, husk_w.len, husk_fds, \(requestFDs.count)u, &husk_rep);")
+            let flags = op.idempotent ? "HUSK_RPC_CALL_IDEMPOTENT" : "0u"
+            o.line("    husk_st = husk_rpc_call_flags(conn, \(macro)_INTERFACE_ID, \(macro)_OP_\(op.name.uppercased()), husk_w.data, husk_w.len, husk_fds, \(requestFDs.count)u, \(flags), &husk_rep);")
             o.line("husk_rpc_writer_free(&husk_w);")
             o.line("if (husk_st != 0)")
             o.line("    return husk_st;")

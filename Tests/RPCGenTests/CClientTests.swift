@@ -140,6 +140,77 @@ final class CClientTests: XCTestCase {
         XCTAssertTrue(out.contains("OK death"), out)
     }
 
+    /// The C client with reconnect enabled across a server restart (SIGKILL,
+    /// a new server on the same path): mirrors the Swift client's
+    /// RPCSignalTests.testReconnectRetriesOnlyIdempotentCallsAndStaleHandles.
+    func testReconnectRetriesOnlyIdempotentCallsAndStaleHandles() throws {
+        let dir = try scratch()
+        let check = try buildCheck(in: dir)
+        let socket = dir.appendingPathComponent("echo.sock").path
+        var server = try startServer(socket: socket)
+        let outPath = dir.appendingPathComponent("reconnect.out").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: check)
+        client.arguments = [socket, "reconnect"]
+        let input = Pipe()
+        client.standardInput = input
+        client.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        client.standardError = client.standardOutput
+        try client.run()
+        addTeardownBlock { if client.isRunning { kill(client.processIdentifier, SIGKILL); client.waitUntilExit() } }
+        func output() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        func waitFor(_ word: String) -> Bool {
+            let deadline = Date().addingTimeInterval(20)
+            while !output().contains(word + "\n") {
+                guard client.isRunning, Date() < deadline else { return false }
+                usleep(10_000)
+            }
+            return true
+        }
+        func tell(_ word: String) { input.fileHandleForWriting.write(Data((word + "\n").utf8)) }
+
+        guard waitFor("READY") else { return XCTFail("client never became ready:\n\(output())") }
+        kill(server.processIdentifier, SIGSTOP)
+        // kill() returns before every thread of the server has stopped: wait for all of them.
+        guard Self.waitStopped(server.processIdentifier) else { return XCTFail("the server did not stop") }
+        tell("stopped")
+        guard waitFor("SENT") else { return XCTFail("no SENT:\n\(output())") }
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: socket)   // so that startServer waits for the new one
+        tell("killed")
+        guard waitFor("RESET") else { return XCTFail("no RESET:\n\(output())") }
+        usleep(200_000)   // the idempotent stat is retrying to connect meanwhile
+        server = try startServer(socket: socket)
+        tell("restarted")
+        let deadline = Date().addingTimeInterval(40)
+        while client.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(client.isRunning, "the client did not finish:\n\(output())")
+        client.waitUntilExit()
+        let out = output()
+        XCTAssertEqual(client.terminationStatus, 0, out)
+        XCTAssertTrue(out.contains("OK reconnect"), out)
+        XCTAssertTrue(out.contains("ALL OK"), out)
+        _ = server
+    }
+
+    /// Wait (up to 10 s) until every thread of `pid` is stopped ('T' in /proc/PID/task/TID/stat).
+    static func waitStopped(_ pid: pid_t) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            let stopped = !tasks.isEmpty && tasks.allSatisfy { tid in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                      let close = stat.range(of: ")", options: .backwards) else { return false }
+                return stat[close.upperBound...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+            }
+            if stopped { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
     static let checkSource = #"""
 /* Drives the generated echo client against a real server: argv[1] = socket, argv[2] = scenario. */
 #define _GNU_SOURCE
@@ -374,14 +445,168 @@ static void death(const char *path)
     printf("OK death\n");
 }
 
+/* ---- reconnect: the test stops, kills and restarts the server, told by lines on stdin. ---- */
+
+struct bg_call {
+    struct husk_rpc_conn *conn;
+    int op; /* 0: sleep 60 s, 1: stat */
+    volatile int started, done, status;
+};
+
+static void *bg_call_run(void *arg)
+{
+    struct bg_call *b = arg;
+    b->started = 1;
+    uint32_t slept = 0;
+    uint64_t up = 0, calls = 0;
+    b->status = b->op == 0 ? husk_echo_sleep(b->conn, 60000, &slept) : husk_echo_stat(b->conn, &up, &calls);
+    __atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Wait (up to `ms`) until the call has returned. */
+static bool wait_done(struct bg_call *b, int ms)
+{
+    double end = now_ms() + ms;
+    while (!__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) && now_ms() < end)
+        usleep(5000);
+    return __atomic_load_n(&b->done, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void expect_line(const char *word)
+{
+    char line[64];
+    if (fgets(line, sizeof line, stdin) == NULL || strncmp(line, word, strlen(word)) != 0) {
+        fprintf(stderr, "expected '%s' on stdin\n", word);
+        exit(3);
+    }
+}
+
+static void say(const char *word)
+{
+    printf("%s\n", word);
+    fflush(stdout);
+}
+
+/* Calls (interface, operation) of the server-wide STATS, -1 if absent. */
+static long long op_calls(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation)
+{
+    struct husk_rpc_reply rep;
+    int st = husk_rpc_call_flags(c, 0, 5, NULL, 0, NULL, 0, HUSK_RPC_CALL_IDEMPOTENT, &rep);
+    CHECK(st == 0, "stats: %s", husk_rpc_status_name(st));
+    if (st != 0)
+        return -2;
+    struct husk_rpc_reader r;
+    husk_rpc_reader_init(&r, rep.payload, rep.payload_len);
+    (void)husk_rpc_get_u64(&r);
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    husk_rpc_get_array(&r, 24, &p, &n);
+    long long found = -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (husk_rpc_le32(p + 24 * i) == interface && husk_rpc_le32(p + 24 * i + 4) == operation)
+            found = (long long)husk_rpc_le64(p + 24 * i + 8);
+    CHECK(husk_rpc_reader_end(&r) == 0, "stats reply decodes");
+    husk_rpc_reply_release(&rep);
+    return found;
+}
+
+static void reconnect(const char *path)
+{
+    struct husk_rpc_conn *c = connect_echo(path);     /* sleeps; parent of the handle */
+    struct husk_rpc_conn *c2 = connect_echo(path);    /* an idempotent stat in flight at the kill */
+    struct husk_rpc_conn *plain = connect_echo(path); /* no reconnect */
+    CHECK(husk_rpc_set_reconnect(c, 15000, 20, 3) == 0, "set_reconnect");
+    CHECK(husk_rpc_set_reconnect(c2, 15000, 20, 3) == 0, "set_reconnect");
+    CHECK(husk_rpc_set_reconnect(c, -1, 20, 3) == EINVAL, "negative timeout");
+    uint32_t epoch1 = husk_rpc_server_epoch(c);
+    CHECK(epoch1 != 0 && epoch1 == husk_rpc_server_epoch(c2), "epoch %u", epoch1);
+
+    /* A handle (opened object) from this server start. */
+    int fd = -1;
+    int st = husk_echo_open(c, "obj", &fd);
+    CHECK(st == 0 && fd >= 0, "open: %s", husk_rpc_status_name(st));
+    struct husk_rpc_requirement req[] = {HUSK_ECHO_REQUIREMENT};
+    struct husk_rpc_conn *obj = NULL;
+    char err[256];
+    st = husk_rpc_adopt(fd, c, req, 1, &obj, err, sizeof err);
+    CHECK(st == 0, "adopt: %s %s", husk_rpc_status_name(st), err);
+    if (st != 0)
+        exit(1);
+    CHECK(husk_echo_ping(obj) == 0, "ping the handle");
+    CHECK(husk_rpc_server_epoch(obj) == epoch1, "the handle carries the same epoch");
+    CHECK(husk_rpc_set_reconnect(obj, 1000, 20, 3) == EINVAL, "a handle has no path to reconnect to");
+
+    /* In flight at the death: a non-idempotent sleep (started now) and an
+     * idempotent stat (sent while the server is stopped). */
+    struct bg_call sleeper = {.conn = c, .op = 0}, stater = {.conn = c2, .op = 1};
+    pthread_t ts, tt;
+    pthread_create(&ts, NULL, bg_call_run, &sleeper);
+    while (!sleeper.started)
+        usleep(1000);
+    usleep(300 * 1000); /* let the request reach the server */
+    say("READY");
+    expect_line("stopped");
+    pthread_create(&tt, NULL, bg_call_run, &stater);
+    while (!stater.started)
+        usleep(1000);
+    usleep(200 * 1000); /* the request goes into the stopped server's socket */
+    CHECK(!stater.done, "stat returned while the server was stopped: %s", husk_rpc_status_name(stater.status));
+    say("SENT");
+    expect_line("killed");
+    CHECK(wait_done(&sleeper, 5000), "the sleep did not return after the kill");
+    CHECK(sleeper.status == ECONNRESET, "non-idempotent call in flight: %s", husk_rpc_status_name(sleeper.status));
+    st = husk_echo_ping(plain);
+    CHECK(st == ECONNRESET, "no reconnect: %s", husk_rpc_status_name(st));
+    CHECK(!stater.done, "the stat gave up while no server ran: %s", husk_rpc_status_name(stater.status));
+    say("RESET");
+    expect_line("restarted");
+    CHECK(wait_done(&stater, 15000), "the stat was not retried");
+    CHECK(stater.status == 0, "idempotent call retried on the new connection: %s", husk_rpc_status_name(stater.status));
+    CHECK(husk_rpc_reconnect_count(c2) == 1, "c2 reconnected %llu times", (unsigned long long)husk_rpc_reconnect_count(c2));
+    CHECK(husk_rpc_server_epoch(c2) != epoch1, "a new server start, a new epoch");
+
+    /* The handle's own connection died: it pings through its parent (which
+     * reconnects) and finds another epoch. Then ESTALE without sending. */
+    st = husk_echo_ping(obj);
+    CHECK(st == ESTALE, "handle after the restart: %s", husk_rpc_status_name(st));
+    CHECK(husk_rpc_reconnect_count(c) == 1, "c reconnected %llu times", (unsigned long long)husk_rpc_reconnect_count(c));
+    CHECK(husk_rpc_server_epoch(c) == husk_rpc_server_epoch(c2), "c sees the new epoch");
+    st = husk_echo_ping(obj);
+    CHECK(st == ESTALE, "handle again: %s", husk_rpc_status_name(st));
+
+    /* The new server saw exactly one stat (the retry) and no sleep. */
+    long long stats = op_calls(c, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_STAT);
+    long long sleeps = op_calls(c, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_SLEEP);
+    CHECK(stats == 1 && sleeps == -1, "new server's stats: stat %lld sleep %lld", stats, sleeps);
+
+    /* The next non-idempotent call works. */
+    uint32_t slept = 0;
+    st = husk_echo_sleep(c, 5, &slept);
+    CHECK(st == 0 && slept >= 5, "sleep after the reconnect: %s slept %u", husk_rpc_status_name(st), slept);
+    st = husk_echo_ping(plain);
+    CHECK(st == ECONNRESET, "no reconnect, still: %s", husk_rpc_status_name(st));
+
+    pthread_join(ts, NULL);
+    pthread_join(tt, NULL);
+    husk_rpc_close(obj);
+    husk_rpc_close(plain);
+    husk_rpc_close(c2);
+    husk_rpc_close(c);
+    if (failures == 0)
+        printf("OK reconnect\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKET basic|death\n", argv[0]);
+        fprintf(stderr, "usage: %s SOCKET basic|death|reconnect\n", argv[0]);
         return 2;
     }
     if (strcmp(argv[2], "basic") == 0)
         basic(argv[1]);
+    else if (strcmp(argv[2], "reconnect") == 0)
+        reconnect(argv[1]);
     else
         death(argv[1]);
     if (failures == 0)

@@ -12,7 +12,7 @@ int husk_blk_devices(struct husk_rpc_conn *conn, char *out_names, uint32_t out_n
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_DEVICES, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_DEVICES, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -46,7 +46,7 @@ int husk_blk_open(struct husk_rpc_conn *conn, const char *name, uint32_t mode, i
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_OPEN, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_OPEN, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -72,7 +72,7 @@ int husk_blk_get_status(struct husk_rpc_conn *conn, uint32_t *out_block_size, ui
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_GET_STATUS, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_GET_STATUS, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -110,7 +110,7 @@ int husk_blk_read(struct husk_rpc_conn *conn, uint64_t offset, struct husk_rpc_s
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_READ, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_READ, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -139,7 +139,7 @@ int husk_blk_write(struct husk_rpc_conn *conn, uint64_t offset, struct husk_rpc_
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_WRITE, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_WRITE, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -166,7 +166,7 @@ int husk_blk_flush(struct husk_rpc_conn *conn)
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_FLUSH, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_FLUSH, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -188,7 +188,7 @@ int husk_blk_close(struct husk_rpc_conn *conn)
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_CLOSE, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_CLOSE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -216,7 +216,7 @@ int husk_blk_batch(struct husk_rpc_conn *conn, struct husk_rpc_shm_ref region, c
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_BATCH, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_BATCH, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;

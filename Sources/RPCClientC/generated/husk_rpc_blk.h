@@ -26,6 +26,7 @@ extern "C" {
 /*
  * op 1 devices() -> (names: string) idempotent
  * out_names: receives a NUL-terminated string; EMSGSIZE if it needs more than out_names_cap bytes.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_devices(struct husk_rpc_conn *conn, char *out_names, uint32_t out_names_cap);
@@ -44,6 +45,7 @@ int husk_blk_open(struct husk_rpc_conn *conn, const char *name, uint32_t mode, i
  * out_block_count: may be NULL.
  * out_read_only: may be NULL.
  * out_features: may be NULL.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_get_status(struct husk_rpc_conn *conn, uint32_t *out_block_size, uint64_t *out_block_count, bool *out_read_only, uint32_t *out_features);
@@ -51,6 +53,7 @@ int husk_blk_get_status(struct husk_rpc_conn *conn, uint32_t *out_block_size, ui
 /*
  * op 4 read(offset: u64, buffer: shm) -> (count: u64) idempotent
  * out_count: may be NULL.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_read(struct husk_rpc_conn *conn, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count);
@@ -58,12 +61,14 @@ int husk_blk_read(struct husk_rpc_conn *conn, uint64_t offset, struct husk_rpc_s
 /*
  * op 5 write(offset: u64, buffer: shm) -> (count: u64) idempotent
  * out_count: may be NULL.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_write(struct husk_rpc_conn *conn, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count);
 
 /*
  * op 6 flush() -> () idempotent
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_flush(struct husk_rpc_conn *conn);

@@ -12,7 +12,7 @@ int husk_echo_ping(struct husk_rpc_conn *conn)
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_PING, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_PING, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -35,7 +35,7 @@ int husk_echo_echo(struct husk_rpc_conn *conn, const uint8_t *data, uint32_t dat
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_ECHO, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_ECHO, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -68,7 +68,7 @@ int husk_echo_stat(struct husk_rpc_conn *conn, uint64_t *out_uptime_ns, uint64_t
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_STAT, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_STAT, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -99,7 +99,7 @@ int husk_echo_sleep(struct husk_rpc_conn *conn, uint32_t ms, uint32_t *out_slept
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_SLEEP, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_SLEEP, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -127,7 +127,7 @@ int husk_echo_checksum(struct husk_rpc_conn *conn, struct husk_rpc_shm_ref data,
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_CHECKSUM, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_CHECKSUM, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -158,7 +158,7 @@ int husk_echo_raise(struct husk_rpc_conn *conn, uint32_t signal)
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_RAISE, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_RAISE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -180,7 +180,7 @@ int husk_echo_whoami(struct husk_rpc_conn *conn, uint32_t *out_uid, uint32_t *ou
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_WHOAMI, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_WHOAMI, husk_w.data, husk_w.len, husk_fds, 0u, HUSK_RPC_CALL_IDEMPOTENT, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -220,7 +220,7 @@ int husk_echo_open(struct husk_rpc_conn *conn, const char *name, int *out_object
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_OPEN, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_OPEN, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;
@@ -248,7 +248,7 @@ int husk_echo_notify(struct husk_rpc_conn *conn, uint32_t delay_ms, uint32_t sig
     struct husk_rpc_reply husk_rep;
     int husk_st = husk_w.error;
     if (husk_st == 0)
-        husk_st = husk_rpc_call(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_NOTIFY, husk_w.data, husk_w.len, husk_fds, 0u, &husk_rep);
+        husk_st = husk_rpc_call_flags(conn, HUSK_ECHO_INTERFACE_ID, HUSK_ECHO_OP_NOTIFY, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
     husk_rpc_writer_free(&husk_w);
     if (husk_st != 0)
         return husk_st;

@@ -26,6 +26,7 @@ extern "C" {
 
 /*
  * op 1 ping() -> () idempotent
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_ping(struct husk_rpc_conn *conn);
@@ -34,6 +35,7 @@ int husk_echo_ping(struct husk_rpc_conn *conn);
  * op 2 echo(data: bytes) -> (data: bytes) idempotent
  * data: data_len bytes.
  * out_data: receives *out_data_len bytes (set even when too long); EMSGSIZE if more than out_data_cap.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_echo(struct husk_rpc_conn *conn, const uint8_t *data, uint32_t data_len, uint8_t *out_data, uint32_t out_data_cap, uint32_t *out_data_len);
@@ -42,6 +44,7 @@ int husk_echo_echo(struct husk_rpc_conn *conn, const uint8_t *data, uint32_t dat
  * op 3 stat() -> (uptime_ns: u64, calls: u64) idempotent
  * out_uptime_ns: may be NULL.
  * out_calls: may be NULL.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_stat(struct husk_rpc_conn *conn, uint64_t *out_uptime_ns, uint64_t *out_calls);
@@ -57,6 +60,7 @@ int husk_echo_sleep(struct husk_rpc_conn *conn, uint32_t ms, uint32_t *out_slept
  * op 5 checksum(data: shm) -> (crc32c: u32, length: u64) idempotent
  * out_crc32c: may be NULL.
  * out_length: may be NULL.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_checksum(struct husk_rpc_conn *conn, struct husk_rpc_shm_ref data, uint32_t *out_crc32c, uint64_t *out_length);
@@ -72,6 +76,7 @@ int husk_echo_raise(struct husk_rpc_conn *conn, uint32_t signal);
  * out_uid: may be NULL.
  * out_gid: may be NULL.
  * out_groups: receives *out_groups_count elements (set even when too many); EMSGSIZE if more than out_groups_cap.
+ * Idempotent: after a reconnect the request may be sent again (husk_rpc_set_reconnect).
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_echo_whoami(struct husk_rpc_conn *conn, uint32_t *out_uid, uint32_t *out_gid, uint32_t *out_groups, uint32_t out_groups_cap, uint32_t *out_groups_count);

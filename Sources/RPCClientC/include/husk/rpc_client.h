@@ -9,7 +9,8 @@
  * Status values: every function that returns int returns 0 or a positive
  * errno-style status of docs/protocol.md §6. A status the server replied
  * with is returned unchanged; the library adds ECONNRESET (the connection
- * is gone: every later call fails the same way), EPROTO (the server sent
+ * is gone: every later call fails the same way unless reconnect is enabled),
+ * ESTALE (a handle of a server that has restarted, husk_rpc_adopt), EPROTO (the server sent
  * something that breaks the protocol; the connection is then unusable),
  * ENOMEM, EINVAL (bad arguments) and EMSGSIZE (a request larger than the
  * server's max_payload, or a reply field larger than the caller's buffer).
@@ -28,6 +29,13 @@
  * reply (its result, a partial result, or EINTR); with SA_RESTART the kernel
  * restarts the wait and the call simply continues. The request is never sent
  * twice.
+ *
+ * Reconnect (off unless husk_rpc_set_reconnect() enables it, see there): a
+ * dead connection is dialled again at the same path with the same required
+ * interfaces; a request the server may have received is sent again only if
+ * the call was made with HUSK_RPC_CALL_IDEMPOTENT. A connection made with
+ * husk_rpc_adopt() for an opened object reports ESTALE once its parent has
+ * reconnected to a restarted server (another epoch, docs/protocol.md §4).
  */
 #ifndef HUSK_RPC_CLIENT_H
 #define HUSK_RPC_CLIENT_H
@@ -89,6 +97,45 @@ struct husk_rpc_shm_ref {
 int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement *required, size_t count,
                      struct husk_rpc_conn **out, char *error, size_t error_len);
 
+/**
+ * Enable reconnecting for a connection made with husk_rpc_connect(): when
+ * the connection has died (the server closed it or crashed), the next call
+ * dials the same path again and says HELLO with the same requirements,
+ * retrying every `retry_interval_ms` (0: 50 ms) until `timeout_ms` has
+ * passed (a server being restarted by its supervisor); if that fails the
+ * call returns ECONNRESET and the next call tries again.
+ *
+ * A request not yet sent when the death was noticed is sent on the new
+ * connection whatever its flags. A request that was sent and lost with the
+ * connection is sent again only when the call was made with
+ * HUSK_RPC_CALL_IDEMPOTENT (the generated functions pass it for operations
+ * the IDL marks `idempotent`), at most `max_retries` times per call; any
+ * other call returns ECONNRESET at once and the next call reconnects.
+ *
+ * `timeout_ms` 0 disables reconnecting (the default: a dead connection
+ * stays dead and every call returns ECONNRESET). Returns 0, or EINVAL for a
+ * negative value or a connection made with husk_rpc_adopt() (it has no path
+ * to dial; see there for ESTALE).
+ */
+int husk_rpc_set_reconnect(struct husk_rpc_conn *conn, int timeout_ms, int retry_interval_ms, int max_retries);
+
+/**
+ * Speak to an already-connected descriptor, typically an opened object's
+ * (an `fd` reply field such as echo `open`'s): says HELLO on it requiring
+ * the `count` interfaces in `required`, like husk_rpc_connect(). Takes
+ * ownership of `fd` on success and on failure.
+ *
+ * `parent` (may be NULL) is the connection whose call returned the
+ * descriptor; it must outlive the new connection. The handle remembers the
+ * server epoch it was opened under: once `parent` has reconnected to a
+ * restarted server (another epoch), calls on the handle return ESTALE. When
+ * the handle's own connection dies, the call first PINGs through `parent`
+ * (which reconnects if it is enabled to) and returns ESTALE if the epoch
+ * changed, ECONNRESET otherwise. A handle never reconnects itself.
+ */
+int husk_rpc_adopt(int fd, struct husk_rpc_conn *parent, const struct husk_rpc_requirement *required, size_t count,
+                   struct husk_rpc_conn **out, char *error, size_t error_len);
+
 /** Close the connection and free it; the server then releases everything
  *  it held for it, including registered shared memory. The client's own
  *  mappings stay until husk_rpc_shm_unregister() (which works on a closed
@@ -96,8 +143,16 @@ int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement 
  *  and it must not be used afterwards. NULL is ignored. */
 void husk_rpc_close(struct husk_rpc_conn *conn);
 
-/** The server's name from its hello reply (valid until husk_rpc_close). */
+/** The server's name from its (latest) hello reply (valid until
+ *  husk_rpc_close; a reconnect may rewrite it). */
 const char *husk_rpc_server_name(const struct husk_rpc_conn *conn);
+
+/** The server's start epoch from the latest hello reply (docs/protocol.md
+ *  §4: random and non-zero per server process, 0 if the server sends none). */
+uint32_t husk_rpc_server_epoch(const struct husk_rpc_conn *conn);
+
+/** How many times the connection has reconnected (husk_rpc_set_reconnect). */
+uint64_t husk_rpc_reconnect_count(const struct husk_rpc_conn *conn);
 
 /** The server's limits from its hello reply. */
 struct husk_rpc_limits husk_rpc_server_limits(const struct husk_rpc_conn *conn);
@@ -106,7 +161,8 @@ struct husk_rpc_limits husk_rpc_server_limits(const struct husk_rpc_conn *conn);
  *  among the interfaces required at connect time or the server lacks it. */
 uint32_t husk_rpc_interface_version(const struct husk_rpc_conn *conn, uint32_t interface);
 
-/** The connection's socket descriptor (e.g. to poll for events). */
+/** The connection's socket descriptor (e.g. to poll for events; another
+ *  one after a reconnect). */
 int husk_rpc_fd(const struct husk_rpc_conn *conn);
 
 /** A received reply. husk_rpc_call() fills it on success; release it with
@@ -136,6 +192,20 @@ struct husk_rpc_reply {
 int husk_rpc_call(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation,
                   const void *payload, size_t payload_len, const int *fds, unsigned nfds,
                   struct husk_rpc_reply *reply);
+
+/** husk_rpc_call_flags(): the operation is idempotent, so a request lost
+ *  with a dead connection may be sent again after a reconnect. */
+#define HUSK_RPC_CALL_IDEMPOTENT 0x1u
+
+/**
+ * husk_rpc_call() with `flags`: 0 or HUSK_RPC_CALL_IDEMPOTENT (other bits:
+ * EINVAL). husk_rpc_call() is the flags == 0 form. With reconnect enabled
+ * an idempotent call may be sent more than once (husk_rpc_set_reconnect);
+ * on an adopted handle of a restarted server it returns ESTALE.
+ */
+int husk_rpc_call_flags(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation,
+                        const void *payload, size_t payload_len, const int *fds, unsigned nfds, uint32_t flags,
+                        struct husk_rpc_reply *reply);
 
 /** Free a reply's payload and close the descriptors not taken. */
 void husk_rpc_reply_release(struct husk_rpc_reply *reply);
