@@ -79,11 +79,14 @@ let package = Package(
                                                     "RPCServer", "RPCWire", "RPCTransport"],
                 path: "Sources/Servers/Block"),
         .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"]),
+        // The disk test pattern (word at offset o = o ^ key), shared by the
+        // block demo, the benchmarks, the VM guest and host, and the tests.
+        .target(name: "DiskPattern", dependencies: ["HuskSys"]),
         // libvirt's C API (libvirt-dev via pkg-config; scripts/setup-vm.sh) and
         // the host side of `husk vm` over it. Only husk-vm links them: husk
         // itself, and everything that runs in a guest, stays free of libvirt.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-        .target(name: "VMHost", dependencies: ["CLibvirt"]),
+        .target(name: "VMHost", dependencies: ["CLibvirt", "DiskPattern"]),
         .executableTarget(name: "husk-vm", dependencies: [
             "VMHost", "VMImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -113,7 +116,7 @@ let package = Package(
         .target(name: "VMImage"),
         .executableTarget(name: "husk", dependencies: [
             "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
-            "BlockServer", "BlockClient", "NBDFrontend", "VMImage",
+            "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [
             // dlopen()ed components resolve glue symbols against the executable.
@@ -128,11 +131,11 @@ let package = Package(
         // Helpers shared by the test targets: the husk binary, scratch
         // directories, child processes, polling with a deadline.
         .target(name: "HuskTestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "VMHostTests", dependencies: ["VMHost"]),
+        .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
         .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
         .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
                                                 "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue",
-                                                "HuskTestSupport"]),
+                                                "HuskTestSupport", "DiskPattern"]),
         // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
         .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI",
                                                       "HuskTestSupport"]),

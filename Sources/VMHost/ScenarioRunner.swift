@@ -1,3 +1,4 @@
+import DiskPattern
 import Glibc
 
 /// Runs one scenario in one transient VM on one libvirt connection and
@@ -52,7 +53,7 @@ public struct ScenarioRunner: Sendable {
         let nonce = UInt64.random(in: 1...UInt64.max)
         do {
             progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
-            try DiskPattern.fill(path: disk, bytes: scenario.diskBytes, key: nonce)
+            try writePatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce)
             var kernel = guest.kernel, initrd = guest.initrd, remoteDisk = disk
             var store: VolumeStore?
             if useVolumes {
@@ -113,8 +114,9 @@ public struct ScenarioRunner: Sendable {
             }
             judge(&result, flushes: flushes)
             if scenario.verifiesSecondPattern && result.failures.isEmpty {
-                if let bad = DiskPattern.firstMismatch(path: disk, bytes: scenario.diskBytes, key: ~nonce) {
-                    result.failures.append("host: the image does not hold pattern 2 at byte \(bad)")
+                let check = verifyPatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce, second: true, direct: false)
+                if !check.matches {
+                    result.failures.append("host: the image does not hold pattern 2: \(check.detail)")
                 } else {
                     result.checks.append(GuestCheck(name: "host-image-pattern-2", passed: true, detail: "the host reads what the guest wrote"))
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlockClient
+import DiskPattern
 import Glibc
 import RPCInterfaces
 import RPCWire
@@ -66,26 +67,15 @@ struct BenchBlk: ParsableCommand {
     }
 
     private func fillImage(_ path: String, bytes: UInt64) throws {
-        let fd = Glibc.open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BenchFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         // Real data, not holes: reads of a sparse file never reach the disk.
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var off: UInt64 = 0
-        while off < bytes {
-            chunk.withUnsafeMutableBytes { b in
-                for i in stride(from: 0, to: b.count, by: 8) {
-                    b.storeBytes(of: (off + UInt64(i)) ^ 0x5eed, toByteOffset: i, as: UInt64.self)
-                }
-            }
-            guard pwrite(fd, chunk, chunk.count, off_t(off)) == chunk.count else {
-                throw BenchFailure("writing \(path): \(String(cString: strerror(errno)))")
-            }
-            off += UInt64(chunk.count)
+        do throws(PatternFileError) { try writePatternFile(path: path, bytes: bytes, nonce: 0x5eed) } catch {
+            throw BenchFailure("\(error)")
         }
-        fdatasync(fd)
         // Cold runs start from an empty cache for this file.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BenchFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
         posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
     }
 
     private func warmPageCache(_ path: String) { _ = fileContentsCount(path) }

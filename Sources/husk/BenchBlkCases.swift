@@ -1,4 +1,5 @@
 import BlockClient
+import DiskPattern
 import Glibc
 import HuskSys
 import RPCInterfaces
@@ -29,16 +30,14 @@ struct BlkCase {
 /// The image opened directly by the benchmark (the baseline of depth-1 cases).
 final class DirectImage {
     let fd: Int32
-    let buffer: UnsafeMutableRawPointer
+    let aligned = AlignedBuffer(1 << 20)
+    var buffer: UnsafeMutableRawPointer { aligned.pointer }
     init(path: String, odirect: Bool) throws {
         fd = Glibc.open(path, O_RDWR | O_CLOEXEC | (odirect ? husk_o_direct() : 0))
         guard fd >= 0 else { throw BenchFailure("open \(path)\(odirect ? " with O_DIRECT" : ""): \(String(cString: strerror(errno)))") }
-        var p: UnsafeMutableRawPointer?
-        guard posix_memalign(&p, 4096, 1 << 20) == 0, let p else { throw BenchFailure("posix_memalign failed") }
-        memset(p, 0xA5, 1 << 20)
-        buffer = p
+        memset(buffer, 0xA5, aligned.size)
     }
-    deinit { close(fd); free(buffer) }
+    deinit { close(fd) }
 }
 
 /// Runs each case for a fixed time against the server, the image, or fio.

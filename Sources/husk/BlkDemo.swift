@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlockClient
+import DiskPattern
 import Glibc
 import RPCWire
 
@@ -42,7 +43,7 @@ struct BlkDemo: ParsableCommand {
         var dev = try open(socket)
         print("2. client: \(dev.name): \(dev.blockCount) blocks of \(dev.blockSize) bytes, \(dev.readOnly ? "read-only" : "read-write")\(dev.features & 1 != 0 ? ", flush" : "")")
 
-        let pattern = demoPattern(bytes: bytes, nonce: nonce)
+        let pattern = DiskPattern.bytes(bytes, at: 0, key: nonce)
         var t0 = monotonicSeconds()
         try rpc { () throws(RPCError) in try dev.write(offset: 0, pattern) }
         try rpc { () throws(RPCError) in try dev.flush() }
@@ -62,7 +63,8 @@ struct BlkDemo: ParsableCommand {
         dev.close()
         let status = server.stop()
         try check(status == 0, "6. SIGTERM: the server shut down cleanly (exit status \(status))")
-        try check(fileContents(image) == pattern, "7. the host reads the image file itself: identical to what the client wrote")
+        try check(verifyPatternFile(path: image, bytes: UInt64(bytes), nonce: nonce, second: false, direct: false).matches,
+                  "7. the host reads the image file itself: identical to what the client wrote")
         print("demo: OK")
     }
 
@@ -83,33 +85,6 @@ struct BlkDemo: ParsableCommand {
         printError("husk blk demo: \(why)")
         return ExitCode(1)
     }
-}
-
-/// Every 8-byte word: its byte offset xor the nonce, so a block from the
-/// wrong place or from another run never matches.
-func demoPattern(bytes: Int, nonce: UInt64) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: bytes)
-    out.withUnsafeMutableBytes { b in
-        for i in stride(from: 0, to: bytes, by: 8) {
-            b.storeBytes(of: (UInt64(i) ^ nonce).littleEndian, toByteOffset: i, as: UInt64.self)
-        }
-    }
-    return out
-}
-
-func fileContents(_ path: String) -> [UInt8] {
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return [] }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = read(fd, &buf, buf.count)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return out
 }
 
 private func rate(_ bytes: Int, _ seconds: Double) -> String {

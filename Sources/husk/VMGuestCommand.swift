@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiskPattern
 import BlockClient
 import Glibc
 import HuskSys
@@ -86,7 +87,7 @@ struct VMGuestCheck: ParsableCommand {
         var off: UInt64 = 0
         while off < total {
             let n = Int(min(chunk, total - off))
-            DiskPattern.fill(dev.window.base, length: n, at: off, nonce: key, second: true)
+            DiskPattern.fill(dev.window.base, length: n, at: off, key: DiskPattern.key(nonce: key, second: true))
             do throws(RPCError) { _ = try dev.blk.write(offset: off, buffer: dev.window.ref(offset: 0, length: UInt64(n))) } catch {
                 failure = "write at offset \(off): \(error)"
                 break
@@ -111,7 +112,7 @@ struct VMGuestCheck: ParsableCommand {
         let t0 = monotonicSeconds()
         var off: UInt64 = 0
         var bad = 0
-        var first: String?
+        var first: (offset: UInt64, detail: String)?
         while off < total {
             let n = Int(min(chunk, total - off))
             do throws(RPCError) { _ = try dev.blk.read(offset: off, buffer: dev.window.ref(offset: 0, length: UInt64(n))) } catch {
@@ -120,7 +121,7 @@ struct VMGuestCheck: ParsableCommand {
             bad += DiskPattern.verify(dev.window.base, length: n, at: off, nonce: key, second: second, first: &first)
             off += UInt64(n)
         }
-        if bad > 0 { return (false, "\(bad) words differ from pattern \(second ? 2 : 1); \(first ?? "")") }
+        if bad > 0 { return (false, "\(bad) words differ from pattern \(second ? 2 : 1); \(first?.detail ?? "")") }
         return (true, "\(total) bytes match pattern \(second ? 2 : 1), \(rate(total, monotonicSeconds() - t0))")
     }
 }
@@ -146,7 +147,7 @@ struct VMGuestVerify: ParsableCommand {
             throw ExitCode(1)
         }
         let t0 = monotonicSeconds()
-        let r = verifyFilePattern(path: file, bytes: bytes, nonce: key, second: second, direct: true)
+        let r = verifyPatternFile(path: file, bytes: bytes, nonce: key, second: second, direct: true)
         checks.record(name, r.bad == 0, r.bad == 0 ? "\(file): \(r.detail), \(rate(bytes, monotonicSeconds() - t0))" : "\(file): \(r.detail)")
         if r.bad != 0 { throw ExitCode(1) }
     }

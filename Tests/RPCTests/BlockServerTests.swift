@@ -1,4 +1,5 @@
 import BlockClient
+import DiskPattern
 import Foundation
 import Glibc
 import RPCInterfaces
@@ -37,13 +38,7 @@ final class BlockServerProcess: @unchecked Sendable {
 /// A deterministic pattern: each 8-byte word holds its byte offset xor a seed,
 /// so a block read from the wrong place or an old run never matches.
 func blockPattern(offset: UInt64, length: Int, seed: UInt64) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: length)
-    out.withUnsafeMutableBytes { b in
-        for i in stride(from: 0, to: length, by: 8) {
-            b.storeBytes(of: ((offset + UInt64(i)) ^ seed).littleEndian, toByteOffset: i, as: UInt64.self)
-        }
-    }
-    return out
+    DiskPattern.bytes(length, at: offset, key: seed)
 }
 
 /// Byte arrays compared with a short message (XCTAssertEqual would print

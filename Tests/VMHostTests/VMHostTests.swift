@@ -1,3 +1,4 @@
+import DiskPattern
 import Glibc
 @testable import VMHost
 import XCTest
@@ -50,15 +51,20 @@ final class DiskPatternTests: XCTestCase {
         close(fd)
         let path = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { unlink(path) }
-        try DiskPattern.fill(path: path, bytes: 3 << 20, key: 0x1234)
-        XCTAssertNil(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: 0x1234))
-        XCTAssertEqual(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: ~UInt64(0x1234)), 0, "the other pattern differs at once")
+        try writePatternFile(path: path, bytes: 3 << 20, nonce: 0x1234)
+        XCTAssertTrue(verifyPatternFile(path: path, bytes: 3 << 20, nonce: 0x1234, second: false, direct: false).matches)
+        let other = verifyPatternFile(path: path, bytes: 3 << 20, nonce: 0x1234, second: true, direct: false)
+        XCTAssertEqual(other.firstBad, 0, "the other pattern differs at once")
+        XCTAssertTrue(other.detail.contains("still pattern 1"), other.detail)
         // Corrupt one word in the second MiB.
         let f = open(path, O_WRONLY)
         var junk: UInt64 = 0
         pwrite(f, &junk, 8, (1 << 20) + 4096)
         close(f)
-        XCTAssertEqual(DiskPattern.firstMismatch(path: path, bytes: 3 << 20, key: 0x1234), (1 << 20) + 4096)
+        let one = verifyPatternFile(path: path, bytes: 3 << 20, nonce: 0x1234, second: false, direct: false)
+        XCTAssertEqual(one.firstBad, (1 << 20) + 4096)
+        XCTAssertEqual(one.bad, 1)
+        XCTAssertEqual(verifyPatternFile(path: path + ".missing", bytes: 8, nonce: 1, second: false, direct: false).bad, -1)
     }
 }
 
