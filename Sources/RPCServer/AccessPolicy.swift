@@ -32,11 +32,15 @@ public struct AccessPolicy: Sendable, Equatable {
         rules[key] = g
     }
 
-    /// No rules: every call gets the default, whoever makes it.
-    public var isUniform: Bool { rules.isEmpty }
-
     public func allows(_ who: PeerIdentity, interface: String, operation: String) -> Bool {
+        allows(who) { (interface, operation) }
+    }
+
+    /// The same with the names built only when a rule could apply: servers
+    /// ask per request, and a policy without rules then costs one comparison.
+    public func allows(_ who: PeerIdentity, names: () -> (interface: String, operation: String)) -> Bool {
         if rules.isEmpty { return defaultAllow }
+        let (interface, operation) = names()
         guard let g = rules["\(interface).\(operation)"] ?? rules["\(interface).*"] else { return defaultAllow }
         if g.uids.contains(who.uid) || g.gids.contains(who.gid) { return true }
         return who.groups.contains { g.gids.contains($0) }

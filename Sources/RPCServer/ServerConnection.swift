@@ -164,17 +164,7 @@ final class ServerConnection: @unchecked Sendable {
             sendReply(header: h, status: RPCStatus.nosys, payload: [], fds: [], signal: 0)
             return nil
         }
-        // Names are built only when a rule could apply (the per-call cost of a
-        // policy without rules is one comparison).
-        let policy = server.configuration.policy
-        let allowed: Bool
-        if policy.isUniform {
-            allowed = policy.allows(identity, interface: "", operation: "")
-        } else {
-            let (i, o) = server.operationName(h.interface, h.operation)
-            allowed = policy.allows(identity, interface: i, operation: o)
-        }
-        if !allowed {
+        if !server.configuration.policy.allows(identity, names: { server.operationName(h.interface, h.operation) }) {
             let (iname, oname) = server.operationName(h.interface, h.operation)
             closeDescriptors(fds)
             server.log(.warning, "connection \(id): \(iname).\(oname) denied to \(identity) (EACCES)")
@@ -210,7 +200,7 @@ final class ServerConnection: @unchecked Sendable {
         }
         let oname = ControlOp.name(h.operation)
         if h.operation >= ControlOp.ping && h.operation <= ControlOp.stats,
-           !server.configuration.policy.allows(identity, interface: "control", operation: oname) {
+           !server.configuration.policy.allows(identity, names: { ("control", oname) }) {
             closeDescriptors(fds)
             server.log(.warning, "connection \(id): control.\(oname) denied to \(identity) (EACCES)")
             server.count(0, h.operation, status: RPCStatus.acces)
