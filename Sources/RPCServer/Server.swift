@@ -11,10 +11,6 @@ public typealias RPCLogger = @Sendable (RPCLogLevel, String) -> Void
 /// Server-side extras a handler may use beyond RPCCall: shared memory of the
 /// calling connection and opened objects.
 public protocol RPCServerCallContext: RPCCall {
-    /// Copy the bytes a shm_ref names out of the connection's registered
-    /// shared memory (EFAULT outside the region, EINVAL for an unknown id,
-    /// EMSGSIZE above max_payload).
-    func copySharedMemory(_ ref: SharedMemoryRef) -> Result<[UInt8], RPCError>
     /// A new connection served by this server whose identity is the
     /// caller's; returns the client's end (the caller puts it in its reply).
     func openObjectConnection(name: String) -> Result<Int32, RPCError>
@@ -27,8 +23,10 @@ public protocol RPCServerCallContext: RPCCall {
     /// Run `body` over the bytes `ref` names in the connection's registered
     /// shared memory, in place: zero-copy for data the server passes through
     /// without validating (block payloads; the client may change them at any
-    /// time). EFAULT outside the region, EINVAL for an unknown id, EACCES
-    /// when `writable` is asked of a region the client sealed against writes.
+    /// time). A handler that must validate bytes copies them out first
+    /// (`Array(buffer)`) and checks the copy. EFAULT outside the region,
+    /// EINVAL for an unknown id, EACCES when `writable` is asked of a region
+    /// the client sealed against writes.
     func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
                              _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError>
     /// The calling connection as a place to post EVENT messages (protocol

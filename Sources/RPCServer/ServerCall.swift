@@ -39,10 +39,6 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
     }
     func raiseSignal(_ signal: Int32) { signalToRaise = signal }
 
-    func copySharedMemory(_ ref: SharedMemoryRef) -> Result<[UInt8], RPCError> {
-        connection.copySharedMemory(ref)
-    }
-
     func openObjectConnection(name: String) -> Result<Int32, RPCError> {
         openObject(name: name, binding: nil)
     }

@@ -359,14 +359,6 @@ final class ServerConnection: @unchecked Sendable {
 
     // MARK: shared memory
 
-    func copySharedMemory(_ ref: SharedMemoryRef) -> Result<[UInt8], RPCError> {
-        guard let region = state.withLock({ regions[ref.id] }) else {
-            return .failure(RPCError(RPCStatus.inval, "no shared memory region \(ref.id)"))
-        }
-        if ref.length > limits.maxPayload { return .failure(RPCError(RPCStatus.msgsize)) }
-        return region.copy(offset: ref.offset, length: ref.length)
-    }
-
     /// Run `body` over the bytes `ref` names, in place (no copy). The region
     /// stays mapped until `body` returns, even if the client unregisters it.
     func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,

@@ -5,11 +5,12 @@ import RPCWire
 /// A client's memfd mapped shared: read-write when the client allows it
 /// (a memfd without F_SEAL_WRITE/F_SEAL_FUTURE_WRITE), else read-only. The
 /// client may keep writing to it, so nothing is validated in place: handlers
-/// copy out first, or pass data through untouched (block payloads). The
+/// copy out what they validate and pass the rest through untouched (block
+/// payloads). The
 /// memfd is sealed against shrinking, so the mapping never faults.
 final class SharedRegion: @unchecked Sendable {
     // @unchecked: immutable after init; the mapping is released in deinit,
-    // after the last holder (a registry entry or a copy in progress) lets go.
+    // after the last holder (a registry entry or a handler using it) lets go.
     let base: UnsafeRawPointer
     let size: Int
     let writable: Bool
@@ -37,11 +38,6 @@ final class SharedRegion: @unchecked Sendable {
         self.base = base; self.size = size; self.writable = writable
     }
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-
-    /// Copy `[offset, offset+length)` out, or EFAULT when outside the region.
-    func copy(offset: UInt64, length: UInt64) -> Result<[UInt8], RPCError> {
-        range(offset: offset, length: length).map { Array(UnsafeRawBufferPointer($0)) }
-    }
 
     /// The bytes `[offset, offset+length)` in place, or EFAULT when outside
     /// the region. Valid while this region is alive.
