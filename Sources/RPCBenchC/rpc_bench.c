@@ -9,15 +9,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define RAW_MAX 65536u
 
@@ -99,31 +96,6 @@ int rpcbench_raw_run(int fd, uint32_t size, uint64_t n, uint64_t *lat_ns) {
 void rpcbench_raw_stop(pid_t pid, int fd) {
     close(fd);
     int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-}
-
-pid_t rpcbench_spawn(const char *path, char *const argv[]) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int r = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return r == 0 ? pid : -r;
-}
-
-void rpcbench_stop(pid_t pid) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    int st;
-    for (int i = 0; i < 500; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR)) return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
 }
 

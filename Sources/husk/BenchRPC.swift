@@ -41,7 +41,6 @@ struct BenchRPC: ParsableCommand {
         let big = max(rounds, quick ? 10 : 200)            // 1 MiB calls
         let mid = max(rounds, n / 4)                        // 4 KiB / 64 KiB calls
         let conc = concurrentCalls ?? (quick ? 100 : 10_000)
-        let exe = try selfExecutable()
         let dir = try makeScratchDirectory(prefix: "husk-bench")
         defer { removeScratchDirectory(dir) }
         var out = RPCBenchOutput()
@@ -50,17 +49,17 @@ struct BenchRPC: ParsableCommand {
         let placements: [(name: String, server: Int32, client: Int32)] =
             [("samecore", 0, 0), ("crosscore", cpus >= 2 ? 1 : 0, 0)]
         for p in placements {
-            try runPlacement(p.name, serverCPU: p.server, clientCPU: p.client, exe: exe, dir: dir,
+            try runPlacement(p.name, serverCPU: p.server, clientCPU: p.client, dir: dir,
                              n: n, mid: mid, big: big, out: &out)
         }
         _ = rpcbench_pin_self(-1)
-        try runConcurrent(exe: exe, dir: dir, calls: conc, out: &out)
+        try runConcurrent(dir: dir, calls: conc, out: &out)
         out.print()
     }
 
     // MARK: cases
 
-    private func runPlacement(_ place: String, serverCPU: Int32, clientCPU: Int32, exe: String, dir: String,
+    private func runPlacement(_ place: String, serverCPU: Int32, clientCPU: Int32, dir: String,
                               n: Int, mid: Int, big: Int, out: inout RPCBenchOutput) throws {
         // Children inherit the CPU mask of the thread that creates them.
         try check(rpcbench_pin_self(serverCPU), "sched_setaffinity")
@@ -69,8 +68,8 @@ struct BenchRPC: ParsableCommand {
         guard rawPID > 0 else { throw BenchFailure("fork raw ping-pong child: errno \(-rawPID)") }
         defer { rpcbench_raw_stop(rawPID, rawFD) }
         let socket = "\(dir)/echo-\(place).sock"
-        let server = try spawn(exe, ["husk", "echo", "serve", "--socket", socket, "--name", "bench-\(place)"])
-        defer { rpcbench_stop(server) }
+        let server = try startEchoServer(socket: socket, name: "bench-\(place)")
+        defer { server.stop() }
         try check(rpcbench_pin_self(clientCPU), "sched_setaffinity")
 
         var conn: OpaquePointer?
@@ -133,10 +132,10 @@ struct BenchRPC: ParsableCommand {
                     vs: inline, vsName: "inline", target: "≤ 0.5x")
     }
 
-    private func runConcurrent(exe: String, dir: String, calls: Int, out: inout RPCBenchOutput) throws {
+    private func runConcurrent(dir: String, calls: Int, out: inout RPCBenchOutput) throws {
         let socket = "\(dir)/echo-concurrent.sock"
-        let server = try spawn(exe, ["husk", "echo", "serve", "--socket", socket, "--name", "bench-concurrent"])
-        defer { rpcbench_stop(server) }
+        let server = try startEchoServer(socket: socket, name: "bench-concurrent")
+        defer { server.stop() }
         var probe: OpaquePointer?
         try check(rpcbench_connect(socket, 10_000, &probe), "connect to \(socket)")
         rpcbench_close(probe)
@@ -154,12 +153,10 @@ struct BenchRPC: ParsableCommand {
 
     // MARK: helpers
 
-    private func spawn(_ exe: String, _ argv: [String]) throws -> pid_t {
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        let pid = rpcbench_spawn(exe, &cargs)
-        guard pid > 0 else { throw BenchFailure("cannot start \(exe): errno \(-pid)") }
-        return pid
+    /// `husk echo serve` as a child (it inherits this thread's CPU mask).
+    private func startEchoServer(socket: String, name: String) throws -> ChildServer {
+        do { return try ChildServer(arguments: ["echo", "serve", "--socket", socket, "--name", name], socket: socket) }
+        catch { throw BenchFailure("cannot start husk echo serve: \(error)") }
     }
 
     private func check(_ status: Int32, _ what: String) throws {

@@ -1,4 +1,5 @@
 import Glibc
+import HuskSys
 
 /// A server started as a child process of this husk (the same executable,
 /// another subcommand), for demos and benchmarks that must talk to a real
@@ -68,22 +69,10 @@ final class ChildServer {
 
     /// Does a SOCK_SEQPACKET connect to `path` succeed?
     static func accepts(_ path: String) -> Bool {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = husk_rpc_socket()
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let ok = withUnsafeMutableBytes(of: &addr.sun_path) { raw -> Bool in
-            let bytes = Array(path.utf8)
-            guard bytes.count < raw.count else { return false }
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-            return true
-        }
-        guard ok else { return false }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
+        return husk_rpc_unix_connect(fd, path) == 0
     }
 }
 

@@ -38,12 +38,6 @@ int rpcbench_raw_run(int fd, uint32_t size, uint64_t n, uint64_t *lat_ns);
 /** Close the parent's end (the child then exits) and reap the child. */
 void rpcbench_raw_stop(pid_t pid, int fd);
 
-/** Start `argv[0]` with `argv` (NULL-terminated), stdin/stdout/stderr on
- *  /dev/null. Returns the pid or -errno. The child inherits the CPU mask. */
-pid_t rpcbench_spawn(const char *path, char *const argv[]);
-/** SIGTERM, then SIGKILL after 5 s; reap. */
-void rpcbench_stop(pid_t pid);
-
 /** Connect to an echo server, retrying for up to `timeout_ms` while the
  *  socket does not exist yet or refuses. */
 int rpcbench_connect(const char *path, int timeout_ms, struct husk_rpc_conn **out);
