@@ -112,7 +112,7 @@ public struct ScenarioRunner: Sendable {
                 progress("\(scenario.name): downloading the disk from \(conn.uri)")
                 try store.download("\(name).img", to: disk)
             }
-            judge(&result, flushes: flushes)
+            judge(&result)
             if scenario.verifiesSecondPattern && result.failures.isEmpty {
                 let check = verifyPatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce, second: true, direct: false)
                 if !check.matches {
@@ -135,7 +135,7 @@ public struct ScenarioRunner: Sendable {
 
     /// Every expected check present and PASS, no FAIL, HUSK-DONE with the
     /// number of checks printed.
-    private func judge(_ r: inout Result, flushes: Int64) {
+    private func judge(_ r: inout Result) {
         for c in r.checks where !c.passed { r.failures.append("guest: \(c.name) FAIL \(c.detail)") }
         let seen = Set(r.checks.map(\.name))
         for e in scenario.expectedChecks where !seen.contains(e) { r.failures.append("guest: check \(e) missing") }

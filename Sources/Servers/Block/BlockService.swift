@@ -168,8 +168,7 @@ public final class BlockService: BlkService, @unchecked Sendable {
     /// One batch entry: the whole transfer in the background, `done` once.
     private func startTransfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, _ p: UnsafeMutableRawPointer,
                                offset: UInt64, length: UInt64, done: @escaping @Sendable (Int32) -> Void) -> Int32 {
-        let piece = disk.maxTransfer == 0 ? DiskIO.defaultPiece : UInt64(disk.maxTransfer)
-        if length <= piece {
+        if length <= DiskIO.pieceSize(disk) {
             while true {
                 let r = disk.submit(op, data: p, offset: offset, length: length, completion: done)
                 if r != HUSK_EAGAIN { return r }

@@ -10,11 +10,6 @@ import RPCTransport
 public enum DiskIO {
     /// Bytes per piece when the provider sets no limit.
     static let defaultPiece: UInt64 = 1 << 20
-    /// Largest piece a transfer is split into, whatever the provider takes.
-    static let splitPiece: UInt64 = {
-        if let v = getenv("HUSK_BLK_SPLIT_KIB"), let k = UInt64(String(cString: v)), k >= 4 { return k << 10 }
-        return 256 << 10
-    }()
     /// Pieces in flight when the provider sets no limit.
     static let defaultDepth = 32
 
@@ -25,15 +20,10 @@ public enum DiskIO {
     public static func transfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
                                 offset: UInt64, length: UInt64,
                                 cancelled: () -> Bool = { false }) -> Int32 {
-        if disk.hasSynchronousTransfer && useSynchronousPath {
+        if usesSynchronousPath(disk) {
             return synchronousTransfer(disk, op, buffer: buffer, offset: offset, length: length, cancelled: cancelled)
         }
-        // Pieces of at most `splitPiece`: a 1 MiB transfer becomes four
-        // requests the provider serves in parallel (blkfile's host I/O
-        // threads copy from the page cache on every CPU at once).
-        let limit = disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
-        let bs = UInt64(disk.blockSize)
-        let piece = max(bs, min(limit, splitPiece) / bs * bs)
+        let piece = pieceSize(disk)
         let depth = disk.queueDepth == 0 ? defaultDepth : Int(disk.queueDepth)
         let tracker = Tracker()
         var done: UInt64 = 0
@@ -62,7 +52,7 @@ public enum DiskIO {
     /// max_transfer: no hand-off to the provider's threads and back.
     static func synchronousTransfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
                                     offset: UInt64, length: UInt64, cancelled: () -> Bool) -> Int32 {
-        let piece = disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
+        let piece = pieceSize(disk)
         var done: UInt64 = 0
         while done < length {
             if cancelled() { return HUSK_EINTR }
@@ -76,11 +66,19 @@ public enum DiskIO {
 
     /// Whether servers use a provider's synchronous transfer when it has
     /// one (HUSK_BLK_SYNC=0 forces the asynchronous path, for comparison).
-    static let useSynchronousPath: Bool = getenv("HUSK_BLK_SYNC").map { String(cString: $0) != "0" } ?? true
+    static let synchronousPathEnabled: Bool = getenv("HUSK_BLK_SYNC").map { String(cString: $0) != "0" } ?? true
+
+    static func usesSynchronousPath(_ disk: Glue.Disk) -> Bool { disk.hasSynchronousTransfer && synchronousPathEnabled }
+
+    /// The largest single request for `disk`: its max_transfer, or
+    /// `defaultPiece` when it sets no limit.
+    static func pieceSize(_ disk: Glue.Disk) -> UInt64 {
+        disk.maxTransfer == 0 ? defaultPiece : UInt64(disk.maxTransfer)
+    }
 
     /// FLUSH and wait. Disks without a volatile cache succeed at once.
     public static func flush(_ disk: Glue.Disk) -> Int32 {
-        if disk.hasSynchronousTransfer && useSynchronousPath {
+        if usesSynchronousPath(disk) {
             return disk.transferSynchronously(.flush, data: nil, offset: 0, length: 0) ?? HUSK_ENOTSUP
         }
         let tracker = Tracker()
