@@ -148,15 +148,8 @@ struct BlkClientOptions: ParsableArguments {
     @Option(help: "Path of the block server's socket.") var socket: String
     @Option(name: .customLong("device"), help: "Device name (default: the server's only device).") var deviceName: String?
 
-    func connect() throws -> BlockServerClient {
-        do { return try BlockServerClient(socket: socket) } catch {
-            printError("husk blk: cannot connect to \(socket): \(error)")
-            throw ExitCode(1)
-        }
-    }
-
     func open(writable: Bool) throws -> BlockDevice {
-        let server = try connect()
+        let server = try connectBlockServer(socket)
         var name = deviceName ?? ""
         if deviceName == nil {
             let all: [String]
@@ -179,7 +172,7 @@ struct BlkInfo: ParsableCommand {
     @Option(help: "Path of the block server's socket.") var socket: String
 
     func run() throws {
-        let server = try BlkClientOptions.parse(["--socket", socket]).connect()
+        let server = try connectBlockServer(socket)
         do throws(RPCError) {
             let names = try server.devices()
             print("server '\(server.rpc.server.name)' on \(socket): \(names.count) device(s)")
@@ -259,6 +252,14 @@ struct BlkWrite: ParsableCommand {
             do throws(RPCError) { try dev.flush() } catch let e { printError("husk blk write: flush: \(e)"); throw ExitCode(1) }
         }
         print("wrote \(written) bytes at offset \(offset)\(noFlush ? "" : ", flushed")")
+    }
+}
+
+/// Connect to the block server at `socket`, or say why and exit 1.
+func connectBlockServer(_ socket: String) throws -> BlockServerClient {
+    do { return try BlockServerClient(socket: socket) } catch {
+        printError("husk blk: cannot connect to \(socket): \(error)")
+        throw ExitCode(1)
     }
 }
 
