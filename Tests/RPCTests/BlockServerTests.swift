@@ -113,7 +113,7 @@ final class BlockServerTests: XCTestCase {
         makeImage(image, bytes: 16 << 20)
         let server = try BlockServerProcess(self, dir: dir, image: image)
         let socket = server.socket
-        let failures = LockedFailures()
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             do {
                 let dev = try BlockServerClient(socket: socket).open("disk0", writable: true, window: 256 << 10)
@@ -123,12 +123,12 @@ final class BlockServerTests: XCTestCase {
                     let off = base + UInt64(round) * (128 << 10)
                     let p = blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + round))
                     try dev.write(offset: off, p)
-                    if try dev.read(offset: off, length: p.count) != p { failures.add("client \(i) round \(round): mismatch") }
+                    if try dev.read(offset: off, length: p.count) != p { failures.mutate { $0.append("client \(i) round \(round): mismatch") } }
                 }
                 try dev.flush()
-            } catch { failures.add("client \(i): \(error)") }
+            } catch { failures.mutate { $0.append("client \(i): \(error)") } }
         }
-        XCTAssertEqual(failures.all, [])
+        XCTAssertEqual(failures.get(), [])
         // Every client's last region is in the file.
         for i in 0..<8 {
             let off = (UInt64(i) << 21) + 15 * (128 << 10)
@@ -238,12 +238,4 @@ final class BlockServerTests: XCTestCase {
         XCTAssertTrue(server.child.stderr.contains("blk.write denied to uid 65534"), server.child.stderr)
         XCTAssertEqual(try dev.read(offset: 0, length: 512), [UInt8](repeating: 0x5A, count: 512), "nothing written by nobody")
     }
-}
-
-final class LockedFailures: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }

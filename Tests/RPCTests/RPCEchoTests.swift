@@ -115,24 +115,24 @@ final class RPCEchoTests: XCTestCase {
         let (_, path) = try inProcessServer(self, limits: limits)
         let c = try EchoSession.connect(path: path)
         XCTAssertEqual(c.rpc.server.limits.maxInFlight, 4)
-        let ids = IDs()
+        let ids = Locked<[UInt64]>([])
         for _ in 0..<6 {
             startThread(name: "t-sleep") {
                 if let id = try? c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
-                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.add(id) }
+                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.mutate { $0.append(id) } }
             }
         }
-        XCTAssertTrue(waitUntil(5) { ids.all.count == 4 }, "four calls sent, two waiting for a slot")
+        XCTAssertTrue(waitUntil(5) { ids.get().count == 4 }, "four calls sent, two waiting for a slot")
         usleep(100_000)
-        XCTAssertEqual(ids.all.count, 4, "the client did not exceed max_in_flight")
-        let victim = ids.all[0]
+        XCTAssertEqual(ids.get().count, 4, "the client did not exceed max_in_flight")
+        let victim = ids.get()[0]
         let t0 = monotonicNanos()
         c.rpc.cancel(victim)
         XCTAssertEqual(c.rpc.wait(victim, timeoutSeconds: 10).status, RPCStatus.intr)
         XCTAssertLessThan(monotonicNanos() - t0, 1_000_000_000, "the CANCEL was read at once, not after a sleep ended")
-        XCTAssertTrue(waitUntil(5) { ids.all.count == 5 }, "the freed slot let a waiting call go")
-        for id in ids.all { c.rpc.cancel(id) }
-        for id in ids.all where id != victim { _ = c.rpc.wait(id, timeoutSeconds: 10) }
+        XCTAssertTrue(waitUntil(5) { ids.get().count == 5 }, "the freed slot let a waiting call go")
+        for id in ids.get() { c.rpc.cancel(id) }
+        for id in ids.get() where id != victim { _ = c.rpc.wait(id, timeoutSeconds: 10) }
     }
 
     func testSharedMemoryChecksum() throws {
@@ -341,12 +341,4 @@ enum SignalCounter {
         sigaction(SIGUSR1, &sa, nil)
     }
     static var count: UInt32 { husk_atomic_load_u32(storage) }
-}
-
-final class IDs: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var v: [UInt64] = []
-    func add(_ x: UInt64) { lock.lock(); v.append(x); lock.unlock() }
-    var all: [UInt64] { lock.lock(); defer { lock.unlock() }; return v }
 }

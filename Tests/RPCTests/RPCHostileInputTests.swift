@@ -147,7 +147,7 @@ final class RPCHostileInputTests: XCTestCase {
         let rawFD = raw.fd
         // Sending blocks once the server stops reading us; run it on a
         // thread that ends when the server hangs up (send then fails).
-        let sent = SentCount()
+        let sent = Locked<UInt64?>(nil)
         let sender = Thread {
             var id: UInt64 = 2
             while id < 2_000 {
@@ -162,7 +162,7 @@ final class RPCHostileInputTests: XCTestCase {
         XCTAssertTrue(waitUntil(20) { server.child.stderr.contains("client not reading); disconnecting") }, server.child.stderr)
         // Everybody else is still served while (and after) that happens.
         assertOthersUnaffected("slow reader")
-        XCTAssertTrue(waitUntil(20) { sent.value != nil }, "the sender was released by the disconnect")
+        XCTAssertTrue(waitUntil(20) { sent.get() != nil }, "the sender was released by the disconnect")
         // What the server had already sent is readable, then the end.
         var replies = 0
         while case .header = raw.receive(timeout: 5) { replies += 1 }
@@ -206,12 +206,4 @@ final class RPCHostileInputTests: XCTestCase {
 
 extension RawConnection.Got {
     var isHeader: Bool { if case .header(let h) = self { return h.status == 0 }; return false }
-}
-
-final class SentCount: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var v: UInt64?
-    func set(_ x: UInt64) { lock.lock(); v = x; lock.unlock() }
-    var value: UInt64? { lock.lock(); defer { lock.unlock() }; return v }
 }

@@ -91,3 +91,14 @@ public func waitUntilStopped(_ pid: pid_t, seconds: Double = 10) -> Bool {
         }
     }
 }
+
+/// A value shared between a test and the threads it starts.
+public final class Locked<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    public init(_ value: Value) { self.value = value }
+    public func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+    public func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
+    public func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
+}
