@@ -51,20 +51,13 @@ final class Disks: Sendable {
         }
     }
 
-    static func validName(_ s: String) -> Bool {
-        let ok = s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
-        }
-        return ok && !s.isEmpty && s.utf8.count <= 31
-    }
-
     func register(_ d: UnsafePointer<disk>, ctx: OpaquePointer?) -> Int32 {
         guard let cname = d.pointee.name, d.pointee.submit != nil else { return HUSK_EINVAL }
+        guard disk_name_valid(cname, Int(DISK_NAME_MAX)) else { return HUSK_EINVAL }
         let name = String(cString: cname)
         let info = d.pointee.info
         let bs = info.block_size
-        guard Disks.validName(name), bs >= 512, bs <= 65536, bs & (bs - 1) == 0,
+        guard bs >= 512, bs <= 65536, bs & (bs - 1) == 0,
               info.max_transfer % bs == 0, info.block_count > 0,
               info.block_count <= UInt64.max / UInt64(bs) else { return HUSK_EINVAL }
         let rec = DiskRecord(d, name: name, ctx: ctx.map(ctxKey) ?? 0)

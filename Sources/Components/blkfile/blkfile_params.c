@@ -15,18 +15,6 @@
  */
 #include "blkfile_private.h"
 
-static bool bf_valid_name(const char *s) {
-    size_t n = 0;
-    for (; s[n] != '\0'; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return n > 0 && n < BF_NAME_MAX;
-}
-
 int32_t bf_read_params(struct bf_softc *sc) {
     int32_t status = HUSK_OK;
     bool present;
@@ -44,7 +32,7 @@ int32_t bf_read_params(struct bf_softc *sc) {
     r = glue_param_string("name", sc->name, sizeof sc->name, &present);
     if (r != HUSK_OK) {
         status = r;
-    } else if (present && !bf_valid_name(sc->name)) {
+    } else if (present && !disk_name_valid(sc->name, DISK_NAME_MAX)) {
         glue_logf(LOG_ERR, "parameter name '%s' is not a disk name: 1 to 31 of A-Z a-z 0-9 _ . -", sc->name);
         status = HUSK_EINVAL;
     }

@@ -19,17 +19,8 @@
 
 GLUE_PRIVATE struct vblk_params vblk_params;
 
-static bool vblk_name_ok(const char *s) {
-    unsigned n = 0;
-    for (; s[n] != '\0'; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return n >= 1 && n <= 27;   /* room for a unit number up to 4 digits */
-}
+/* Room for a unit number of up to 4 digits after the name. */
+#define VBLK_NAME_BASE_MAX (DISK_NAME_MAX - 4)
 
 int32_t vblk_params_load(void) {
     int32_t first = HUSK_OK, r;
@@ -41,12 +32,12 @@ int32_t vblk_params_load(void) {
     r = glue_param_string("name", vblk_params.name, sizeof vblk_params.name, &present);
     if (r != HUSK_OK && first == HUSK_OK)
         first = r;
-    if (r == HUSK_OK && present && !vblk_name_ok(vblk_params.name)) {
+    if (r == HUSK_OK && present && !disk_name_valid(vblk_params.name, VBLK_NAME_BASE_MAX)) {
         glue_logf(LOG_ERR, "parameter name='%s' must be 1..27 characters of [A-Za-z0-9_.-]", vblk_params.name);
         if (first == HUSK_OK)
             first = HUSK_EINVAL;
     }
-    if (r != HUSK_OK || (present && !vblk_name_ok(vblk_params.name)))
+    if (r != HUSK_OK || (present && !disk_name_valid(vblk_params.name, VBLK_NAME_BASE_MAX)))
         glue_snprintf(vblk_params.name, sizeof vblk_params.name, "vblk0");
 
     r = glue_param_bool("poll", &vblk_params.poll);

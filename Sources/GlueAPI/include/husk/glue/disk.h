@@ -62,8 +62,25 @@ struct disk_req {
     uint64_t provider_private[4];
 };
 
+#define DISK_NAME_MAX 31u  /* bytes of a disk name, without the NUL */
+
+/* [blocks: no] [irq: yes] Is s a disk name of 1..max_len (<= DISK_NAME_MAX)
+ * bytes of [A-Za-z0-9_.-]? The rule disk_register applies; providers that
+ * take names from parameters check them with it first. */
+static inline bool disk_name_valid(const char *s, size_t max_len) {
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok || n >= max_len)
+            return false;
+    }
+    return n > 0;
+}
+
 struct disk {
-    const char *name;       /* unique among registered disks, [A-Za-z0-9_.-], 1..31 bytes */
+    const char *name;       /* unique among registered disks: disk_name_valid(name, DISK_NAME_MAX) */
     struct disk_info info;  /* fixed while registered */
     /* [blocks: no] [irq: yes] Start req (already checked against info by the
      * glue: op, alignment, range, read-only, max_transfer). Return 0 and
