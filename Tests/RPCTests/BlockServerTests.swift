@@ -15,16 +15,8 @@ final class BlockServerProcess: @unchecked Sendable {
 
     init(_ test: XCTestCase, dir: String, image: String, tag: String = "blk", extra: [String] = []) throws {
         socket = "\(dir)/blk.sock"
-        child = try ChildProcess(HuskBinary.path, ["blk", "serve", "--image", image, "--socket", socket] + extra,
-                                 dir: dir, tag: tag)
-        let c = child
-        test.addTeardownBlock { c.kill9() }
-        let end = Date().addingTimeInterval(20)
-        while !child.stdout.contains("listening on") {
-            if Date() > end { child.kill9(); throw TestTimeout(description: "block server did not start: \(child.stderr)") }
-            if !child.process.isRunning { throw TestTimeout(description: "block server exited: \(child.stderr)") }
-            usleep(10_000)
-        }
+        child = try ChildProcess.huskServer(test, ["blk", "serve", "--image", image, "--socket", socket] + extra,
+                                            dir: dir, tag: tag)
     }
 
     func open(_ name: String = "disk0", writable: Bool = true) throws -> BlockDevice {

@@ -19,15 +19,7 @@ final class EchoServerProcess: @unchecked Sendable {
 
     init(_ test: XCTestCase, dir: String, extra: [String] = []) throws {
         socket = "\(dir)/echo.sock"
-        child = try ChildProcess(HuskBinary.path, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server")
-        let c = child
-        test.addTeardownBlock { c.kill9() }
-        let end = Date().addingTimeInterval(20)
-        while !child.stdout.contains("listening on") {
-            if Date() > end { child.kill9(); throw TestTimeout(description: "server did not start: \(child.stderr)") }
-            if !child.process.isRunning { throw TestTimeout(description: "server exited: \(child.stderr)") }
-            usleep(10_000)
-        }
+        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server")
     }
 
     var pid: Int32 { child.pid }

@@ -198,21 +198,6 @@ enum SyscallNumber {
 
 typealias Child = ChildProcess
 
-extension ChildProcess {
-    func waitForOutput(_ text: String, timeout: Double = 20) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while !stdout.contains(text) {
-            if !process.isRunning || Date() > end {
-                kill9()
-                throw StartFailure(description: "no '\(text)' on stdout: \(stderr)")
-            }
-            usleep(10_000)
-        }
-    }
-}
-
-struct StartFailure: Error, CustomStringConvertible { let description: String }
-
 /// `husk echo serve` (default sandbox unless `extra` says otherwise).
 final class Server: @unchecked Sendable {
     let child: Child
@@ -220,15 +205,7 @@ final class Server: @unchecked Sendable {
 
     init(_ test: XCTestCase, dir: String, extra: [String] = [], name: String = "echo") throws {
         socket = "\(dir)/\(name).sock"
-        child = try Child(SandboxTests.husk, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server-\(name)")
-        let c = child
-        test.addTeardownBlock { c.kill9() }
-        let end = Date().addingTimeInterval(20)
-        while !child.stdout.contains("listening on") {
-            if !child.process.isRunning { throw StartFailure(description: "server exited: \(child.stderr)") }
-            if Date() > end { child.kill9(); throw StartFailure(description: "server did not start: \(child.stderr)") }
-            usleep(10_000)
-        }
+        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server-\(name)")
     }
 
     var pid: Int32 { child.pid }

@@ -73,6 +73,29 @@ public final class ChildProcess: @unchecked Sendable {
 
     public func signal(_ s: Int32) { if process.isRunning { kill(pid, s) } }
 
+    /// Wait until stdout contains `text`; if the process exits or `timeout`
+    /// passes first, kill it and throw with its stderr.
+    public func waitForOutput(_ text: String, timeout: Double = 20) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while !stdout.contains(text) {
+            if !process.isRunning || Date() > end {
+                let why = process.isRunning ? "timed out" : "exited"
+                kill9()
+                throw TestTimeout(description: "no '\(text)' on stdout (\(why)): \(stderr)")
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// `husk ARGS` as a server for `test`: killed at its teardown at the
+    /// latest; returns once the server says "listening on".
+    public static func huskServer(_ test: XCTestCase, _ args: [String], dir: String, tag: String) throws -> ChildProcess {
+        let child = try ChildProcess(HuskBinary.path, args, dir: dir, tag: tag)
+        test.addTeardownBlock { child.kill9() }
+        try child.waitForOutput("listening on")
+        return child
+    }
+
     public func kill9() {
         if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
     }
