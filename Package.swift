@@ -1,16 +1,199 @@
 // swift-tools-version:6.0
-// Husk: kernel-grade C components as user-space servers. See README.md and docs/.
+// Husk: kernel-grade C components as user-space servers. See README.md,
+// docs/architecture.md (the layers, their folders, what each may depend on).
 import PackageDescription
 
 /// Components and the conformance suite are portable C: they may include only
 /// the hypercall and glue headers. -ffreestanding -nostdlibinc makes any libc
-/// include fail to compile; Tests/ComponentTests checks their undefined symbols.
+/// include fail to compile; Tests/IntegrationTests/ComponentSymbolTests checks
+/// their undefined symbols.
 let componentCFlags: [CSetting] = [
     .unsafeFlags(["-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
                   "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
 ]
 let hostCFlags: [CSetting] = [
     .unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
+]
+
+/// The components linked into husk. Adding one is a folder under
+/// Sources/Components/<name> plus its name here: the target is
+/// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
+/// `husk_components` link set that ComponentHost reads (docs/components.md).
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "conformance"]
+
+func componentTarget(_ folder: String) -> String {
+    folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
+}
+let componentTargets: [Target] = componentNames.map {
+    .target(name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+            path: "Sources/Components/\($0)", cSettings: componentCFlags)
+}
+let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
+
+// Sources/Platform: what every host-side layer needs from Linux.
+let platform: [Target] = [
+    // Thread names, eventfd, getrandom, O_DIRECT, stdout buffering.
+    .target(name: "PlatformC", path: "Sources/Platform/PlatformC", cSettings: hostCFlags),
+]
+
+// Sources/Hypercalls: the ABI, the host that implements it, the backends.
+let hypercalls: [Target] = [
+    // The ABI contract: husk/hypercall.h.
+    .target(name: "HypercallABI", path: "Sources/Hypercalls/ABI", cSettings: hostCFlags),
+    // Futexes, atomics on raw memory and the per-thread record pointer for
+    // the host's fast paths.
+    .target(name: "HostSys", path: "Sources/Hypercalls/HostSys", cSettings: hostCFlags),
+    // The host: the hypercall table implemented in Swift, the posix backend
+    // and the backend interface the other backends implement.
+    .target(name: "Hypercalls", dependencies: ["HypercallABI", "HostSys", "PlatformC"], path: "Sources/Hypercalls/Host"),
+    .target(name: "SimBackendC", path: "Sources/Hypercalls/Backends/SimC", cSettings: hostCFlags),
+    .target(name: "SimBackend", dependencies: ["Hypercalls", "SimBackendC", "PlatformC"],
+            path: "Sources/Hypercalls/Backends/Sim"),
+    // ioctl, VFIO request numbers and structures, MMIO accessors.
+    .target(name: "PCIHostC", path: "Sources/Hypercalls/Backends/PCIHostC", cSettings: hostCFlags),
+    // Sysfs, descriptors, region I/O and the IOVA allocator shared by the
+    // backends that drive real PCI functions.
+    .target(name: "PCIHostSupport", dependencies: ["Hypercalls", "PCIHostC", "PlatformC"],
+            path: "Sources/Hypercalls/Backends/PCIHost"),
+    .target(name: "VFIOBackend", dependencies: ["Hypercalls", "PCIHostC", "PlatformC", "PCIHostSupport"],
+            path: "Sources/Hypercalls/Backends/VFIO"),
+    .target(name: "UIOBackend", dependencies: ["Hypercalls", "PCIHostSupport"], path: "Sources/Hypercalls/Backends/UIO"),
+]
+
+// Sources/Glue: the kernel-style C API and its Swift logic.
+let glue: [Target] = [
+    // Headers (husk/glue.h and husk/glue/*.h) and inline accessors ...
+    .target(name: "GlueAPI", dependencies: ["HypercallABI"], path: "Sources/Glue/API", cSettings: hostCFlags),
+    // ... whose logic is Swift over the hypercall table.
+    .target(name: "Glue", dependencies: ["GlueAPI", "HypercallABI"], path: "Sources/Glue/Logic"),
+]
+
+// Sources/RPC: the native RPC (docs/protocol.md, docs/rpc-runtime.md, docs/idl.md).
+let rpc: [Target] = [
+    // Wire format and the contract with generated stubs (no sockets, so it
+    // can be fuzzed and reused by other transports).
+    .target(name: "RPCWire", path: "Sources/RPC/Wire"),
+    // Interfaces declared once (Interfaces/*.idl): husk-rpcgen generates the
+    // Swift stubs (RPC/Interfaces/Generated) and the C client functions
+    // (RPC/ClientC/generated) over the C client runtime.
+    .executableTarget(name: "RPCGen", path: "Sources/RPC/Gen"),
+    .target(name: "RPCInterfaces", dependencies: ["RPCWire"], path: "Sources/RPC/Interfaces"),
+    .target(name: "RPCClientC", path: "Sources/RPC/ClientC", cSettings: hostCFlags),
+    // AF_UNIX SOCK_SEQPACKET with SCM_RIGHTS and peer credentials, memfd seals.
+    .target(name: "RPCSys", path: "Sources/RPC/Sys", cSettings: hostCFlags),
+    // Transport, server runtime, Swift client.
+    .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "PlatformC"], path: "Sources/RPC/Transport"),
+    .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Hypercalls", "HypercallABI", "Glue",
+                                             .product(name: "Logging", package: "swift-log")],
+            path: "Sources/RPC/Server"),
+    .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "PlatformC"], path: "Sources/RPC/Client"),
+    // The echo interface: the RPC's own test service (its checksum is CRC-32C).
+    .target(name: "ChecksumC", path: "Sources/RPC/Checksum", cSettings: hostCFlags),
+    .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "ChecksumC"],
+            path: "Sources/RPC/Echo"),
+    // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
+    // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
+    .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys"],
+            path: "Sources/RPC/Fuzzing"),
+]
+
+// Sources/Servers: components exported over the RPC, and their clients.
+let servers: [Target] = [
+    // The block server (docs/block.md): the blk interface over glue disks.
+    .target(name: "BlockServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
+                                                "RPCServer", "RPCWire", "RPCTransport"],
+            path: "Sources/Servers/Block"),
+    .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
+    // The NBD frontend of the block server: glue disks exported over
+    // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
+    .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "PlatformC", "HypercallABI"], path: "Sources/Servers/NBD"),
+]
+
+// Sources/Hosting: running components and servers: the component model,
+// privilege separation, supervision.
+let hosting: [Target] = [
+    // The `husk_components` link set of the built-in components.
+    .target(name: "ComponentLinkSet", dependencies: ["HypercallABI"], path: "Sources/Hosting/ComponentLinkSet",
+            cSettings: hostCFlags),
+    // Component model: built-in registry, dlopen, versions, dependency order.
+    .target(name: "HuskHost", dependencies: [
+        "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue", "ComponentLinkSet",
+    ] + componentDependencies, path: "Sources/Hosting/ComponentHost"),
+    // Privilege separation for servers: RLIMIT_MEMLOCK, drop to a numeric
+    // uid/gid, no_new_privs, seccomp allow-list (libseccomp from Debian's
+    // libseccomp-dev, ThirdPartyC/README.md). docs/sandbox.md.
+    .target(name: "SandboxC", path: "Sources/Hosting/SandboxC", cSettings: hostCFlags,
+            linkerSettings: [.linkedLibrary("seccomp")]),
+    .target(name: "Sandbox", dependencies: ["SandboxC"], path: "Sources/Hosting/Sandbox"),
+    // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
+    .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys"], path: "Sources/Hosting/Supervisor"),
+]
+
+// Sources/VM: libvirt test VMs (docs/vm.md, docs/vm-guest.md).
+let vm: [Target] = [
+    // libvirt's C API (libvirt-dev via pkg-config; scripts/setup-vm.sh) and
+    // the host side of `husk vm` over it. Only husk-vm links them: husk
+    // itself, and everything that runs in a guest, stays free of libvirt.
+    .systemLibrary(name: "CLibvirt", path: "Sources/VM/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+    .target(name: "VMHost", dependencies: ["CLibvirt", "DiskPattern"], path: "Sources/VM/Host"),
+    // `husk vm image`: the test guest's kernel + initramfs (Debian kernel, busybox, static husk,
+    // /init). Pure Swift over posix_spawn, no libvirt.
+    .target(name: "VMImage", path: "Sources/VM/Image"),
+    .executableTarget(name: "husk-vm", dependencies: [
+        "VMHost", "VMImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], path: "Sources/VM/husk-vm"),
+]
+
+// Sources/Tools: the husk command and what only it uses.
+let tools: [Target] = [
+    // The disk test pattern (word at offset o = o ^ key), shared by the
+    // block demo, the benchmarks, the VM guest and host, and the tests.
+    .target(name: "DiskPattern", dependencies: ["PlatformC"], path: "Sources/Tools/DiskPattern"),
+    // Benchmark loops in C: the hypercall table against pthreads directly.
+    .target(name: "HypBench", dependencies: ["HypercallABI"], path: "Sources/Tools/HypBench", cSettings: hostCFlags),
+    // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.
+    // It links the generated C client (RPCClientC) exactly as a C program would.
+    .target(name: "RPCBenchC", dependencies: ["RPCClientC"], path: "Sources/Tools/RPCBenchC",
+            cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
+    .executableTarget(name: "husk", dependencies: [
+        "HuskHost", "HypBench", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
+        "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], path: "Sources/Tools/husk", linkerSettings: [
+        // dlopen()ed components resolve glue symbols against the executable.
+        .unsafeFlags(["-Xlinker", "--export-dynamic"]),
+    ]),
+]
+
+let tests: [Target] = [
+    // Helpers shared by the test targets: the husk binary, scratch
+    // directories, child processes, polling with a deadline.
+    .target(name: "HuskTestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
+                                                       "PCIHostSupport"]),
+    .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
+    // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
+    .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
+                                                            "VirtioBlkComponent"]),
+    .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+    .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
+    .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
+    .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
+                                                "HostSys", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
+                                                "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"]),
+    // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
+    .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",
+                                                      "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport"]),
+    .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys"]),
+    // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
+    .testTarget(name: "RPCBenchTests"),
+    // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
+    .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
+    .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+    // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
+    .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys",
+                                                "PlatformC"]),
 ]
 
 let package = Package(
@@ -25,129 +208,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
-    targets: [
-        // The ABI contract: husk/hypercall.h.
-        .target(name: "HypercallABI", cSettings: hostCFlags),
-        // Thin C shims for what Swift cannot call directly (futex, ioctl,
-        // thread-local storage, atomics on raw memory).
-        .target(name: "HuskSys", cSettings: hostCFlags),
-        // The host: the hypercall table implemented in Swift, the posix backend
-        // and the backend interface the other backends implement.
-        .target(name: "Hypercalls", dependencies: ["HypercallABI", "HuskSys"]),
-        .target(name: "SimBackend", dependencies: ["Hypercalls", "HuskSys"]),
-        // Sysfs, descriptors, region I/O and the IOVA allocator shared by the
-        // backends that drive real PCI functions.
-        .target(name: "PCIHostSupport", dependencies: ["Hypercalls", "HuskSys"]),
-        .target(name: "VFIOBackend", dependencies: ["Hypercalls", "HuskSys", "PCIHostSupport"]),
-        .target(name: "UIOBackend", dependencies: ["Hypercalls", "HuskSys", "PCIHostSupport"]),
-        // The glue: kernel-style C API (headers, inline accessors) ...
-        .target(name: "GlueAPI", dependencies: ["HypercallABI"], cSettings: hostCFlags),
-        // ... whose logic is Swift over the hypercall table.
-        .target(name: "Glue", dependencies: ["GlueAPI", "HypercallABI"]),
-        // Components (portable C units) and the conformance suite (a component).
-        .target(name: "EduComponent", dependencies: ["GlueAPI", "HypercallABI"],
-                path: "Sources/Components/edu", cSettings: componentCFlags),
-        .target(name: "BlkfileComponent", dependencies: ["GlueAPI", "HypercallABI"],
-                path: "Sources/Components/blkfile", cSettings: componentCFlags),
-        .target(name: "VirtioBlkComponent", dependencies: ["GlueAPI", "HypercallABI"],
-                path: "Sources/Components/virtio_blk", cSettings: componentCFlags),
-        .target(name: "BlkcopyComponent", dependencies: ["GlueAPI", "HypercallABI"],
-                path: "Sources/Components/blkcopy", cSettings: componentCFlags),
-        .target(name: "Conformance", dependencies: ["HypercallABI"],
-                path: "Sources/Conformance", cSettings: componentCFlags),
-        // Native RPC: wire format and the contract with generated stubs
-        // (no sockets, so it can be fuzzed and reused by other transports).
-        .target(name: "RPCWire"),
-        // Interfaces declared once (Interfaces/*.idl): husk-rpcgen generates the
-        // Swift stubs (RPCInterfaces/Generated) and the C client functions
-        // (RPCClientC/generated) over the C client runtime. docs/idl.md.
-        .executableTarget(name: "RPCGen"),
-        .target(name: "RPCInterfaces", dependencies: ["RPCWire"]),
-        .target(name: "RPCClientC", cSettings: hostCFlags),
-        // Native RPC runtime: AF_UNIX SOCK_SEQPACKET transport, server runtime,
-        // Swift client, and the hand-written echo handler (docs/rpc-runtime.md).
-        .target(name: "RPCTransport", dependencies: ["RPCWire", "HuskSys"]),
-        .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "Hypercalls", "HypercallABI", "HuskSys", "Glue",
-                                                 .product(name: "Logging", package: "swift-log")]),
-        .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "HuskSys"]),
-        .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "HuskSys"]),
-        // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
-        // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
-        .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "HuskSys"]),
-        // The block server (docs/block.md): the blk interface over glue disks.
-        .target(name: "BlockServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
-                                                    "RPCServer", "RPCWire", "RPCTransport"],
-                path: "Sources/Servers/Block"),
-        .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"]),
-        // The disk test pattern (word at offset o = o ^ key), shared by the
-        // block demo, the benchmarks, the VM guest and host, and the tests.
-        .target(name: "DiskPattern", dependencies: ["HuskSys"]),
-        // libvirt's C API (libvirt-dev via pkg-config; scripts/setup-vm.sh) and
-        // the host side of `husk vm` over it. Only husk-vm links them: husk
-        // itself, and everything that runs in a guest, stays free of libvirt.
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-        .target(name: "VMHost", dependencies: ["CLibvirt", "DiskPattern"]),
-        .executableTarget(name: "husk-vm", dependencies: [
-            "VMHost", "VMImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        // Benchmark loops in C: the hypercall table against pthreads directly.
-        .target(name: "HypBench", dependencies: ["HypercallABI"], cSettings: hostCFlags),
-        // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.
-        // It links the generated C client (RPCClientC) exactly as a C program would.
-        .target(name: "RPCBenchC", dependencies: ["RPCClientC"],
-                cSettings: hostCFlags + [.headerSearchPath("../RPCClientC/generated")]),
-        // Privilege separation for servers: RLIMIT_MEMLOCK, drop to a numeric
-        // uid/gid, no_new_privs, seccomp allow-list (libseccomp from Debian's
-        // libseccomp-dev, ThirdPartyC/README.md). docs/sandbox.md.
-        .target(name: "SandboxC", cSettings: hostCFlags, linkerSettings: [.linkedLibrary("seccomp")]),
-        .target(name: "Sandbox", dependencies: ["SandboxC"]),
-        // Component model: static registry, dlopen, versions, dependency order.
-        .target(name: "HuskHost", dependencies: [
-            "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue",
-            "EduComponent", "BlkcopyComponent", "BlkfileComponent", "VirtioBlkComponent", "Conformance",
-        ]),
-        // The NBD frontend of the block server: glue disks exported over
-        // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
-        .target(name: "NBDFrontend", dependencies: ["Glue", "HuskSys", "HypercallABI"], path: "Sources/Servers/NBD"),
-        // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
-        .target(name: "Supervisor", dependencies: ["RPCTransport", "HuskSys"]),
-        // `husk vm image`: the test guest's kernel + initramfs (Debian kernel, busybox, static husk,
-        // /init). Pure Swift over posix_spawn, no libvirt (docs/vm-guest.md).
-        .target(name: "VMImage"),
-        .executableTarget(name: "husk", dependencies: [
-            "HuskHost", "HypBench", "HuskSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox", "Supervisor",
-            "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [
-            // dlopen()ed components resolve glue symbols against the executable.
-            .unsafeFlags(["-Xlinker", "--export-dynamic"]),
-        ]),
-        .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport"]),
-        .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
-        // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
-        .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend", "VirtioBlkComponent"]),
-        .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "Hypercalls"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
-        // Helpers shared by the test targets: the husk binary, scratch
-        // directories, child processes, polling with a deadline.
-        .target(name: "HuskTestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
-        .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "HuskSys",
-                                                "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost", "SimBackend", "Glue",
-                                                "HuskTestSupport", "DiskPattern"]),
-        // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
-        .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCInterfaces", "HuskSys", "Glue", "GlueAPI",
-                                                      "HuskTestSupport"]),
-        .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "HuskSys"]),
-        // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
-        .testTarget(name: "RPCBenchTests"),
-        // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
-        // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
-        .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "HuskSys"]),
-    ],
+    targets: platform + hypercalls + glue + componentTargets + rpc + servers + hosting + vm + tools + tests,
     swiftLanguageModes: [.v6]
 )
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate the RPC stubs from Interfaces/*.idl (docs/idl.md): Swift into
-# Sources/RPCInterfaces/Generated, C into Sources/RPCClientC/generated.
+# Sources/RPC/Interfaces/Generated, C into Sources/RPC/ClientC/generated.
 # The generated files are committed; Tests/RPCGenTests fails when they are
 # not what the generator makes. `scripts/rpcgen.sh --check` only compares.
 set -euo pipefail
@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 scratch=${RPCGEN_SCRATCH:-.build-rpcgen}
 swift build --scratch-path "$scratch" --product husk-rpcgen >/dev/null
 "$scratch"/debug/husk-rpcgen Interfaces/*.idl \
-    --swift-out Sources/RPCInterfaces/Generated \
-    --c-out Sources/RPCClientC/generated "$@"
+    --swift-out Sources/RPC/Interfaces/Generated \
+    --c-out Sources/RPC/ClientC/generated "$@"

@@ -1,5 +1,5 @@
 import Glibc
-import HuskSys
+import HostSys
 import HypercallABI
 @testable import Hypercalls
 import XCTest

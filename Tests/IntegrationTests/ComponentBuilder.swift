@@ -10,7 +10,7 @@ enum ComponentBuilder {
 
     static var includes: [String] {
         let root = Husk.packageRoot.path
-        return ["-I", root + "/Sources/HypercallABI/include", "-I", root + "/Sources/GlueAPI/include"]
+        return ["-I", root + "/Sources/Hypercalls/ABI/include", "-I", root + "/Sources/Glue/API/include"]
     }
 
     static var cc: String {
@@ -47,7 +47,7 @@ enum ComponentBuilder {
     /// headers, and the four functions a freestanding C compiler may emit.
     static func allowedSymbols() throws -> Set<String> {
         var allowed: Set<String> = ["memcpy", "memset", "memmove", "memcmp"]
-        let dir = Husk.packageRoot.appendingPathComponent("Sources/GlueAPI/include/husk")
+        let dir = Husk.packageRoot.appendingPathComponent("Sources/Glue/API/include/husk")
         let files = (try FileManager.default.subpathsOfDirectory(atPath: dir.path)).filter { $0.hasSuffix(".h") }
         let pattern = try NSRegularExpression(pattern: "\\bglue_[a-z0-9_]+\\b")
         for f in files {

@@ -1,5 +1,5 @@
 import Foundation
-import HuskSys
+import PlatformC
 import XCTest
 
 /// The frontend against independent NBD clients: qemu-img and qemu-io

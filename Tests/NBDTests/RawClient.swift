@@ -1,5 +1,5 @@
 import Foundation
-import HuskSys
+import RPCSys
 
 /// A hand-driven NBD client for what qemu will not send: malformed input
 /// and explicit pipelining. Not a general client: just enough to talk to

@@ -1,5 +1,5 @@
 import Glibc
-import HuskSys
+import RPCSys
 import RPCTransport
 import RPCWire
 import XCTest

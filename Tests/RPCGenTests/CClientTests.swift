@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import RPCGen
 
-/// The generated C client and the C runtime (Sources/RPCClientC), compiled
+/// The generated C client and the C runtime (Sources/RPC/ClientC), compiled
 /// outside SwiftPM with the package's C flags and run against a real
 /// `husk echo serve` process over a real socket.
 final class CClientTests: XCTestCase {
@@ -28,7 +28,7 @@ final class CClientTests: XCTestCase {
 
     /// Build the check program with the runtime and the generated echo client.
     private func buildCheck(in dir: URL) throws -> String {
-        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let root = packageRoot.appendingPathComponent("Sources/RPC/ClientC").path
         let program = dir.appendingPathComponent("echo_client_check.c")
         try Self.checkSource.write(to: program, atomically: true, encoding: .utf8)
         let sources = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".c") }.map { root + "/" + $0 }
@@ -43,7 +43,7 @@ final class CClientTests: XCTestCase {
     /// The public header and a generated header compile on their own in strict C11 and as C++.
     func testHeadersCompileStandalone() throws {
         let dir = try scratch()
-        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let root = packageRoot.appendingPathComponent("Sources/RPC/ClientC").path
         let unit = dir.appendingPathComponent("h.c")
         try "#include \"husk_rpc_echo.h\"\nint main(void) { struct husk_rpc_requirement r = HUSK_ECHO_REQUIREMENT; return (int)r.interface - 1; }\n"
             .write(to: unit, atomically: true, encoding: .utf8)
@@ -65,7 +65,7 @@ final class CClientTests: XCTestCase {
         """
         let out = try Generator.generate([(name: "all_types.idl", text: idl)])
         try Generator.write(out.c, into: dir.path, generatedSuffixes: [".h", ".c"])
-        let root = packageRoot.appendingPathComponent("Sources/RPCClientC").path
+        let root = packageRoot.appendingPathComponent("Sources/RPC/ClientC").path
         let r = try Tool.run(Self.cc, Self.flags + ["-I", root + "/include", "-I", dir.path, "-c",
                                                     dir.appendingPathComponent("husk_rpc_all_types.c").path,
                                                     "-o", dir.appendingPathComponent("all.o").path])

@@ -19,8 +19,8 @@ final class GeneratedFilesTests: XCTestCase {
         try Generator.write(out.swift, into: swiftTmp, generatedSuffixes: [".swift"])
         try Generator.write(out.c, into: cTmp, generatedSuffixes: [".h", ".c"])
 
-        let pairs = [(swiftTmp, packageRoot.appendingPathComponent("Sources/RPCInterfaces/Generated").path, [".swift"]),
-                     (cTmp, packageRoot.appendingPathComponent("Sources/RPCClientC/generated").path, [".h", ".c"])]
+        let pairs = [(swiftTmp, packageRoot.appendingPathComponent("Sources/RPC/Interfaces/Generated").path, [".swift"]),
+                     (cTmp, packageRoot.appendingPathComponent("Sources/RPC/ClientC/generated").path, [".h", ".c"])]
         for (fresh, committed, suffixes) in pairs {
             let freshNames = try FileManager.default.contentsOfDirectory(atPath: fresh).sorted()
             let committedNames = try FileManager.default.contentsOfDirectory(atPath: committed)

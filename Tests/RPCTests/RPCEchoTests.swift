@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HuskSys
+import HostSys
 import RPCClient
 import RPCEcho
 import RPCServer

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HuskSys
+import RPCSys
 import RPCClient
 import RPCEcho
 import RPCTransport

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import HuskSys
+import RPCSys
 @_exported import HuskTestSupport
 import RPCClient
 import RPCEcho

@@ -1,5 +1,4 @@
 import Glibc
-import HuskSys
 import Hypercalls
 import HypercallABI
 import SimBackend

@@ -1,5 +1,5 @@
 import Glibc
-import HuskSys
+import SimBackendC
 import Hypercalls
 import HypercallABI
 import SimBackend

@@ -1,6 +1,6 @@
 import Glibc
 import Glue
-import HuskSys
+import RPCSys
 
 /// An NBD server (fixed newstyle, simple replies) on an AF_UNIX stream
 /// socket, serving glue disks by export name. One thread accepts; each

@@ -1,5 +1,5 @@
 import Glibc
-import HuskSys
+import RPCSys
 
 /// Blocking whole-message I/O on a connected stream socket. Every call
 /// either transfers exactly what was asked or reports failure (end of

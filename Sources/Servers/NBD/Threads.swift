@@ -1,5 +1,5 @@
 import Glibc
-import HuskSys
+import PlatformC
 
 /// Plain pthreads for the accept loop and the per-connection reader and
 /// sender: they block in socket calls, which must not happen on Swift's
