@@ -34,6 +34,9 @@ let componentDependencies: [Target.Dependency] = componentNames.map { .target(na
 let platform: [Target] = [
     // Thread names, eventfd, getrandom, O_DIRECT, stdout buffering.
     .target(name: "PlatformC", path: "Sources/Platform/PlatformC", cSettings: hostCFlags),
+    // Monitor (mutex + condvar), Locked<Value>, HostThread, EventFD: the one
+    // way host-side Swift locks, waits and starts threads.
+    .target(name: "Platform", dependencies: ["PlatformC"], path: "Sources/Platform/Platform"),
 ]
 
 // Sources/Hypercalls: the ABI, the host that implements it, the backends.
@@ -45,9 +48,9 @@ let hypercalls: [Target] = [
     .target(name: "HostSys", path: "Sources/Hypercalls/HostSys", cSettings: hostCFlags),
     // The host: the hypercall table implemented in Swift, the posix backend
     // and the backend interface the other backends implement.
-    .target(name: "Hypercalls", dependencies: ["HypercallABI", "HostSys", "PlatformC"], path: "Sources/Hypercalls/Host"),
+    .target(name: "Hypercalls", dependencies: ["HypercallABI", "HostSys", "Platform", "PlatformC"], path: "Sources/Hypercalls/Host"),
     .target(name: "SimBackendC", path: "Sources/Hypercalls/Backends/SimC", cSettings: hostCFlags),
-    .target(name: "SimBackend", dependencies: ["Hypercalls", "SimBackendC", "PlatformC"],
+    .target(name: "SimBackend", dependencies: ["Hypercalls", "SimBackendC", "Platform", "PlatformC"],
             path: "Sources/Hypercalls/Backends/Sim"),
     // ioctl, VFIO request numbers and structures, MMIO accessors.
     .target(name: "PCIHostC", path: "Sources/Hypercalls/Backends/PCIHostC", cSettings: hostCFlags),
@@ -82,18 +85,18 @@ let rpc: [Target] = [
     // AF_UNIX SOCK_SEQPACKET with SCM_RIGHTS and peer credentials, memfd seals.
     .target(name: "RPCSys", path: "Sources/RPC/Sys", cSettings: hostCFlags),
     // Transport, server runtime, Swift client.
-    .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "PlatformC"], path: "Sources/RPC/Transport"),
-    .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Hypercalls", "HypercallABI", "Glue",
+    .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "Platform"], path: "Sources/RPC/Transport"),
+    .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Platform", "Hypercalls", "HypercallABI", "Glue",
                                              .product(name: "Logging", package: "swift-log")],
             path: "Sources/RPC/Server"),
-    .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "PlatformC"], path: "Sources/RPC/Client"),
+    .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Platform", "PlatformC"], path: "Sources/RPC/Client"),
     // The echo interface: the RPC's own test service (its checksum is CRC-32C).
     .target(name: "ChecksumC", path: "Sources/RPC/Checksum", cSettings: hostCFlags),
-    .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "ChecksumC"],
+    .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "ChecksumC", "Platform"],
             path: "Sources/RPC/Echo"),
     // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
-    .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys"],
+    .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "Platform"],
             path: "Sources/RPC/Fuzzing"),
 ]
 
@@ -101,12 +104,12 @@ let rpc: [Target] = [
 let servers: [Target] = [
     // The block server (docs/block.md): the blk interface over glue disks.
     .target(name: "BlockServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
-                                                "RPCServer", "RPCWire", "RPCTransport"],
+                                                "RPCServer", "RPCWire", "RPCTransport", "Platform"],
             path: "Sources/Servers/Block"),
     .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
-    .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "PlatformC", "HypercallABI"], path: "Sources/Servers/NBD"),
+    .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD"),
 ]
 
 // Sources/Hosting: running components and servers: the component model,
@@ -126,7 +129,7 @@ let hosting: [Target] = [
             linkerSettings: [.linkedLibrary("seccomp")]),
     .target(name: "Sandbox", dependencies: ["SandboxC"], path: "Sources/Hosting/Sandbox"),
     // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
-    .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys"], path: "Sources/Hosting/Supervisor"),
+    .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys", "Platform"], path: "Sources/Hosting/Supervisor"),
 ]
 
 // Sources/VM: libvirt test VMs (docs/vm.md, docs/vm-guest.md).
@@ -135,12 +138,12 @@ let vm: [Target] = [
     // the host side of `husk vm` over it. Only husk-vm links them: husk
     // itself, and everything that runs in a guest, stays free of libvirt.
     .systemLibrary(name: "CLibvirt", path: "Sources/VM/CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-    .target(name: "VMHost", dependencies: ["CLibvirt", "DiskPattern"], path: "Sources/VM/Host"),
+    .target(name: "VMHost", dependencies: ["CLibvirt", "DiskPattern", "Platform"], path: "Sources/VM/Host"),
     // `husk vm image`: the test guest's kernel + initramfs (Debian kernel, busybox, static husk,
     // /init). Pure Swift over posix_spawn, no libvirt.
     .target(name: "VMImage", path: "Sources/VM/Image"),
     .executableTarget(name: "husk-vm", dependencies: [
-        "VMHost", "VMImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "VMHost", "VMImage", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], path: "Sources/VM/husk-vm"),
 ]
 
@@ -156,7 +159,7 @@ let tools: [Target] = [
     .target(name: "RPCBenchC", dependencies: ["RPCClientC"], path: "Sources/Tools/RPCBenchC",
             cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
     .executableTarget(name: "husk", dependencies: [
-        "HuskHost", "HypBench", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
+        "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
         "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], path: "Sources/Tools/husk", linkerSettings: [
@@ -180,11 +183,11 @@ let tests: [Target] = [
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
     .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
-                                                "HostSys", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
+                                                "HostSys", "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
                                                 "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"]),
     // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
     .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",
-                                                      "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport"]),
+                                                      "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport", "Platform"]),
     .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys"]),
     // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
     .testTarget(name: "RPCBenchTests"),

@@ -9,6 +9,7 @@ import RPCServer
 import RPCTransport
 import RPCWire
 import XCTest
+import Platform
 
 /// Issue 3, signal propagation (client → server), events (server → client),
 /// reconnect + idempotent retry + ESTALE, caller credentials through the
@@ -144,11 +145,11 @@ final class RPCSignalTests: XCTestCase {
         // In flight at the death: a non-idempotent sleep and an idempotent stat
         // (sent while the server is stopped, so it is surely in flight).
         let sleepResult = LockedResult()
-        startThread(name: "t-sleep") { do throws(RPCError) { _ = try c.sleep(ms: 60_000); sleepResult.set(0) } catch { sleepResult.set(error.status) } }
+        HostThread.start(name: "t-sleep", detached: true, blockSignals: true) { do throws(RPCError) { _ = try c.sleep(ms: 60_000); sleepResult.set(0) } catch { sleepResult.set(error.status) } }
         usleep(200_000)
         server.stop()
         let statResult = LockedResult()
-        startThread(name: "t-stat") { do throws(RPCError) { _ = try c.stat(); statResult.set(0) } catch { statResult.set(error.status) } }
+        HostThread.start(name: "t-stat", detached: true, blockSignals: true) { do throws(RPCError) { _ = try c.stat(); statResult.set(0) } catch { statResult.set(error.status) } }
         usleep(200_000)
         server.kill9()
         XCTAssertEqual(sleepResult.wait(5), RPCStatus.connreset, "non-idempotent call fails with ECONNRESET")

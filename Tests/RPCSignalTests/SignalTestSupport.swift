@@ -3,6 +3,7 @@ import Glibc
 import HuskTestSupport
 import RPCTransport
 import XCTest
+import Platform
 
 /// The husk executable (HuskTestSupport's HuskBinary).
 enum Husk {
@@ -98,7 +99,7 @@ final class TimeBox: @unchecked Sendable {
 /// After `ms`, pthread_kill(target, sig) from a thread that blocks every
 /// signal; the box receives the monotonic time of the kill.
 func signalLater(_ target: pthread_t, _ sig: Int32, afterMs ms: UInt32, at box: TimeBox) {
-    startThread(name: "test-killer") {
+    HostThread.start(name: "test-killer", detached: true, blockSignals: true) {
         usleep(ms * 1000)
         box.value = monotonicNanos()
         pthread_kill(target, sig)

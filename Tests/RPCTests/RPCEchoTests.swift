@@ -7,6 +7,7 @@ import RPCServer
 import RPCTransport
 import RPCWire
 import XCTest
+import Platform
 
 /// The echo interface against real `husk echo serve` processes (and
 /// in-process servers where noted), over real sockets.
@@ -115,11 +116,11 @@ final class RPCEchoTests: XCTestCase {
         let (_, path) = try inProcessServer(self, limits: limits)
         let c = try EchoSession.connect(path: path)
         XCTAssertEqual(c.rpc.server.limits.maxInFlight, 4)
-        let ids = Locked<[UInt64]>([])
+        let ids = Platform.Locked<[UInt64]>([])
         for _ in 0..<6 {
-            startThread(name: "t-sleep") {
+            HostThread.start(name: "t-sleep", detached: true, blockSignals: true) {
                 if let id = try? c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
-                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.mutate { $0.append(id) } }
+                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.withLock { $0.append(id) } }
             }
         }
         XCTAssertTrue(waitUntil(5) { ids.get().count == 4 }, "four calls sent, two waiting for a slot")

@@ -1,6 +1,7 @@
 import Glibc
 import RPCSys
 import RPCTransport
+import Platform
 
 /// The client side of STATE_DIR/control.sock (AF_UNIX SOCK_SEQPACKET): one
 /// request message (`status` or `down`, UTF-8), replies as UTF-8 messages.

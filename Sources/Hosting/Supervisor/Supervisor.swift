@@ -1,6 +1,7 @@
 import Glibc
 import RPCSys
 import RPCTransport
+import Platform
 
 /// Write end of the self-pipe the signal handler writes signal numbers to.
 nonisolated(unsafe) private var signalPipeWrite: Int32 = -1

@@ -1,6 +1,7 @@
 import Glibc
 import PlatformC
 import HypercallABI
+import Platform
 
 /// A host file or block device opened through blk_open: a fixed-size array
 /// of bytes. Transfers outside it are refused, never grow the file.
@@ -13,8 +14,7 @@ final class BlockFile: @unchecked Sendable {
     let direct: Bool
     let ctx: OpaquePointer?
     let path: String
-    private let lock = HostLock()
-    private let drained = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = Monitor()
     private var inflight = 0
 
     static let BLKGETSIZE64: UInt = 0x8008_1272
@@ -56,13 +56,10 @@ final class BlockFile: @unchecked Sendable {
     private init(fd: Int32, size: UInt64, sectorSize: UInt32, readOnly: Bool, direct: Bool, ctx: OpaquePointer?, path: String) {
         self.fd = fd; self.size = size; self.sectorSize = sectorSize; self.readOnly = readOnly
         self.direct = direct; self.ctx = ctx; self.path = path
-        pthread_cond_init(drained, nil)
     }
 
     deinit {
         Glibc.close(fd)
-        pthread_cond_destroy(drained)
-        drained.deallocate()
     }
 
     /// The checks every transfer passes before it is issued.
@@ -111,14 +108,12 @@ final class BlockFile: @unchecked Sendable {
     func end() {
         lock.withLock {
             inflight -= 1
-            if inflight == 0 { pthread_cond_broadcast(drained) }
+            if inflight == 0 { lock.broadcast() }
         }
     }
 
     /// Wait until every submitted request has completed.
     func drain() {
-        lock.lock()
-        while inflight > 0 { lock.wait(drained) }
-        lock.unlock()
+        lock.withLock { while inflight > 0 { lock.wait() } }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import HypercallABI
+import Platform
 
 /// Block devices opened through the table and the worker threads that carry
 /// out asynchronous requests. Completions run on the worker, as the
@@ -7,35 +8,32 @@ import HypercallABI
 final class BlockIO: @unchecked Sendable {
     // @unchecked: the queue and worker list are behind `lock`.
     let files = HandleRegistry<BlockFile>(tag: 0x424B)   // "BK"
-    private let lock = HostLock()
-    private let nonEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = Monitor()
     private var queue: [(BlockFile, UnsafeMutablePointer<husk_blk_req>)] = []
     private var head = 0
-    private var workers: [pthread_t] = []
+    private var workers: [HostThread] = []
     private var stopping = false
     /// Enough to keep a queue-depth-32 workload busy on a file without
     /// oversubscribing a small machine.
     static let workerCount = 4
-
-    init() { pthread_cond_init(nonEmpty, nil) }
 
     func submit(_ file: BlockFile, _ req: UnsafeMutablePointer<husk_blk_req>) {
         file.begin()
         lock.withLock {
             if workers.isEmpty {
                 for i in 0..<BlockIO.workerCount {
-                    workers.append(HostThread.spawn(name: "blkio\(i)") { [self] in self.work() })
+                    workers.append(HostThread.start(name: "blkio\(i)") { [self] in self.work() })
                 }
             }
             queue.append((file, req))
-            pthread_cond_signal(nonEmpty)
+            lock.signal()
         }
     }
 
     private func work() {
         while true {
             lock.lock()
-            while head == queue.count && !stopping { lock.wait(nonEmpty) }
+            while head == queue.count && !stopping { lock.wait() }
             if head == queue.count && stopping { lock.unlock(); return }
             let (file, req) = queue[head]
             head += 1
@@ -63,14 +61,14 @@ final class BlockIO: @unchecked Sendable {
     }
 
     func shutdown() {
-        let ws: [pthread_t] = lock.withLock {
+        let ws: [HostThread] = lock.withLock {
             stopping = true
-            pthread_cond_broadcast(nonEmpty)
+            lock.broadcast()
             let w = workers
             workers = []
             return w
         }
-        for w in ws { pthread_join(w, nil) }
+        for w in ws { w.join() }
         lock.withLock { stopping = false }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import HypercallABI
+import Platform
 
 /// The host's side of a component's `husk_ctx *`: its name (for logs and
 /// panics), configuration (module parameters) and resource accounting.
@@ -10,7 +11,7 @@ public final class ComponentContext: @unchecked Sendable {
     // touched under `lock`.
     public let name: String
     public let parameters: [String: String]
-    private let lock = HostLock()
+    private let lock = Monitor()
     private var _bytesAllocated: Int = 0
     private var _dmaBytes: Int = 0
     private var _threadsCreated: Int = 0
@@ -46,5 +47,5 @@ public final class ComponentContext: @unchecked Sendable {
     public var dmaBytes: Int { lock.withLock { _dmaBytes } }
     public var threadsCreated: Int { lock.withLock { _threadsCreated } }
 
-    private static let registry = LockedValue<[UInt: ComponentContext]>([:])
+    private static let registry = Locked<[UInt: ComponentContext]>([:])
 }

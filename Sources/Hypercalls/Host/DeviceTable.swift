@@ -1,5 +1,6 @@
 import Glibc
 import HypercallABI
+import Platform
 
 /// Devices opened through the table, their interrupt vectors and handlers.
 final class DeviceTable: @unchecked Sendable {
@@ -7,7 +8,7 @@ final class DeviceTable: @unchecked Sendable {
     let backend: any HostBackend
     let open = HandleRegistry<OpenDevice>(tag: 0x4456)        // "DV"
     let handlers = HandleRegistry<(dev: husk_handle, vector: Int)>(tag: 0x4948)  // "IH"
-    private let openIndices = LockedValue<Set<Int>>([])
+    private let openIndices = Locked<Set<Int>>([])
 
     init(backend: any HostBackend) { self.backend = backend }
 
@@ -45,12 +46,12 @@ final class OpenDevice: @unchecked Sendable {
     let device: any HostDevice
     let index: Int
     let ctx: OpaquePointer?
-    private let lock = HostLock()
+    private let lock = Monitor()
     private var bars: [Int: UnsafeMutableRawPointer] = [:]
     private(set) var vectors: [InterruptVector] = []
     private var interrupts: InterruptSet?
     private var releaseStop: EventFD?
-    private var releaseThread: pthread_t?
+    private var releaseThread: HostThread?
 
     init(device: any HostDevice, index: Int, ctx: OpaquePointer?) {
         self.device = device; self.index = index; self.ctx = ctx
@@ -90,7 +91,7 @@ final class OpenDevice: @unchecked Sendable {
             releaseStop = consume stop
             let ctxBits = UInt(bitPattern: self.ctx)
             let argBits = UInt(bitPattern: arg)
-            releaseThread = HostThread.spawn(name: "dev-release") {
+            releaseThread = HostThread.start(name: "dev-release") {
                 let ready = pollReadable([fd, stopFD])
                 guard ready.contains(fd) else { return }
                 drainEventFD(fd)
@@ -101,7 +102,7 @@ final class OpenDevice: @unchecked Sendable {
     }
 
     func close() {
-        let (vs, watcher): ([InterruptVector], pthread_t?) = lock.withLock {
+        let (vs, watcher): ([InterruptVector], HostThread?) = lock.withLock {
             let r = (vectors, releaseThread)
             vectors = []
             releaseThread = nil
@@ -112,7 +113,7 @@ final class OpenDevice: @unchecked Sendable {
             releaseStop?.signal()
             // The watcher may be the thread closing us (a release handler that
             // closes its device): never join oneself.
-            if pthread_equal(watcher, pthread_self()) == 0 { pthread_join(watcher, nil) } else { pthread_detach(watcher) }
+            if pthread_equal(watcher.id, pthread_self()) == 0 { watcher.join() } else { watcher.detach() }
         }
         lock.withLock {
             if interrupts != nil { device.disableInterrupts(); interrupts = nil }

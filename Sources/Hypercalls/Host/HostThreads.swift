@@ -2,6 +2,7 @@ import Glibc
 import HostSys
 import PlatformC
 import HypercallABI
+import Platform
 
 typealias ThreadRecord = UnsafeMutablePointer<husk_thread_rec>
 
@@ -13,7 +14,7 @@ typealias ThreadRecord = UnsafeMutablePointer<husk_thread_rec>
 /// component threads, when joined).
 public enum HostThreads {
     static let handleTag: UInt64 = 0x5448 << 48   // "TH": thread handles
-    private static let registry = LockedValue<State>(State())
+    private static let registry = Locked<State>(State())
 
     struct State {
         var records: [UInt64: ThreadRecord] = [:]

@@ -1,5 +1,6 @@
 import Glibc
 import HypercallABI
+import Platform
 
 /// The host: one hypercall table per process, filled with Swift functions and
 /// bound to one runtime backend. Components get `table` at init.
@@ -12,14 +13,14 @@ public final class HypercallHost: @unchecked Sendable {
     // `backend` and `table` are immutable after init.
     public let backend: any HostBackend
     public let table: UnsafeMutablePointer<husk_hyp>
-    let memory = LockedValue<[UInt: MemoryBlock]>([:])
-    let mappings = LockedValue<[UInt: MemoryBlock]>([:])
+    let memory = Locked<[UInt: MemoryBlock]>([:])
+    let mappings = Locked<[UInt: MemoryBlock]>([:])
     let dma = HandleRegistry<DMABlock>(tag: 0x444D)      // "DM"
     let devices: DeviceTable
     let blocks: BlockIO
 
     nonisolated(unsafe) static var active: HypercallHost?
-    private static let backendName = LockedValue<[String: UnsafeMutablePointer<CChar>]>([:])
+    private static let backendName = Locked<[String: UnsafeMutablePointer<CChar>]>([:])
 
     struct MemoryBlock {
         var size: UInt64
@@ -100,7 +101,7 @@ public final class HypercallHost: @unchecked Sendable {
 final class HandleRegistry<Value>: @unchecked Sendable {
     // @unchecked: all state is behind `state`'s lock.
     private let tag: UInt64
-    private let state = LockedValue<(next: UInt64, items: [UInt64: Value])>((1, [:]))
+    private let state = Locked<(next: UInt64, items: [UInt64: Value])>((1, [:]))
 
     init(tag: UInt64) { self.tag = tag << 48 }
 

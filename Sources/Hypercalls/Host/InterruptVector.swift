@@ -1,6 +1,7 @@
 import Glibc
 import HostSys
 import HypercallABI
+import Platform
 
 /// One interrupt vector's dedicated host thread: it waits on the device's
 /// eventfd for the vector and runs the component's handler, one call at a
@@ -15,19 +16,19 @@ final class InterruptVector: @unchecked Sendable {
     let vector: Int
     let eventFD: Int32
     private let stop = EventFD()
-    private let handlerLock = HostLock()
+    private let handlerLock = Monitor()
     private var handler: Handler?
     private var arg: UnsafeMutableRawPointer?
     private var ctx: OpaquePointer?
     private var masked: UInt32 = 0
     private var pending: UInt32 = 0
-    private var thread: pthread_t?
+    private var thread: HostThread?
     private(set) var delivered: UInt64 = 0
 
     init(vector: Int, eventFD: Int32, deviceName: String) {
         self.vector = vector
         self.eventFD = eventFD
-        thread = HostThread.spawn(name: "irq\(vector)") { [self] in self.loop() }
+        thread = HostThread.start(name: "irq\(vector)") { [self] in self.loop() }
     }
 
     var isEstablished: Bool { handlerLock.withLock { handler != nil } }
@@ -52,8 +53,7 @@ final class InterruptVector: @unchecked Sendable {
         if husk_atomic_exchange_u32(&pending, 0) != 0 {
             // Re-raise what arrived while masked through the same eventfd, so
             // delivery stays on this vector's thread.
-            var one: UInt64 = 1
-            _ = withUnsafeBytes(of: &one) { Glibc.write(eventFD, $0.baseAddress, 8) }
+            signalEventFD(eventFD)
         }
     }
 
@@ -79,6 +79,6 @@ final class InterruptVector: @unchecked Sendable {
     /// Stop the thread (the device closes the eventfd afterwards).
     func terminate() {
         stop.signal()
-        if let t = thread { pthread_join(t, nil); thread = nil }
+        if let t = thread { t.join(); thread = nil }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import HypercallABI
+import Platform
 
 /// The embedded default: no devices, DMA memory is ordinary pinned-free
 /// memory whose bus address is its CPU address (there is no device to reach
@@ -9,7 +10,7 @@ public final class PosixBackend: HostBackend, @unchecked Sendable {
     // @unchecked: `live` is behind its lock.
     public let name = "posix"
     public let features = UInt64(HUSK_FEAT_DMA)
-    private let live = LockedValue<[UInt: Int]>([:])
+    private let live = Locked<[UInt: Int]>([:])
 
     public init() {}
 

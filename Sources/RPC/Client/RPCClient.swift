@@ -3,6 +3,7 @@ import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
+import Platform
 
 /// What the server said in its HELLO reply.
 public struct RPCServerInfo: Sendable {
@@ -189,7 +190,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         self.parent = parent
         nextID = 2
         readersRunning = 1
-        startThread(name: "rpc-client") { [self] in readerLoop(transport, generation: 0) }
+        HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(transport, generation: 0) }
     }
 
     /// Say HELLO on a fresh connection; closes it on failure.
@@ -312,7 +313,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
                         return (old, generation)
                     }
                     _ = old   // closed by its reader's exit path (deinit of the last reference)
-                    startThread(name: "rpc-client") { [self] in readerLoop(t, generation: g) }
+                    HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(t, generation: g) }
                     return g
                 } catch {
                     lastError = error

@@ -3,6 +3,7 @@ import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
+import Platform
 
 /// The echo interface's server (Interfaces/echo.idl): the generated
 /// EchoDispatcher decodes and encodes; EchoService below is the behaviour.
@@ -110,7 +111,7 @@ final class EchoBehaviour: EchoService, @unchecked Sendable {
         guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
         let channel = ctx.eventChannel()
         let delay = request.delayMs, signal = request.signal
-        startThread(name: "echo-notify") {
+        HostThread.start(name: "echo-notify", detached: true, blockSignals: true) {
             usleep(useconds_t(min(delay, 3_600_000)) * 1_000)
             var w = PayloadWriter()
             w.u32(signal)

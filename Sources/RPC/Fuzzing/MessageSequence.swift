@@ -4,6 +4,7 @@ import RPCEcho
 import RPCServer
 import RPCTransport
 import RPCWire
+import Platform
 
 /// The server every fuzzed message sequence talks to: the real RPCServer
 /// runtime with the echo handler, reached through RPCServer.serveInline over

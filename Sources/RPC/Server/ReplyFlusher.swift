@@ -1,5 +1,6 @@
 import Glibc
 import RPCTransport
+import Platform
 
 /// One thread for the whole server that drains reply queues of clients whose
 /// socket buffer was full: it polls their sockets for POLLOUT and sends what
@@ -18,7 +19,7 @@ final class ReplyFlusher: @unchecked Sendable {
         running = true
         monitor.signal()
         monitor.unlock()
-        if start { startThread(name: "rpc-flush") { [self] in loop() } }
+        if start { HostThread.start(name: "rpc-flush", detached: true, blockSignals: true) { [self] in loop() } }
     }
 
     func stop() { monitor.withLock { stopping = true; monitor.signal() } }

@@ -3,6 +3,7 @@ import Logging
 import Hypercalls
 import RPCTransport
 import RPCWire
+import Platform
 
 public enum RPCLogLevel: String, Sendable { case debug, info, warning, error }
 /// Where the runtime's log lines go (default: swift-log, `RPCServer.swiftLog`).
@@ -91,10 +92,10 @@ public final class RPCServer: @unchecked Sendable {
     private var connections: [UInt64: ServerConnection] = [:]
     private var nextConnectionID: UInt64 = 1
     private(set) var stopping = false
-    private let listenerBox = LockedValue<SeqPacketListener?>(nil)
+    private let listenerBox = Locked<SeqPacketListener?>(nil)
     private let acceptDone = Monitor()
     private var acceptRunning = false
-    let stats = LockedValue<[StatKey: StatValue]>([:])
+    let stats = Locked<[StatKey: StatValue]>([:])
 
     struct StatKey: Hashable, Comparable {
         var interface: UInt32, operation: UInt32
@@ -145,7 +146,7 @@ public final class RPCServer: @unchecked Sendable {
     private func startAccepting(_ l: SeqPacketListener, path: String) {
         listenerBox.withLock { $0 = l }
         acceptDone.withLock { acceptRunning = true }
-        startThread(name: "rpc-accept") { [self] in
+        HostThread.start(name: "rpc-accept", detached: true, blockSignals: true) { [self] in
             acceptLoop(l)
             acceptDone.withLock { acceptRunning = false; acceptDone.broadcast() }
         }
@@ -191,7 +192,7 @@ public final class RPCServer: @unchecked Sendable {
         }
         guard let conn else { transport.close(); return false }
         log(.info, "connection \(conn.id) opened: \(identity)\(note)")
-        startThread(name: "rpc-conn-\(conn.id)") { conn.readerLoop() }
+        HostThread.start(name: "rpc-conn-\(conn.id)", detached: true, blockSignals: true) { conn.readerLoop() }
         return true
     }
 

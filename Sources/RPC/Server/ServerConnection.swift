@@ -2,6 +2,7 @@ import Glibc
 import Hypercalls
 import RPCTransport
 import RPCWire
+import Platform
 
 /// One client connection: a reader thread that validates and routes
 /// messages, the calls in flight, the client's shared memory and its reply

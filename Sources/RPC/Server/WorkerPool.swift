@@ -2,6 +2,7 @@ import Glibc
 import HypercallABI
 import Hypercalls
 import RPCTransport
+import Platform
 
 /// A bounded, elastic pool of host threads that run calls. Threads are made
 /// with HostThreads.create, so each has a hypercall thread record: the

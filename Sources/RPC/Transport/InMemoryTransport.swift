@@ -1,5 +1,6 @@
 import Glibc
 import RPCWire
+import Platform
 
 /// A transport without a kernel, for the fuzz target and tests: incoming
 /// messages are pulled from a closure, outgoing ones are recorded in `sent`.

@@ -1,6 +1,7 @@
 import Glibc
 import RPCSys
 import RPCWire
+import Platform
 
 /// An AF_UNIX SOCK_SEQPACKET connection: one message = one sendmsg = one
 /// recvmsg, descriptors as SCM_RIGHTS.
@@ -15,7 +16,7 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
     /// Most descriptors accepted with one message; more are closed and the
     /// message rejected.
     public let maxDescriptors: Int
-    private let lock = HostLockLite()
+    private let lock = Monitor()
     private var closed = false
     private var receiveBuffer: [UInt8]
 
@@ -114,7 +115,7 @@ public final class SeqPacketListener: @unchecked Sendable {
     // @unchecked: fd and path are immutable; `closed` only under `lock`.
     public let fd: Int32
     public let path: String
-    private let lock = HostLockLite()
+    private let lock = Monitor()
     private var closed = false
     /// Inherited (adopted) listening socket: the path belongs to whoever
     /// bound it (a supervisor), so close() neither shuts the socket down
@@ -213,16 +214,4 @@ public final class SeqPacketListener: @unchecked Sendable {
     }
 
     deinit { close() }
-}
-
-/// A pthread mutex for short critical sections inside this module.
-final class HostLockLite: @unchecked Sendable {
-    // @unchecked: the mutex is the synchronisation; heap memory owned here.
-    private let m: UnsafeMutablePointer<pthread_mutex_t>
-    init() { m = .allocate(capacity: 1); pthread_mutex_init(m, nil) }
-    deinit { pthread_mutex_destroy(m); m.deallocate() }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(m); defer { pthread_mutex_unlock(m) }
-        return try body()
-    }
 }

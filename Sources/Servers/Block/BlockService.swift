@@ -6,6 +6,7 @@ import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
+import Platform
 
 /// The block server's behaviour behind the generated BlkDispatcher
 /// (Interfaces/blk.idl, docs/block.md): devices are the glue disks the

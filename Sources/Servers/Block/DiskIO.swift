@@ -2,6 +2,7 @@ import Glibc
 import Glue
 import HypercallABI
 import RPCTransport
+import Platform
 
 /// Synchronous I/O over an asynchronous glue disk, for code that serves one
 /// call on one thread (an RPC worker): a transfer is split into pieces of at

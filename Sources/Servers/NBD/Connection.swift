@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 
 /// The transmission phase of one client. Two threads: the connection
 /// thread reads requests and submits them to the disk (this file); the
@@ -36,9 +37,9 @@ final class Connection: @unchecked Sendable {
     /// accepted has been completed and answered (or dropped when the client
     /// is gone), so the caller may close the socket.
     func serve() {
-        let sender: pthread_t
+        let sender: HostThread
         do {
-            sender = try NBDThread.spawn("nbd-send") { [self] in runSender() }
+            sender = try HostThread.spawn(name: "nbd-send") { [self] in runSender() }
         } catch {
             config.log("nbd: \(peer): \(error)")
             return
@@ -48,7 +49,7 @@ final class Connection: @unchecked Sendable {
             readerDone = true
             monitor.broadcast()
         }
-        NBDThread.join(sender)
+        sender.join()
         config.log("nbd: \(peer): closed (\(reason))")
     }
 

@@ -1,5 +1,6 @@
 import Glue
 import HypercallABI
+import Platform
 
 /// Getting a request's pieces to the disk and counting their completions.
 extension Connection {
@@ -47,7 +48,7 @@ extension Connection {
                 finishPieces(req, count: 1, status: status)
             }
             guard r == HUSK_EAGAIN else { return r }
-            monitor.withLock { monitor.wait(ns: 1_000_000) }
+            monitor.withLock { monitor.wait(timeoutNanos: 1_000_000) }
         }
     }
 

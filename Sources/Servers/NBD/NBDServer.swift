@@ -1,6 +1,7 @@
 import Glibc
 import Glue
 import RPCSys
+import Platform
 
 /// An NBD server (fixed newstyle, simple replies) on an AF_UNIX stream
 /// socket, serving glue disks by export name. One thread accepts; each
@@ -14,7 +15,7 @@ public final class NBDServer: @unchecked Sendable {
 
     private var listenFD: Int32 = -1
     private var socketInode: UInt = 0
-    private var acceptThread: pthread_t?
+    private var acceptThread: HostThread?
     private var stopping = false
     /// Sockets of live connections, so shutdown can wake their threads.
     private var sockets: [Int: StreamSocket] = [:]
@@ -56,7 +57,7 @@ public final class NBDServer: @unchecked Sendable {
         if stat(socketPath, &st) == 0 { socketInode = UInt(st.st_ino) }
         monitor.withLock { listenFD = fd }
         do {
-            let t = try NBDThread.spawn("nbd-accept") { [self] in acceptLoop(fd) }
+            let t = try HostThread.spawn(name: "nbd-accept") { [self] in acceptLoop(fd) }
             monitor.withLock { acceptThread = t }
         } catch {
             close(fd)
@@ -69,7 +70,7 @@ public final class NBDServer: @unchecked Sendable {
     /// Stop accepting, let every connection finish the requests it has in
     /// flight and close, then remove the socket file. Idempotent.
     public func shutdown() {
-        let (fd, thread) = monitor.withLock { () -> (Int32, pthread_t?) in
+        let (fd, thread) = monitor.withLock { () -> (Int32, HostThread?) in
             stopping = true
             defer { acceptThread = nil; listenFD = -1 }
             return (listenFD, acceptThread)
@@ -77,7 +78,7 @@ public final class NBDServer: @unchecked Sendable {
         guard fd >= 0 else { return waitForConnections() }
         // shutdown() on a listening socket wakes a thread blocked in accept.
         _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
-        if let thread { NBDThread.join(thread) }
+        if let thread { thread.join() }
         close(fd)
         var st = stat()
         if stat(socketPath, &st) == 0 && UInt(st.st_ino) == socketInode { unlink(socketPath) }
@@ -123,8 +124,8 @@ public final class NBDServer: @unchecked Sendable {
                 continue
             }
             do {
-                let t = try NBDThread.spawn("nbd-conn") { [self] in serveConnection(id: id, fd: fd) }
-                NBDThread.detach(t)
+                let t = try HostThread.spawn(name: "nbd-conn") { [self] in serveConnection(id: id, fd: fd) }
+                t.detach()
             } catch {
                 config.log("nbd: \(error)")
                 connectionEnded(id: id, fd: fd)

@@ -4,6 +4,7 @@ import Glibc
 import PlatformC
 import RPCInterfaces
 import RPCWire
+import Platform
 
 /// One measurement of `husk bench blk`.
 struct BlkCase {
@@ -129,29 +130,17 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> UInt64) -> UInt64
         init(_ t: Int, _ b: @escaping @Sendable (Int) -> UInt64) { self.t = t; body = b }
     }
     if n == 1 { return body(0) }
-    var threads: [pthread_t] = []
     let jobs = (0..<n).map { Job($0, body) }
-    for j in jobs {
-        var tid = pthread_t()
-        let arg = Unmanaged.passRetained(j).toOpaque()
-        pthread_create(&tid, nil, { raw in
-            let j = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-            j.result = j.body(j.t)
-            return nil
-        }, arg)
-        threads.append(tid)
-    }
-    for t in threads { pthread_join(t, nil) }
+    let threads = jobs.map { j in HostThread.start(name: "bench\(j.t)") { j.result = j.body(j.t) } }
+    for t in threads { t.join() }
     return jobs.reduce(0) { $0 + $1.result }
 }
 
-final class ErrorCount: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private var lock = pthread_mutex_t()
-    private var count = 0
-    init() { pthread_mutex_init(&lock, nil) }
-    func add() { pthread_mutex_lock(&lock); count += 1; pthread_mutex_unlock(&lock) }
-    var value: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return count }
+/// Errors counted across benchmark threads.
+final class ErrorCount: Sendable {
+    private let count = Locked(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.get() }
 }
 
 /// The table and the BENCH lines of `husk bench blk`.

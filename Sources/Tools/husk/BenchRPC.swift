@@ -3,6 +3,7 @@ import Glibc
 import RPCBenchC
 import RPCEcho
 import RPCTransport
+import Platform
 
 /// `husk bench rpc`: the native RPC path against a raw SEQPACKET ping-pong
 /// measured in the same run. Figures and names: docs/BENCHMARKS.md.

@@ -6,6 +6,7 @@ import RPCServer
 import RPCTransport
 import RPCWire
 import Sandbox
+import Platform
 
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(

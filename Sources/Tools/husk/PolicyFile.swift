@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import RPCServer
 import RPCTransport
+import Platform
 
 /// Read and parse a policy file (syntax: docs/rpc-runtime.md), or fail
 /// with a usage error naming the file.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import HuskHost
 import Hypercalls
+import Platform
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,34 +107,29 @@ func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [
 
 /// Set once by the signal thread; the main thread may wait for it.
 final class StopFlag: @unchecked Sendable {
-    // @unchecked: all state behind the pthread mutex/cond.
-    private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let c = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // @unchecked: all state behind `monitor`.
+    private let monitor = Monitor()
     private var triggered = false
     private var action: (@Sendable () -> Void)?
 
-    init() { pthread_mutex_init(m, nil); pthread_cond_init(c, nil) }
-
     func onTrigger(_ a: @escaping @Sendable () -> Void) {
-        pthread_mutex_lock(m)
-        action = a
-        let fire = triggered
-        pthread_mutex_unlock(m)
+        let fire = monitor.withLock {
+            action = a
+            return triggered
+        }
         if fire { a() }
     }
 
     func trigger() {
-        pthread_mutex_lock(m)
-        triggered = true
-        let a = action
-        pthread_cond_broadcast(c)
-        pthread_mutex_unlock(m)
+        let a = monitor.withLock {
+            triggered = true
+            monitor.broadcast()
+            return action
+        }
         a?()
     }
 
     func wait() {
-        pthread_mutex_lock(m)
-        while !triggered { pthread_cond_wait(c, m) }
-        pthread_mutex_unlock(m)
+        monitor.withLock { while !triggered { monitor.wait() } }
     }
 }

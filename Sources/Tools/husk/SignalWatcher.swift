@@ -1,26 +1,18 @@
 import Glibc
+import Platform
 
 /// SIGINT and SIGTERM become a call on a dedicated thread instead of killing
 /// the process, so that the host can cancel components' work and finalise
 /// them (flushing what they hold). Must be started before any other thread,
 /// because threads inherit the blocked-signal mask.
 enum SignalWatcher {
-    final class Box: @unchecked Sendable {
-        // @unchecked: the closure is set once before the thread starts.
-        let handler: @Sendable (Int32) -> Void
-        init(_ h: @escaping @Sendable (Int32) -> Void) { handler = h }
-    }
-
     static func start(_ handler: @escaping @Sendable (Int32) -> Void) {
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &set, nil)
-        var tid = pthread_t()
-        let box = Unmanaged.passRetained(Box(handler)).toOpaque()
-        pthread_create(&tid, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        HostThread.start(name: "signals", detached: true) {
             var set = sigset_t()
             sigemptyset(&set)
             sigaddset(&set, SIGINT)
@@ -34,9 +26,8 @@ enum SignalWatcher {
                     // A second Ctrl-C means "now": do not wait for components.
                     _exit(128 + sig)
                 }
-                box.handler(sig)
+                handler(sig)
             }
-        }, box)
-        pthread_detach(tid)
+        }
     }
 }

@@ -1,14 +1,14 @@
 import CLibvirt
 import Glibc
+import Platform
 
 /// A domain's serial console, read through a libvirt stream whose data
 /// arrives on the event loop thread: every byte is appended to a transcript
 /// (and optionally to a log file), and waiters are woken per line.
 public final class ConsoleReader: @unchecked Sendable {
-    // @unchecked: `text`, `closed` are guarded by `mutex`.
+    // @unchecked: `text`, `closed`, `partial`, `complete`, `logFD` are guarded by `monitor`.
     private let stream: virStreamPtr
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let monitor = Monitor()
     private var text: [UInt8] = []
     private var closed = false
     private var logFD: Int32 = -1
@@ -20,8 +20,6 @@ public final class ConsoleReader: @unchecked Sendable {
     private var complete: [String] = []
 
     init(domain: VirDomain) throws(LibvirtError) {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
         guard let st = virStreamNew(domain.connection.raw, UInt32(VIR_STREAM_NONBLOCK.rawValue)) else {
             throw LibvirtError("cannot create a stream for the console")
         }
@@ -44,16 +42,14 @@ public final class ConsoleReader: @unchecked Sendable {
 
     deinit {
         if logFD >= 0 { close(logFD) }
-        pthread_cond_destroy(cond); cond.deallocate()
-        pthread_mutex_destroy(mutex); mutex.deallocate()
     }
 
     /// Also write everything to `path` (the guest log kept on failure).
     public func log(to path: String) {
-        pthread_mutex_lock(mutex)
-        logFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if logFD >= 0 && !text.isEmpty { _ = text.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
-        pthread_mutex_unlock(mutex)
+        monitor.withLock {
+            logFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if logFD >= 0 && !text.isEmpty { _ = text.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
+        }
     }
 
     /// Event loop thread: drain what is readable.
@@ -64,7 +60,7 @@ public final class ConsoleReader: @unchecked Sendable {
             if n > 0 {
                 let bytes = buf[0..<Int(n)].map { UInt8(bitPattern: $0) }
                 var lines: [String] = []
-                pthread_mutex_lock(mutex)
+                monitor.lock()
                 text += bytes
                 if logFD >= 0 { _ = bytes.withUnsafeBytes { write(logFD, $0.baseAddress, $0.count) } }
                 for b in bytes {
@@ -77,9 +73,9 @@ public final class ConsoleReader: @unchecked Sendable {
                         partial.append(b)
                     }
                 }
-                pthread_cond_broadcast(cond)
+                monitor.broadcast()
                 let cb = onLine
-                pthread_mutex_unlock(mutex)
+                monitor.unlock()
                 if let cb { for l in lines { cb(l) } }
                 continue
             }
@@ -87,45 +83,36 @@ public final class ConsoleReader: @unchecked Sendable {
             // 0: end of stream (the domain went away); -1: error.
             _ = virStreamEventRemoveCallback(st)
             if n == 0 { _ = virStreamFinish(st) } else { _ = virStreamAbort(st) }
-            pthread_mutex_lock(mutex)
-            closed = true
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
+            monitor.withLock {
+                closed = true
+                monitor.broadcast()
+            }
             return
         }
     }
 
     /// The console so far, as lines.
     public var lines: [String] {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return complete + (partial.isEmpty ? [] : [String(decoding: partial, as: UTF8.self).trimmingCR()])
+        monitor.withLock { complete + (partial.isEmpty ? [] : [String(decoding: partial, as: UTF8.self).trimmingCR()]) }
     }
 
     public var isClosed: Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return closed
+        monitor.withLock { closed }
     }
 
     /// Wait until `done(lines)` holds, the stream closes, or `seconds` pass.
     /// Returns true if `done` held.
     public func wait(seconds: Double, until done: ([String]) -> Bool) -> Bool {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let end = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + seconds
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while true {
-            if done(complete) { return true }
-            if closed { return false }
-            var deadline = timespec(tv_sec: Int(end), tv_nsec: Int((end - Double(Int(end))) * 1e9))
-            clock_gettime(CLOCK_REALTIME, &ts)
-            if Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 >= end { return false }
-            // Wake at least every 250 ms so the caller's checks run.
-            let soon = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + 0.25
-            if soon < end { deadline = timespec(tv_sec: Int(soon), tv_nsec: Int((soon - Double(Int(soon))) * 1e9)) }
-            pthread_cond_timedwait(cond, mutex, &deadline)
+        let end = monotonicNanos() + UInt64(max(0, seconds) * 1e9)
+        return monitor.withLock {
+            while true {
+                if done(complete) { return true }
+                if closed { return false }
+                let now = monotonicNanos()
+                if now >= end { return false }
+                // Wake at least every 250 ms so the caller's checks run.
+                monitor.wait(deadlineNanos: min(end, now + 250_000_000))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import CLibvirt
 import Glibc
+import Platform
 import Synchronization
 
 /// libvirt's default event loop on a thread of its own: streams (the
@@ -16,13 +17,11 @@ enum LibvirtEventLoop {
             // libvirt's default handler would also print each to stderr.
             virSetErrorFunc(nil, { _, _ in })
             virEventRegisterDefaultImpl()
-            var tid = pthread_t()
-            pthread_create(&tid, nil, { _ in
+            HostThread.start(name: "libvirt-events", detached: true) {
                 while true {
                     if virEventRunDefaultImpl() < 0 { usleep(10_000) }
                 }
-            }, nil)
-            pthread_detach(tid)
+            }
         }
     }
 }

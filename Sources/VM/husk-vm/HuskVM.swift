@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Platform
 import Synchronization
 import VMHost
 
@@ -109,7 +110,7 @@ struct VMTest: ParsableCommand {
         }
         if interrupt.isSet { say("interrupted before any scenario started"); throw ExitCode(130) }
         let results = Mutex<[Int: ScenarioRunner.Result]>([:])
-        var threads: [pthread_t] = []
+        var threads: [HostThread] = []
         for (i, name) in scenarios.enumerated() {
             let k = i % conns.count
             var runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
@@ -118,12 +119,12 @@ struct VMTest: ParsableCommand {
             runner.useVolumes = volumes == "always" || (volumes == "auto" && isRemote(uri[k]))
             let job = runner
             let conn = conns[k]
-            threads.append(spawnThread {
+            threads.append(HostThread.start(name: "scenario\(i)") {
                 let r = job.run(on: conn)
                 results.withLock { $0[i] = r }
             })
         }
-        for t in threads { pthread_join(t, nil) }
+        for t in threads { t.join() }
         let all = results.withLock { m in (0..<scenarios.count).compactMap { m[$0] } }
         printSummary(all)
         if !all.allSatisfy(\.passed) { throw ExitCode(1) }
@@ -175,33 +176,20 @@ final class InterruptFlag: Sendable {
         var set = sigset_t()
         sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &set, nil)
-        let me = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        pthread_create(&tid, nil, { raw in
-            let me = Unmanaged<InterruptFlag>.fromOpaque(raw!).takeRetainedValue()
+        HostThread.start(name: "signals", detached: true) { [self] in
             var set = sigset_t()
             sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
             var sig: Int32 = 0
             while sigwait(&set, &sig) != 0 {}
             say("signal \(sig): stopping the VMs and cleaning up (again to quit at once)")
-            me.flag.store(true, ordering: .relaxed)
+            flag.store(true, ordering: .relaxed)
             while sigwait(&set, &sig) != 0 {}
             _exit(130)
-        }, me)
-        pthread_detach(tid)
+        }
     }
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    final class Box: @unchecked Sendable { let b: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { self.b = b } }
-    var tid = pthread_t()
-    pthread_create(&tid, nil, { raw in
-        Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().b()
-        return nil
-    }, Unmanaged.passRetained(Box(body)).toOpaque())
-    return tid
-}
 
 /// The work directory: --work-dir, or .build-vm in the package that holds
 /// this executable (…/.build/<config>/husk-vm), or ~/.cache/husk-vm.

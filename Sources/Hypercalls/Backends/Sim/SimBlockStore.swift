@@ -1,6 +1,7 @@
 import Glibc
 import Hypercalls
 import HypercallABI
+import Platform
 
 /// Write-cache policy of a simulated disk (spec key `cache=`).
 public enum SimCacheMode: String, Sendable {
@@ -30,7 +31,7 @@ final class SimBlockStore: @unchecked Sendable {
     let readOnly: Bool
     let cacheMode: CacheMode
 
-    private let lock = SimLock()
+    private let lock = Monitor()
     private var fd: Int32                          // -1: memory medium
     private var memory: UnsafeMutableRawPointer?   // memory medium (mmap)
     private var cache: [UInt64: [UInt8]] = [:]     // 512-byte sector -> data

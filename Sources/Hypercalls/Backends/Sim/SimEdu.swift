@@ -1,5 +1,6 @@
 import Hypercalls
 import HypercallABI
+import Platform
 
 /// Counters a test can read (SimEdu.stats).
 public struct SimEduStats: Sendable, Equatable {
@@ -27,7 +28,7 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
     static let irqFactorial: UInt32 = 0x01, irqDMA: UInt32 = 0x100
 
     public let function: SimPCIFunction
-    let lock = SimLock()
+    let lock = Monitor()
     // -- guarded by lock --
     var liveness: UInt32 = 0
     var factorial: UInt32 = 0
@@ -37,7 +38,7 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
     var buffer = [UInt8](repeating: 0, count: SimEdu.bufferSize)
     var counters = SimEduStats()
     var stopping = false
-    var worker: SimThread?
+    var worker: HostThread?
 
     public init() {
         let id = PCIIdentity(vendor: 0x1234, device: 0x11e8, subVendor: 0x1af4, subDevice: 0x1100,
@@ -58,7 +59,7 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
         lock.withLock {
             if worker == nil {
                 stopping = false
-                worker = SimThread(name: "sim-edu") { [self] in workerLoop() }
+                worker = HostThread.start(name: "sim-edu") { [self] in workerLoop() }
             }
             resetLocked()
         }
@@ -79,7 +80,7 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
     }
 
     private func stopWorker() {
-        let t: SimThread? = lock.withLock {
+        let t: HostThread? = lock.withLock {
             stopping = true
             lock.broadcast()
             defer { worker = nil }

@@ -2,6 +2,7 @@ import Glibc
 import SimBackendC
 import Hypercalls
 import HypercallABI
+import Platform
 
 /// A device touched bus memory that no live DMA mapping covers entirely.
 /// Devices turn this into their own error state; the host never crashes.
@@ -39,7 +40,7 @@ public final class SimIOMMU: @unchecked Sendable {
         var mappedBytes: Int    // page-rounded mmap length
     }
 
-    private let lock = SimLock()
+    private let lock = Monitor()
     private var entries: [Entry] = []   // sorted by bus, non-overlapping
     private var faultCount = 0
     public let pageSize: Int

@@ -1,6 +1,7 @@
 import Glibc
 import Hypercalls
 import HypercallABI
+import Platform
 
 /// What every sim device shares: identity, config space, interrupt delivery,
 /// open state and the backend's IOMMU. Devices own one and forward to it;
@@ -10,7 +11,7 @@ import HypercallABI
 /// order: a device's own lock may be held while calling in here, never the
 /// other way round (nothing in here calls back into the device).
 public final class SimPCIFunction: @unchecked Sendable {
-    let lock = SimLock()
+    let lock = Monitor()
     // -- guarded by lock --
     var config: SimPCIConfig
     var identityValue: PCIIdentity

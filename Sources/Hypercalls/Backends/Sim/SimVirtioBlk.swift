@@ -1,5 +1,6 @@
 import Hypercalls
 import HypercallABI
+import Platform
 
 /// Counters a test can read (SimVirtioBlk.stats).
 public struct SimVirtioBlkStats: Sendable, Equatable {
@@ -24,7 +25,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     public let function: SimPCIFunction
     let store: SimBlockStore
     let offered: UInt64
-    let lock = SimLock()
+    let lock = Monitor()
 
     // -- guarded by lock --
     var regs = CommonRegs()
@@ -36,7 +37,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     var epoch: UInt64 = 0          // bumped by every reset: in-flight work is void
     var workerBusy = false
     var stopping = false
-    var worker: SimThread?
+    var worker: HostThread?
     var pendingIOErrors = 0
     var counters = SimVirtioBlkStats()
     var lastErrorText: String?
@@ -127,7 +128,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
         lock.withLock {
             if worker == nil {
                 stopping = false
-                worker = SimThread(name: "sim-vblk") { [self] in workerLoop() }
+                worker = HostThread.start(name: "sim-vblk") { [self] in workerLoop() }
             }
             resetLocked()
         }
@@ -152,7 +153,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     }
 
     private func stopWorker() {
-        let t: SimThread? = lock.withLock {
+        let t: HostThread? = lock.withLock {
             stopping = true
             lock.broadcast()
             defer { worker = nil }

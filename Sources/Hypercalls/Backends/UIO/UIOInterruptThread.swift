@@ -2,6 +2,7 @@ import Glibc
 import HypercallABI
 import Hypercalls
 import PCIHostSupport
+import Platform
 
 /// Forwards INTx from /dev/uioN to an eventfd: a small thread waits until the
 /// uio node reports a new interrupt (its 4-byte count), then adds 1 to the
@@ -14,21 +15,16 @@ final class UIOInterruptThread: @unchecked Sendable {
     let uioFD: Int32    // borrowed from the device, which stops us before closing it
     let eventFD: Int32  // borrowed: the vector's eventfd, owned by the device
     private let stopFD: FD
-    private var thread = pthread_t()
+    private var thread: HostThread?
 
     init(uioFD: Int32, eventFD: Int32, name: String) throws(HypError) {
         self.uioFD = uioFD
         self.eventFD = eventFD
         stopFD = FD(adopting: try makeEventFD())
-        let box = Unmanaged.passRetained(self).toOpaque()
-        let r = pthread_create(&thread, nil, { arg in
-            let me = Unmanaged<UIOInterruptThread>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box)
-        if r != 0 {
-            Unmanaged<UIOInterruptThread>.fromOpaque(box).release()
-            throw HypError.fromErrno(r, "cannot start the INTx thread for \(name): \(errnoString(r))")
+        do {
+            thread = try HostThread.spawn(name: "uio-intx") { [self] in run() }
+        } catch {
+            throw HypError.fromErrno(error.code, "cannot start the INTx thread for \(name): \(errnoString(error.code))")
         }
     }
 
@@ -61,6 +57,6 @@ final class UIOInterruptThread: @unchecked Sendable {
     func stop() {
         var one: UInt64 = 1
         _ = write(stopFD.raw, &one, 8)
-        pthread_join(thread, nil)
+        thread?.join()
     }
 }
