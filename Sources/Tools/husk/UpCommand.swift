@@ -64,8 +64,8 @@ struct Up: ParsableCommand {
         The supervisor binds every server's listening socket itself and hands it to the server as \
         descriptor 3 (`husk echo serve --listen-fd 3`), so the socket path never disappears while the \
         stack is up: a connection made while a server restarts waits in the listen backlog and is \
-        served by the next instance; a new `husk echo call` after a restart just works. (Reconnecting \
-        and retrying idempotent calls inside one client process is being added to RPCClient.)
+        served by the next instance; a new `husk echo call` after a restart just works, and a client \
+        that stays connected reconnects and retries its idempotent calls (docs/rpc-runtime.md).
 
         A server that exits is restarted according to `restart`, after 100 ms, doubling for each quick \
         crash up to 5 s; the delay resets once a server ran 10 s. Every start and exit (with its exit \

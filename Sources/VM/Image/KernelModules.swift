@@ -36,8 +36,6 @@ struct KernelModules {
         return base.replacingAll("-", with: "_")
     }
 
-    func isBuiltin(_ name: String) -> Bool { builtin.contains(Self.normalise(name)) }
-
     /// Loadable files for `wanted` and their dependencies, dependencies
     /// first; built-in modules are left out. Compressed modules are
     /// decompressed next to the original (busybox insmod may not read xz).

@@ -113,7 +113,6 @@ struct SimPCIConfig {
 
     // MARK: device-side helpers (bypass the mask)
 
-    func get8(_ o: Int) -> UInt8 { bytes[o] }
     func get16(_ o: Int) -> UInt16 { UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8 }
     mutating func set8(_ o: Int, _ v: UInt8) { bytes[o] = v }
     mutating func set16(_ o: Int, _ v: UInt16) {
