@@ -22,7 +22,7 @@ final class BusSpaces: Sendable {
 }
 
 @_cdecl("glue_bus_space_map")
-func glue_bus_space_map(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ bar: UInt32, _ offset: UInt64,
+public func glue_bus_space_map(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ bar: UInt32, _ offset: UInt64,
                         _ size: UInt64, _ out: UnsafeMutablePointer<bus_space_handle_t?>?) -> Int32 {
     guard let pa, let out else { return HUSK_EINVAL }
     let a = PCIAutoconf.shared.attachment(pa, "bus_space_map")
@@ -52,7 +52,7 @@ func glue_bus_space_map(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ bar: UIn
 }
 
 @_cdecl("glue_bus_space_unmap")
-func glue_bus_space_unmap(_ bs: bus_space_handle_t?) {
+public func glue_bus_space_unmap(_ bs: bus_space_handle_t?) {
     guard let bs else { return }
     guard BusSpaces.shared.remove(bs) else {
         Hyp.panic(bs.pointee.bs_ctx, "bus_space_unmap: unknown handle (unmapped twice, or after detach?)")

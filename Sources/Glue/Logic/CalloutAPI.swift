@@ -5,7 +5,7 @@ import HypercallABI
 // retained reference to a Callout; callout_destroy drops it.
 
 @_cdecl("glue_callout_init")
-func glue_callout_init(_ c: UnsafeMutablePointer<callout_t>?,
+public func glue_callout_init(_ c: UnsafeMutablePointer<callout_t>?,
                        _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
                        _ arg: UnsafeMutableRawPointer?) -> Int32 {
     let ctx = Hyp.current("callout_init")
@@ -16,38 +16,38 @@ func glue_callout_init(_ c: UnsafeMutablePointer<callout_t>?,
 }
 
 @_cdecl("glue_callout_schedule")
-func glue_callout_schedule(_ c: UnsafeMutablePointer<callout_t>?, _ delay: UInt64) {
+public func glue_callout_schedule(_ c: UnsafeMutablePointer<callout_t>?, _ delay: UInt64) {
     let co = CalloutRef.get(c, "callout_schedule")
     co.engine.schedule(co, delay: delay, period: 0)
 }
 
 @_cdecl("glue_callout_schedule_periodic")
-func glue_callout_schedule_periodic(_ c: UnsafeMutablePointer<callout_t>?, _ period: UInt64) {
+public func glue_callout_schedule_periodic(_ c: UnsafeMutablePointer<callout_t>?, _ period: UInt64) {
     let co = CalloutRef.get(c, "callout_schedule_periodic")
     if period == 0 { Hyp.panic(co.engine.ctx, "callout_schedule_periodic: period 0") }
     co.engine.schedule(co, delay: period, period: period)
 }
 
 @_cdecl("glue_callout_stop")
-func glue_callout_stop(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
+public func glue_callout_stop(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
     let co = CalloutRef.get(c, "callout_stop")
     return co.engine.stop(co)
 }
 
 @_cdecl("glue_callout_halt")
-func glue_callout_halt(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
+public func glue_callout_halt(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
     let co = CalloutRef.get(c, "callout_halt")
     return co.engine.halt(co)
 }
 
 @_cdecl("glue_callout_pending")
-func glue_callout_pending(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
+public func glue_callout_pending(_ c: UnsafeMutablePointer<callout_t>?) -> Bool {
     let co = CalloutRef.get(c, "callout_pending")
     return co.engine.pending(co)
 }
 
 @_cdecl("glue_callout_destroy")
-func glue_callout_destroy(_ c: UnsafeMutablePointer<callout_t>?) {
+public func glue_callout_destroy(_ c: UnsafeMutablePointer<callout_t>?) {
     let co = CalloutRef.get(c, "callout_destroy")
     c!.pointee.c_glue = nil
     co.engine.destroy(co)

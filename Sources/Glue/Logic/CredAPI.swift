@@ -35,7 +35,7 @@ enum CallerSlot {
 }
 
 @_cdecl("glue_caller_cred")
-func glue_caller_cred(_ out: UnsafeMutablePointer<glue_cred>?) -> Int32 {
+public func glue_caller_cred(_ out: UnsafeMutablePointer<glue_cred>?) -> Int32 {
     guard let out else { return Int32(HUSK_EINVAL) }
     guard let c = Glue.currentCaller else { return Int32(HUSK_ENOENT) }
     out.pointee.uid = c.uid
@@ -51,7 +51,7 @@ func glue_caller_cred(_ out: UnsafeMutablePointer<glue_cred>?) -> Int32 {
 }
 
 @_cdecl("glue_caller_has_gid")
-func glue_caller_has_gid(_ gid: UInt32) -> Bool {
+public func glue_caller_has_gid(_ gid: UInt32) -> Bool {
     guard let c = Glue.currentCaller else { return false }
     return c.gid == gid || c.groups.contains(gid)
 }

@@ -129,27 +129,27 @@ final class DMAEngines: Sendable {
 // MARK: C entry points (husk/glue/dmaengine.h)
 
 @_cdecl("glue_dma_engine_register")
-func glue_dma_engine_register(_ e: UnsafePointer<dma_engine>?) -> Int32 {
+public func glue_dma_engine_register(_ e: UnsafePointer<dma_engine>?) -> Int32 {
     let ctx = Hyp.current("dma_engine_register")
     guard let e else { return HUSK_EINVAL }
     return DMAEngines.shared.register(e, ctx: ctx)
 }
 
 @_cdecl("glue_dma_engine_unregister")
-func glue_dma_engine_unregister(_ e: UnsafePointer<dma_engine>?) {
+public func glue_dma_engine_unregister(_ e: UnsafePointer<dma_engine>?) {
     guard let e else { return }
     DMAEngines.shared.unregister(e, ctx: Hyp.currentOrNil)
 }
 
 @_cdecl("glue_dma_engine_get")
-func glue_dma_engine_get(_ name: UnsafePointer<CChar>?) -> OpaquePointer? {
+public func glue_dma_engine_get(_ name: UnsafePointer<CChar>?) -> OpaquePointer? {
     let ctx = Hyp.current("dma_engine_get")
     guard let ch = DMAEngines.shared.get(name, ctx: ctx) else { return nil }
     return OpaquePointer(Unmanaged.passRetained(ch).toOpaque())
 }
 
 @_cdecl("glue_dma_engine_put")
-func glue_dma_engine_put(_ p: OpaquePointer?) {
+public func glue_dma_engine_put(_ p: OpaquePointer?) {
     guard let p else { return }
     let ch = DMAChan.get(p)
     guard DMAEngines.shared.put(ch) else { Hyp.panic(Hyp.currentOrNil, "dma_engine_put: channel put twice") }
@@ -157,7 +157,7 @@ func glue_dma_engine_put(_ p: OpaquePointer?) {
 }
 
 @_cdecl("glue_dma_chan_limits")
-func glue_dma_chan_limits(_ p: OpaquePointer?, _ maxLen: UnsafeMutablePointer<UInt64>?,
+public func glue_dma_chan_limits(_ p: OpaquePointer?, _ maxLen: UnsafeMutablePointer<UInt64>?,
                           _ maxBus: UnsafeMutablePointer<UInt64>?) {
     let ch = DMAChan.get(p)
     maxLen?.pointee = ch.record.maxLen
@@ -165,12 +165,12 @@ func glue_dma_chan_limits(_ p: OpaquePointer?, _ maxLen: UnsafeMutablePointer<UI
 }
 
 @_cdecl("glue_dma_chan_name")
-func glue_dma_chan_name(_ p: OpaquePointer?) -> UnsafePointer<CChar>? {
+public func glue_dma_chan_name(_ p: OpaquePointer?) -> UnsafePointer<CChar>? {
     UnsafePointer(DMAChan.get(p).record.name)
 }
 
 @_cdecl("glue_dma_engine_copy")
-func glue_dma_engine_copy(_ p: OpaquePointer?, _ dst: UInt64, _ src: UInt64, _ len: UInt64,
+public func glue_dma_engine_copy(_ p: OpaquePointer?, _ dst: UInt64, _ src: UInt64, _ len: UInt64,
                           _ done: dma_done_fn?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
     let ch = DMAChan.get(p)
     guard let done else { return HUSK_EINVAL }

@@ -68,7 +68,7 @@ final class DMAMemory: Sendable {
 // MARK: C entry points (husk/glue/bus_dma.h)
 
 @_cdecl("glue_bus_dmamem_alloc")
-func glue_bus_dmamem_alloc(_ size: UInt64, _ align: UInt64, _ maxaddr: UInt64,
+public func glue_bus_dmamem_alloc(_ size: UInt64, _ align: UInt64, _ maxaddr: UInt64,
                            _ seg: UnsafeMutablePointer<bus_dma_segment_t>?) -> Int32 {
     let ctx = Hyp.current("bus_dmamem_alloc")
     guard let seg else { return HUSK_EINVAL }
@@ -83,7 +83,7 @@ func glue_bus_dmamem_alloc(_ size: UInt64, _ align: UInt64, _ maxaddr: UInt64,
 }
 
 @_cdecl("glue_bus_dmamem_free")
-func glue_bus_dmamem_free(_ seg: UnsafeMutablePointer<bus_dma_segment_t>?) {
+public func glue_bus_dmamem_free(_ seg: UnsafeMutablePointer<bus_dma_segment_t>?) {
     guard let seg, seg.pointee.ds_handle != 0 else { return }
     let ctx = seg.pointee.ds_ctx ?? Hyp.current("bus_dmamem_free")
     guard DMAMemory.shared.remove(handle: seg.pointee.ds_handle) != nil else {
@@ -95,7 +95,7 @@ func glue_bus_dmamem_free(_ seg: UnsafeMutablePointer<bus_dma_segment_t>?) {
 }
 
 @_cdecl("glue_bus_dmamap_create")
-func glue_bus_dmamap_create(_ maxsize: UInt64, _ maxaddr: UInt64,
+public func glue_bus_dmamap_create(_ maxsize: UInt64, _ maxaddr: UInt64,
                             _ out: UnsafeMutablePointer<bus_dmamap_t?>?) -> Int32 {
     guard let out, maxsize > 0 else { return HUSK_EINVAL }
     let map = UnsafeMutablePointer<glue_dmamap>.allocate(capacity: 1)
@@ -107,7 +107,7 @@ func glue_bus_dmamap_create(_ maxsize: UInt64, _ maxaddr: UInt64,
 }
 
 @_cdecl("glue_bus_dmamap_load")
-func glue_bus_dmamap_load(_ map: bus_dmamap_t?, _ buf: UnsafeMutableRawPointer?, _ len: UInt64) -> Int32 {
+public func glue_bus_dmamap_load(_ map: bus_dmamap_t?, _ buf: UnsafeMutableRawPointer?, _ len: UInt64) -> Int32 {
     guard let map else { Hyp.panic(Hyp.currentOrNil, "bus_dmamap_load(NULL map)") }
     if map.pointee.dm_nsegs != 0 { return HUSK_EBUSY }
     guard let buf, len > 0, len <= map.pointee.dm_maxsize else { return HUSK_EINVAL }
@@ -121,7 +121,7 @@ func glue_bus_dmamap_load(_ map: bus_dmamap_t?, _ buf: UnsafeMutableRawPointer?,
 }
 
 @_cdecl("glue_bus_dmamap_unload")
-func glue_bus_dmamap_unload(_ map: bus_dmamap_t?) {
+public func glue_bus_dmamap_unload(_ map: bus_dmamap_t?) {
     guard let map else { return }
     map.pointee.dm_segs = bus_dma_segment_t()
     map.pointee.dm_mapsize = 0
@@ -129,7 +129,7 @@ func glue_bus_dmamap_unload(_ map: bus_dmamap_t?) {
 }
 
 @_cdecl("glue_bus_dmamap_destroy")
-func glue_bus_dmamap_destroy(_ map: bus_dmamap_t?) {
+public func glue_bus_dmamap_destroy(_ map: bus_dmamap_t?) {
     guard let map else { return }
     map.deinitialize(count: 1)
     map.deallocate()

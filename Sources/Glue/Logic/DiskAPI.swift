@@ -4,25 +4,25 @@ import HypercallABI
 // MARK: C entry points (husk/glue/disk.h)
 
 @_cdecl("glue_disk_register")
-func glue_disk_register(_ d: UnsafePointer<disk>?) -> Int32 {
+public func glue_disk_register(_ d: UnsafePointer<disk>?) -> Int32 {
     guard let d else { return HUSK_EINVAL }
     return Disks.shared.register(d, ctx: Hyp.currentOrNil)
 }
 
 @_cdecl("glue_disk_unregister")
-func glue_disk_unregister(_ d: UnsafePointer<disk>?) {
+public func glue_disk_unregister(_ d: UnsafePointer<disk>?) {
     guard let d else { return }
     Disks.shared.unregister(d, ctx: Hyp.currentOrNil)
 }
 
 @_cdecl("glue_disk_open")
-func glue_disk_open(_ name: UnsafePointer<CChar>?) -> OpaquePointer? {
+public func glue_disk_open(_ name: UnsafePointer<CChar>?) -> OpaquePointer? {
     guard let name, let ref = Disks.shared.open(String(cString: name), ctx: Hyp.currentOrNil) else { return nil }
     return OpaquePointer(Unmanaged.passRetained(ref).toOpaque())
 }
 
 @_cdecl("glue_disk_close")
-func glue_disk_close(_ p: OpaquePointer?) {
+public func glue_disk_close(_ p: OpaquePointer?) {
     guard let p else { return }
     let ref = DiskRef.get(p)
     guard Disks.shared.close(ref) else { Hyp.panic(Hyp.currentOrNil, "disk_close: reference closed twice") }
@@ -30,18 +30,18 @@ func glue_disk_close(_ p: OpaquePointer?) {
 }
 
 @_cdecl("glue_disk_info")
-func glue_disk_info(_ p: OpaquePointer?, _ out: UnsafeMutablePointer<disk_info>?) {
+public func glue_disk_info(_ p: OpaquePointer?, _ out: UnsafeMutablePointer<disk_info>?) {
     out?.pointee = DiskRef.get(p).record.info
 }
 
 @_cdecl("glue_disk_submit")
-func glue_disk_submit(_ p: OpaquePointer?, _ req: UnsafeMutablePointer<disk_req>?) -> Int32 {
+public func glue_disk_submit(_ p: OpaquePointer?, _ req: UnsafeMutablePointer<disk_req>?) -> Int32 {
     guard let req else { return HUSK_EINVAL }
     return Disks.shared.submit(DiskRef.get(p), req)
 }
 
 @_cdecl("glue_disk_transfer")
-func glue_disk_transfer(_ p: OpaquePointer?, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64,
+public func glue_disk_transfer(_ p: OpaquePointer?, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64,
                         _ len: UInt64) -> Int32 {
     let ref = DiskRef.get(p)
     if let r = Disks.shared.transfer(ref, op: op, data: data, offset: offset, len: len) { return r }

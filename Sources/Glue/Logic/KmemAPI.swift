@@ -9,19 +9,19 @@ private let kmemSleepLimitNs: UInt64 = 10_000_000_000
 private let kmemRetryNs: UInt64 = 1_000_000
 
 @_cdecl("glue_kmem_alloc")
-func glue_kmem_alloc(_ size: Int, _ flags: Int32) -> UnsafeMutableRawPointer? {
+public func glue_kmem_alloc(_ size: Int, _ flags: Int32) -> UnsafeMutableRawPointer? {
     Kmem.allocate(size, flags, call: "kmem_alloc")
 }
 
 @_cdecl("glue_kmem_zalloc")
-func glue_kmem_zalloc(_ size: Int, _ flags: Int32) -> UnsafeMutableRawPointer? {
+public func glue_kmem_zalloc(_ size: Int, _ flags: Int32) -> UnsafeMutableRawPointer? {
     guard let p = Kmem.allocate(size, flags, call: "kmem_zalloc") else { return nil }
     p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
     return p
 }
 
 @_cdecl("glue_kmem_free")
-func glue_kmem_free(_ ptr: UnsafeMutableRawPointer?, _ size: Int) {
+public func glue_kmem_free(_ ptr: UnsafeMutableRawPointer?, _ size: Int) {
     guard let ptr else { return }
     let ctx = Hyp.current("kmem_free")
     let r = Hyp.table.pointee.mem_free!(ctx, ptr, UInt64(size))

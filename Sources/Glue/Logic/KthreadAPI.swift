@@ -4,7 +4,7 @@ import HypercallABI
 // Kernel threads of the calling component (husk/glue/kthread.h).
 
 @_cdecl("glue_kthread_create")
-func glue_kthread_create(_ name: UnsafePointer<CChar>?, _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+public func glue_kthread_create(_ name: UnsafePointer<CChar>?, _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
                          _ arg: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<kthread_t>?) -> Int32 {
     let ctx = Hyp.current("kthread_create")
     guard let fn else { return HUSK_EINVAL }
@@ -13,12 +13,12 @@ func glue_kthread_create(_ name: UnsafePointer<CChar>?, _ fn: (@convention(c) (U
 }
 
 @_cdecl("glue_kthread_join")
-func glue_kthread_join(_ t: kthread_t) -> Int32 {
+public func glue_kthread_join(_ t: kthread_t) -> Int32 {
     Hyp.table.pointee.thread_join!(Hyp.current("kthread_join"), t)
 }
 
 @_cdecl("glue_kthread_exit")
-func glue_kthread_exit() -> Never {
+public func glue_kthread_exit() -> Never {
     Hyp.table.pointee.thread_exit!(Hyp.current("kthread_exit"))
     fatalError("husk glue: hyp->thread_exit returned")
 }

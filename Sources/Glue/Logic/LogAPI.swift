@@ -5,14 +5,14 @@ import HypercallABI
 // formatting is C (glue_format.c) because Swift cannot read a va_list.
 
 @_cdecl("glue_log")
-func glue_log(_ level: UInt32, _ msg: UnsafePointer<CChar>?) {
+public func glue_log(_ level: UInt32, _ msg: UnsafePointer<CChar>?) {
     // A thread of no component still gets its line out, marked unknown.
     guard let msg else { return Hyp.log(Hyp.currentOrNil, Int32(level), "(null)") }
     Hyp.table.pointee.log!(Hyp.currentOrNil, level, msg)
 }
 
 @_cdecl("glue_panic")
-func glue_panic(_ msg: UnsafePointer<CChar>?) -> Never {
+public func glue_panic(_ msg: UnsafePointer<CChar>?) -> Never {
     guard let msg else { Hyp.panic(Hyp.currentOrNil, "(no message)") }
     Hyp.table.pointee.panic!(Hyp.currentOrNil, msg)
     fatalError("husk glue: hyp->panic returned")

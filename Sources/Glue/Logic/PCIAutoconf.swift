@@ -172,7 +172,7 @@ final class PCIAutoconf: Sendable {
 // MARK: C entry points (husk/glue/pci.h)
 
 @_cdecl("glue_pci_match")
-func glue_pci_match(_ ids: UnsafePointer<pci_device_id>?, _ vendor: UInt16, _ device: UInt16) -> Bool {
+public func glue_pci_match(_ ids: UnsafePointer<pci_device_id>?, _ vendor: UInt16, _ device: UInt16) -> Bool {
     guard var p = ids else { return false }
     let any = UInt16(PCI_ANY_ID)
     while p.pointee.vendor != 0 || p.pointee.device != 0 {
@@ -185,7 +185,7 @@ func glue_pci_match(_ ids: UnsafePointer<pci_device_id>?, _ vendor: UInt16, _ de
 }
 
 @_cdecl("glue_pci_driver_register")
-func glue_pci_driver_register(_ drv: UnsafePointer<pci_driver>?, _ n: UnsafeMutablePointer<UInt32>?) -> Int32 {
+public func glue_pci_driver_register(_ drv: UnsafePointer<pci_driver>?, _ n: UnsafeMutablePointer<UInt32>?) -> Int32 {
     let ctx = Hyp.current("pci_driver_register")
     guard let drv else { return HUSK_EINVAL }
     let (r, count) = PCIAutoconf.shared.register(drv, ctx: ctx)
@@ -194,7 +194,7 @@ func glue_pci_driver_register(_ drv: UnsafePointer<pci_driver>?, _ n: UnsafeMuta
 }
 
 @_cdecl("glue_pci_driver_unregister")
-func glue_pci_driver_unregister(_ drv: UnsafePointer<pci_driver>?) {
+public func glue_pci_driver_unregister(_ drv: UnsafePointer<pci_driver>?) {
     guard let drv else { return }
     PCIAutoconf.shared.unregister(drv, ctx: Hyp.currentOrNil)
 }

@@ -21,20 +21,20 @@ enum PCIConfig {
 }
 
 @_cdecl("glue_pci_conf_read")
-func glue_pci_conf_read(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt32 { PCIConfig.read(pa, off, 4) }
+public func glue_pci_conf_read(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt32 { PCIConfig.read(pa, off, 4) }
 @_cdecl("glue_pci_conf_read_2")
-func glue_pci_conf_read_2(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt16 { UInt16(truncatingIfNeeded: PCIConfig.read(pa, off, 2)) }
+public func glue_pci_conf_read_2(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt16 { UInt16(truncatingIfNeeded: PCIConfig.read(pa, off, 2)) }
 @_cdecl("glue_pci_conf_read_1")
-func glue_pci_conf_read_1(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: PCIConfig.read(pa, off, 1)) }
+public func glue_pci_conf_read_1(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: PCIConfig.read(pa, off, 1)) }
 @_cdecl("glue_pci_conf_write")
-func glue_pci_conf_write(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt32) { PCIConfig.write(pa, off, 4, v) }
+public func glue_pci_conf_write(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt32) { PCIConfig.write(pa, off, 4, v) }
 @_cdecl("glue_pci_conf_write_2")
-func glue_pci_conf_write_2(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt16) { PCIConfig.write(pa, off, 2, UInt32(v)) }
+public func glue_pci_conf_write_2(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt16) { PCIConfig.write(pa, off, 2, UInt32(v)) }
 @_cdecl("glue_pci_conf_write_1")
-func glue_pci_conf_write_1(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt8) { PCIConfig.write(pa, off, 1, UInt32(v)) }
+public func glue_pci_conf_write_1(_ pa: UnsafePointer<pci_attach_args>?, _ off: UInt32, _ v: UInt8) { PCIConfig.write(pa, off, 1, UInt32(v)) }
 
 @_cdecl("glue_pci_find_capability")
-func glue_pci_find_capability(_ pa: UnsafePointer<pci_attach_args>?, _ capID: UInt8,
+public func glue_pci_find_capability(_ pa: UnsafePointer<pci_attach_args>?, _ capID: UInt8,
                               _ offset: UnsafeMutablePointer<UInt32>?) -> Bool {
     let status = PCIConfig.read(pa, UInt32(PCI_STATUS), 2)
     guard status != 0xffff, status & UInt32(PCI_STATUS_CAP_LIST) != 0 else { return false }
@@ -53,7 +53,7 @@ func glue_pci_find_capability(_ pa: UnsafePointer<pci_attach_args>?, _ capID: UI
 }
 
 @_cdecl("glue_pci_enable")
-func glue_pci_enable(_ pa: UnsafePointer<pci_attach_args>?, _ bits: UInt16) {
+public func glue_pci_enable(_ pa: UnsafePointer<pci_attach_args>?, _ bits: UInt16) {
     let cmd = PCIConfig.read(pa, UInt32(PCI_COMMAND), 2)
     PCIConfig.write(pa, UInt32(PCI_COMMAND), 2, (cmd | UInt32(bits)) & 0xffff)
 }

@@ -5,7 +5,7 @@ import HypercallABI
 // recorded per attachment so a detach removes the ones a driver left.
 
 @_cdecl("glue_pci_intr_alloc")
-func glue_pci_intr_alloc(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ kinds: UInt32, _ want: UInt32,
+public func glue_pci_intr_alloc(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ kinds: UInt32, _ want: UInt32,
                          _ kind: UnsafeMutablePointer<UInt32>?, _ count: UnsafeMutablePointer<UInt32>?) -> Int32 {
     guard let pa else { return HUSK_EINVAL }
     var k: UInt32 = 0, c: UInt32 = 0
@@ -19,7 +19,7 @@ func glue_pci_intr_alloc(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ kinds: 
 }
 
 @_cdecl("glue_pci_intr_establish")
-func glue_pci_intr_establish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32,
+public func glue_pci_intr_establish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32,
                              _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
                              _ arg: UnsafeMutableRawPointer?, _ ih: UnsafeMutablePointer<pci_intr_handle_t>?) -> Int32 {
     guard let pa, let fn else { return HUSK_EINVAL }
@@ -33,7 +33,7 @@ func glue_pci_intr_establish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vec
 }
 
 @_cdecl("glue_pci_intr_disestablish")
-func glue_pci_intr_disestablish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ ih: pci_intr_handle_t) {
+public func glue_pci_intr_disestablish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ ih: pci_intr_handle_t) {
     guard let pa else { return }
     let a = PCIAutoconf.shared.attachment(pa, "pci_intr_disestablish")
     let known = PCIAutoconf.shared.withLock { _ in a.interrupts.remove(ih) != nil }
@@ -42,19 +42,19 @@ func glue_pci_intr_disestablish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ 
 }
 
 @_cdecl("glue_pci_intr_ack")
-func glue_pci_intr_ack(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
+public func glue_pci_intr_ack(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
     guard let pa else { return HUSK_EINVAL }
     return Hyp.table.pointee.irq_ack!(pa.pointee.pa_ctx, pa.pointee.pa_dev, vector)
 }
 
 @_cdecl("glue_pci_intr_mask")
-func glue_pci_intr_mask(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
+public func glue_pci_intr_mask(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
     guard let pa else { return HUSK_EINVAL }
     return Hyp.table.pointee.irq_mask!(pa.pointee.pa_ctx, pa.pointee.pa_dev, vector)
 }
 
 @_cdecl("glue_pci_intr_unmask")
-func glue_pci_intr_unmask(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
+public func glue_pci_intr_unmask(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32) -> Int32 {
     guard let pa else { return HUSK_EINVAL }
     return Hyp.table.pointee.irq_unmask!(pa.pointee.pa_ctx, pa.pointee.pa_dev, vector)
 }

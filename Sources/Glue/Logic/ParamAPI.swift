@@ -6,7 +6,7 @@ import HypercallABI
 // parses flags and sizes, and logs every problem naming key and value.
 
 @_cdecl("glue_param_string")
-func glue_param_string(_ key: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+public func glue_param_string(_ key: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
                        _ present: UnsafeMutablePointer<Bool>?) -> Int32 {
     let ctx = Hyp.current("glue_param_string")
     guard let key, let buf, let present else {
@@ -32,7 +32,7 @@ func glue_param_string(_ key: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer
 }
 
 @_cdecl("glue_param_bool")
-func glue_param_bool(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Bool>?) -> Int32 {
+public func glue_param_bool(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Bool>?) -> Int32 {
     let ctx = Hyp.current("glue_param_bool")
     guard let key, let out else { Hyp.panic(ctx, "glue_param_bool: key and out must not be NULL") }
     let v: [UInt8]
@@ -53,7 +53,7 @@ func glue_param_bool(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<B
 }
 
 @_cdecl("glue_param_u64")
-func glue_param_u64(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UInt64>?, _ min: UInt64,
+public func glue_param_u64(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UInt64>?, _ min: UInt64,
                     _ max: UInt64) -> Int32 {
     let ctx = Hyp.current("glue_param_u64")
     guard let key, let out else { Hyp.panic(ctx, "glue_param_u64: key and out must not be NULL") }

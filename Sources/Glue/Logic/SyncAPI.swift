@@ -9,7 +9,7 @@ import HypercallABI
 // MARK: mutex
 
 @_cdecl("glue_mutex_init")
-func glue_mutex_init(_ m: UnsafeMutablePointer<kmutex_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
+public func glue_mutex_init(_ m: UnsafeMutablePointer<kmutex_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
     let ctx = Hyp.current("mutex_init")
     guard let m else { Hyp.panic(ctx, "mutex_init(NULL)") }
     var h: husk_handle = 0
@@ -19,26 +19,26 @@ func glue_mutex_init(_ m: UnsafeMutablePointer<kmutex_t>?, _ name: UnsafePointer
 }
 
 @_cdecl("glue_mutex_destroy")
-func glue_mutex_destroy(_ m: UnsafeMutablePointer<kmutex_t>?) {
+public func glue_mutex_destroy(_ m: UnsafeMutablePointer<kmutex_t>?) {
     let (ctx, h) = Sync.mutex(m, "mutex_destroy")
     Sync.check(Hyp.table.pointee.mutex_destroy!(ctx, h), ctx, "mutex_destroy")
     m!.pointee.mtx_handle = 0
 }
 
 @_cdecl("glue_mutex_enter")
-func glue_mutex_enter(_ m: UnsafeMutablePointer<kmutex_t>?) {
+public func glue_mutex_enter(_ m: UnsafeMutablePointer<kmutex_t>?) {
     let (ctx, h) = Sync.mutex(m, "mutex_enter")
     Sync.check(Hyp.table.pointee.mutex_lock!(ctx, h), ctx, "mutex_enter")
 }
 
 @_cdecl("glue_mutex_exit")
-func glue_mutex_exit(_ m: UnsafeMutablePointer<kmutex_t>?) {
+public func glue_mutex_exit(_ m: UnsafeMutablePointer<kmutex_t>?) {
     let (ctx, h) = Sync.mutex(m, "mutex_exit")
     Sync.check(Hyp.table.pointee.mutex_unlock!(ctx, h), ctx, "mutex_exit")
 }
 
 @_cdecl("glue_mutex_tryenter")
-func glue_mutex_tryenter(_ m: UnsafeMutablePointer<kmutex_t>?) -> Bool {
+public func glue_mutex_tryenter(_ m: UnsafeMutablePointer<kmutex_t>?) -> Bool {
     let (ctx, h) = Sync.mutex(m, "mutex_tryenter")
     let r = Hyp.table.pointee.mutex_trylock!(ctx, h)
     if r == HUSK_EBUSY { return false }
@@ -47,7 +47,7 @@ func glue_mutex_tryenter(_ m: UnsafeMutablePointer<kmutex_t>?) -> Bool {
 }
 
 @_cdecl("glue_mutex_owned")
-func glue_mutex_owned(_ m: UnsafePointer<kmutex_t>?) -> Bool {
+public func glue_mutex_owned(_ m: UnsafePointer<kmutex_t>?) -> Bool {
     guard let m, m.pointee.mtx_handle != 0 else { return false }
     return Hyp.table.pointee.mutex_owned!(m.pointee.mtx_ctx, m.pointee.mtx_handle) == 1
 }
@@ -55,7 +55,7 @@ func glue_mutex_owned(_ m: UnsafePointer<kmutex_t>?) -> Bool {
 // MARK: rwlock
 
 @_cdecl("glue_rw_init")
-func glue_rw_init(_ rw: UnsafeMutablePointer<krwlock_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
+public func glue_rw_init(_ rw: UnsafeMutablePointer<krwlock_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
     let ctx = Hyp.current("rw_init")
     guard let rw else { Hyp.panic(ctx, "rw_init(NULL)") }
     var h: husk_handle = 0
@@ -65,20 +65,20 @@ func glue_rw_init(_ rw: UnsafeMutablePointer<krwlock_t>?, _ name: UnsafePointer<
 }
 
 @_cdecl("glue_rw_destroy")
-func glue_rw_destroy(_ rw: UnsafeMutablePointer<krwlock_t>?) {
+public func glue_rw_destroy(_ rw: UnsafeMutablePointer<krwlock_t>?) {
     let (ctx, h) = Sync.rwlock(rw, "rw_destroy")
     Sync.check(Hyp.table.pointee.rw_destroy!(ctx, h), ctx, "rw_destroy")
     rw!.pointee.rw_handle = 0
 }
 
 @_cdecl("glue_rw_enter")
-func glue_rw_enter(_ rw: UnsafeMutablePointer<krwlock_t>?, _ op: krw_t) {
+public func glue_rw_enter(_ rw: UnsafeMutablePointer<krwlock_t>?, _ op: krw_t) {
     let (ctx, h) = Sync.rwlock(rw, "rw_enter")
     Sync.check(Hyp.table.pointee.rw_enter!(ctx, h, UInt32(op.rawValue)), ctx, "rw_enter")
 }
 
 @_cdecl("glue_rw_tryenter")
-func glue_rw_tryenter(_ rw: UnsafeMutablePointer<krwlock_t>?, _ op: krw_t) -> Bool {
+public func glue_rw_tryenter(_ rw: UnsafeMutablePointer<krwlock_t>?, _ op: krw_t) -> Bool {
     let (ctx, h) = Sync.rwlock(rw, "rw_tryenter")
     let r = Hyp.table.pointee.rw_tryenter!(ctx, h, UInt32(op.rawValue))
     if r == HUSK_EBUSY { return false }
@@ -87,7 +87,7 @@ func glue_rw_tryenter(_ rw: UnsafeMutablePointer<krwlock_t>?, _ op: krw_t) -> Bo
 }
 
 @_cdecl("glue_rw_exit")
-func glue_rw_exit(_ rw: UnsafeMutablePointer<krwlock_t>?) {
+public func glue_rw_exit(_ rw: UnsafeMutablePointer<krwlock_t>?) {
     let (ctx, h) = Sync.rwlock(rw, "rw_exit")
     Sync.check(Hyp.table.pointee.rw_exit!(ctx, h), ctx, "rw_exit")
 }
@@ -95,7 +95,7 @@ func glue_rw_exit(_ rw: UnsafeMutablePointer<krwlock_t>?) {
 // MARK: condition variables
 
 @_cdecl("glue_cv_init")
-func glue_cv_init(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
+public func glue_cv_init(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ name: UnsafePointer<CChar>?) -> Int32 {
     let ctx = Hyp.current("cv_init")
     guard let cv else { Hyp.panic(ctx, "cv_init(NULL)") }
     var h: husk_handle = 0
@@ -105,7 +105,7 @@ func glue_cv_init(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ name: UnsafePointer
 }
 
 @_cdecl("glue_cv_destroy")
-func glue_cv_destroy(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
+public func glue_cv_destroy(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
     let (ctx, h) = Sync.condvar(cv, "cv_destroy")
     let r = Hyp.table.pointee.cv_destroy!(ctx, h)
     if r == HUSK_EBUSY { Hyp.panic(ctx, "cv_destroy: threads still wait on it") }
@@ -114,35 +114,35 @@ func glue_cv_destroy(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
 }
 
 @_cdecl("glue_cv_wait")
-func glue_cv_wait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?) -> Int32 {
+public func glue_cv_wait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?) -> Int32 {
     Sync.wait(cv, m, timeout: nil, interruptible: false, "cv_wait")
 }
 
 @_cdecl("glue_cv_wait_sig")
-func glue_cv_wait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?) -> Int32 {
+public func glue_cv_wait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?) -> Int32 {
     Sync.wait(cv, m, timeout: nil, interruptible: true, "cv_wait_sig")
 }
 
 @_cdecl("glue_cv_timedwait")
-func glue_cv_timedwait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
+public func glue_cv_timedwait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
                        _ ns: UInt64) -> Int32 {
     Sync.wait(cv, m, timeout: ns, interruptible: false, "cv_timedwait")
 }
 
 @_cdecl("glue_cv_timedwait_sig")
-func glue_cv_timedwait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
+public func glue_cv_timedwait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
                            _ ns: UInt64) -> Int32 {
     Sync.wait(cv, m, timeout: ns, interruptible: true, "cv_timedwait_sig")
 }
 
 @_cdecl("glue_cv_signal")
-func glue_cv_signal(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
+public func glue_cv_signal(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
     let (ctx, h) = Sync.condvar(cv, "cv_signal")
     Sync.check(Hyp.table.pointee.cv_signal!(ctx, h), ctx, "cv_signal")
 }
 
 @_cdecl("glue_cv_broadcast")
-func glue_cv_broadcast(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
+public func glue_cv_broadcast(_ cv: UnsafeMutablePointer<kcondvar_t>?) {
     let (ctx, h) = Sync.condvar(cv, "cv_broadcast")
     Sync.check(Hyp.table.pointee.cv_broadcast!(ctx, h), ctx, "cv_broadcast")
 }

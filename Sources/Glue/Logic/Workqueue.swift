@@ -134,7 +134,7 @@ final class Workqueues: Sendable {
 // MARK: C entry points (husk/glue/workqueue.h)
 
 @_cdecl("glue_workqueue_create")
-func glue_workqueue_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: UnsafePointer<CChar>?,
+public func glue_workqueue_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: UnsafePointer<CChar>?,
                            _ nthreads: UInt32) -> Int32 {
     let ctx = Hyp.current("workqueue_create")
     guard let out, nthreads >= 1, nthreads <= 64 else { return HUSK_EINVAL }
@@ -146,7 +146,7 @@ func glue_workqueue_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ name:
 }
 
 @_cdecl("glue_workqueue_enqueue")
-func glue_workqueue_enqueue(_ wq: OpaquePointer?, _ wk: UnsafeMutablePointer<work>?, _ fn: work_fn_t?,
+public func glue_workqueue_enqueue(_ wq: OpaquePointer?, _ wk: UnsafeMutablePointer<work>?, _ fn: work_fn_t?,
                             _ arg: UnsafeMutableRawPointer?) -> Bool {
     let q = WorkqueueRef.get(wq, "workqueue_enqueue")
     guard let wk, let fn else { Hyp.panic(q.ctx, "workqueue_enqueue: NULL work or function") }
@@ -154,12 +154,12 @@ func glue_workqueue_enqueue(_ wq: OpaquePointer?, _ wk: UnsafeMutablePointer<wor
 }
 
 @_cdecl("glue_workqueue_drain")
-func glue_workqueue_drain(_ wq: OpaquePointer?) {
+public func glue_workqueue_drain(_ wq: OpaquePointer?) {
     WorkqueueRef.get(wq, "workqueue_drain").drain()
 }
 
 @_cdecl("glue_workqueue_destroy")
-func glue_workqueue_destroy(_ wq: OpaquePointer?) {
+public func glue_workqueue_destroy(_ wq: OpaquePointer?) {
     let q = WorkqueueRef.get(wq, "workqueue_destroy")
     guard Workqueues.shared.remove(q) else { Hyp.panic(q.ctx, "workqueue_destroy: '\(q.name)' already destroyed") }
     q.destroy()
