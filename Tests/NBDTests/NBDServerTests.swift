@@ -75,6 +75,11 @@ final class NBDServerTests: XCTestCase {
         expected[1] = 22
         sent += c.request(type: 0, cookie: 2, offset: 100, length: 512)           // unaligned
         expected[2] = 22
+        // Writes reaching past the end: ENOSPC, as the NBD protocol asks (the payload is consumed).
+        sent += c.request(type: 1, cookie: 6, offset: 8 << 20, length: 512) + [UInt8](repeating: 7, count: 512)
+        expected[6] = 28
+        sent += c.request(type: 6, cookie: 7, offset: (8 << 20) - 512, length: 1024)   // WRITE_ZEROES
+        expected[7] = 28
         sent += c.request(type: 4, cookie: 3, offset: 0, length: 512)             // TRIM: not advertised
         expected[3] = 22
         sent += c.request(type: 3, cookie: 4, offset: 0, length: 0)               // FLUSH

@@ -226,7 +226,7 @@ final class CredHandler: RPCInterfaceHandler, @unchecked Sendable {
         let st = glue_caller_cred(&c)
         var w = PayloadWriter()
         w.u32(UInt32(bitPattern: st)); w.u32(c.uid); w.u32(c.gid); w.u32(c.ngroups)
-        w.u32(glue_caller_has_gid(c.gid) ? 1 : 0)
+        w.u32(GlueAPI.glue_caller_has_gid(c.gid) ? 1 : 0)
         withUnsafeBytes(of: &c.groups) { raw in
             let g = raw.bindMemory(to: UInt32.self)
             for i in 0..<Int(c.ngroups) { w.u32(g[i]) }

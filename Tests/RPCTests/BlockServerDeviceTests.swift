@@ -66,7 +66,13 @@ final class BlockServerNBDTests: XCTestCase {
         let image = "\(dir)/disk.img"
         makeImage(image, bytes: 4 << 20)
         let nbd = "\(dir)/nbd.sock"
-        let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--nbd-socket", nbd])
+        let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--nbd-socket", nbd, "--mode", "666"])
+        // --mode applies to both sockets, so another user can reach either.
+        for path in [server.socket, nbd] {
+            var st = stat()
+            XCTAssertEqual(lstat(path, &st), 0, path)
+            XCTAssertEqual(st.st_mode & 0o777, 0o666, "permissions of \(path)")
+        }
         let uri = "nbd+unix:///disk0?socket=\(nbd)"
         func qemu(_ tag: String, _ cmds: [String], status: Int32 = 0) throws -> String {
             let c = try ChildProcess(qemuIO, ["-f", "raw", uri] + cmds.flatMap { ["-c", $0] }, dir: dir, tag: tag)
@@ -91,6 +97,9 @@ final class BlockServerNBDTests: XCTestCase {
         assertSameBytes(try dev.read(offset: 2 << 20, length: 128 << 10), [UInt8](repeating: 0xe1, count: 128 << 10))
         dev.close()
         XCTAssertEqual(server.stop(), 0, server.child.stderr)
+        // The server dropped its privileges (the default), yet both socket files are gone.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: nbd), "the NBD socket outlived SIGTERM")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.socket), "the RPC socket outlived SIGTERM")
         assertSameBytes(fileBytes(image, offset: 2 << 20, length: 128 << 10), [UInt8](repeating: 0xe1, count: 128 << 10))
     }
 }

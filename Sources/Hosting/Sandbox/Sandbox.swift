@@ -74,10 +74,11 @@ public struct SandboxConfiguration: Sendable {
     /// Drop to these credentials; nil keeps the current ones.
     public var dropTo: Credentials?
     public var seccomp: SeccompMode = .on
-    /// The server's socket file. When privileges are dropped, a keeper
-    /// process (started before the drop, with the original credentials)
-    /// removes it at `removeSocketFile()` (a server killed without that leaves it, stale).
-    public var socketPath: String?
+    /// The server's socket files (the RPC socket, and e.g. the NBD socket).
+    /// When privileges are dropped, a keeper process per file (started
+    /// before the drop, with the original credentials) removes it at
+    /// `removeSocketFiles()`; a server killed without that leaves them, stale.
+    public var socketPaths: [String] = []
     /// The allow-list: the server runtime's groups plus what a server adds.
     public var groups: [SyscallGroup] = SyscallAllowList.server
     public var extraRules: [SyscallRule] = []
@@ -85,9 +86,9 @@ public struct SandboxConfiguration: Sendable {
 }
 
 public final class Sandbox: @unchecked Sendable {
-    // @unchecked: `keeper` is used from the thread that shuts the server down only.
+    // @unchecked: `keepers` is used from the thread that shuts the server down only.
     public let configuration: SandboxConfiguration
-    private var keeper = husk_sb_keeper(pid: 0, command_fd: -1, ack_fd: -1)
+    private var keepers: [husk_sb_keeper] = []
 
     private init(_ c: SandboxConfiguration) { configuration = c }
 
@@ -104,8 +105,12 @@ public final class Sandbox: @unchecked Sendable {
             if euid != 0 {
                 throw SandboxError("cannot drop privileges to \(to): the server runs as uid \(euid), not root")
             }
-            if let path = c.socketPath, husk_sb_keeper_start(path, &s.keeper) != 0 {
-                throw SandboxError("cannot start the socket keeper for \(path)", errno: errno)
+            for path in c.socketPaths {
+                var keeper = husk_sb_keeper(pid: 0, command_fd: -1, ack_fd: -1)
+                if husk_sb_keeper_start(path, &keeper) != 0 {
+                    throw SandboxError("cannot start the socket keeper for \(path)", errno: errno)
+                }
+                s.keepers.append(keeper)
             }
             if husk_sb_drop_privileges(to.uid, to.gid) != 0 {
                 throw SandboxError("cannot drop privileges to \(to)", errno: errno)
@@ -145,13 +150,17 @@ public final class Sandbox: @unchecked Sendable {
         if husk_sb_filter_load(f) != 0 { throw SandboxError("seccomp_load (TSYNC)", errno: errno) }
     }
 
-    /// Remove the socket file through the keeper (when privileges were
-    /// dropped; otherwise the server removed it itself). Call after the
-    /// server has closed its listener. True if the keeper removed it.
+    /// Remove the socket files through their keepers (when privileges were
+    /// dropped; otherwise the server removed them itself). Call after the
+    /// server has closed its listeners. Returns how many the keepers removed.
     @discardableResult
-    public func removeSocketFile() -> Bool {
-        guard keeper.pid > 0 else { return false }
-        return husk_sb_keeper_remove(&keeper) == 0
+    public func removeSocketFiles() -> Int {
+        var removed = 0
+        for i in keepers.indices where keepers[i].pid > 0 {
+            if husk_sb_keeper_remove(&keepers[i]) == 0 { removed += 1 }
+        }
+        keepers = []
+        return removed
     }
 
     /// Calls a sandboxed process must not be able to make, each with what it

@@ -88,11 +88,14 @@ final class Connection: @unchecked Sendable {
     private static let knownFlags = NBD.cmdFlagFUA | NBD.cmdFlagNoHole
 
     /// nil if [offset, offset+length) is a non-empty, block-aligned range of
-    /// the export; else the NBD error.
-    private func rangeError(_ offset: UInt64, _ length: UInt32) -> UInt32? {
+    /// the export; else the NBD error. A write or write-zeroes reaching past
+    /// the end is ENOSPC, as the NBD protocol asks; a read there is EINVAL.
+    private func rangeError(_ offset: UInt64, _ length: UInt32, writing: Bool = false) -> UInt32? {
         let bs = UInt64(export.blockSize)
-        guard length > 0, offset % bs == 0, UInt64(length) % bs == 0,
-              offset <= export.size, UInt64(length) <= export.size - offset else { return NBD.errInval }
+        guard length > 0, offset % bs == 0, UInt64(length) % bs == 0 else { return NBD.errInval }
+        guard offset <= export.size, UInt64(length) <= export.size - offset else {
+            return writing ? NBD.errNoSpc : NBD.errInval
+        }
         return nil
     }
 
@@ -120,7 +123,7 @@ final class Connection: @unchecked Sendable {
         }
         if length > NBDLimits.maxPayload || flags & ~Self.knownFlags != 0 { return refuse(NBD.errInval) }
         if export.readOnly { return refuse(NBD.errPerm) }
-        if let e = rangeError(offset, length) { return refuse(e) }
+        if let e = rangeError(offset, length, writing: true) { return refuse(e) }
         waitForBudget(Int(length))
         guard let buffer = AlignedBuffer(count: Int(length)) else { return refuse(NBD.errNoMem) }
         guard socket.read(into: buffer.pointer, count: Int(length)) else { return "write payload truncated" }
@@ -136,7 +139,7 @@ final class Connection: @unchecked Sendable {
     private func writeZeroes(_ cookie: UInt64, _ flags: UInt16, _ offset: UInt64, _ length: UInt32) {
         if flags & ~Self.knownFlags != 0 { return answer(cookie, NBD.cmdWriteZeroes, flags, NBD.errInval) }
         if export.readOnly { return answer(cookie, NBD.cmdWriteZeroes, flags, NBD.errPerm) }
-        if let e = rangeError(offset, length) { return answer(cookie, NBD.cmdWriteZeroes, flags, e) }
+        if let e = rangeError(offset, length, writing: true) { return answer(cookie, NBD.cmdWriteZeroes, flags, e) }
         let size = Int(min(length, export.pieceSize))
         waitForBudget(size)
         guard let zeroes = AlignedBuffer(count: size, zeroed: true) else {

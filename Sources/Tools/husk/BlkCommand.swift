@@ -50,7 +50,7 @@ struct BlkServe: ParsableCommand {
     @Flag(help: "File component: bypass the host page cache (O_DIRECT).") var direct = false
     @Option(help: "File component: block size, 512, 1024, 2048 or 4096 (default: the host's sector size).") var blockSize: UInt32?
     @Option(help: "A policy file granting blk.* operations to uids/gids (docs/rpc-runtime.md).") var policy: String?
-    @Option(help: "Permissions of the socket file, octal (e.g. 666 so that other users can connect; the policy still decides).") var mode: String?
+    @Option(help: "Permissions of the socket files (RPC and NBD), octal (e.g. 666 so that other users can connect; the policy still decides).") var mode: String?
     @Option(help: "Most worker threads running calls at once.") var workers: Int = 64
     @Option(help: "Seconds calls in flight may take to finish at shutdown before they are cancelled.") var shutdownDeadline: Double = 5
     @OptionGroup(title: "Backend (for a PCI disk)") var backendOptions: BackendOptions
@@ -115,12 +115,21 @@ struct BlkServe: ParsableCommand {
                 throw ExitCode(1)
             }
             nbd = frontend
+            // --mode governs both sockets: whoever may use the RPC socket may use the NBD one.
+            if let m = mode.flatMap({ mode_t($0, radix: 8) }), chmod(nbdSocket, m) != 0 {
+                printError("husk blk serve: cannot chmod --nbd-socket \(nbdSocket) to \(String(m, radix: 8)): \(String(cString: strerror(errno)))")
+                frontend.shutdown()
+                server.shutdown(deadline: 0, grace: 0)
+                host.shutdown()
+                throw ExitCode(1)
+            }
         }
         let sandbox: Sandbox
         do {
             var groups = [SyscallAllowList.blockIO, SyscallAllowList.streamSockets]
             if backendOptions.backend != "posix" { groups.append(SyscallAllowList.pciDevice) }
-            sandbox = try sandboxing.enter(command: "husk blk serve", socket: socket, extraGroups: groups)
+            sandbox = try sandboxing.enter(command: "husk blk serve", sockets: [socket] + (nbdSocket.map { [$0] } ?? []),
+                                           extraGroups: groups)
         } catch {
             nbd?.shutdown()
             server.shutdown(deadline: 0, grace: 0)
@@ -138,7 +147,7 @@ struct BlkServe: ParsableCommand {
         printError("husk blk serve: signal \(sig), shutting down")
         nbd?.shutdown()
         server.shutdown(deadline: shutdownDeadline)
-        sandbox.removeSocketFile()
+        sandbox.removeSocketFiles()
         host.shutdown()
     }
 }

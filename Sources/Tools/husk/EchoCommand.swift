@@ -78,7 +78,7 @@ struct EchoServe: ParsableCommand {
         }
         // Bound: drop privileges, no_new_privs, seccomp (docs/sandbox.md).
         let sandbox: Sandbox
-        do { sandbox = try sandboxing.enter(command: "husk echo serve", socket: listenFD == nil ? socket : nil) } catch {
+        do { sandbox = try sandboxing.enter(command: "husk echo serve", sockets: listenFD == nil ? [socket] : []) } catch {
             server.shutdown(deadline: 0, grace: 0); throw error
         }
         print("listening on \(socket)")
@@ -86,7 +86,7 @@ struct EchoServe: ParsableCommand {
         let line = "husk echo serve: signal \(sig), shutting down\n"
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
         server.shutdown(deadline: shutdownDeadline)
-        sandbox.removeSocketFile()
+        sandbox.removeSocketFiles()
     }
 }
 

@@ -28,11 +28,13 @@ struct SandboxOptions: ParsableArguments {
     /// server's to remove, e.g. inherited with --listen-fd); when privileges
     /// are dropped the keeper removes it instead. Prints the self-test lines
     /// when asked. On failure prints why and throws ExitCode(1).
-    func enter(command: String, socket: String?, memlockBytes: UInt64? = nil, extraGroups: [SyscallGroup] = []) throws -> Sandbox {
+    /// `sockets`: the socket files the server bound (removed at shutdown
+    /// even after the drop, through keepers).
+    func enter(command: String, sockets: [String], memlockBytes: UInt64? = nil, extraGroups: [SyscallGroup] = []) throws -> Sandbox {
         var c = SandboxConfiguration()
         c.groups += extraGroups
         c.seccomp = seccomp
-        c.socketPath = socket
+        c.socketPaths = sockets
         c.memlockBytes = memlockBytes
         do {
             c.dropTo = try Credentials.choose(user: user, group: group, noDrop: noDropPrivileges)
