@@ -487,7 +487,10 @@ struct husk_component {
  * Built with -DHUSK_COMPONENT_SHARED it also exports husk_component_entry
  * (visible even under -fvisibility=hidden, which shared components should
  * use so that their own symbols never bind to copies in the host). */
-#define HUSK_COMPONENT(NAME)                                                  \
+#define HUSK_COMPONENT(NAME) HUSK_COMPONENT_DEFINE_(NAME)
+/* One level of indirection so that NAME is macro-expanded before any use:
+ * a NAME that is itself a macro names one symbol everywhere. */
+#define HUSK_COMPONENT_DEFINE_(NAME)                                          \
     extern const struct husk_component husk_component_##NAME;                 \
     HUSK_COMPONENT_EXPORT(NAME)                                               \
     const struct husk_component husk_component_##NAME
