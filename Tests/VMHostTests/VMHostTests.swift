@@ -1,5 +1,6 @@
 import DiskPattern
 import Glibc
+import Foundation
 @testable import VMHost
 import XCTest
 
@@ -73,5 +74,81 @@ final class LibvirtConnectionTests: XCTestCase {
         XCTAssertThrowsError(try VirConnection(uri: "qemu:///nonsense")) { e in
             XCTAssertTrue("\(e)".contains("cannot connect to qemu:///nonsense"), "\(e)")
         }
+    }
+}
+
+/// Who owns a VM or a run's files, and whether that can be proven gone:
+/// two runs on one libvirt host must never remove each other's VMs.
+final class RunOwnerTests: XCTestCase {
+    func testTheOwnerTagRoundTripsThroughTheDomainXML() throws {
+        let me = RunOwner.current
+        XCTAssertEqual(me.pid, getpid())
+        XCTAssertGreaterThan(me.start, 0)
+        XCTAssertFalse(me.boot.isEmpty)
+        XCTAssertEqual(me.liveness, .alive)
+        let d = DomainDescription(name: "husk-t", accel: .tcg, kernel: "/k", initrd: "/i", cmdline: "")
+        XCTAssertTrue(d.xml.contains("<metadata>"), d.xml)
+        XCTAssertTrue(d.xml.contains(RunOwner.namespace))
+        XCTAssertEqual(RunOwner(xmlElement: me.xmlElement), me)
+        // libvirt hands the element back with its own quoting.
+        let relabelled = "<husk:owner xmlns:husk=\"\(RunOwner.namespace)\" pid=\"\(me.pid)\" start=\"\(me.start)\" "
+            + "boot=\"\(me.boot)\" host=\"\(me.host)\"/>"
+        XCTAssertEqual(RunOwner(xmlElement: relabelled), me)
+        XCTAssertNil(RunOwner(xmlElement: "<other pid='1'/>"))
+    }
+
+    func testAnExitedProcessIsGoneAndAnotherMachineIsUnknown() throws {
+        let sleeper = try spawnSleeper()
+        let child = sleeper.processIdentifier
+        guard let start = RunOwner.startTime(of: child) else { return XCTFail("no /proc/\(child)/stat") }
+        let owner = RunOwner(host: RunOwner.current.host, boot: RunOwner.current.boot, pid: child, start: start)
+        XCTAssertEqual(owner.liveness, .alive)
+        var reused = owner
+        reused.start += 1
+        XCTAssertEqual(reused.liveness, .gone, "same pid, other start time: a reused pid")
+        end(sleeper)
+        XCTAssertEqual(owner.liveness, .gone)
+        var elsewhere = owner
+        elsewhere.host += "-other"
+        XCTAssertEqual(elsewhere.liveness, .unknown, "another machine's process cannot be judged")
+        var rebooted = RunOwner.current
+        rebooted.boot = "00000000-0000-0000-0000-000000000000"
+        XCTAssertEqual(rebooted.liveness, .gone, "a process from before a reboot is gone")
+    }
+
+    func testOnlyTheFilesOfRunsThatAreGoneAreRemoved() throws {
+        let dir = "/tmp/husk-runowner-\(getpid())"
+        mkdir(dir, 0o755)
+        defer { _ = try? FileManager.default.removeItem(atPath: dir) }
+        let sleeper = try spawnSleeper()
+        let child = sleeper.processIdentifier
+        let start = RunOwner.startTime(of: child) ?? 0
+        end(sleeper)
+        let dead = dir + "/run-\(child)-\(start)"
+        let live = dir + "/" + RunOwner.current.directoryName
+        for d in [dead, live] {
+            mkdir(d, 0o755)
+            for f in ["husk-x.img", "husk-x.log"] { FileManager.default.createFile(atPath: d + "/" + f, contents: Data([1])) }
+        }
+        let removed = Reaper.removeAbandonedRunFiles(workDir: dir, logs: false)
+        XCTAssertEqual(removed, [dead + "/husk-x.img"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dead + "/husk-x.log"), "a failed run's log stays")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live + "/husk-x.img"), "a live run keeps its disk")
+        XCTAssertEqual(Reaper.removeAbandonedRunFiles(workDir: dir, logs: true), [dead + "/husk-x.log"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "the empty run directory goes too")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live + "/husk-x.log"))
+    }
+
+    private func spawnSleeper() throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        p.arguments = ["30"]
+        try p.run()
+        return p
+    }
+
+    private func end(_ p: Process) {
+        p.terminate()
+        p.waitUntilExit()
     }
 }

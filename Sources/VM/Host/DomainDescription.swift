@@ -24,6 +24,9 @@ public struct DomainDescription: Sendable {
     /// Host PCI functions passed through (BDF "0000:03:00.0"), managed by libvirt.
     public var hostPCI: [String] = []
     public var emulator = "/usr/bin/qemu-system-x86_64"
+    /// The run this VM belongs to, kept in <metadata> so that other runs
+    /// leave it alone while its owner lives (Reaper).
+    public var owner: RunOwner? = .current
 
     public init(name: String, accel: Accel, kernel: String, initrd: String, cmdline: String) {
         self.name = name; self.accel = accel; self.kernel = kernel; self.initrd = initrd; self.cmdline = cmdline
@@ -31,20 +34,21 @@ public struct DomainDescription: Sendable {
 
     public var xml: String {
         var x = "<domain type='\(accel == .kvm ? "kvm" : "qemu")'>\n"
-        x += "  <name>\(esc(name))</name>\n"
+        x += "  <name>\(xmlEscape(name))</name>\n"
+        if let owner { x += "  <metadata>\n    \(owner.xmlElement)\n  </metadata>\n" }
         x += "  <memory unit='MiB'>\(memoryMiB)</memory>\n  <vcpu>\(vcpus)</vcpu>\n"
         x += "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-        x += "    <kernel>\(esc(kernel))</kernel>\n    <initrd>\(esc(initrd))</initrd>\n"
-        x += "    <cmdline>\(esc(cmdline))</cmdline>\n  </os>\n"
+        x += "    <kernel>\(xmlEscape(kernel))</kernel>\n    <initrd>\(xmlEscape(initrd))</initrd>\n"
+        x += "    <cmdline>\(xmlEscape(cmdline))</cmdline>\n  </os>\n"
         // The split irqchip (ioapic driver qemu) is what intremap needs.
         x += "  <features>\n    <acpi/>\n    <ioapic driver='qemu'/>\n  </features>\n"
         if accel == .kvm { x += "  <cpu mode='host-passthrough'/>\n" }
         x += "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
-        x += "  <devices>\n    <emulator>\(esc(emulator))</emulator>\n"
+        x += "  <devices>\n    <emulator>\(xmlEscape(emulator))</emulator>\n"
         for d in disks {
             x += "    <disk type='file' device='disk'>\n"
             x += "      <driver name='qemu' type='raw' cache='none' iommu='on'/>\n"
-            x += "      <source file='\(esc(d.path))'/>\n      <target dev='\(esc(d.target))' bus='virtio'/>\n"
+            x += "      <source file='\(xmlEscape(d.path))'/>\n      <target dev='\(xmlEscape(d.target))' bus='virtio'/>\n"
             x += "    </disk>\n"
         }
         for bdf in hostPCI {
@@ -62,20 +66,5 @@ public struct DomainDescription: Sendable {
         x += "    <memballoon model='none'/>\n"
         x += "  </devices>\n</domain>\n"
         return x
-    }
-
-    private func esc(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "'": o += "&apos;"
-            case "\"": o += "&quot;"
-            default: o.append(c)
-            }
-        }
-        return o
     }
 }

@@ -101,6 +101,23 @@ public final class VirDomain: @unchecked Sendable {
 
     public var isActive: Bool { virDomainIsActive(raw) == 1 }
 
+    /// The metadata element in `namespace` (live definition), or nil.
+    public func metadata(namespace: String) -> String? {
+        guard let p = virDomainGetMetadata(raw, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), namespace, 0) else {
+            return nil
+        }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// True once libvirt no longer knows the domain, or knows it as
+    /// destroyed: someone outside this handle's owner removed it.
+    public var wasDestroyed: Bool {
+        var st: Int32 = 0, reason: Int32 = 0
+        guard virDomainGetState(raw, &st, &reason, 0) == 0 else { return true }
+        return UInt32(st) == VIR_DOMAIN_SHUTOFF.rawValue && UInt32(reason) == VIR_DOMAIN_SHUTOFF_DESTROYED.rawValue
+    }
+
     /// Power off at once (no guest cooperation). Harmless if already off.
     public func destroy() {
         if virDomainIsActive(raw) == 1 { _ = virDomainDestroy(raw) }

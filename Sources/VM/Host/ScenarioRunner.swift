@@ -47,9 +47,16 @@ public struct ScenarioRunner: Sendable {
     public func run(on conn: VirConnection) -> Result {
         let t0 = now()
         let name = "\(Reaper.prefix)\(scenario.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        var result = Result(scenario: scenario.name, uri: conn.uri, accel: accel, logPath: "\(workDir)/\(name).log")
-        let disk = "\(workDir)/\(name).img"
-        defer { unlink(disk) }
+        // The run's own directory (run-PID-START): a later run removes what
+        // a killed one left, and never what a live one still uses.
+        let runDir = "\(workDir)/\(RunOwner.current.directoryName)"
+        mkdir(runDir, 0o755)
+        var result = Result(scenario: scenario.name, uri: conn.uri, accel: accel, logPath: "\(runDir)/\(name).log")
+        let disk = "\(runDir)/\(name).img"
+        defer {
+            unlink(disk)
+            rmdir(runDir)   // only once empty: a failed run's log stays
+        }
         let nonce = UInt64.random(in: 1...UInt64.max)
         do {
             progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
@@ -89,7 +96,12 @@ public struct ScenarioRunner: Sendable {
                 if finished { break }
                 if interrupted() { break }
                 if now() > deadline { result.failures.append("timed out after \(Int(timeoutSeconds)) s without HUSK-DONE"); break }
-                if console.isClosed || !dom.isActive { result.failures.append("the guest stopped without HUSK-DONE"); break }
+                if console.isClosed || !dom.isActive {
+                    result.failures.append(dom.wasDestroyed
+                        ? "the VM \(name) was destroyed from outside this run (virsh destroy, `husk vm reap`, or another run)"
+                        : "the guest stopped without HUSK-DONE")
+                    break
+                }
             }
             if interrupted() {
                 // Nothing to judge: say so alone (the VM and disk go in the defers).

@@ -55,9 +55,24 @@ public enum GuestImage {
     /// - Output in `cacheDir/images/<hash>/` where the hash covers both .debs,
     ///   the husk binary, the /init text and the module lists: an unchanged
     ///   input set reuses the image.
+    ///
+    /// Runs that share a cache (two `husk vm test` at once) take turns: the
+    /// cache is locked while one builds or checks, so the other never sees
+    /// or removes a half-written image and finds the finished one instead.
     public static func build(packageRoot: String, cacheDir: String,
                              progress: @Sendable (String) -> Void) throws -> GuestArtifacts {
-        try buildTyped(packageRoot: packageRoot, cacheDir: cacheDir, progress: progress)
+        let cache = absolute(cacheDir)
+        try Files.makeDirectories(cache)
+        let lock = open(cache + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw GuestImageError.system("cannot open \(cache)/.lock: \(errnoString())") }
+        defer { close(lock) }   // closing releases the lock
+        if flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            progress("waiting for another run that is preparing the guest image in \(cache)")
+            while flock(lock, LOCK_EX) != 0 {
+                guard errno == EINTR else { throw GuestImageError.system("cannot lock \(cache)/.lock: \(errnoString())") }
+            }
+        }
+        return try buildTyped(packageRoot: packageRoot, cacheDir: cacheDir, progress: progress)
     }
 
     static func buildTyped(packageRoot: String, cacheDir: String,

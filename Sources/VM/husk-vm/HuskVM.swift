@@ -27,14 +27,26 @@ struct VMScenarios: ParsableCommand {
 }
 
 struct VMReap: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reap", abstract: "Destroy leftover husk-* VMs.")
+    static let configuration = CommandConfiguration(
+        commandName: "reap",
+        abstract: "Destroy every husk-* VM, and remove the files of runs that are gone.",
+        discussion: """
+        `husk vm test` removes only what is provably abandoned: VMs whose owner tag names a process \
+        of this machine that has exited, and the disk images of runs that are gone. This command \
+        removes every husk-* VM on the URIs, whoever started it (a run still going on loses its VMs), \
+        and the images and logs of runs that are gone.
+        """)
     @Option(help: "libvirt URI (repeatable).") var uri: [String] = ["qemu:///system"]
+    @Option(help: "Work directory whose run files to clean (default: as husk vm test).") var workDir: String?
     func run() throws {
         for u in uri {
             let conn = try connect(u)
-            let n = try reapOrFail(conn)
-            print("\(u): removed \(n) leftover VM(s)")
+            let n: Int
+            do { n = try Reaper.reapAll(conn) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
+            print("\(u): removed \(n) VM(s)")
         }
+        let files = Reaper.removeAbandonedRunFiles(workDir: try workDirectory(workDir), logs: true)
+        print("removed \(files.count) file(s) of runs that are gone")
     }
 }
 
@@ -92,6 +104,7 @@ struct VMTest: ParsableCommand {
             try reapOrFail(c)
             conns.append(c)
         }
+        for f in Reaper.removeAbandonedRunFiles(workDir: dir, logs: false) { say("removed \(f) (its run is gone)") }
         var accels: [DomainDescription.Accel] = []
         for c in conns {
             switch accel {
@@ -164,7 +177,7 @@ func connect(_ uri: String) throws -> VirConnection {
 
 @discardableResult
 func reapOrFail(_ c: VirConnection) throws -> Int {
-    do { return try Reaper.reap(c) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
+    do { return try Reaper.reapAbandoned(c) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
 }
 
 /// SIGINT/SIGTERM set a flag the runners poll: they destroy their VM and
