@@ -66,6 +66,10 @@ public final class ComponentHost: @unchecked Sendable {
         }
     }
 
+    /// Record a component that never reached `load` (e.g. a shared object
+    /// that failed to open): it counts as refused, like the others.
+    public func refuseUnloadable(_ name: String, _ reason: String) { refuse(name, reason) }
+
     private func refuse(_ name: String, _ reason: String) {
         refused.append((name, reason))
         HostLog.host("refused: \(reason)", level: UInt32(HUSK_LOG_ERROR))

@@ -1,6 +1,7 @@
 /// Orders components so that each comes after everything it depends on.
 /// Components whose dependencies are missing, refused or cyclic are refused
-/// themselves, with the reason; the rest keep their relative order.
+/// themselves, with the reason; the rest keep their relative order. A name
+/// given twice keeps the first copy and refuses the later ones.
 public enum DependencyOrder {
     public struct Result {
         public var ordered: [ComponentDescriptor]
@@ -12,9 +13,10 @@ public enum DependencyOrder {
         var reasons = already
         var byName: [String: ComponentDescriptor] = [:]
         for c in components where reasons[c.name] == nil {
-            if byName[c.name] != nil {
-                reasons[c.name] = "component '\(c.name)' is loaded twice"
-                refused.append((c.name, reasons[c.name]!))
+            if let first = byName[c.name] {
+                // The first one given wins; only the later copy is refused.
+                refused.append((c.name, "component '\(c.name)' is given twice: the copy from \(c.origin) is refused, "
+                                      + "the one from \(first.origin) is used"))
                 continue
             }
             byName[c.name] = c

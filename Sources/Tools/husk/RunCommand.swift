@@ -14,6 +14,12 @@ struct Run: ParsableCommand {
         SIGINT/SIGTERM cancels those jobs (their sleeps and waits return EINTR), then finalises every \
         component in reverse order. A second signal exits at once.
 
+        Several --component and --component-file options are loaded together. A file that cannot be \
+        loaded (missing, not a component, unresolved symbols) is refused like a component whose init \
+        fails: the others still run and the exit status is 3. A component name given twice (the same \
+        file twice, two files, or a file and a built-in) keeps the first one given and refuses the \
+        later copies.
+
         Exit status: 0 all good; 1 a component's job failed; 2 bad arguments or backend; \
         3 a component was refused; 86 a component panicked.
 
@@ -51,13 +57,16 @@ struct Run: ParsableCommand {
     func run() throws {
         let parameters = try parseParameters(param)
         var descriptors = component.compactMap { ComponentRegistry.builtIn(named: $0) }
+        // A file that cannot be loaded is refused like a component whose
+        // init fails: the others still run, and the exit status says 3.
+        var unloadable: [(path: String, reason: String)] = []
         for path in componentFile {
             do { descriptors.append(try ComponentRegistry.load(path: path)) } catch {
-                printError("husk: \(error)")
-                throw ExitCode(3)
+                unloadable.append((path, "\(error)"))
             }
         }
-        let status = try hostComponents(descriptors, parameters: parameters, backendOptions: backendOptions, once: once)
+        let status = try hostComponents(descriptors, parameters: parameters, backendOptions: backendOptions, once: once,
+                                        unloadable: unloadable)
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -77,7 +86,8 @@ func parseParameters(_ params: [String]) throws -> [String: [String: String]] {
 
 /// Load, run and shut down; returns the process exit status.
 func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [String: String]],
-                    backendOptions: BackendOptions, once: Bool) throws -> Int32 {
+                    backendOptions: BackendOptions, once: Bool,
+                    unloadable: [(path: String, reason: String)] = []) throws -> Int32 {
     let stop = StopFlag()
     SignalWatcher.start { sig in
         HostLog.host("signal \(sig): cancelling component jobs")
@@ -87,6 +97,7 @@ func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [
     let host = ComponentHost(backend: backend)
     stop.onTrigger { host.cancelRuns() }
     HostLog.host("backend \(backend.name): ABI \(host.hypercalls.abiVersion.major).\(host.hypercalls.abiVersion.minor), features \(HypercallHost.featureNames(host.hypercalls.features).joined(separator: ","))")
+    for u in unloadable { host.refuseUnloadable(u.path, u.reason) }
     host.load(descriptors, parameters: parameters)
     var status: Int32 = 0
     let hasJobs = host.loaded.contains { $0.descriptor.raw.pointee.run != nil }
