@@ -35,6 +35,9 @@ final class CalloutEngine: @unchecked Sendable {
     private var runnerSelf: husk_handle = 0
     private var nextSeq: UInt64 = 0
     private var stopping = false
+    /// Callouts initialised and not yet destroyed: what is left at shutdown
+    /// is a leak the component is told about.
+    private var live = 0
 
     private static let wake = 0, idle = 1
 
@@ -58,6 +61,14 @@ final class CalloutEngine: @unchecked Sendable {
 
     private init(ctx: OpaquePointer, monitor: HypMonitor) {
         self.ctx = ctx; self.monitor = monitor
+    }
+
+    /// A new callout of this engine (callout_init).
+    func make(fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void, arg: UnsafeMutableRawPointer?) -> Callout {
+        monitor.lock()
+        live += 1
+        monitor.unlock()
+        return Callout(engine: self, fn: fn, arg: arg)
     }
 
     /// True on the callout thread itself (a handler calling back in).
@@ -109,6 +120,7 @@ final class CalloutEngine: @unchecked Sendable {
     /// handler returns).
     func destroy(_ c: Callout) {
         monitor.lock()
+        live -= 1
         _ = unqueue(c)
         c.generation &+= 1
         if onRunner && running === c {
@@ -121,10 +133,14 @@ final class CalloutEngine: @unchecked Sendable {
         Unmanaged.passUnretained(c).release()
     }
 
-    /// End the thread (the component finished). Pending callouts are dropped.
+    /// End the thread (the component finished). Pending callouts are
+    /// dropped; callouts never destroyed are reported as the component's leak.
     func shutdown() {
         monitor.lock()
         stopping = true
+        if live > 0 {
+            Hyp.log(ctx, HUSK_LOG_WARN, "glue: \(live) callout(s) never destroyed (\(queue.count) still pending); dropping them")
+        }
         for c in queue { c.pending = false }
         queue.removeAll()
         monitor.broadcast(Self.wake)

@@ -11,7 +11,7 @@ public func glue_callout_init(_ c: UnsafeMutablePointer<callout_t>?,
     let ctx = Hyp.current("callout_init")
     guard let c, let fn else { Hyp.panic(ctx, "callout_init: NULL callout or function") }
     guard let engine = CalloutEngines.shared.engine(for: ctx) else { return HUSK_EAGAIN }
-    c.pointee.c_glue = Unmanaged.passRetained(Callout(engine: engine, fn: fn, arg: arg)).toOpaque()
+    c.pointee.c_glue = Unmanaged.passRetained(engine.make(fn: fn, arg: arg)).toOpaque()
     return HUSK_OK
 }
 

@@ -125,6 +125,12 @@ public final class ComponentHost: @unchecked Sendable {
                 HostLog.host("\(lc.descriptor.name) leaked \(ctx.bytesAllocated) bytes of memory and \(ctx.dmaBytes) bytes of DMA memory",
                              level: UInt32(HUSK_LOG_WARN))
             }
+            let sync = ctx.reclaimSyncObjects()
+            if !sync.isEmpty {
+                HostLog.host("\(lc.descriptor.name) never destroyed \(sync.count) lock(s) and condition variable(s): "
+                             + sync.prefix(8).joined(separator: ", ") + (sync.count > 8 ? ", ..." : ""),
+                             level: UInt32(HUSK_LOG_WARN))
+            }
             lc.context.retire()
         }
         loaded = []

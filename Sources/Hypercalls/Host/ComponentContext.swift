@@ -22,6 +22,11 @@ public final class ComponentContext: @unchecked Sendable {
         ComponentContext.registry.withLock { $0[UInt(bitPattern: self.pointer)] = self }
     }
 
+    /// The mutexes, rwlocks and condition variables this component created
+    /// and never destroyed, freed now that it has finished; their
+    /// descriptions for the leak report.
+    public func reclaimSyncObjects() -> [String] { SyncSlab.reclaim(ownedBy: pointer) }
+
     /// Forget this context: calls with its pointer will no longer be attributed.
     public func retire() {
         _ = ComponentContext.registry.withLock { $0.removeValue(forKey: UInt(bitPattern: self.pointer)) }

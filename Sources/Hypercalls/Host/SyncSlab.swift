@@ -94,6 +94,23 @@ enum SyncSlab {
         liveCount -= 1
     }
 
+    /// Free every slot `ctx` created and did not destroy (the component
+    /// has finished); returns what they were, e.g. "mutex 'rx'", for the
+    /// leak report.
+    static func reclaim(ownedBy ctx: OpaquePointer) -> [String] {
+        let owner = UnsafeMutableRawPointer(ctx)
+        var found: [(husk_handle, String)] = []
+        pthread_mutex_lock(lock)
+        for index in 0..<(chunkCount * slotsPerChunk) {
+            let s = slotAt(index)
+            guard s.pointee.kind != 0, s.pointee.ctx == owner, let kind = SyncKind(rawValue: s.pointee.kind) else { continue }
+            found.append((UInt64(s.pointee.gen) << 32 | UInt64(index + 1), "\(kind) '\(name(of: s))'"))
+        }
+        pthread_mutex_unlock(lock)
+        for (handle, _) in found { free(handle) }
+        return found.map(\.1)
+    }
+
     private static func slotAt(_ index: Int) -> UnsafeMutablePointer<husk_sync_slot> {
         chunks[index >> 10]!.assumingMemoryBound(to: husk_sync_slot.self) + (index & 1023)
     }
