@@ -42,7 +42,7 @@ release="$PWD/.build/release/husk"
 scripts/demo.sh >.build/demo-output.txt 2>&1 || { echo "release: scripts/demo.sh failed:"; tail -n 20 .build/demo-output.txt; status=1; }
 tail -n 1 .build/demo-output.txt
 set +e
-HUSK_TEST_BINARY="$release" timeout --kill-after=30 600 swift test --skip-build --filter 'IntegrationTests' \
+HUSK_BIN="$release" timeout --kill-after=30 600 swift test --skip-build --filter 'IntegrationTests' \
     >.build/release-test-output.txt 2>&1
 release_tests=$?
 set -e

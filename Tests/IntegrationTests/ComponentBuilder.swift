@@ -23,16 +23,15 @@ enum ComponentBuilder {
         try Husk.runTool(cc, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
     }
 
-    /// Build a shared-object component from C source text.
+    /// Build a shared-object component from C source text with the command
+    /// docs/components.md gives component authors (scripts/build-component.sh).
     static func sharedObject(named name: String, source: String, in dir: URL) throws -> URL {
         let c = dir.appendingPathComponent("\(name).c")
         try source.write(to: c, atomically: true, encoding: .utf8)
-        let o = dir.appendingPathComponent("\(name).o")
-        let r = try compile(c, to: o, defines: ["-DHUSK_COMPONENT_SHARED", "-fvisibility=hidden"])
-        guard r.status == 0 else { throw BuildError(description: "compiling \(name).c failed:\n\(r.output)") }
         let so = dir.appendingPathComponent("\(name).so")
-        let l = try Husk.runTool(cc, ["-shared", "-nostdlib", "-o", so.path, o.path])
-        guard l.status == 0 else { throw BuildError(description: "linking \(name).so failed:\n\(l.output)") }
+        let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
+        let r = try Husk.runTool(script, [c.path, "-o", so.path])
+        guard r.status == 0 else { throw BuildError(description: "building \(name).so failed:\n\(r.output)") }
         return so
     }
 

@@ -103,4 +103,89 @@ final class ComponentModelTests: XCTestCase {
         XCTAssertEqual(missing.status, 3)
         XCTAssertTrue(missing.stderr.contains("cannot load component"), missing.stderr)
     }
+
+    /// The README's promise for third parties: the example builds with the
+    /// documented command (scripts/build-component.sh) and runs in the husk
+    /// under test (the release build in CI).
+    func testTheExampleComponentBuildsAndRuns() throws {
+        let dir = try scratchDirectory(self)
+        let so = dir.appendingPathComponent("hello.so")
+        let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
+        let example = Husk.packageRoot.appendingPathComponent("examples/component/hello.c").path
+        let b = try Husk.runTool(script, [example, "-o", so.path])
+        XCTAssertEqual(b.status, 0, b.output)
+        let r = try Husk.run(["run", "--component-file", so.path, "--param", "hello.ticks=3", "--param", "hello.greeting=hi there"])
+        XCTAssertEqual(r.status, 0, r.output)
+        for line in ["hi there; waiting for 3 ticks", "tick 1", "tick 3", "3 ticks in", "hello finished: OK"] {
+            XCTAssertTrue(r.stderr.contains(line), "missing '\(line)' in: \(r.stderr)")
+        }
+        XCTAssertFalse(r.stderr.contains("never destroyed") || r.stderr.contains("leaked"), r.stderr)
+        let bad = try Husk.run(["run", "--component-file", so.path, "--param", "hello.ticks=0"])
+        XCTAssertEqual(bad.status, 3, bad.output)
+        XCTAssertTrue(bad.stderr.contains("out of range"), bad.stderr)
+    }
+
+    /// HUSK_COMPONENT(NAME) with NAME a macro names one symbol, built in and shared.
+    func testAComponentNameMayBeAMacro() throws {
+        let dir = try scratchDirectory(self)
+        let source = """
+            #include <husk/hypercall.h>
+            #define MY_COMPONENT macro_named
+            static int32_t m_init(husk_ctx *ctx, const struct husk_hyp *hyp) { hyp->log(ctx, HUSK_LOG_INFO, "macro init"); return 0; }
+            HUSK_COMPONENT(MY_COMPONENT) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "macro-named",
+                .description = "named through a macro", .kind = HUSK_KIND_OTHER, .init = m_init };
+            """
+        let c = dir.appendingPathComponent("macro.c")
+        try source.write(to: c, atomically: true, encoding: .utf8)
+        let o = dir.appendingPathComponent("macro.o")
+        let built = try ComponentBuilder.compile(c, to: o)
+        XCTAssertEqual(built.status, 0, built.output)
+        let nm = try Husk.runTool("/usr/bin/nm", [o.path])
+        XCTAssertTrue(nm.stdout.contains("husk_component_macro_named"), nm.stdout)
+        let so = try ComponentBuilder.sharedObject(named: "macro", source: source, in: dir)
+        let r = try Husk.run(["run", "--once", "--component-file", so.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("macro init"), r.stderr)
+    }
+
+    /// What a component leaves behind is named at unload: callouts, locks
+    /// and condition variables as well as memory.
+    func testLeftoversAreReportedAtUnload() throws {
+        let dir = try scratchDirectory(self)
+        let so = try ComponentBuilder.sharedObject(named: "leaky", source: """
+            #include <husk/glue.h>
+            static kmutex_t m; static kcondvar_t cv; static callout_t co; static void *mem;
+            static void tick(void *arg) {}
+            static int32_t l_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
+                mutex_init(&m, "leaky-lock"); cv_init(&cv, "leaky-cv"); callout_init(&co, tick, 0);
+                callout_schedule(&co, 60ull * 1000 * 1000 * 1000);
+                mem = kmem_alloc(100, KM_SLEEP);
+                return 0;
+            }
+            HUSK_COMPONENT(leaky) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "leaky",
+                .description = "leaks on purpose", .kind = HUSK_KIND_OTHER, .init = l_init };
+            """, in: dir)
+        let r = try Husk.run(["run", "--once", "--component-file", so.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("1 callout(s) never destroyed (1 still pending)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("never destroyed 2 lock(s) and condition variable(s): mutex 'leaky-lock', condvar 'leaky-cv'"),
+                      r.stderr)
+        XCTAssertTrue(r.stderr.contains("leaky leaked 100 bytes of memory"), r.stderr)
+    }
+
+    /// Several files at once: one that cannot load is refused and the others
+    /// run; a name given twice keeps the first copy.
+    func testUnloadableAndDuplicateFilesAreRefusedAlone() throws {
+        let dir = try scratchDirectory(self)
+        let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a"), in: dir)
+        let twin = try ComponentBuilder.sharedObject(named: "a2", source: Self.source(name: "a"), in: dir)
+        let r = try Husk.run(["run", "--component-file", dir.appendingPathComponent("missing.so").path,
+                              "--component-file", a.path, "--component-file", twin.path])
+        XCTAssertEqual(r.status, 3, r.output)
+        XCTAssertTrue(r.stderr.contains("refused: cannot load component"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("component 'a' is given twice: the copy from \(twin.path) is refused, the one from \(a.path) is used"),
+                      r.stderr)
+        XCTAssertTrue(r.stderr.contains("run a"), "the first copy still runs: \(r.stderr)")
+        XCTAssertEqual(r.stderr.components(separatedBy: "init a").count, 2, "initialised once: \(r.stderr)")
+    }
 }

@@ -43,10 +43,26 @@ final class ComponentSymbolTests: XCTestCase {
         XCTAssertEqual(checked, Self.componentDirs.count)
     }
 
-    /// docs/glue.md lists the out-of-line glue symbols ("The N symbols:");
-    /// the list and its count must match the headers' allow-list rule
-    /// (`glue_[a-z0-9_]+(` in husk/glue/*.h).
-    func testDocsListExactlyTheGlueSymbols() throws {
+    /// A component loaded with dlopen resolves its glue symbols against the
+    /// husk executable, so every out-of-line glue function must be in the
+    /// binary's dynamic symbol table. Run against the release husk in CI
+    /// (HUSK_BIN), where an internal Swift function would be hidden.
+    func testTheHuskBinaryExportsEveryGlueFunction() throws {
+        let declared = try Self.declaredGlueFunctions()
+        XCTAssertGreaterThan(declared.count, 80)
+        let r = try Husk.runTool("/usr/bin/nm", ["-D", "--defined-only", Husk.binary])
+        XCTAssertEqual(r.status, 0, r.output)
+        let exported = Set(r.stdout.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            return f.count == 3 && f[1] == "T" ? String(f[2]) : nil
+        })
+        let missing = declared.subtracting(exported).sorted()
+        XCTAssertEqual(missing, [], "\(Husk.binary) does not export these glue functions; a component using them "
+                       + "fails to load with 'undefined symbol' (are their @_cdecl functions public?)")
+    }
+
+    /// The out-of-line glue functions: `glue_[a-z0-9_]+(` in husk/glue/*.h.
+    static func declaredGlueFunctions() throws -> Set<String> {
         let dir = Husk.packageRoot.appendingPathComponent("Sources/Glue/API/include/husk/glue")
         let pattern = try NSRegularExpression(pattern: "\\b(glue_[a-z0-9_]+)\\(")
         var declared: Set<String> = []
@@ -56,6 +72,14 @@ final class ComponentSymbolTests: XCTestCase {
                 declared.insert(String(text[Range(m.range(at: 1), in: text)!]))
             }
         }
+        return declared
+    }
+
+    /// docs/glue.md lists the out-of-line glue symbols ("The N symbols:");
+    /// the list and its count must match the headers' allow-list rule
+    /// (`glue_[a-z0-9_]+(` in husk/glue/*.h).
+    func testDocsListExactlyTheGlueSymbols() throws {
+        let declared = try Self.declaredGlueFunctions()
         let doc = try String(contentsOf: Husk.packageRoot.appendingPathComponent("docs/glue.md"), encoding: .utf8)
         let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let head = lines.firstIndex(where: { $0.hasPrefix("The ") && $0.hasSuffix(" symbols:") }) else {
