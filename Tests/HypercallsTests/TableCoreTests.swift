@@ -67,8 +67,8 @@ final class TableCoreTests: XCTestCase {
     }
 
     func testJoinedThreadsLeaveNoRecords() {
-        _ = HostThreads.current()   // this thread's own record
-        let before = HostThreads.liveCount
+        _ = HypercallThreads.current()   // this thread's own record
+        let before = HypercallThreads.liveCount
         var handles: [husk_handle] = []
         for _ in 0..<50 {
             var h: husk_handle = 0
@@ -77,7 +77,7 @@ final class TableCoreTests: XCTestCase {
         }
         for h in handles { XCTAssertEqual(f.hyp.thread_join(f.c, h), HUSK_OK) }
         for h in handles { XCTAssertEqual(f.hyp.thread_join(f.c, h), HUSK_EBADF) }
-        XCTAssertEqual(HostThreads.liveCount, before)
+        XCTAssertEqual(HypercallThreads.liveCount, before)
         XCTAssertEqual(f.ctx.threadsCreated, 50)
     }
 
@@ -87,13 +87,13 @@ final class TableCoreTests: XCTestCase {
         let box = Box()
         let started = Clock.monotonicNs()
         let t = Thread {
-            box.handle = HostThreads.current().pointee.handle
+            box.handle = HypercallThreads.current().pointee.handle
             box.status = HypercallHost.active!.table.pointee.sleep_ns(nil, 30_000_000_000)
         }
         t.start()
         while box.handle == 0 { usleep(1000) }
         usleep(50_000)
-        XCTAssertEqual(HostThreads.cancel(box.handle), HUSK_OK)
+        XCTAssertEqual(HypercallThreads.cancel(box.handle), HUSK_OK)
         while box.status == -1 { usleep(1000) }
         XCTAssertEqual(box.status, HUSK_EINTR)
         XCTAssertLessThan(Clock.monotonicNs() - started, 10_000_000_000, "cancel must wake the sleeper, not wait 30 s")

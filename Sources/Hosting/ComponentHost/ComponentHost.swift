@@ -55,7 +55,7 @@ public final class ComponentHost: @unchecked Sendable {
                 continue
             }
             let ctx = ComponentContext(name: c.name, parameters: parameters[c.name] ?? [:])
-            let status = HostThreads.acting(as: ctx.pointer) { c.raw.pointee.`init`!(ctx.pointer, UnsafePointer(hypercalls.table)) }
+            let status = HypercallThreads.acting(as: ctx.pointer) { c.raw.pointee.`init`!(ctx.pointer, UnsafePointer(hypercalls.table)) }
             if status != HUSK_OK {
                 ctx.retire()
                 refuse(c.name, "component '\(c.name)' init failed: \(HypError.name(of: status))")
@@ -81,7 +81,7 @@ public final class ComponentHost: @unchecked Sendable {
             let arg = Unmanaged.passRetained(lc).toOpaque()
             // A host thread in the ABI's sense: cancellable and joinable, but
             // not the component's own, so thread_exit on it is a panic.
-            let created = HostThreads.create(ctx: lc.context.pointer, name: "run", fn: { raw in
+            let created = HypercallThreads.create(ctx: lc.context.pointer, name: "run", fn: { raw in
                 let lc = Unmanaged<LoadedComponent>.fromOpaque(raw!).takeRetainedValue()
                 lc.result = lc.descriptor.raw.pointee.run!(lc.context.pointer)
             }, arg: arg, joinable: true, hostThread: true)
@@ -96,7 +96,7 @@ public final class ComponentHost: @unchecked Sendable {
 
     /// Ask every running `run` to stop (sets the threads' cancellation flags).
     public func cancelRuns() {
-        for lc in loaded where lc.runThread != 0 { _ = HostThreads.cancel(lc.runThread) }
+        for lc in loaded where lc.runThread != 0 { _ = HypercallThreads.cancel(lc.runThread) }
     }
 
     /// Wait for every started `run`; returns (name, status) in load order.
@@ -104,7 +104,7 @@ public final class ComponentHost: @unchecked Sendable {
     public func waitRuns() -> [(name: String, status: Int32)] {
         var out: [(String, Int32)] = []
         for lc in loaded where lc.runThread != 0 {
-            _ = HostThreads.join(lc.runThread)
+            _ = HypercallThreads.join(lc.runThread)
             lc.runThread = 0
             out.append((lc.descriptor.name, lc.result ?? HUSK_EIO))
         }
@@ -115,7 +115,7 @@ public final class ComponentHost: @unchecked Sendable {
     public func shutdown() {
         for lc in loaded.reversed() {
             if let fini = lc.descriptor.raw.pointee.fini {
-                HostThreads.acting(as: lc.context.pointer) { fini(lc.context.pointer) }
+                HypercallThreads.acting(as: lc.context.pointer) { fini(lc.context.pointer) }
             }
             Glue.componentFinished(lc.context.pointer)
             // Accounting names the component: what it still holds after fini

@@ -53,7 +53,7 @@ final class BlockIO: @unchecked Sendable {
         }
         req.pointee.status = status
         if let done = r.done {
-            HostThreads.acting(as: file.ctx) { done(req) }
+            HypercallThreads.acting(as: file.ctx) { done(req) }
         }
         // After `done`: the request belongs to the component again only now,
         // and blk_close may proceed.

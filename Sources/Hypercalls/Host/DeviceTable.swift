@@ -95,7 +95,7 @@ final class OpenDevice: @unchecked Sendable {
                 let ready = pollReadable([fd, stopFD])
                 guard ready.contains(fd) else { return }
                 drainEventFD(fd)
-                HostThreads.acting(as: OpaquePointer(bitPattern: ctxBits)) { fn(UnsafeMutableRawPointer(bitPattern: argBits)) }
+                HypercallThreads.acting(as: OpaquePointer(bitPattern: ctxBits)) { fn(UnsafeMutableRawPointer(bitPattern: argBits)) }
             }
             return HUSK_OK
         }

@@ -71,7 +71,7 @@ final class InterruptVector: @unchecked Sendable {
             handlerLock.withLock {
                 guard let handler else { return }
                 delivered += 1
-                HostThreads.acting(as: ctx) { _ = handler(arg) }
+                HypercallThreads.acting(as: ctx) { _ = handler(arg) }
             }
         }
     }

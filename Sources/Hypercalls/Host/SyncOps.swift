@@ -86,7 +86,7 @@ enum SyncOps {
         let waiters = UnsafeMutableRawPointer(cv).advanced(by: MemoryLayout<husk_sync_slot>.offset(of: \husk_sync_slot.waiters)!)
             .assumingMemoryBound(to: UInt32.self)
         // Order matters for cancellation: publish the word, then read the
-        // sequence, then test the flag (see HostThreads.wake).
+        // sequence, then test the flag (see HypercallThreads.wake).
         rec.setWaitWord(seq)
         _ = husk_atomic_fetch_add_u32(waiters, 1)
         let observed = husk_atomic_load_u32(seq)

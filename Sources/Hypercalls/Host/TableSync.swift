@@ -16,21 +16,21 @@ extension HypercallHost {
         }
         t.pointee.mutex_lock = { ctx, h in
             guard let s = SyncSlab.slot(h, .mutex) else { return HUSK_EBADF }
-            SyncOps.lock(s, me: HostThreads.current().pointee.id, ctx: ctx)
+            SyncOps.lock(s, me: HypercallThreads.current().pointee.id, ctx: ctx)
             return HUSK_OK
         }
         t.pointee.mutex_trylock = { ctx, h in
             guard let s = SyncSlab.slot(h, .mutex) else { return HUSK_EBADF }
-            return husk_atomic_cas_acquire_u32(SyncOps.word(s), 0, HostThreads.current().pointee.id) != 0 ? HUSK_OK : HUSK_EBUSY
+            return husk_atomic_cas_acquire_u32(SyncOps.word(s), 0, HypercallThreads.current().pointee.id) != 0 ? HUSK_OK : HUSK_EBUSY
         }
         t.pointee.mutex_unlock = { ctx, h in
             guard let s = SyncSlab.slot(h, .mutex) else { return HUSK_EBADF }
-            SyncOps.unlock(s, me: HostThreads.current().pointee.id, ctx: ctx)
+            SyncOps.unlock(s, me: HypercallThreads.current().pointee.id, ctx: ctx)
             return HUSK_OK
         }
         t.pointee.mutex_owned = { _, h in
             guard let s = SyncSlab.slot(h, .mutex) else { return 0 }
-            return SyncOps.owned(s, me: HostThreads.current().pointee.id) ? 1 : 0
+            return SyncOps.owned(s, me: HypercallThreads.current().pointee.id) ? 1 : 0
         }
 
         t.pointee.rw_create = { ctx, name, out in HypercallHost.createSync(.rwlock, ctx, name, out) }
@@ -45,17 +45,17 @@ extension HypercallHost {
         t.pointee.rw_enter = { ctx, h, mode in
             guard let s = SyncSlab.slot(h, .rwlock) else { return HUSK_EBADF }
             guard mode == UInt32(HUSK_RW_READER) || mode == UInt32(HUSK_RW_WRITER) else { return HUSK_EINVAL }
-            SyncOps.rwEnter(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HostThreads.current().pointee.id, ctx: ctx)
+            SyncOps.rwEnter(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HypercallThreads.current().pointee.id, ctx: ctx)
             return HUSK_OK
         }
         t.pointee.rw_tryenter = { ctx, h, mode in
             guard let s = SyncSlab.slot(h, .rwlock) else { return HUSK_EBADF }
             guard mode == UInt32(HUSK_RW_READER) || mode == UInt32(HUSK_RW_WRITER) else { return HUSK_EINVAL }
-            return SyncOps.rwTry(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HostThreads.current().pointee.id) ? HUSK_OK : HUSK_EBUSY
+            return SyncOps.rwTry(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HypercallThreads.current().pointee.id) ? HUSK_OK : HUSK_EBUSY
         }
         t.pointee.rw_exit = { ctx, h in
             guard let s = SyncSlab.slot(h, .rwlock) else { return HUSK_EBADF }
-            SyncOps.rwExit(s, me: HostThreads.current().pointee.id, ctx: ctx)
+            SyncOps.rwExit(s, me: HypercallThreads.current().pointee.id, ctx: ctx)
             return HUSK_OK
         }
 
@@ -68,11 +68,11 @@ extension HypercallHost {
         }
         t.pointee.cv_wait = { ctx, cvh, mh in
             guard let cv = SyncSlab.slot(cvh, .condvar), let m = SyncSlab.slot(mh, .mutex) else { return HUSK_EBADF }
-            return SyncOps.wait(cv: cv, mutex: m, rec: HostThreads.current(), deadline: nil, ctx: ctx)
+            return SyncOps.wait(cv: cv, mutex: m, rec: HypercallThreads.current(), deadline: nil, ctx: ctx)
         }
         t.pointee.cv_timedwait = { ctx, cvh, mh, deadline in
             guard let cv = SyncSlab.slot(cvh, .condvar), let m = SyncSlab.slot(mh, .mutex) else { return HUSK_EBADF }
-            return SyncOps.wait(cv: cv, mutex: m, rec: HostThreads.current(), deadline: deadline, ctx: ctx)
+            return SyncOps.wait(cv: cv, mutex: m, rec: HypercallThreads.current(), deadline: deadline, ctx: ctx)
         }
         t.pointee.cv_signal = { _, h in
             guard let cv = SyncSlab.slot(h, .condvar) else { return HUSK_EBADF }

@@ -10,7 +10,7 @@ extension HypercallHost {
             guard flags & ~UInt32(HUSK_THREAD_JOINABLE) == 0 else { return HUSK_EINVAL }
             let joinable = flags & UInt32(HUSK_THREAD_JOINABLE) != 0
             if joinable && out == nil { return HUSK_EFAULT }
-            switch HostThreads.create(ctx: ctx, name: name, fn: fn, arg: arg, joinable: joinable) {
+            switch HypercallThreads.create(ctx: ctx, name: name, fn: fn, arg: arg, joinable: joinable) {
             case .success(let h):
                 ComponentContext.from(ctx)?.accountThreadCreated()
                 out?.pointee = h
@@ -19,14 +19,14 @@ extension HypercallHost {
                 return e.code
             }
         }
-        t.pointee.thread_join = { _, handle in HostThreads.join(handle) }
-        t.pointee.thread_exit = { ctx in HostThreads.exitCurrent(ctx: ctx) }
-        t.pointee.thread_self = { _ in HostThreads.current().pointee.handle }
-        t.pointee.ctx_current = { OpaquePointer(HostThreads.current().pointee.ctx) }
-        t.pointee.tls_set = { _, value in HostThreads.current().pointee.tls = value }
-        t.pointee.tls_get = { _ in HostThreads.current().pointee.tls }
-        t.pointee.thread_cancel = { _, handle in HostThreads.cancel(handle) }
-        t.pointee.cancel_pending = { _ in HostThreads.current().cancelPending ? 1 : 0 }
-        t.pointee.cancel_clear = { _ in husk_atomic_store_u32(HostThreads.current().cancelWord, 0) }
+        t.pointee.thread_join = { _, handle in HypercallThreads.join(handle) }
+        t.pointee.thread_exit = { ctx in HypercallThreads.exitCurrent(ctx: ctx) }
+        t.pointee.thread_self = { _ in HypercallThreads.current().pointee.handle }
+        t.pointee.ctx_current = { OpaquePointer(HypercallThreads.current().pointee.ctx) }
+        t.pointee.tls_set = { _, value in HypercallThreads.current().pointee.tls = value }
+        t.pointee.tls_get = { _ in HypercallThreads.current().pointee.tls }
+        t.pointee.thread_cancel = { _, handle in HypercallThreads.cancel(handle) }
+        t.pointee.cancel_pending = { _ in HypercallThreads.current().cancelPending ? 1 : 0 }
+        t.pointee.cancel_clear = { _ in husk_atomic_store_u32(HypercallThreads.current().cancelWord, 0) }
     }
 }

@@ -9,8 +9,8 @@ extension HypercallHost {
         t.pointee.sleep_ns = { _, ns in
             let now = Clock.monotonicNs()
             let deadline = ns > UInt64.max - now ? UInt64.max : now + ns
-            return Clock.sleep(until: deadline, rec: HostThreads.current())
+            return Clock.sleep(until: deadline, rec: HypercallThreads.current())
         }
-        t.pointee.sleep_until = { _, deadline in Clock.sleep(until: deadline, rec: HostThreads.current()) }
+        t.pointee.sleep_until = { _, deadline in Clock.sleep(until: deadline, rec: HypercallThreads.current()) }
     }
 }

@@ -4,7 +4,7 @@ import PlatformC
 /// A host thread: a Swift closure on a named pthread, for work that blocks
 /// in system calls (device threads, interrupt dispatch, socket readers) and
 /// so must not run on Swift's cooperative pool. Component threads are made
-/// by the hypercall host (HostThreads in Hypercalls), which keeps a record
+/// by the hypercall host (HypercallThreads in Hypercalls), which keeps a record
 /// per thread.
 public struct HostThread: @unchecked Sendable {
     // @unchecked: pthread_t is an integer handle on Linux.

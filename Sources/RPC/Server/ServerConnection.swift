@@ -315,7 +315,7 @@ final class ServerConnection: @unchecked Sendable {
             c.cancelled = true
             // Under `state`, so the worker cannot move on to another call
             // between the check and the cancel.
-            if let w = c.worker { _ = HostThreads.cancel(w) }
+            if let w = c.worker { _ = HypercallThreads.cancel(w) }
             return (c.interface, c.operation)
         }
         if let (i, o) = what {
@@ -327,7 +327,7 @@ final class ServerConnection: @unchecked Sendable {
         state.withLock {
             for c in inFlight.values where !c.cancelled {
                 c.cancelled = true
-                if let w = c.worker { _ = HostThreads.cancel(w) }
+                if let w = c.worker { _ = HypercallThreads.cancel(w) }
             }
         }
     }

@@ -5,9 +5,9 @@ import RPCTransport
 import Platform
 
 /// A bounded, elastic pool of host threads that run calls. Threads are made
-/// with HostThreads.create, so each has a hypercall thread record: the
+/// with HypercallThreads.create, so each has a hypercall thread record: the
 /// runtime cancels a call by setting that record's cancellation flag
-/// (HostThreads.cancel), which wakes the hypercall sleeps and waits of the
+/// (HypercallThreads.cancel), which wakes the hypercall sleeps and waits of the
 /// component serving it.
 final class WorkerPool: @unchecked Sendable {
     // @unchecked: every mutable field is only touched under `monitor`.
@@ -58,7 +58,7 @@ final class WorkerPool: @unchecked Sendable {
         // kills the process instead of reaching the sandbox's logging handler.
         sigdelset(&all, SIGSYS)
         pthread_sigmask(SIG_SETMASK, &all, &old)
-        let r = HostThreads.create(ctx: nil, name: "rpc-worker", fn: { raw in
+        let r = HypercallThreads.create(ctx: nil, name: "rpc-worker", fn: { raw in
             let pool = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().pool
             pool.workerLoop()
         }, arg: box, joinable: false, hostThread: true)
@@ -91,9 +91,9 @@ final class WorkerPool: @unchecked Sendable {
 
 /// The calling worker thread's hypercall identity and cancellation flag.
 public enum RPCWorkerThread {
-    static var handle: husk_handle? { HostThreads.currentHandle }
+    static var handle: husk_handle? { HypercallThreads.currentHandle }
     /// Clear the calling thread's cancellation flag (between calls).
-    static func clearCancel() { HostThreads.clearCurrentCancellation() }
+    static func clearCancel() { HypercallThreads.clearCurrentCancellation() }
     /// Whether the calling thread's cancellation flag is set.
-    public static var cancelPending: Bool { HostThreads.currentCancellationPending }
+    public static var cancelPending: Bool { HypercallThreads.currentCancellationPending }
 }

@@ -62,7 +62,7 @@ func onHost(_ backend: any HostBackend, _ body: (UnsafePointer<husk_hyp>, Opaque
     defer { host.shutdown() }
     let ctx = ComponentContext(name: "bench")
     defer { ctx.retire() }
-    try HostThreads.acting(as: ctx.pointer) { try body(UnsafePointer(host.table), ctx.pointer) }
+    try HypercallThreads.acting(as: ctx.pointer) { try body(UnsafePointer(host.table), ctx.pointer) }
 }
 
 /// Run table and direct alternately so that drift affects both alike.

@@ -12,7 +12,7 @@ typealias ThreadRecord = UnsafeMutablePointer<husk_thread_rec>
 /// component's TLS slot. Component threads get one at creation, host threads
 /// on first use. Records are freed when their thread ends (or, for joinable
 /// component threads, when joined).
-public enum HostThreads {
+public enum HypercallThreads {
     static let handleTag: UInt64 = 0x5448 << 48   // "TH": thread handles
     private static let registry = Locked<State>(State())
 
@@ -29,7 +29,7 @@ public enum HostThreads {
         var k = pthread_key_t()
         pthread_key_create(&k) { raw in
             guard let raw else { return }
-            HostThreads.threadEnded(raw.assumingMemoryBound(to: husk_thread_rec.self))
+            HypercallThreads.threadEnded(raw.assumingMemoryBound(to: husk_thread_rec.self))
         }
         return k
     }()
@@ -121,7 +121,7 @@ public enum HostThreads {
         let handle = rec.pointee.handle
         let r = pthread_create(&tid, &attr, { raw in
             let rec = raw!.assumingMemoryBound(to: husk_thread_rec.self)
-            HostThreads.bind(rec)
+            HypercallThreads.bind(rec)
             withUnsafeBytes(of: &rec.pointee.name) { buf in
                 if buf[0] != 0 { _ = husk_set_thread_name(buf.baseAddress!.assumingMemoryBound(to: CChar.self)) }
             }
