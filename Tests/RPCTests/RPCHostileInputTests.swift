@@ -57,14 +57,21 @@ final class RPCHostileInputTests: XCTestCase {
         var reserved = header(hello); reserved[36] = 1
         var oversized = header(hello); oversized[28] = 0xFF; oversized[29] = 0xFF; oversized[30] = 0xFF; oversized[31] = 0x7F
         var badFlags = header(hello); badFlags[6] = 0x80
-        for (name, msg, replied) in [("bad magic", badMagic, false), ("bad version", badVersion, true), ("reserved", reserved, true),
-                                     ("oversized declared length", oversized, true), ("unknown flag", badFlags, true)] {
+        var badVersionPing = header(RPCHeader(interface: 0, operation: 2, requestID: 5)); badVersionPing[4] = 9
+        // A HELLO in another version is a negotiation failure (EPROTONOSUPPORT, §4); any other message
+        // with a bad version is a protocol error.
+        for (name, msg, replied, status) in [("bad magic", badMagic, false, 0), ("bad version", badVersion, true, RPCStatus.protonosupport),
+                                             ("bad version, not HELLO", badVersionPing, true, RPCStatus.proto),
+                                             ("reserved", reserved, true, RPCStatus.proto),
+                                             ("oversized declared length", oversized, true, RPCStatus.proto),
+                                             ("unknown flag", badFlags, true, RPCStatus.proto)] {
             let raw = try RawConnection(path: server.socket)
             XCTAssertTrue(raw.send(msg), name)
             if replied {
-                guard case .header(let r) = raw.receive() else { XCTFail("\(name): expected an EPROTO reply"); continue }
-                XCTAssertEqual(r.status, RPCStatus.proto, name)
+                guard case .header(let r) = raw.receive() else { XCTFail("\(name): expected a reply"); continue }
+                XCTAssertEqual(r.status, status, name)
                 XCTAssertEqual(r.requestID, 5, name)
+                XCTAssertEqual(r.version, RPCHeader.protocolVersion, "\(name): the reply names the server's version")
             }
             XCTAssertEqual(raw.receive(), .closed, name)
             assertOthersUnaffected(name)
@@ -202,7 +209,124 @@ final class RPCHostileInputTests: XCTestCase {
         XCTAssertEqual(ok.requestID, 22)
         XCTAssertEqual(ok.status, 0)
     }
+
+    /// Each protocol error docs/protocol.md §7 lists gets EPROTO (with the
+    /// request id, 0 included) and a close, and no other client notices.
+    func testEveryListedProtocolErrorIsEPROTOAndClose() throws {
+        let helloPayload: [UInt8] = {
+            var w = PayloadWriter()
+            w.u16(1); w.u16(1); w.u32(0)
+            return w.bytes
+        }()
+        func fresh() throws -> RawConnection {
+            let raw = try RawConnection(path: server.socket)
+            XCTAssertTrue(raw.hello().isHeader)
+            return raw
+        }
+        func expectEPROTO(_ raw: RawConnection, id: UInt64, _ name: String) {
+            guard case .header(let r) = raw.receive() else { return XCTFail("\(name): expected EPROTO") }
+            XCTAssertEqual(r.status, RPCStatus.proto, name)
+            XCTAssertEqual(r.requestID, id, name)
+            XCTAssertEqual(raw.receive(), .closed, name)
+            assertOthersUnaffected(name)
+        }
+        // Request id 0.
+        var raw = try fresh()
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 0))))
+        expectEPROTO(raw, id: 0, "request id 0")
+        // A request id already in flight (a 2 s sleep holds it).
+        raw = try fresh()
+        var sleep = PayloadWriter()
+        sleep.u32(2_000)
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 4, requestID: 9), payload: sleep.bytes)))
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 1, requestID: 9))))
+        guard case .header(let dup) = raw.receive() else { return XCTFail("duplicate: expected EPROTO") }
+        XCTAssertEqual(dup.status, RPCStatus.proto)
+        // A continuation fragment that names another operation.
+        raw = try fresh()
+        XCTAssertTrue(raw.send(header(RPCHeader(flags: .more, interface: 1, operation: 2, requestID: 11), payload: [1, 0, 0, 0])))
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 3, requestID: 11), payload: [7])))
+        expectEPROTO(raw, id: 11, "fragment changes its operation")
+        // A descriptor on a continuation fragment (it is closed).
+        raw = try fresh()
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(fd) }
+        XCTAssertTrue(raw.send(header(RPCHeader(flags: .more, interface: 1, operation: 2, requestID: 12), payload: [1, 0, 0, 0])))
+        var later = RPCHeader(interface: 1, operation: 2, requestID: 12, fdCount: 1)
+        later.payloadLength = 1
+        XCTAssertTrue(raw.send(later.encoded() + [7], fds: [fd]))
+        expectEPROTO(raw, id: 12, "descriptor on a later fragment")
+        // A HELLO whose payload does not decode.
+        raw = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 1, requestID: 13), payload: Array(helloPayload.dropLast()))))
+        expectEPROTO(raw, id: 13, "malformed HELLO")
+    }
+
+    /// Control operations with the wrong arguments are EINVAL and the
+    /// connection stays (docs/protocol.md §4).
+    func testControlArgumentErrorsAreEINVAL() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw.hello().isHeader)
+        func expect(_ status: Int32, id: UInt64, _ name: String) {
+            guard case .header(let r) = raw.receive() else { return XCTFail("\(name): no reply") }
+            XCTAssertEqual(r.requestID, id, name)
+            XCTAssertEqual(r.status, status, name)
+        }
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 3, requestID: 20))))
+        expect(RPCStatus.inval, id: 20, "REGISTER_SHM without a descriptor")
+        let empty = husk_rpc_memfd("empty")
+        XCTAssertGreaterThanOrEqual(empty, 0)
+        _ = husk_rpc_add_seals(empty, husk_rpc_seal_shrink())
+        XCTAssertTrue(raw.send(RPCHeader(interface: 0, operation: 3, requestID: 21, fdCount: 1).encoded(), fds: [empty]))
+        close(empty)
+        expect(RPCStatus.inval, id: 21, "REGISTER_SHM of a zero-size memfd")
+        var unreg = PayloadWriter()
+        unreg.u32(4242)
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 4, requestID: 22), payload: unreg.bytes)))
+        expect(RPCStatus.inval, id: 22, "UNREGISTER_SHM of an id never registered (or already gone)")
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        XCTAssertTrue(raw.send(RPCHeader(interface: 0, operation: 2, requestID: 23, fdCount: 1).encoded(), fds: [null]))
+        close(null)
+        expect(RPCStatus.inval, id: 23, "PING with a descriptor")
+        var ref = PayloadWriter()
+        ref.u32(1); ref.u32(1); ref.u64(0); ref.u64(8)   // shm_ref with a non-zero padding word
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 5, requestID: 24), payload: ref.bytes)))
+        expect(RPCStatus.inval, id: 24, "shm_ref with a non-zero padding word")
+        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 2, requestID: 25))))
+        expect(0, id: 25, "the connection is still served")
+    }
+
+    /// Fragments of two requests may interleave (§5); each is reassembled.
+    func testInterleavedFragmentsOfTwoRequests() throws {
+        let raw = try RawConnection(path: server.socket)
+        XCTAssertTrue(raw.hello().isHeader)
+        func part(_ id: UInt64, more: Bool, _ bytes: [UInt8]) -> [UInt8] {
+            header(RPCHeader(flags: more ? .more : [], interface: 1, operation: 2, requestID: id), payload: bytes)
+        }
+        // echo(data: bytes): u32 length, then the bytes, split across fragments.
+        XCTAssertTrue(raw.send(part(31, more: true, [3, 0, 0, 0, 0xA1])))
+        XCTAssertTrue(raw.send(part(32, more: true, [2, 0, 0, 0])))
+        XCTAssertTrue(raw.send(part(31, more: false, [0xA2, 0xA3])))
+        XCTAssertTrue(raw.send(part(32, more: false, [0xB1, 0xB2])))
+        var seen: Set<UInt64> = []
+        for _ in 0..<2 {
+            guard case .header(let r) = raw.receive() else { return XCTFail("missing reply") }
+            XCTAssertEqual(r.status, 0)
+            XCTAssertEqual(r.payloadLength, r.requestID == 31 ? 7 : 6, "request \(r.requestID)")
+            seen.insert(r.requestID)
+        }
+        XCTAssertEqual(seen, [31, 32])
+    }
+
+    /// The queued-reply limit (4 MiB) is for a client that does not read: a
+    /// single reply above it, to a client that reads, streams out whole.
+    func testAReplyLargerThanTheQueueLimitReachesAReadingClient() throws {
+        let big = (0..<4_490_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        XCTAssertEqual(try good.echo(big), big)
+        assertOthersUnaffected("large reply")
+    }
 }
+
 
 extension RawConnection.Got {
     var isHeader: Bool { if case .header(let h) = self { return h.status == 0 }; return false }

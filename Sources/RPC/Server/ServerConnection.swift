@@ -80,6 +80,12 @@ final class ServerConnection: @unchecked Sendable {
         switch decoded {
         case .failure(let e):
             closeDescriptors(m.descriptors)
+            if case .badVersion(let v) = e, let hello = helloOfOtherVersion(m.bytes) {
+                // A client that speaks only another version says so in the
+                // header of its HELLO: that is a negotiation failure, not garbage.
+                sendReply(header: hello, status: RPCStatus.protonosupport, payload: [], fds: [], signal: 0)
+                return "client speaks protocol version \(v), server speaks \(RPCHeader.protocolVersion)"
+            }
             protocolError(e.description, bytes: m.bytes)
             return "protocol error: \(e)"
         case .success(let x): h = x
@@ -213,7 +219,7 @@ final class ServerConnection: @unchecked Sendable {
         switch h.operation {
         case ControlOp.ping:
             closeDescriptors(fds)
-            if !payload.isEmpty { status = RPCStatus.inval }
+            if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval }
         case ControlOp.registerShm:
             if fds.count != 1 || !payload.isEmpty { closeDescriptors(fds); status = RPCStatus.inval; break }
             let r = SharedRegion.map(fd: fds[0])
@@ -236,6 +242,7 @@ final class ServerConnection: @unchecked Sendable {
             }
         case ControlOp.unregisterShm:
             closeDescriptors(fds)
+            if !fds.isEmpty { status = RPCStatus.inval; break }
             let sid: UInt32? = payload.withUnsafeBytes { b in
                 var r = PayloadReader(b)
                 guard let v = r.u32(), r.isAtEnd else { return nil }
@@ -250,7 +257,7 @@ final class ServerConnection: @unchecked Sendable {
             if !removed { status = RPCStatus.inval }
         case ControlOp.stats:
             closeDescriptors(fds)
-            if !payload.isEmpty { status = RPCStatus.inval; break }
+            if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval; break }
             let s = server.statistics()
             w.u64(server.uptimeNanos)
             w.u32(UInt32(s.count))
@@ -417,8 +424,13 @@ final class ServerConnection: @unchecked Sendable {
                 }
             }
             guard i < messages.count else { return }
+            // The limit is for a client that does not read: replies already
+            // queued beyond it mean it stopped. One reply larger than the
+            // limit (up to max_payload) is queued whole and streams out as
+            // the client drains it.
+            let backlog = queuedBytes
             for m in messages[i...] { queue.append(m); queuedBytes += m.bytes.count }
-            if queuedBytes > limits.maxQueuedReplyBytes {
+            if backlog > limits.maxQueuedReplyBytes {
                 overflow = true
                 sendBroken = true
                 for m in queue { closeDescriptors(m.fds) }
@@ -461,7 +473,7 @@ final class ServerConnection: @unchecked Sendable {
     // MARK: errors and teardown
 
     /// Reply EPROTO where a request id is readable (magic intact and at least
-    /// 24 bytes), then the caller closes the connection.
+    /// 24 bytes; request id 0 included), then the caller closes the connection.
     private func protocolError(_ why: String, bytes: [UInt8]) {
         server.log(.warning, "connection \(id) (\(identity)): protocol error: \(why)")
         guard bytes.count >= 24 else { return }
@@ -470,8 +482,21 @@ final class ServerConnection: @unchecked Sendable {
             guard let magic = r.u32(), let _ = r.u16(), let _ = r.u16(), let i = r.u32(), let o = r.u32(), let rid = r.u64() else { return nil }
             return (magic, i, o, rid)
         }
-        guard let (magic, i, o, rid) = parsed, magic == RPCHeader.magic, rid != 0 else { return }
+        guard let (magic, i, o, rid) = parsed, magic == RPCHeader.magic else { return }
         sendReply(header: RPCHeader(interface: i, operation: o, requestID: rid), status: RPCStatus.proto, payload: [], fds: [], signal: 0)
+    }
+
+    /// The header of a HELLO whose only fault is its protocol version (the
+    /// rest of the 40-byte header well formed), for the EPROTONOSUPPORT reply.
+    private func helloOfOtherVersion(_ bytes: [UInt8]) -> RPCHeader? {
+        guard !state.withLock({ helloDone }), bytes.count >= RPCHeader.size else { return nil }
+        var copy = bytes
+        copy[4] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion)
+        copy[5] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion >> 8)
+        let decoded = copy.withUnsafeBytes { RPCHeader.decode($0, messageLength: copy.count, fdsReceived: 0) }
+        guard case .success(let h) = decoded, h.interface == 0, h.operation == ControlOp.hello, h.flags.isEmpty,
+              h.requestID != 0, h.fdCount == 0 else { return nil }
+        return h
     }
 
     private func teardown(reason: String) {
