@@ -8,6 +8,7 @@ import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
+import HuskTestSupport
 import XCTest
 import Platform
 
@@ -169,6 +170,32 @@ final class RPCSignalTests: XCTestCase {
         XCTAssertThrowsError(try obj.ping()) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.stale, "\($0)") }
         // A client without the reconnect option stays dead.
         XCTAssertThrowsError(try plain.ping()) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.connreset) }
+    }
+
+    /// The async call takes the same path as the synchronous one: after the
+    /// server died and came back, an idempotent async call reconnects and
+    /// succeeds, and a handle from before is stale for async calls too.
+    func testAsyncCallsRetryLikeSynchronousOnes() async throws {
+        let dir = try scratchDir(self)
+        let socket = "\(dir)/e.sock"
+        var server = try EchoServer(self, socket: socket, tag: "a")
+        let rpc = try RPCClient.connect(path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
+                                        reconnect: .init(timeoutSeconds: 10))
+        _ = try await rpc.call(interface: Echo.interfaceID, operation: 1, idempotent: true)
+        let objFD = try EchoSession(rpc).open(name: "obj")
+        let obj = try RPCClient.adopt(fd: objFD, require: [(Echo.interfaceID, 1)], parent: rpc)
+        server.kill9()
+        XCTAssertTrue(waitUntil(5) { !rpc.isConnected }, "the client notices the death")
+        server = try EchoServer(self, socket: socket, tag: "b")
+        _ = try await rpc.call(interface: Echo.interfaceID, operation: 3, idempotent: true)
+        XCTAssertEqual(rpc.reconnectCount, 1, "the idempotent async call reconnected")
+        do {
+            _ = try await obj.call(interface: Echo.interfaceID, operation: 1, idempotent: true)
+            XCTFail("a handle from before the restart must be stale")
+        } catch {
+            XCTAssertEqual(error.status, RPCStatus.stale, "\(error)")
+        }
+        _ = server
     }
 
     func testDeadServerWithoutRestartFailsFastWithECONNRESET() throws {

@@ -201,7 +201,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         let asked = [(UInt32(0), UInt32(1))] + require.map { ($0.interface, $0.version) }
         w.u32(UInt32(asked.count))
         for (i, v) in asked { w.u32(i); w.u32(v) }
-        let h = RPCHeader(interface: 0, operation: 1, requestID: 1, payloadLength: UInt32(w.bytes.count))
+        let h = RPCHeader(interface: RPCControl.interface, operation: RPCControl.Operation.hello.rawValue, requestID: 1, payloadLength: UInt32(w.bytes.count))
         do { try transport.send(h.encoded() + w.bytes) } catch {
             transport.close(); throw RPCError(RPCStatus.connreset, "sending HELLO: \(error)")
         }
@@ -550,70 +550,94 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
                      idempotent: Bool) throws(RPCError) -> RPCResponse {
         var retries = 0
         while true {
-            let id: UInt64
-            let seen = lock.withLock { generation }
-            do throws(RPCError) {
-                id = try start(interface: interface, operation: operation, payload: payload, descriptors: descriptors)
-            } catch {
-                // A send that failed because the connection just died.
-                if error.status == RPCStatus.connreset, idempotent, let opts = reconnectOptions, retries < opts.maxRetries {
-                    retries += 1
-                    try reconnect(after: seen)
-                    continue
-                }
-                throw error
+            guard let (id, generation) = try startAttempt(interface: interface, operation: operation, payload: payload,
+                                                          descriptors: descriptors, idempotent: idempotent, retries: &retries)
+            else { continue }
+            if let response = try finishAttempt(wait(id), generation: generation, idempotent: idempotent, mayRetry: true,
+                                                retries: &retries) {
+                return response
             }
-            let gen = lock.withLock { pending[id]?.generation ?? generation }
-            let r = wait(id)
-            if r.status == 0 { return RPCResponse(payload: r.payload, descriptors: r.descriptors) }
-            closeDescriptors(r.descriptors)
-            if r.status == RPCStatus.connreset {
-                try checkHandle(afterReset: true)
-                if idempotent, let opts = reconnectOptions, retries < opts.maxRetries {
-                    retries += 1
-                    try reconnect(after: gen)
-                    continue
-                }
-            }
-            let why = r.status == RPCStatus.connreset ? lock.withLock { deathReason } : ""
-            throw RPCError(r.status, why)
         }
     }
 
     /// The async call: Task cancellation sends CANCEL for the request and
     /// the call returns the server's final reply (the result if it had
-    /// completed, else EINTR, thrown). Retries as the synchronous call does.
+    /// completed, else EINTR, thrown). Retries exactly as the synchronous
+    /// call does (the same two steps), except once the Task is cancelled.
     public func call(interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = [],
                      idempotent: Bool = false) async throws(RPCError) -> RPCResponse {
         var retries = 0
         while true {
-            let id = try start(interface: interface, operation: operation, payload: payload, descriptors: descriptors)
-            guard let p = lock.withLock({ pending[id] }) else { throw RPCError(RPCStatus.connreset) }
-            let r: RPCReply = await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<RPCReply, Never>) in
-                    let now: RPCReply? = p.monitor.withLock {
-                        if p.done { return p.reply }
-                        p.continuation = c
-                        return nil
-                    }
-                    if let now { c.resume(returning: now) }
-                }
-            } onCancel: {
-                self.cancel(id)
+            guard let (id, generation) = try startAttempt(interface: interface, operation: operation, payload: payload,
+                                                          descriptors: descriptors, idempotent: idempotent, retries: &retries)
+            else { continue }
+            let reply = await waitAsync(id)
+            if let response = try finishAttempt(reply, generation: generation, idempotent: idempotent,
+                                                mayRetry: !Task.isCancelled, retries: &retries) {
+                return response
             }
-            lock.withLock { _ = pending.removeValue(forKey: id) }
-            if r.status == 0 { return RPCResponse(payload: r.payload, descriptors: r.descriptors) }
-            closeDescriptors(r.descriptors)
-            if r.status == RPCStatus.connreset {
-                try checkHandle(afterReset: true)
-                if idempotent, let opts = reconnectOptions, retries < opts.maxRetries, !Task.isCancelled {
-                    retries += 1
-                    try reconnect(after: p.generation)
-                    continue
-                }
-            }
-            throw RPCError(r.status, r.status == RPCStatus.connreset ? lock.withLock { deathReason } : "")
         }
+    }
+
+    /// First step of one attempt of a call: send it. Returns the request id
+    /// and the connection generation it went out on, or nil when the send
+    /// met a connection that had just died and the call is to be retried
+    /// on a new one (idempotent, with `reconnect`, retries left).
+    private func startAttempt(interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
+                              idempotent: Bool, retries: inout Int) throws(RPCError) -> (UInt64, UInt64)? {
+        let seen = lock.withLock { generation }
+        let id: UInt64
+        do throws(RPCError) {
+            id = try start(interface: interface, operation: operation, payload: payload, descriptors: descriptors)
+        } catch {
+            if error.status == RPCStatus.connreset, idempotent, let opts = reconnectOptions, retries < opts.maxRetries {
+                retries += 1
+                try reconnect(after: seen)
+                return nil
+            }
+            throw error
+        }
+        return (id, lock.withLock { pending[id]?.generation ?? generation })
+    }
+
+    /// Second step: judge the reply. Returns the response, nil to retry on
+    /// a new connection (ECONNRESET of an idempotent call, `mayRetry`,
+    /// retries left), or throws the status.
+    private func finishAttempt(_ r: RPCReply, generation: UInt64, idempotent: Bool, mayRetry: Bool,
+                               retries: inout Int) throws(RPCError) -> RPCResponse? {
+        if r.status == 0 { return RPCResponse(payload: r.payload, descriptors: r.descriptors) }
+        closeDescriptors(r.descriptors)
+        if r.status == RPCStatus.connreset {
+            try checkHandle(afterReset: true)
+            if idempotent, mayRetry, let opts = reconnectOptions, retries < opts.maxRetries {
+                retries += 1
+                try reconnect(after: generation)
+                return nil
+            }
+        }
+        throw RPCError(r.status, r.status == RPCStatus.connreset ? lock.withLock { deathReason } : "")
+    }
+
+    /// Wait for the reply without blocking a thread; Task cancellation
+    /// sends CANCEL and the server's final reply is still awaited.
+    private func waitAsync(_ id: UInt64) async -> RPCReply {
+        guard let p = lock.withLock({ pending[id] }) else {
+            return RPCReply(status: RPCStatus.connreset, payload: [], descriptors: [], signal: 0)
+        }
+        let r: RPCReply = await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<RPCReply, Never>) in
+                let now: RPCReply? = p.monitor.withLock {
+                    if p.done { return p.reply }
+                    p.continuation = c
+                    return nil
+                }
+                if let now { c.resume(returning: now) }
+            }
+        } onCancel: {
+            self.cancel(id)
+        }
+        lock.withLock { _ = pending.removeValue(forKey: id) }
+        return r
     }
 
     /// A handle (opened object) from before a server restart is stale: its
@@ -646,7 +670,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     /// map it read-write and register it with the server.
     public func registerSharedMemory(size: Int) throws(RPCError) -> SharedMemory {
         let shm = try SharedMemory.create(size: size)
-        let r = invoke(interface: 0, operation: 3, descriptors: [shm.fd])
+        let r = invoke(interface: RPCControl.interface, operation: RPCControl.Operation.registerShm.rawValue, descriptors: [shm.fd])
         guard r.status == 0 else { throw RPCError(r.status, "REGISTER_SHM") }
         let id: UInt32? = r.payload.withUnsafeBytes { b in
             var rd = PayloadReader(b)
@@ -660,15 +684,15 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
 
     public func unregisterSharedMemory(_ shm: SharedMemory) throws(RPCError) {
         var w = PayloadWriter(); w.u32(shm.id)
-        _ = try call(interface: 0, operation: 4, payload: w.bytes, descriptors: [], idempotent: false)
+        _ = try call(interface: RPCControl.interface, operation: RPCControl.Operation.unregisterShm.rawValue, payload: w.bytes, descriptors: [], idempotent: false)
     }
 
     /// PING on the control interface.
-    public func ping() throws(RPCError) { _ = try call(interface: 0, operation: 2, payload: [], descriptors: [], idempotent: true) }
+    public func ping() throws(RPCError) { _ = try call(interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, payload: [], descriptors: [], idempotent: true) }
 
     /// STATS: uptime and per-operation (interface, operation, calls, errors).
     public func stats() throws(RPCError) -> (uptimeNanos: UInt64, operations: [(interface: UInt32, operation: UInt32, calls: UInt64, errors: UInt64)]) {
-        let r = try call(interface: 0, operation: 5, payload: [], descriptors: [], idempotent: true)
+        let r = try call(interface: RPCControl.interface, operation: RPCControl.Operation.stats.rawValue, payload: [], descriptors: [], idempotent: true)
         let parsed: (UInt64, [(UInt32, UInt32, UInt64, UInt64)])? = r.payload.withUnsafeBytes { b in
             var rd = PayloadReader(b)
             guard let up = rd.u64(), let n = rd.count(minElementSize: 24) else { return nil }

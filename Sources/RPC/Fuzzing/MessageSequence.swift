@@ -116,7 +116,7 @@ private final class Feeder: @unchecked Sendable {
             while server.callsInFlight > 0 && monotonicNanos() < end { usleep(50) }
             probeSent = true
             sentBeforeProbe = transport?.sent.count ?? 0
-            let h = RPCHeader(interface: 0, operation: 2, requestID: RPCFuzzServer.probeRequestID)
+            let h = RPCHeader(interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, requestID: RPCFuzzServer.probeRequestID)
             return .message(h.encoded(), descriptors: [], controlTruncated: false)
         }
         return .closed
@@ -191,9 +191,9 @@ private func checkReplies(_ out: inout SequenceOutcome, probeStart: Int, records
         if h.status != 0 && (h.payloadLength != 0 || m.descriptorCount != 0 || h.flags.contains(.more)) {
             out.violations.append("error reply \(i) (\(RPCStatus.name(h.status))) carries a payload or descriptors")
         }
-        if h.interface == 0 && h.operation == 1 && h.status == 0 { out.helloAccepted = true }
+        if h.interface == RPCControl.interface && h.operation == RPCControl.Operation.hello.rawValue && h.status == 0 { out.helloAccepted = true }
         if i >= probeStart && out.probeSent && out.probeReply == nil
-            && h.interface == 0 && h.operation == 2 && h.requestID == RPCFuzzServer.probeRequestID {
+            && h.interface == RPCControl.interface && h.operation == RPCControl.Operation.ping.rawValue && h.requestID == RPCFuzzServer.probeRequestID {
             out.probeReply = h
         }
     }

@@ -21,12 +21,13 @@ public enum SeedCorpus {
     }
 
     static let helloPayload = payload { $0.u16(1); $0.u16(1); $0.u32(2); $0.u32(EchoHandler.id); $0.u32(1); $0.u32(9); $0.u32(1) }
-    static let hello = FuzzRecord(message(0, 1, id: 1, payload: helloPayload))
+    static let hello = FuzzRecord(message(RPCControl.interface, RPCControl.Operation.hello.rawValue, id: 1, payload: helloPayload))
     static func echo(_ op: UInt32, id: UInt64, _ p: [UInt8] = [], flags: RPCFlags = []) -> FuzzRecord {
         FuzzRecord(message(EchoHandler.id, op, id: id, flags: flags, payload: p))
     }
-    static func control(_ op: UInt32, id: UInt64, _ p: [UInt8] = [], fds: Int = 0, kind: FuzzDescriptorKind = .devNull) -> FuzzRecord {
-        FuzzRecord(message(0, op, id: id, payload: p, fdCount: UInt16(fds)), descriptors: fds, kind: kind)
+    static func control(_ op: RPCControl.Operation, id: UInt64, _ p: [UInt8] = [], fds: Int = 0,
+                        kind: FuzzDescriptorKind = .devNull) -> FuzzRecord {
+        FuzzRecord(message(RPCControl.interface, op.rawValue, id: id, payload: p, fdCount: UInt16(fds)), descriptors: fds, kind: kind)
     }
 
     /// A payload split into MORE fragments of at most `chunk` bytes.
@@ -53,11 +54,11 @@ public enum SeedCorpus {
         let bytes = { (n: Int) in payload { w in w.bytes((0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7) }) } }
         let u32 = { (v: UInt32) in payload { $0.u32(v) } }
         let shmRef = { (id: UInt32, off: UInt64, len: UInt64) in payload { $0.shm(SharedMemoryRef(id: id, offset: off, length: len)) } }
-        let register = control(3, id: 2, fds: 1, kind: .sealedMemfd)
+        let register = control(.registerShm, id: 2, fds: 1, kind: .sealedMemfd)
         var seeds: [(String, [FuzzRecord])] = [
             // Valid sequences.
             ("valid-hello", [hello]),
-            ("valid-hello-ping-stats", [hello, control(2, id: 2), control(5, id: 3)]),
+            ("valid-hello-ping-stats", [hello, control(.ping, id: 2), control(.stats, id: 3)]),
             ("valid-echo-ping", [hello, echo(EchoHandler.Op.ping, id: 2)]),
             ("valid-echo-echo", [hello, echo(EchoHandler.Op.echo, id: 2, bytes(16))]),
             ("valid-echo-stat-denied", [hello, echo(EchoHandler.Op.stat, id: 2)]),
@@ -66,19 +67,19 @@ public enum SeedCorpus {
             ("valid-echo-raise", [hello, echo(EchoHandler.Op.raise, id: 2, u32(13))]),
             ("valid-echo-whoami", [hello, echo(EchoHandler.Op.whoami, id: 2)]),
             ("valid-echo-open", [hello, echo(EchoHandler.Op.open, id: 2, payload { $0.string("obj") })]),
-            ("valid-shm-register-unregister", [hello, register, control(4, id: 3, u32(1)), control(4, id: 4, u32(1))]),
-            ("valid-shm-refused", [hello, control(3, id: 2, fds: 1, kind: .unsealedMemfd), control(3, id: 3, fds: 1, kind: .emptyMemfd),
-                                   control(3, id: 4, fds: 1), control(3, id: 5)]),
-            ("valid-shm-full", [hello, register, control(3, id: 3, fds: 1, kind: .sealedMemfd), control(3, id: 4, fds: 1, kind: .sealedMemfd)]),
+            ("valid-shm-register-unregister", [hello, register, control(.unregisterShm, id: 3, u32(1)), control(.unregisterShm, id: 4, u32(1))]),
+            ("valid-shm-refused", [hello, control(.registerShm, id: 2, fds: 1, kind: .unsealedMemfd), control(.registerShm, id: 3, fds: 1, kind: .emptyMemfd),
+                                   control(.registerShm, id: 4, fds: 1), control(.registerShm, id: 5)]),
+            ("valid-shm-full", [hello, register, control(.registerShm, id: 3, fds: 1, kind: .sealedMemfd), control(.registerShm, id: 4, fds: 1, kind: .sealedMemfd)]),
             ("valid-checksum-efault", [hello, register, echo(EchoHandler.Op.checksum, id: 3, shmRef(1, 4000, 200)),
                                        echo(EchoHandler.Op.checksum, id: 4, shmRef(1, UInt64.max, 2)),
                                        echo(EchoHandler.Op.checksum, id: 5, shmRef(2, 0, 1))]),
             ("valid-cancel-sleep", [hello, echo(EchoHandler.Op.sleep, id: 2, u32(1)),
                                     FuzzRecord(message(EchoHandler.id, EchoHandler.Op.sleep, id: 2, flags: .cancel)),
                                     FuzzRecord(message(EchoHandler.id, EchoHandler.Op.sleep, id: 99, flags: .cancel))]),
-            ("valid-close-with-calls-in-flight", [hello, echo(EchoHandler.Op.sleep, id: 2, u32(1)), control(2, id: 3),
+            ("valid-close-with-calls-in-flight", [hello, echo(EchoHandler.Op.sleep, id: 2, u32(1)), control(.ping, id: 3),
                                                   FuzzRecord(message(EchoHandler.id, EchoHandler.Op.echo, id: 4, payload: bytes(4)), closeAfter: true),
-                                                  control(2, id: 5)]),
+                                                  control(.ping, id: 5)]),
             ("valid-backpressure", [hello] + (2..<14).map { echo(EchoHandler.Op.sleep, id: UInt64($0), u32(1)) }),
             ("valid-fragments-echo", [hello] + fragments(EchoHandler.id, EchoHandler.Op.echo, id: 2, payload: bytes(10_000), chunk: 4000)),
             ("err-fragments-control", [hello] + fragments(0, 2, id: 2, payload: [], chunk: 1) + fragments(0, 5, id: 3, payload: [1, 2], chunk: 1)),
@@ -112,14 +113,14 @@ public enum SeedCorpus {
             ("bad-too-many-fragmented", [hello] + (2..<12).map { echo(EchoHandler.Op.echo, id: UInt64($0), [1], flags: .more) }),
             // Invalid but answered (the connection stays).
             ("err-hello-twice", [hello, FuzzRecord(message(0, 1, id: 2, payload: helloPayload))]),
-            ("err-unknown-interface-op", [hello, FuzzRecord(message(77, 1, id: 2)), echo(99, id: 3), control(42, id: 4, fds: 1)]),
+            ("err-unknown-interface-op", [hello, FuzzRecord(message(77, 1, id: 2)), echo(99, id: 3), FuzzRecord(message(RPCControl.interface, 42, id: 4, fdCount: 1), descriptors: 1, kind: .devNull)]),
             ("err-echo-payloads", [hello, echo(EchoHandler.Op.ping, id: 2, [1]), echo(EchoHandler.Op.echo, id: 3, [9, 0, 0, 0, 1]),
                                    echo(EchoHandler.Op.raise, id: 4, u32(0)), echo(EchoHandler.Op.raise, id: 5, u32(65)),
                                    echo(EchoHandler.Op.open, id: 6, payload { $0.bytes([0xC3, 0x28]) }),
                                    echo(EchoHandler.Op.checksum, id: 7, [1, 0, 0, 0, 1, 0, 0, 0] + [UInt8](repeating: 0, count: 16)),
-                                   control(2, id: 8, [1]), control(4, id: 9, [1, 0]), control(5, id: 10, [0])]),
+                                   control(.ping, id: 8, [1]), control(.unregisterShm, id: 9, [1, 0]), control(.stats, id: 10, [0])]),
             ("err-fragments-msgsize", [hello] + fragments(EchoHandler.id, EchoHandler.Op.echo, id: 2, payload: bytes(40_000), chunk: 8000)
-                                      + [control(2, id: 3)]),
+                                      + [control(.ping, id: 3)]),
         ]
         seeds.sort { $0.0 < $1.0 }
         return seeds.map { ($0.0, FuzzInput.encode($0.1)) }

@@ -303,22 +303,8 @@ public final class RPCServer: @unchecked Sendable {
     public var uptimeNanos: UInt64 { monotonicNanos() - startNanos }
 
     func operationName(_ interface: UInt32, _ operation: UInt32) -> (String, String) {
-        if interface == 0 { return ("control", ControlOp.name(operation)) }
+        if interface == 0 { return ("control", RPCControl.name(operation)) }
         guard let h = handlers[interface] else { return ("interface\(interface)", "op\(operation)") }
         return (h.interfaceName, h.operationNames[operation] ?? "op\(operation)")
-    }
-}
-
-enum ControlOp {
-    static let hello: UInt32 = 1, ping: UInt32 = 2, registerShm: UInt32 = 3, unregisterShm: UInt32 = 4, stats: UInt32 = 5
-    static func name(_ op: UInt32) -> String {
-        switch op {
-        case hello: return "hello"
-        case ping: return "ping"
-        case registerShm: return "register_shm"
-        case unregisterShm: return "unregister_shm"
-        case stats: return "stats"
-        default: return "op\(op)"
-        }
     }
 }

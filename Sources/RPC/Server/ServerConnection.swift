@@ -99,7 +99,7 @@ final class ServerConnection: @unchecked Sendable {
         if h.requestID == 0 { return malformed("request id 0") }
         if h.status != 0 || h.signal != 0 { return malformed("non-zero status or signal in a request") }
         let helloDone = state.withLock { self.helloDone }
-        if !helloDone && !(h.interface == 0 && h.operation == ControlOp.hello && h.flags.isEmpty) {
+        if !helloDone && !(h.interface == 0 && h.operation == RPCControl.Operation.hello.rawValue && h.flags.isEmpty) {
             return malformed("first message is not HELLO")
         }
         if h.flags.contains(.cancel) {
@@ -201,12 +201,12 @@ final class ServerConnection: @unchecked Sendable {
     // MARK: control interface
 
     private func control(_ h: RPCHeader, payload: [UInt8], fds: [Int32]) -> String? {
-        if h.operation == ControlOp.hello {
+        if h.operation == RPCControl.Operation.hello.rawValue {
             closeDescriptors(fds)
             return hello(h, payload: payload)
         }
-        let oname = ControlOp.name(h.operation)
-        if h.operation >= ControlOp.ping && h.operation <= ControlOp.stats,
+        let oname = RPCControl.name(h.operation)
+        if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue,
            !server.configuration.policy.allows(identity, names: { ("control", oname) }) {
             closeDescriptors(fds)
             server.log(.warning, "connection \(id): control.\(oname) denied to \(identity) (EACCES)")
@@ -217,10 +217,10 @@ final class ServerConnection: @unchecked Sendable {
         var status: Int32 = 0
         var w = PayloadWriter()
         switch h.operation {
-        case ControlOp.ping:
+        case RPCControl.Operation.ping.rawValue:
             closeDescriptors(fds)
             if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval }
-        case ControlOp.registerShm:
+        case RPCControl.Operation.registerShm.rawValue:
             if fds.count != 1 || !payload.isEmpty { closeDescriptors(fds); status = RPCStatus.inval; break }
             let r = SharedRegion.map(fd: fds[0])
             closeDescriptors(fds)
@@ -240,7 +240,7 @@ final class ServerConnection: @unchecked Sendable {
                 }
                 if let sid { w.u32(sid); w.u32(0); w.u64(UInt64(region.size)) } else { status = RPCStatus.nospc }
             }
-        case ControlOp.unregisterShm:
+        case RPCControl.Operation.unregisterShm.rawValue:
             closeDescriptors(fds)
             if !fds.isEmpty { status = RPCStatus.inval; break }
             let sid: UInt32? = payload.withUnsafeBytes { b in
@@ -255,7 +255,7 @@ final class ServerConnection: @unchecked Sendable {
                 return true
             }
             if !removed { status = RPCStatus.inval }
-        case ControlOp.stats:
+        case RPCControl.Operation.stats.rawValue:
             closeDescriptors(fds)
             if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval; break }
             let s = server.statistics()
@@ -266,7 +266,7 @@ final class ServerConnection: @unchecked Sendable {
             closeDescriptors(fds)
             status = RPCStatus.nosys
         }
-        if h.operation >= ControlOp.ping && h.operation <= ControlOp.stats { server.count(0, h.operation, status: status) }
+        if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue { server.count(0, h.operation, status: status) }
         sendReply(header: h, status: status, payload: status == 0 ? w.bytes : [], fds: [], signal: 0)
         return nil
     }
@@ -494,7 +494,7 @@ final class ServerConnection: @unchecked Sendable {
         copy[4] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion)
         copy[5] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion >> 8)
         let decoded = copy.withUnsafeBytes { RPCHeader.decode($0, messageLength: copy.count, fdsReceived: 0) }
-        guard case .success(let h) = decoded, h.interface == 0, h.operation == ControlOp.hello, h.flags.isEmpty,
+        guard case .success(let h) = decoded, h.interface == 0, h.operation == RPCControl.Operation.hello.rawValue, h.flags.isEmpty,
               h.requestID != 0, h.fdCount == 0 else { return nil }
         return h
     }
