@@ -9,7 +9,7 @@ extension ServerConnection {
     // MARK: errors and teardown
 
     /// Reply EPROTO where a request id is readable (magic intact and at least
-    /// 24 bytes; request id 0 included), then the caller closes the connection.
+    /// 24 bytes, request id not 0), then the caller closes the connection.
     func protocolError(_ why: String, bytes: [UInt8]) {
         server.log(.warning, "connection \(id) (\(identity)): protocol error: \(why)")
         guard bytes.count >= 24 else { return }
@@ -18,7 +18,9 @@ extension ServerConnection {
             guard let magic = r.u32(), let _ = r.u16(), let _ = r.u16(), let i = r.u32(), let o = r.u32(), let rid = r.u64() else { return nil }
             return (magic, i, o, rid)
         }
-        guard let (magic, i, o, rid) = parsed, magic == RPCHeader.magic else { return }
+        // Request id 0 belongs to events: no reply carries it, so such a
+        // request is closed without one (protocol §7).
+        guard let (magic, i, o, rid) = parsed, magic == RPCHeader.magic, rid != 0 else { return }
         sendReply(header: RPCHeader(interface: i, operation: o, requestID: rid), status: RPCStatus.proto, payload: [], fds: [], signal: 0)
     }
 
