@@ -75,7 +75,7 @@ let glue: [Target] = [
 let rpc: [Target] = [
     // Wire format and the contract with generated stubs (no sockets, so it
     // can be fuzzed and reused by other transports).
-    .target(name: "RPCWire", path: "Sources/RPC/Wire"),
+    .target(name: "RPCWire", dependencies: ["Platform"], path: "Sources/RPC/Wire"),
     // Interfaces declared once (Interfaces/*.idl): husk-rpcgen generates the
     // Swift stubs (RPC/Interfaces/Generated) and the C client functions
     // (RPC/ClientC/generated) over the C client runtime.
@@ -127,7 +127,7 @@ let hosting: [Target] = [
     // libseccomp-dev, ThirdPartyC/README.md). docs/sandbox.md.
     .target(name: "SandboxC", path: "Sources/Hosting/SandboxC", cSettings: hostCFlags,
             linkerSettings: [.linkedLibrary("seccomp")]),
-    .target(name: "Sandbox", dependencies: ["SandboxC"], path: "Sources/Hosting/Sandbox"),
+    .target(name: "Sandbox", dependencies: ["SandboxC", "Platform"], path: "Sources/Hosting/Sandbox"),
     // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
     .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys", "Platform"], path: "Sources/Hosting/Supervisor"),
 ]

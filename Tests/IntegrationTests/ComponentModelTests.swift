@@ -188,4 +188,23 @@ final class ComponentModelTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("run a"), "the first copy still runs: \(r.stderr)")
         XCTAssertEqual(r.stderr.components(separatedBy: "init a").count, 2, "initialised once: \(r.stderr)")
     }
+
+    /// glue_dev_logf prefixes the device; glue_strerror names ABI codes.
+    func testDeviceLogLinesAndErrorNames() throws {
+        let dir = try scratchDirectory(self)
+        let so = try ComponentBuilder.sharedObject(named: "devlog", source: """
+            #include <husk/glue.h>
+            static int32_t d_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
+                glue_dev_logf(LOG_WARN, "0000:00:04.0", "queue %u: %s", 3u, glue_strerror(HUSK_ENOMEM));
+                glue_dev_logf(LOG_INFO, NULL, "%s and %s", glue_strerror(0), glue_strerror(12345));
+                return 0;
+            }
+            HUSK_COMPONENT(devlog) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "devlog",
+                .description = "device log lines", .kind = HUSK_KIND_OTHER, .init = d_init };
+            """, in: dir)
+        let r = try Husk.run(["run", "--once", "--component-file", so.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("[warn] devlog: 0000:00:04.0: queue 3: ENOMEM"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("devlog: (no device): OK and unknown error"), r.stderr)
+    }
 }

@@ -20,50 +20,23 @@
 #include "husk_component_blkcopy.h"
 #include "blkcopy_private.h"
 
-static struct bc_softc *bc_sc;
-
-const char *bc_errname(int32_t err) {
-    switch (err) {
-    case HUSK_OK:        return "OK";
-    case HUSK_EPERM:     return "EPERM (operation not permitted)";
-    case HUSK_ENOENT:    return "ENOENT (no such file or device)";
-    case HUSK_EINTR:     return "EINTR (cancelled)";
-    case HUSK_EIO:       return "EIO (I/O error)";
-    case HUSK_EBADF:     return "EBADF (bad handle)";
-    case HUSK_EAGAIN:    return "EAGAIN (resource temporarily exhausted)";
-    case HUSK_ENOMEM:    return "ENOMEM (out of memory or DMA space)";
-    case HUSK_EACCES:    return "EACCES (permission denied)";
-    case HUSK_EFAULT:    return "EFAULT (bad address)";
-    case HUSK_EBUSY:     return "EBUSY (in use)";
-    case HUSK_EEXIST:    return "EEXIST (already exists)";
-    case HUSK_ENODEV:    return "ENODEV (no such device or capability)";
-    case HUSK_EINVAL:    return "EINVAL (invalid argument)";
-    case HUSK_ENOSPC:    return "ENOSPC (no space left)";
-    case HUSK_EROFS:     return "EROFS (read-only)";
-    case HUSK_ERANGE:    return "ERANGE (buffer too small)";
-    case HUSK_EDEADLK:   return "EDEADLK (would deadlock)";
-    case HUSK_ENOSYS:    return "ENOSYS (not implemented by this host)";
-    case HUSK_ENOTSUP:   return "ENOTSUP (not supported)";
-    case HUSK_ETIMEDOUT: return "ETIMEDOUT (timed out)";
-    default:             return "unknown error";
-    }
-}
+static struct blkcopy_softc *blkcopy_sc;
 
 /* ---- Devices. */
 
-static int32_t bc_open(struct bc_softc *sc) {
+static int32_t blkcopy_open(struct blkcopy_softc *sc) {
     struct husk_blk_info si, di;
     int32_t r = sc->hyp->blk_open(sc->ctx, sc->src, HUSK_BLK_RDONLY, &sc->src_blk, &si);
     if (r != HUSK_OK) {
         sc->src_blk = 0;
-        glue_logf(LOG_ERR, "cannot open src %s: %s%s", sc->src, bc_errname(r),
+        glue_logf(LOG_ERR, "cannot open src %s: %s%s", sc->src, glue_strerror(r),
                   r == HUSK_EINVAL ? " (it must be a regular file or a block device)" : "");
         return r;
     }
     r = sc->hyp->blk_open(sc->ctx, sc->dst, HUSK_BLK_RDWR, &sc->dst_blk, &di);
     if (r != HUSK_OK) {
         sc->dst_blk = 0;
-        glue_logf(LOG_ERR, "cannot open dst %s for writing: %s%s", sc->dst, bc_errname(r),
+        glue_logf(LOG_ERR, "cannot open dst %s for writing: %s%s", sc->dst, glue_strerror(r),
                   r == HUSK_EINVAL ? " (it must be a regular file or a block device)" : "");
         return r;
     }
@@ -86,20 +59,20 @@ static int32_t bc_open(struct bc_softc *sc) {
 
 /* ---- Engine. */
 
-static int32_t bc_pick_engine(struct bc_softc *sc) {
+static int32_t blkcopy_pick_engine(struct blkcopy_softc *sc) {
     sc->chan = NULL;
     sc->engine_max_len = 0;
     sc->engine_max_bus = 0;
     sc->engine_lost = false;
     switch (sc->engine_mode) {
-    case BC_ENGINE_CPU:
+    case BLKCOPY_ENGINE_CPU:
         return HUSK_OK;
-    case BC_ENGINE_AUTO:
+    case BLKCOPY_ENGINE_AUTO:
         sc->chan = dma_engine_get(NULL);
         if (sc->chan == NULL)
             glue_log(LOG_INFO, "no DMA engine is registered: copying with the CPU");
         break;
-    case BC_ENGINE_NAMED:
+    case BLKCOPY_ENGINE_NAMED:
         sc->chan = dma_engine_get(sc->engine_name);
         if (sc->chan == NULL) {
             glue_logf(LOG_ERR, "no DMA engine named '%s' is registered (load its driver first, e.g. "
@@ -115,7 +88,7 @@ static int32_t bc_pick_engine(struct bc_softc *sc) {
 
 /* ---- DMA buffers. */
 
-static int32_t bc_buf_alloc(struct bc_softc *sc, struct bc_buf *b) {
+static int32_t blkcopy_buf_alloc(struct blkcopy_softc *sc, struct blkcopy_buf *b) {
     int r = bus_dmamem_alloc(sc->chunk, 0, sc->engine_max_bus, &b->seg);
     if (r != 0)
         return r;
@@ -129,7 +102,7 @@ static int32_t bc_buf_alloc(struct bc_softc *sc, struct bc_buf *b) {
     return bus_dmamap_load(b->map, b->seg.ds_vaddr, sc->chunk);
 }
 
-static void bc_buf_free(struct bc_buf *b) {
+static void blkcopy_buf_free(struct blkcopy_buf *b) {
     if (b->map != NULL) {
         if (b->map->dm_nsegs != 0)
             bus_dmamap_unload(b->map);
@@ -142,8 +115,8 @@ static void bc_buf_free(struct bc_buf *b) {
     }
 }
 
-static int32_t bc_alloc_slots(struct bc_softc *sc) {
-    size_t bytes = (size_t)sc->depth * sizeof(struct bc_slot);
+static int32_t blkcopy_alloc_slots(struct blkcopy_softc *sc) {
+    size_t bytes = (size_t)sc->depth * sizeof(struct blkcopy_slot);
     sc->slots = kmem_zalloc(bytes, KM_NOSLEEP);
     if (sc->slots == NULL) {
         glue_logf(LOG_ERR, "out of memory for %u request slots", sc->depth);
@@ -151,18 +124,18 @@ static int32_t bc_alloc_slots(struct bc_softc *sc) {
     }
     sc->nslots = sc->depth;
     for (uint32_t i = 0; i < sc->nslots; i++) {
-        struct bc_slot *s = &sc->slots[i];
+        struct blkcopy_slot *s = &sc->slots[i];
         s->sc = sc;
         for (unsigned j = 0; j < 2; j++) {
-            int32_t r = bc_buf_alloc(sc, j == 0 ? &s->rbuf : &s->wbuf);
+            int32_t r = blkcopy_buf_alloc(sc, j == 0 ? &s->rbuf : &s->wbuf);
             if (r != HUSK_OK) {
                 if (sc->engine_max_bus != 0)
                     glue_logf(LOG_ERR, "cannot allocate DMA buffer %u of %u (%llu bytes, below bus address 0x%llx for engine %s): %s; try a smaller chunk or depth",
                               i * 2 + j + 1, sc->nslots * 2, (unsigned long long)sc->chunk,
-                              (unsigned long long)sc->engine_max_bus, glue_dma_chan_name(sc->chan), bc_errname(r));
+                              (unsigned long long)sc->engine_max_bus, glue_dma_chan_name(sc->chan), glue_strerror(r));
                 else
                     glue_logf(LOG_ERR, "cannot allocate DMA buffer %u of %u (%llu bytes): %s",
-                              i * 2 + j + 1, sc->nslots * 2, (unsigned long long)sc->chunk, bc_errname(r));
+                              i * 2 + j + 1, sc->nslots * 2, (unsigned long long)sc->chunk, glue_strerror(r));
                 return r;
             }
         }
@@ -171,7 +144,7 @@ static int32_t bc_alloc_slots(struct bc_softc *sc) {
 }
 
 /* Release what run took. Only with nothing in flight; idempotent. */
-static void bc_release(struct bc_softc *sc) {
+static void blkcopy_release(struct blkcopy_softc *sc) {
     if (sc->src_blk != 0) {
         sc->hyp->blk_close(sc->ctx, sc->src_blk);
         sc->src_blk = 0;
@@ -182,10 +155,10 @@ static void bc_release(struct bc_softc *sc) {
     }
     if (sc->slots != NULL) {
         for (uint32_t i = 0; i < sc->nslots; i++) {
-            bc_buf_free(&sc->slots[i].rbuf);
-            bc_buf_free(&sc->slots[i].wbuf);
+            blkcopy_buf_free(&sc->slots[i].rbuf);
+            blkcopy_buf_free(&sc->slots[i].wbuf);
         }
-        kmem_free(sc->slots, (size_t)sc->nslots * sizeof(struct bc_slot));
+        kmem_free(sc->slots, (size_t)sc->nslots * sizeof(struct blkcopy_slot));
         sc->slots = NULL;
         sc->nslots = 0;
     }
@@ -198,7 +171,7 @@ static void bc_release(struct bc_softc *sc) {
 /* ---- Component entry points. */
 
 static int32_t blkcopy_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
-    if (bc_sc != NULL) {
+    if (blkcopy_sc != NULL) {
         glue_log(LOG_ERR, "already initialised in this process (one instance only)");
         return HUSK_EBUSY;
     }
@@ -206,19 +179,19 @@ static int32_t blkcopy_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         glue_logf(LOG_ERR, "backend %s offers no block I/O (HUSK_FEAT_BLK)", hyp->backend);
         return HUSK_ENODEV;
     }
-    bc_crc32c_init();
-    if (bc_crc32c(0, "123456789", 9) != 0xE3069283u) {
+    blkcopy_crc32c_init();
+    if (blkcopy_crc32c(0, "123456789", 9) != 0xE3069283u) {
         glue_log(LOG_ERR, "CRC32C self-test failed");
         return HUSK_EIO;
     }
-    struct bc_softc *sc = kmem_zalloc(sizeof *sc, KM_NOSLEEP);
+    struct blkcopy_softc *sc = kmem_zalloc(sizeof *sc, KM_NOSLEEP);
     if (sc == NULL) {
         glue_log(LOG_ERR, "out of memory");
         return HUSK_ENOMEM;
     }
     sc->ctx = ctx;
     sc->hyp = hyp;
-    int32_t r = bc_params_load(sc);
+    int32_t r = blkcopy_params_load(sc);
     if (r == HUSK_OK) {
         r = mutex_init(&sc->lock, "blkcopy");
         sc->lock_ok = (r == HUSK_OK);
@@ -233,54 +206,54 @@ static int32_t blkcopy_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         kmem_free(sc, sizeof *sc);
         return r;
     }
-    bc_sc = sc;
+    blkcopy_sc = sc;
     return HUSK_OK;
 }
 
-static const char *bc_engine_label(const struct bc_softc *sc) {
+static const char *blkcopy_engine_label(const struct blkcopy_softc *sc) {
     if (sc->chan == NULL)
         return "cpu";
     return glue_dma_chan_name(sc->chan);
 }
 
 static int32_t blkcopy_run(husk_ctx *ctx) {
-    struct bc_softc *sc = bc_sc;
+    struct blkcopy_softc *sc = blkcopy_sc;
     if (sc == NULL)
         return HUSK_EINVAL;
 
-    int32_t r = bc_open(sc);
+    int32_t r = blkcopy_open(sc);
     if (r == HUSK_OK)
-        r = bc_pick_engine(sc);
+        r = blkcopy_pick_engine(sc);
     if (r == HUSK_OK)
-        r = bc_alloc_slots(sc);
+        r = blkcopy_alloc_slots(sc);
     if (r != HUSK_OK) {
-        bc_release(sc);
+        blkcopy_release(sc);
         return r;
     }
 
     if (sc->chan != NULL)
         glue_logf(LOG_INFO, "copying %s -> %s: %llu bytes, chunk %llu, depth %u, DMA engine %s (max copy %llu bytes, max bus address 0x%llx)",
                   sc->src, sc->dst, (unsigned long long)sc->size, (unsigned long long)sc->chunk, sc->depth,
-                  bc_engine_label(sc), (unsigned long long)sc->engine_max_len, (unsigned long long)sc->engine_max_bus);
+                  blkcopy_engine_label(sc), (unsigned long long)sc->engine_max_len, (unsigned long long)sc->engine_max_bus);
     else
         glue_logf(LOG_INFO, "copying %s -> %s: %llu bytes, chunk %llu, depth %u, CPU copies",
                   sc->src, sc->dst, (unsigned long long)sc->size, (unsigned long long)sc->chunk, sc->depth);
 
     uint64_t t0 = glue_uptime_ns();
     sc->copy_crc = 0;
-    r = bc_pipeline_run(sc, BC_PHASE_COPY);
+    r = blkcopy_pipeline_run(sc, BLKCOPY_PHASE_COPY);
     uint64_t copied = sc->done_bytes, chunks = sc->nchunks;
     if (r == HUSK_EINTR) {
         glue_logf(LOG_INFO, "cancelled after %llu bytes", (unsigned long long)copied);
         goto out;
     }
     if (r != HUSK_OK) {
-        glue_logf(LOG_ERR, "copy stopped after %llu bytes: %s", (unsigned long long)copied, bc_errname(r));
+        glue_logf(LOG_ERR, "copy stopped after %llu bytes: %s", (unsigned long long)copied, glue_strerror(r));
         goto out;
     }
     r = sc->hyp->blk_flush(ctx, sc->dst_blk);
     if (r != HUSK_OK) {
-        glue_logf(LOG_ERR, "flushing dst %s failed: %s", sc->dst, bc_errname(r));
+        glue_logf(LOG_ERR, "flushing dst %s failed: %s", sc->dst, glue_strerror(r));
         goto out;
     }
     uint64_t t1 = glue_uptime_ns();
@@ -294,7 +267,7 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
     if (sc->verify) {
         sc->vsrc_crc = 0;
         sc->vdst_crc = 0;
-        r = bc_pipeline_run(sc, BC_PHASE_VERIFY);
+        r = blkcopy_pipeline_run(sc, BLKCOPY_PHASE_VERIFY);
         if (r == HUSK_EINTR) {
             glue_logf(LOG_INFO, "cancelled after %llu bytes (copy complete, verification stopped after %llu bytes)",
                       (unsigned long long)copied, (unsigned long long)sc->done_bytes);
@@ -316,11 +289,11 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
     }
     uint64_t t2 = glue_uptime_ns();
 
-    char engine[BC_ENGINE_MAX + 16];
+    char engine[BLKCOPY_ENGINE_MAX + 16];
     if (sc->engine_lost)
-        glue_snprintf(engine, sizeof engine, "%s then cpu", bc_engine_label(sc));
+        glue_snprintf(engine, sizeof engine, "%s then cpu", blkcopy_engine_label(sc));
     else
-        glue_snprintf(engine, sizeof engine, "%s", bc_engine_label(sc));
+        glue_snprintf(engine, sizeof engine, "%s", blkcopy_engine_label(sc));
     glue_logf(LOG_INFO, "copied %llu bytes in %llu chunks (engine %s, depth %u), crc32c 0x%08x, %s",
               (unsigned long long)copied, (unsigned long long)chunks, engine, sc->depth, sc->copy_crc,
               sc->verify ? "verified" : "not verified (verify=0)");
@@ -333,21 +306,21 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
         glue_logf(LOG_INFO, "copy and flush %llu ms (%llu KiB/s)", (unsigned long long)copy_ms,
                   (unsigned long long)kib_s);
 out:
-    bc_release(sc);
+    blkcopy_release(sc);
     return r;
 }
 
 static void blkcopy_fini(husk_ctx *ctx) {
-    struct bc_softc *sc = bc_sc;
+    struct blkcopy_softc *sc = blkcopy_sc;
     if (sc == NULL)
         return;
-    bc_release(sc);
+    blkcopy_release(sc);
     if (sc->cv_ok)
         cv_destroy(&sc->cv);
     if (sc->lock_ok)
         mutex_destroy(&sc->lock);
     kmem_free(sc, sizeof *sc);
-    bc_sc = NULL;
+    blkcopy_sc = NULL;
 }
 
 HUSK_COMPONENT(blkcopy) = {

@@ -18,7 +18,7 @@
  */
 #include "blkcopy_private.h"
 
-static bool bc_streq(const char *a, const char *b) {
+static bool blkcopy_streq(const char *a, const char *b) {
     while (*a != '\0' && *a == *b) {
         a++;
         b++;
@@ -26,9 +26,9 @@ static bool bc_streq(const char *a, const char *b) {
     return *a == *b;
 }
 
-static int32_t bc_path_param(const char *key, char *buf) {
+static int32_t blkcopy_path_param(const char *key, char *buf) {
     bool present;
-    int32_t r = glue_param_string(key, buf, BC_PATH_MAX, &present);
+    int32_t r = glue_param_string(key, buf, BLKCOPY_PATH_MAX, &present);
     if (r != HUSK_OK)
         return r;
     if (!present) {
@@ -42,59 +42,59 @@ static int32_t bc_path_param(const char *key, char *buf) {
     return HUSK_OK;
 }
 
-int32_t bc_params_load(struct bc_softc *sc) {
+int32_t blkcopy_params_load(struct blkcopy_softc *sc) {
     bool present;
     int32_t r, first = HUSK_OK;
-#define BC_NOTE(expr)                                                          \
+#define BLKCOPY_NOTE(expr)                                                          \
     do {                                                                       \
-        int32_t bc_r_ = (expr);                                                \
-        if (bc_r_ != HUSK_OK && first == HUSK_OK)                              \
-            first = bc_r_;                                                     \
+        int32_t blkcopy_r_ = (expr);                                                \
+        if (blkcopy_r_ != HUSK_OK && first == HUSK_OK)                              \
+            first = blkcopy_r_;                                                     \
     } while (0)
 
     sc->src[0] = sc->dst[0] = '\0';
-    BC_NOTE(bc_path_param("src", sc->src));
-    BC_NOTE(bc_path_param("dst", sc->dst));
-    if (first == HUSK_OK && bc_streq(sc->src, sc->dst)) {
+    BLKCOPY_NOTE(blkcopy_path_param("src", sc->src));
+    BLKCOPY_NOTE(blkcopy_path_param("dst", sc->dst));
+    if (first == HUSK_OK && blkcopy_streq(sc->src, sc->dst)) {
         glue_logf(LOG_ERR, "src and dst are the same path (%s)", sc->src);
-        BC_NOTE(HUSK_EINVAL);
+        BLKCOPY_NOTE(HUSK_EINVAL);
     }
 
-    uint64_t chunk = BC_CHUNK_DEFAULT;
-    r = glue_param_u64("chunk", &chunk, BC_CHUNK_ALIGN, BC_CHUNK_MAX);
-    BC_NOTE(r);
-    if (r == HUSK_OK && chunk % BC_CHUNK_ALIGN != 0) {
+    uint64_t chunk = BLKCOPY_CHUNK_DEFAULT;
+    r = glue_param_u64("chunk", &chunk, BLKCOPY_CHUNK_ALIGN, BLKCOPY_CHUNK_MAX);
+    BLKCOPY_NOTE(r);
+    if (r == HUSK_OK && chunk % BLKCOPY_CHUNK_ALIGN != 0) {
         glue_logf(LOG_ERR, "parameter chunk=%llu must be a multiple of %u bytes from %u to %u",
-                  (unsigned long long)chunk, BC_CHUNK_ALIGN, BC_CHUNK_ALIGN, BC_CHUNK_MAX);
-        BC_NOTE(HUSK_EINVAL);
-        chunk = BC_CHUNK_DEFAULT;
+                  (unsigned long long)chunk, BLKCOPY_CHUNK_ALIGN, BLKCOPY_CHUNK_ALIGN, BLKCOPY_CHUNK_MAX);
+        BLKCOPY_NOTE(HUSK_EINVAL);
+        chunk = BLKCOPY_CHUNK_DEFAULT;
     }
     sc->chunk = chunk;
 
     /* Any suffixed depth is at least 1024 (or 0): out of range, refused. */
-    uint64_t depth = BC_DEPTH_DEFAULT;
-    BC_NOTE(glue_param_u64("depth", &depth, 1, BC_DEPTH_MAX));
+    uint64_t depth = BLKCOPY_DEPTH_DEFAULT;
+    BLKCOPY_NOTE(glue_param_u64("depth", &depth, 1, BLKCOPY_DEPTH_MAX));
     sc->depth = (uint32_t)depth;
 
-    sc->engine_mode = BC_ENGINE_AUTO;
+    sc->engine_mode = BLKCOPY_ENGINE_AUTO;
     sc->engine_name[0] = '\0';
     r = glue_param_string("engine", sc->engine_name, sizeof sc->engine_name, &present);
-    BC_NOTE(r);
+    BLKCOPY_NOTE(r);
     if (r == HUSK_OK && present) {
         if (sc->engine_name[0] == '\0') {
             glue_log(LOG_ERR, "parameter engine is empty: use auto, cpu or the name of a DMA engine");
-            BC_NOTE(HUSK_EINVAL);
-        } else if (bc_streq(sc->engine_name, "auto")) {
-            sc->engine_mode = BC_ENGINE_AUTO;
-        } else if (bc_streq(sc->engine_name, "cpu")) {
-            sc->engine_mode = BC_ENGINE_CPU;
+            BLKCOPY_NOTE(HUSK_EINVAL);
+        } else if (blkcopy_streq(sc->engine_name, "auto")) {
+            sc->engine_mode = BLKCOPY_ENGINE_AUTO;
+        } else if (blkcopy_streq(sc->engine_name, "cpu")) {
+            sc->engine_mode = BLKCOPY_ENGINE_CPU;
         } else {
-            sc->engine_mode = BC_ENGINE_NAMED;
+            sc->engine_mode = BLKCOPY_ENGINE_NAMED;
         }
     }
 
     sc->verify = true;
-    BC_NOTE(glue_param_bool("verify", &sc->verify));
-#undef BC_NOTE
+    BLKCOPY_NOTE(glue_param_bool("verify", &sc->verify));
+#undef BLKCOPY_NOTE
     return first;
 }

@@ -26,22 +26,22 @@
  */
 #include "blkcopy_private.h"
 
-#define BC_WAIT_NS        (1000ull * GLUE_NS_PER_MS)  /* safety net: re-check state */
-#define BC_RETRY_NS       GLUE_NS_PER_MS              /* engine queue full, none of ours queued */
-#define BC_DRAIN_WARN_NS  (5000ull * GLUE_NS_PER_MS)  /* log while waiting for in-flight I/O */
+#define BLKCOPY_WAIT_NS        (1000ull * GLUE_NS_PER_MS)  /* safety net: re-check state */
+#define BLKCOPY_RETRY_NS       GLUE_NS_PER_MS              /* engine queue full, none of ours queued */
+#define BLKCOPY_DRAIN_WARN_NS  (5000ull * GLUE_NS_PER_MS)  /* log while waiting for in-flight I/O */
 
 /* ---- Completions (irq context). */
 
-static void bc_blk_done(struct husk_blk_req *req) {
-    struct bc_slot *s = req->arg;
-    struct bc_softc *sc = s->sc;
+static void blkcopy_blk_done(struct husk_blk_req *req) {
+    struct blkcopy_slot *s = req->arg;
+    struct blkcopy_softc *sc = s->sc;
     mutex_enter(&sc->lock);
     if (req->status != HUSK_OK && s->err == HUSK_OK) {
         s->err = req->status;
         if (req == &s->req[0])
-            s->err_what = BC_WHAT_READ_SRC;
+            s->err_what = BLKCOPY_WHAT_READ_SRC;
         else
-            s->err_what = req->op == HUSK_BLK_WRITE ? BC_WHAT_WRITE_DST : BC_WHAT_READ_DST;
+            s->err_what = req->op == HUSK_BLK_WRITE ? BLKCOPY_WHAT_WRITE_DST : BLKCOPY_WHAT_READ_DST;
     }
     s->pending--;
     sc->inflight--;
@@ -49,9 +49,9 @@ static void bc_blk_done(struct husk_blk_req *req) {
     mutex_exit(&sc->lock);   /* last touch: the slot may be reused from here */
 }
 
-static void bc_engine_done(void *arg, int status) {
-    struct bc_slot *s = arg;
-    struct bc_softc *sc = s->sc;
+static void blkcopy_engine_done(void *arg, int status) {
+    struct blkcopy_slot *s = arg;
+    struct blkcopy_softc *sc = s->sc;
     mutex_enter(&sc->lock);
     if (status != HUSK_OK && s->engine_err == HUSK_OK)
         s->engine_err = status;
@@ -64,33 +64,33 @@ static void bc_engine_done(void *arg, int status) {
 
 /* ---- Helpers for the driving thread (sc->lock held on entry and exit). */
 
-static const char *bc_path_of(const struct bc_softc *sc, enum bc_what what) {
-    return what == BC_WHAT_READ_SRC ? sc->src : sc->dst;
+static const char *blkcopy_path_of(const struct blkcopy_softc *sc, enum blkcopy_what what) {
+    return what == BLKCOPY_WHAT_READ_SRC ? sc->src : sc->dst;
 }
 
-static const char *bc_what_name(enum bc_what what) {
+static const char *blkcopy_what_name(enum blkcopy_what what) {
     switch (what) {
-    case BC_WHAT_READ_SRC:  return "read of src";
-    case BC_WHAT_READ_DST:  return "read-back of dst";
-    case BC_WHAT_WRITE_DST: return "write to dst";
+    case BLKCOPY_WHAT_READ_SRC:  return "read of src";
+    case BLKCOPY_WHAT_READ_DST:  return "read-back of dst";
+    case BLKCOPY_WHAT_WRITE_DST: return "write to dst";
     default:                return "I/O";
     }
 }
 
-static int32_t bc_log_failure(struct bc_softc *sc, const struct bc_slot *s, enum bc_what what, int32_t err) {
-    if (what == BC_WHAT_ENGINE) {
+static int32_t blkcopy_log_failure(struct blkcopy_softc *sc, const struct blkcopy_slot *s, enum blkcopy_what what, int32_t err) {
+    if (what == BLKCOPY_WHAT_ENGINE) {
         glue_logf(LOG_ERR, "DMA engine %s failed copying the chunk at offset %llu (%llu bytes): %s",
-                  glue_dma_chan_name(sc->chan), (unsigned long long)s->off, (unsigned long long)s->len, bc_errname(err));
+                  glue_dma_chan_name(sc->chan), (unsigned long long)s->off, (unsigned long long)s->len, glue_strerror(err));
         return err;
     }
-    glue_logf(LOG_ERR, "%s %s at offset %llu (%llu bytes) failed: %s", bc_what_name(what),
-              bc_path_of(sc, what), (unsigned long long)s->off, (unsigned long long)s->len, bc_errname(err));
+    glue_logf(LOG_ERR, "%s %s at offset %llu (%llu bytes) failed: %s", blkcopy_what_name(what),
+              blkcopy_path_of(sc, what), (unsigned long long)s->off, (unsigned long long)s->len, glue_strerror(err));
     return err;
 }
 
 /* Hand one block request of slot s to the host. Drops the lock around
  * blk_submit. On an immediate error nothing is in flight for it. */
-static int32_t bc_submit(struct bc_softc *sc, struct bc_slot *s, unsigned idx, uint32_t op,
+static int32_t blkcopy_submit(struct blkcopy_softc *sc, struct blkcopy_slot *s, unsigned idx, uint32_t op,
                          husk_handle blk, void *buf) {
     struct husk_blk_req *req = &s->req[idx];
     memset(req, 0, sizeof *req);
@@ -98,7 +98,7 @@ static int32_t bc_submit(struct bc_softc *sc, struct bc_slot *s, unsigned idx, u
     req->buf = buf;
     req->len = s->len;
     req->offset = s->off;
-    req->done = bc_blk_done;
+    req->done = blkcopy_blk_done;
     req->arg = s;
     s->pending++;
     sc->inflight++;
@@ -112,7 +112,7 @@ static int32_t bc_submit(struct bc_softc *sc, struct bc_slot *s, unsigned idx, u
     return r;
 }
 
-static void bc_engine_lost(struct bc_softc *sc) {
+static void blkcopy_engine_lost(struct blkcopy_softc *sc) {
     if (sc->engine_lost)
         return;
     sc->engine_lost = true;
@@ -121,22 +121,22 @@ static void bc_engine_lost(struct bc_softc *sc) {
               glue_dma_chan_name(sc->chan), (unsigned long long)sc->done_bytes);
 }
 
-static int32_t bc_start_write(struct bc_softc *sc, struct bc_slot *s) {
-    s->stage = BC_WRITING;
-    int32_t r = bc_submit(sc, s, 1, HUSK_BLK_WRITE, sc->dst_blk, s->wbuf.seg.ds_vaddr);
+static int32_t blkcopy_start_write(struct blkcopy_softc *sc, struct blkcopy_slot *s) {
+    s->stage = BLKCOPY_WRITING;
+    int32_t r = blkcopy_submit(sc, s, 1, HUSK_BLK_WRITE, sc->dst_blk, s->wbuf.seg.ds_vaddr);
     if (r != HUSK_OK)
-        bc_log_failure(sc, s, BC_WHAT_WRITE_DST, r);
+        blkcopy_log_failure(sc, s, BLKCOPY_WHAT_WRITE_DST, r);
     return r;
 }
 
-static void bc_cpu_copy(struct bc_softc *sc, struct bc_slot *s) {
+static void blkcopy_cpu_copy(struct blkcopy_softc *sc, struct blkcopy_slot *s) {
     mutex_exit(&sc->lock);
     memcpy(s->wbuf.seg.ds_vaddr, s->rbuf.seg.ds_vaddr, (size_t)s->len);
     mutex_enter(&sc->lock);
 }
 
 /* Give the engine as many segments of s as it takes. */
-static int32_t bc_engine_issue(struct bc_softc *sc, struct bc_slot *s, bool *progressed) {
+static int32_t blkcopy_engine_issue(struct blkcopy_softc *sc, struct blkcopy_slot *s, bool *progressed) {
     while (!s->copy_by_cpu && s->engine_err == HUSK_OK && s->copy_issued < s->len) {
         if (sc->engine_lost) {
             s->copy_by_cpu = true;
@@ -151,7 +151,7 @@ static int32_t bc_engine_issue(struct bc_softc *sc, struct bc_slot *s, bool *pro
         sc->inflight++;
         sc->engine_inflight++;
         mutex_exit(&sc->lock);
-        int r = dma_engine_copy(sc->chan, dst, src, n, bc_engine_done, s);
+        int r = dma_engine_copy(sc->chan, dst, src, n, blkcopy_engine_done, s);
         mutex_enter(&sc->lock);
         if (r == HUSK_OK) {
             s->copy_issued += n;
@@ -166,36 +166,36 @@ static int32_t bc_engine_issue(struct bc_softc *sc, struct bc_slot *s, bool *pro
             break;
         }
         if (r == HUSK_ENODEV) {       /* unregistered: the contract says fall back */
-            bc_engine_lost(sc);
+            blkcopy_engine_lost(sc);
             s->copy_by_cpu = true;
             break;
         }
         glue_logf(LOG_ERR, "DMA engine %s refused a copy for offset %llu (%llu bytes at +%llu): %s",
                   glue_dma_chan_name(sc->chan), (unsigned long long)s->off, (unsigned long long)n,
-                  (unsigned long long)s->copy_issued, bc_errname(r));
+                  (unsigned long long)s->copy_issued, glue_strerror(r));
         return r;
     }
     return HUSK_OK;
 }
 
 /* Move s on if its current step has finished. */
-static int32_t bc_advance(struct bc_softc *sc, struct bc_slot *s, enum bc_phase phase, bool *progressed) {
+static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s, enum blkcopy_phase phase, bool *progressed) {
     switch (s->stage) {
-    case BC_READING:
+    case BLKCOPY_READING:
         if (s->pending != 0)
             return HUSK_OK;
         if (s->err != HUSK_OK)
-            return bc_log_failure(sc, s, s->err_what, s->err);
+            return blkcopy_log_failure(sc, s, s->err_what, s->err);
         *progressed = true;
-        if (phase == BC_PHASE_VERIFY) {
-            s->stage = BC_DONE;
+        if (phase == BLKCOPY_PHASE_VERIFY) {
+            s->stage = BLKCOPY_DONE;
             return HUSK_OK;
         }
         if (sc->chan == NULL || sc->engine_lost) {
-            bc_cpu_copy(sc, s);
-            return bc_start_write(sc, s);
+            blkcopy_cpu_copy(sc, s);
+            return blkcopy_start_write(sc, s);
         }
-        s->stage = BC_COPYING;
+        s->stage = BLKCOPY_COPYING;
         s->copy_issued = 0;
         s->copy_by_cpu = false;
         s->engine_err = HUSK_OK;
@@ -203,8 +203,8 @@ static int32_t bc_advance(struct bc_softc *sc, struct bc_slot *s, enum bc_phase 
         bus_dmamap_sync(s->rbuf.map, 0, s->len, BUS_DMASYNC_PREWRITE);
         bus_dmamap_sync(s->wbuf.map, 0, s->len, BUS_DMASYNC_PREREAD);
         /* FALLTHROUGH */
-    case BC_COPYING: {
-        int32_t r = bc_engine_issue(sc, s, progressed);
+    case BLKCOPY_COPYING: {
+        int32_t r = blkcopy_engine_issue(sc, s, progressed);
         if (r != HUSK_OK)
             return r;
         if (s->pending != 0)
@@ -213,25 +213,25 @@ static int32_t bc_advance(struct bc_softc *sc, struct bc_slot *s, enum bc_phase 
             return HUSK_OK;           /* engine busy: issue the rest later */
         *progressed = true;
         if (s->engine_err == HUSK_ENODEV) {
-            bc_engine_lost(sc);
+            blkcopy_engine_lost(sc);
             s->copy_by_cpu = true;
         } else if (s->engine_err != HUSK_OK) {
-            return bc_log_failure(sc, s, BC_WHAT_ENGINE, s->engine_err);
+            return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_ENGINE, s->engine_err);
         }
         if (s->copy_by_cpu) {
-            bc_cpu_copy(sc, s);       /* the whole chunk: simpler than tracking pieces */
+            blkcopy_cpu_copy(sc, s);       /* the whole chunk: simpler than tracking pieces */
         } else {
             bus_dmamap_sync(s->wbuf.map, 0, s->len, BUS_DMASYNC_POSTREAD);
             bus_dmamap_sync(s->rbuf.map, 0, s->len, BUS_DMASYNC_POSTWRITE);
         }
-        return bc_start_write(sc, s);
+        return blkcopy_start_write(sc, s);
     }
-    case BC_WRITING:
+    case BLKCOPY_WRITING:
         if (s->pending != 0)
             return HUSK_OK;
         if (s->err != HUSK_OK)
-            return bc_log_failure(sc, s, s->err_what, s->err);
-        s->stage = BC_DONE;
+            return blkcopy_log_failure(sc, s, s->err_what, s->err);
+        s->stage = BLKCOPY_DONE;
         *progressed = true;
         return HUSK_OK;
     default:
@@ -240,31 +240,31 @@ static int32_t bc_advance(struct bc_softc *sc, struct bc_slot *s, enum bc_phase 
 }
 
 /* Start the next chunk in the tail slot. */
-static int32_t bc_start_chunk(struct bc_softc *sc, enum bc_phase phase) {
-    struct bc_slot *s = &sc->slots[(sc->head + sc->nactive) % sc->nslots];
+static int32_t blkcopy_start_chunk(struct blkcopy_softc *sc, enum blkcopy_phase phase) {
+    struct blkcopy_slot *s = &sc->slots[(sc->head + sc->nactive) % sc->nslots];
     uint64_t left = sc->size - sc->next_off;
     s->off = sc->next_off;
     s->len = left < sc->chunk ? left : sc->chunk;
     s->err = HUSK_OK;
-    s->err_what = BC_WHAT_NONE;
+    s->err_what = BLKCOPY_WHAT_NONE;
     s->engine_err = HUSK_OK;
     s->copy_issued = 0;
     s->copy_by_cpu = false;
-    s->stage = BC_READING;
+    s->stage = BLKCOPY_READING;
     sc->next_off += s->len;
     sc->nactive++;
-    int32_t r = bc_submit(sc, s, 0, HUSK_BLK_READ, sc->src_blk, s->rbuf.seg.ds_vaddr);
+    int32_t r = blkcopy_submit(sc, s, 0, HUSK_BLK_READ, sc->src_blk, s->rbuf.seg.ds_vaddr);
     if (r != HUSK_OK)
-        return bc_log_failure(sc, s, BC_WHAT_READ_SRC, r);
-    if (phase == BC_PHASE_VERIFY) {
-        r = bc_submit(sc, s, 1, HUSK_BLK_READ, sc->dst_blk, s->wbuf.seg.ds_vaddr);
+        return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_SRC, r);
+    if (phase == BLKCOPY_PHASE_VERIFY) {
+        r = blkcopy_submit(sc, s, 1, HUSK_BLK_READ, sc->dst_blk, s->wbuf.seg.ds_vaddr);
         if (r != HUSK_OK)
-            return bc_log_failure(sc, s, BC_WHAT_READ_DST, r);
+            return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_DST, r);
     }
     return HUSK_OK;
 }
 
-static uint32_t bc_percent(uint64_t part, uint64_t whole) {
+static uint32_t blkcopy_percent(uint64_t part, uint64_t whole) {
     if (whole == 0)
         return 100;
     if (whole > UINT64_MAX / 100)
@@ -273,17 +273,17 @@ static uint32_t bc_percent(uint64_t part, uint64_t whole) {
 }
 
 /* Retire the head slot: CRC, compare, account, report progress. */
-static int32_t bc_retire(struct bc_softc *sc, enum bc_phase phase) {
-    struct bc_slot *s = &sc->slots[sc->head];
+static int32_t blkcopy_retire(struct blkcopy_softc *sc, enum blkcopy_phase phase) {
+    struct blkcopy_slot *s = &sc->slots[sc->head];
     int32_t r = HUSK_OK;
     mutex_exit(&sc->lock);
-    if (phase == BC_PHASE_COPY) {
-        sc->copy_crc = bc_crc32c(sc->copy_crc, s->rbuf.seg.ds_vaddr, s->len);
+    if (phase == BLKCOPY_PHASE_COPY) {
+        sc->copy_crc = blkcopy_crc32c(sc->copy_crc, s->rbuf.seg.ds_vaddr, s->len);
     } else {
-        uint32_t cs = bc_crc32c(0, s->rbuf.seg.ds_vaddr, s->len);
-        uint32_t cd = bc_crc32c(0, s->wbuf.seg.ds_vaddr, s->len);
-        sc->vsrc_crc = bc_crc32c_combine(sc->vsrc_crc, cs, s->len);
-        sc->vdst_crc = bc_crc32c_combine(sc->vdst_crc, cd, s->len);
+        uint32_t cs = blkcopy_crc32c(0, s->rbuf.seg.ds_vaddr, s->len);
+        uint32_t cd = blkcopy_crc32c(0, s->wbuf.seg.ds_vaddr, s->len);
+        sc->vsrc_crc = blkcopy_crc32c_combine(sc->vsrc_crc, cs, s->len);
+        sc->vdst_crc = blkcopy_crc32c_combine(sc->vdst_crc, cd, s->len);
         if (cs != cd) {
             glue_logf(LOG_ERR, "verify failed: chunk at offset %llu (%llu bytes): src crc32c 0x%08x, dst crc32c 0x%08x",
                       (unsigned long long)s->off, (unsigned long long)s->len, cs, cd);
@@ -291,23 +291,23 @@ static int32_t bc_retire(struct bc_softc *sc, enum bc_phase phase) {
         }
     }
     mutex_enter(&sc->lock);
-    s->stage = BC_IDLE;
+    s->stage = BLKCOPY_IDLE;
     sc->head = (sc->head + 1) % sc->nslots;
     sc->nactive--;
     if (r != HUSK_OK)
         return r;
     sc->done_bytes += s->len;
     sc->nchunks++;
-    uint32_t pct = bc_percent(sc->done_bytes, sc->size);
+    uint32_t pct = blkcopy_percent(sc->done_bytes, sc->size);
     if (pct >= sc->next_pct && pct < 100) {
-        glue_logf(LOG_INFO, "%s %llu of %llu bytes (%u%%)", phase == BC_PHASE_COPY ? "copied" : "verified",
+        glue_logf(LOG_INFO, "%s %llu of %llu bytes (%u%%)", phase == BLKCOPY_PHASE_COPY ? "copied" : "verified",
                   (unsigned long long)sc->done_bytes, (unsigned long long)sc->size, pct);
         sc->next_pct = pct / 10 * 10 + 10;
     }
     return HUSK_OK;
 }
 
-int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase) {
+int32_t blkcopy_pipeline_run(struct blkcopy_softc *sc, enum blkcopy_phase phase) {
     int32_t result = HUSK_OK;
     bool cancelled = false;
 
@@ -318,7 +318,7 @@ int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase) {
     sc->nchunks = 0;
     sc->next_pct = 10;
     for (uint32_t i = 0; i < sc->nslots; i++)
-        sc->slots[i].stage = BC_IDLE;
+        sc->slots[i].stage = BLKCOPY_IDLE;
 
     mutex_enter(&sc->lock);
     for (;;) {
@@ -329,7 +329,7 @@ int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase) {
             /* Issue nothing; wait (not interruptibly) for what is in flight. */
             if (sc->inflight == 0)
                 break;
-            if (cv_timedwait(&sc->cv, &sc->lock, BC_DRAIN_WARN_NS) == HUSK_ETIMEDOUT && sc->inflight != 0)
+            if (cv_timedwait(&sc->cv, &sc->lock, BLKCOPY_DRAIN_WARN_NS) == HUSK_ETIMEDOUT && sc->inflight != 0)
                 glue_logf(LOG_WARN, "still waiting for %u requests in flight before stopping",
                           sc->inflight);
             continue;
@@ -338,13 +338,13 @@ int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase) {
         bool progressed = false;
         sc->engine_busy = false;
         for (uint32_t k = 0; k < sc->nactive && result == HUSK_OK; k++)
-            result = bc_advance(sc, &sc->slots[(sc->head + k) % sc->nslots], phase, &progressed);
-        while (result == HUSK_OK && sc->nactive > 0 && sc->slots[sc->head].stage == BC_DONE) {
-            result = bc_retire(sc, phase);
+            result = blkcopy_advance(sc, &sc->slots[(sc->head + k) % sc->nslots], phase, &progressed);
+        while (result == HUSK_OK && sc->nactive > 0 && sc->slots[sc->head].stage == BLKCOPY_DONE) {
+            result = blkcopy_retire(sc, phase);
             progressed = true;
         }
         while (result == HUSK_OK && sc->nactive < sc->nslots && sc->next_off < sc->size) {
-            result = bc_start_chunk(sc, phase);
+            result = blkcopy_start_chunk(sc, phase);
             progressed = true;
         }
         if (result != HUSK_OK)
@@ -354,7 +354,7 @@ int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase) {
         if (progressed)
             continue;
 
-        uint64_t wait = (sc->engine_busy && sc->engine_inflight == 0) ? BC_RETRY_NS : BC_WAIT_NS;
+        uint64_t wait = (sc->engine_busy && sc->engine_inflight == 0) ? BLKCOPY_RETRY_NS : BLKCOPY_WAIT_NS;
         if (cv_timedwait_sig(&sc->cv, &sc->lock, wait) == HUSK_EINTR)
             cancelled = true;
     }

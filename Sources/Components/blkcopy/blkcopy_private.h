@@ -1,5 +1,6 @@
 /*
- * blkcopy_private.h — state shared by the blkcopy component's files.
+ * blkcopy_private.h — prefix blkcopy: state and functions shared by the
+ * component's files (HUSK_PRIVATE).
  *
  *   blkcopy.c           descriptor, init/run/fini, device and buffer setup
  *   blkcopy_params.c    the component's parameters (glue_param_*)
@@ -24,81 +25,81 @@
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 
-#define BC_PATH_MAX      4096u
-#define BC_ENGINE_MAX    64u
-#define BC_CHUNK_DEFAULT 65536u
-#define BC_CHUNK_ALIGN   4096u
-#define BC_CHUNK_MAX     (1024u * 1024u)
-#define BC_DEPTH_DEFAULT 8u
-#define BC_DEPTH_MAX     64u
+#define BLKCOPY_PATH_MAX      4096u
+#define BLKCOPY_ENGINE_MAX    64u
+#define BLKCOPY_CHUNK_DEFAULT 65536u
+#define BLKCOPY_CHUNK_ALIGN   4096u
+#define BLKCOPY_CHUNK_MAX     (1024u * 1024u)
+#define BLKCOPY_DEPTH_DEFAULT 8u
+#define BLKCOPY_DEPTH_MAX     64u
 
-enum bc_engine_mode {
-    BC_ENGINE_AUTO,    /* a registered engine if there is one, else the CPU */
-    BC_ENGINE_CPU,     /* always the CPU */
-    BC_ENGINE_NAMED,   /* the engine called sc_engine_name; it must exist */
+enum blkcopy_engine_mode {
+    BLKCOPY_ENGINE_AUTO,    /* a registered engine if there is one, else the CPU */
+    BLKCOPY_ENGINE_CPU,     /* always the CPU */
+    BLKCOPY_ENGINE_NAMED,   /* the engine called sc_engine_name; it must exist */
 };
 
 /* Which pass the pipeline runs. */
-enum bc_phase {
-    BC_PHASE_COPY,     /* read src -> copy -> write dst */
-    BC_PHASE_VERIFY,   /* read src and dst back, compare CRC32C per chunk */
+enum blkcopy_phase {
+    BLKCOPY_PHASE_COPY,     /* read src -> copy -> write dst */
+    BLKCOPY_PHASE_VERIFY,   /* read src and dst back, compare CRC32C per chunk */
 };
 
 /* Where a slot is in its chunk's life. Only the driving thread changes it. */
-enum bc_stage {
-    BC_IDLE,           /* free */
-    BC_READING,        /* copy: src read in flight. verify: both reads in flight */
-    BC_COPYING,        /* copy: engine segments issued or still to issue */
-    BC_WRITING,        /* copy: dst write in flight */
-    BC_DONE,           /* waiting to be retired in offset order */
+enum blkcopy_stage {
+    BLKCOPY_IDLE,           /* free */
+    BLKCOPY_READING,        /* copy: src read in flight. verify: both reads in flight */
+    BLKCOPY_COPYING,        /* copy: engine segments issued or still to issue */
+    BLKCOPY_WRITING,        /* copy: dst write in flight */
+    BLKCOPY_DONE,           /* waiting to be retired in offset order */
 };
 
 /* What a failed completion was doing (for the log line). */
-enum bc_what {
-    BC_WHAT_NONE,
-    BC_WHAT_READ_SRC,
-    BC_WHAT_READ_DST,
-    BC_WHAT_WRITE_DST,
-    BC_WHAT_ENGINE,
+enum blkcopy_what {
+    BLKCOPY_WHAT_NONE,
+    BLKCOPY_WHAT_READ_SRC,
+    BLKCOPY_WHAT_READ_DST,
+    BLKCOPY_WHAT_WRITE_DST,
+    BLKCOPY_WHAT_ENGINE,
 };
 
 /* One DMA buffer: memory from bus_dmamem_alloc plus a map loaded on it. */
-struct bc_buf {
+struct blkcopy_buf {
     bus_dma_segment_t seg;
     bus_dmamap_t map;       /* NULL until created */
     bool allocated;
 };
 
 /* One chunk in flight. depth of them, used as a ring in offset order. */
-struct bc_slot {
-    struct bc_softc *sc;
-    struct bc_buf rbuf;          /* src data lands here */
-    struct bc_buf wbuf;          /* dst data leaves from here (verify: dst lands here) */
+struct blkcopy_slot {
+    struct blkcopy_softc *sc;
+    struct blkcopy_buf rbuf;          /* src data lands here */
+    struct blkcopy_buf wbuf;          /* dst data leaves from here (verify: dst lands here) */
     struct husk_blk_req req[2];  /* [0]: src read; [1]: dst write (verify: dst read) */
-    enum bc_stage stage;
+    enum blkcopy_stage stage;
     uint64_t off;                /* byte offset of the chunk */
     uint64_t len;                /* bytes in the chunk (the last may be short) */
     /* Guarded by sc_lock: written by completions. */
     uint32_t pending;            /* block requests + engine segments outstanding */
     int32_t err;                 /* first failure of a block request, 0 if none */
-    enum bc_what err_what;
+    enum blkcopy_what err_what;
     int32_t engine_err;          /* first failure reported by the engine's done */
     /* Engine copy progress (driving thread only). */
     uint64_t copy_issued;        /* bytes handed to the engine so far */
     bool copy_by_cpu;            /* redo/finish this chunk with the CPU */
 };
 
-struct bc_softc {
+struct blkcopy_softc {
     husk_ctx *ctx;
     const struct husk_hyp *hyp;
 
     /* Parameters (init). */
-    char src[BC_PATH_MAX];
-    char dst[BC_PATH_MAX];
+    char src[BLKCOPY_PATH_MAX];
+    char dst[BLKCOPY_PATH_MAX];
     uint64_t chunk;
     uint32_t depth;
-    enum bc_engine_mode engine_mode;
-    char engine_name[BC_ENGINE_MAX];
+    enum blkcopy_engine_mode engine_mode;
+    char engine_name[BLKCOPY_ENGINE_MAX];
     bool verify;
 
     /* Created in init, destroyed in fini: completions may still be
@@ -116,7 +117,7 @@ struct bc_softc {
     uint64_t engine_max_bus;     /* 0: no limit */
     bool engine_lost;            /* engine unregistered mid-run: CPU from then on */
     uint64_t engine_lost_at;
-    struct bc_slot *slots;       /* depth entries */
+    struct blkcopy_slot *slots;       /* depth entries */
     uint32_t nslots;
 
     /* Guarded by lock. */
@@ -136,32 +137,27 @@ struct bc_softc {
     uint32_t vsrc_crc, vdst_crc; /* CRC32C of the read-back src and dst */
 };
 
-/* The functions below link the component's files together; keep them out
- * of the husk executable's dynamic symbol table (it exports its symbols for
- * dlopen()ed components). */
-#pragma GCC visibility push(hidden)
+/* The functions that link the component's files together (HUSK_PRIVATE:
+ * hidden from the dynamic symbol table). */
 
 /* blkcopy_params.c: fill sc's parameters with glue_param_*. Logs every
  * problem; 0 or HUSK_EINVAL (or the host's error reading a parameter). */
-int32_t bc_params_load(struct bc_softc *sc);
+HUSK_PRIVATE int32_t blkcopy_params_load(struct blkcopy_softc *sc);
 
 /* blkcopy_pipeline.c: run one pass over [0, sc->size). 0, HUSK_EINTR
  * (cancelled: logged by the caller), or the first error (logged here).
  * Returns only when nothing is in flight. */
-int32_t bc_pipeline_run(struct bc_softc *sc, enum bc_phase phase);
+HUSK_PRIVATE int32_t blkcopy_pipeline_run(struct blkcopy_softc *sc, enum blkcopy_phase phase);
 
 /* blkcopy_crc32c.c */
-void bc_crc32c_init(void);
+HUSK_PRIVATE void blkcopy_crc32c_init(void);
 /* Continue a CRC32C: start with crc = 0; the result of one call is the
  * crc argument of the next. */
-uint32_t bc_crc32c(uint32_t crc, const void *buf, uint64_t len);
+HUSK_PRIVATE uint32_t blkcopy_crc32c(uint32_t crc, const void *buf, uint64_t len);
 /* CRC32C of A followed by B, from crc_a = CRC32C(A), crc_b = CRC32C(B)
  * and len_b = the length of B. */
-uint32_t bc_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+HUSK_PRIVATE uint32_t blkcopy_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
-/* blkcopy.c */
-const char *bc_errname(int32_t err);
 
-#pragma GCC visibility pop
 
 #endif /* BLKCOPY_PRIVATE_H */

@@ -13,27 +13,13 @@
 #include "husk_component_blkfile.h"
 #include "blkfile_private.h"
 
-static struct bf_softc *bf_sc;
-
-const char *bf_errname(int32_t err) {
-    switch (err) {
-    case HUSK_ENOENT: return "ENOENT (no such file or device)";
-    case HUSK_EACCES: return "EACCES (permission denied)";
-    case HUSK_EINVAL: return "EINVAL (not a regular file or block device, or bad argument)";
-    case HUSK_EIO:    return "EIO (I/O error)";
-    case HUSK_EROFS:  return "EROFS (read-only)";
-    case HUSK_EBUSY:  return "EBUSY (in use)";
-    case HUSK_EEXIST: return "EEXIST (a disk of that name exists)";
-    case HUSK_ENOMEM: return "ENOMEM (out of memory)";
-    default:          return "error";
-    }
-}
+static struct blkfile_softc *blkfile_sc;
 
 /* Host completion (irq context): give the slot back, then complete the
  * consumer's request. */
-static void bf_done(struct husk_blk_req *hreq) {
-    struct bf_slot *slot = hreq->arg;
-    struct bf_softc *sc = slot->sc;
+static void blkfile_done(struct husk_blk_req *hreq) {
+    struct blkfile_slot *slot = hreq->arg;
+    struct blkfile_softc *sc = slot->sc;
     struct disk_req *req = slot->req;
     req->status = hreq->status;
     mutex_enter(&sc->lock);
@@ -45,10 +31,10 @@ static void bf_done(struct husk_blk_req *hreq) {
 }
 
 /* struct disk.submit: the glue has checked op, alignment and range. */
-static int bf_submit(void *priv, struct disk_req *req) {
-    struct bf_softc *sc = priv;
+static int blkfile_submit(void *priv, struct disk_req *req) {
+    struct blkfile_softc *sc = priv;
     mutex_enter(&sc->lock);
-    struct bf_slot *slot = sc->free_slots;
+    struct blkfile_slot *slot = sc->free_slots;
     if (slot != NULL)
         sc->free_slots = slot->next_free;
     mutex_exit(&sc->lock);
@@ -61,7 +47,7 @@ static int bf_submit(void *priv, struct disk_req *req) {
     slot->hreq.buf = req->data;
     slot->hreq.len = req->op == DISK_OP_FLUSH ? 0 : req->len;
     slot->hreq.offset = req->op == DISK_OP_FLUSH ? 0 : req->offset;
-    slot->hreq.done = bf_done;
+    slot->hreq.done = blkfile_done;
     slot->hreq.arg = slot;
     int32_t r = sc->hyp->blk_submit(sc->ctx, sc->blk, &slot->hreq);
     if (r != HUSK_OK) {
@@ -76,8 +62,8 @@ static int bf_submit(void *priv, struct disk_req *req) {
 
 /* struct disk.transfer: the host's blocking block I/O on the caller's
  * thread (the glue has checked op, alignment and range). */
-static int bf_transfer(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len) {
-    struct bf_softc *sc = priv;
+static int blkfile_transfer(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len) {
+    struct blkfile_softc *sc = priv;
     switch (op) {
     case DISK_OP_READ:  return sc->hyp->blk_read(sc->ctx, sc->blk, data, len, offset);
     case DISK_OP_WRITE: return sc->hyp->blk_write(sc->ctx, sc->blk, data, len, offset);
@@ -86,7 +72,7 @@ static int bf_transfer(void *priv, uint32_t op, void *data, uint64_t offset, uin
     }
 }
 
-static void bf_release(struct bf_softc *sc) {
+static void blkfile_release(struct blkfile_softc *sc) {
     if (sc->registered)
         disk_unregister(&sc->disk);
     if (sc->blk != 0)
@@ -101,14 +87,14 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         glue_logf(LOG_ERR, "this host has no block I/O (HUSK_FEAT_BLK)");
         return HUSK_ENOTSUP;
     }
-    struct bf_softc *sc = kmem_zalloc(sizeof *sc, KM_SLEEP);
+    struct blkfile_softc *sc = kmem_zalloc(sizeof *sc, KM_SLEEP);
     sc->ctx = ctx;
     sc->hyp = hyp;
-    int32_t r = bf_read_params(sc);
+    int32_t r = blkfile_read_params(sc);
     if (r == HUSK_OK)
         r = mutex_init(&sc->lock, "blkfile");
     if (r != HUSK_OK) {
-        bf_release(sc);
+        blkfile_release(sc);
         return r;
     }
 
@@ -117,30 +103,30 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     r = hyp->blk_open(ctx, sc->path, flags, &sc->blk, &info);
     if (r != HUSK_OK) {
         sc->blk = 0;
-        glue_logf(LOG_ERR, "cannot open %s%s: %s", sc->path, sc->read_only ? " read-only" : "", bf_errname(r));
-        bf_release(sc);
+        glue_logf(LOG_ERR, "cannot open %s%s: %s", sc->path, sc->read_only ? " read-only" : "", glue_strerror(r));
+        blkfile_release(sc);
         return r;
     }
     uint32_t bs = sc->block_size != 0 ? sc->block_size : (info.sector_size < 512 ? 512u : info.sector_size);
     if (bs < info.sector_size) {
         glue_logf(LOG_ERR, "block_size %u is below the device's sector size %u", bs, info.sector_size);
-        bf_release(sc);
+        blkfile_release(sc);
         return HUSK_EINVAL;
     }
     uint64_t blocks = info.size / bs;
     if (blocks == 0) {
         glue_logf(LOG_ERR, "%s is smaller than one %u-byte block (%llu bytes)", sc->path, bs,
                   (unsigned long long)info.size);
-        bf_release(sc);
+        blkfile_release(sc);
         return HUSK_EINVAL;
     }
     if (info.size % bs != 0)
-        glue_logf(LOG_WARN, "%s: the last %llu bytes are not a whole block and are not served", sc->path,
+        glue_dev_logf(LOG_WARN, sc->path, "the last %llu bytes are not a whole block and are not served",
                   (unsigned long long)(info.size % bs));
 
-    for (uint32_t i = 0; i < BF_QUEUE_DEPTH; i++) {
+    for (uint32_t i = 0; i < BLKFILE_QUEUE_DEPTH; i++) {
         sc->slots[i].sc = sc;
-        sc->slots[i].next_free = i + 1 < BF_QUEUE_DEPTH ? &sc->slots[i + 1] : NULL;
+        sc->slots[i].next_free = i + 1 < BLKFILE_QUEUE_DEPTH ? &sc->slots[i + 1] : NULL;
     }
     sc->free_slots = &sc->slots[0];
 
@@ -148,30 +134,30 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     sc->disk.info.block_count = blocks;
     sc->disk.info.block_size = bs;
     sc->disk.info.flags = DISK_F_FLUSH | (sc->read_only || info.read_only ? DISK_F_READONLY : 0u);
-    sc->disk.info.max_transfer = BF_MAX_TRANSFER;
-    sc->disk.info.queue_depth = BF_QUEUE_DEPTH;
-    sc->disk.submit = bf_submit;
-    sc->disk.transfer = bf_transfer;
+    sc->disk.info.max_transfer = BLKFILE_MAX_TRANSFER;
+    sc->disk.info.queue_depth = BLKFILE_QUEUE_DEPTH;
+    sc->disk.submit = blkfile_submit;
+    sc->disk.transfer = blkfile_transfer;
     sc->disk.priv = sc;
     r = disk_register(&sc->disk);
     if (r != HUSK_OK) {
-        glue_logf(LOG_ERR, "cannot register disk '%s': %s", sc->name, bf_errname(r));
-        bf_release(sc);
+        glue_logf(LOG_ERR, "cannot register disk '%s': %s", sc->name, glue_strerror(r));
+        blkfile_release(sc);
         return r;
     }
     sc->registered = true;
     glue_logf(LOG_INFO, "disk '%s': %s, %llu blocks of %u bytes%s%s", sc->name, sc->path,
               (unsigned long long)blocks, bs, sc->disk.info.flags & DISK_F_READONLY ? ", read-only" : "",
               sc->direct ? ", direct I/O" : "");
-    bf_sc = sc;
+    blkfile_sc = sc;
     return HUSK_OK;
 }
 
 static void blkfile_fini(husk_ctx *ctx) {
-    struct bf_softc *sc = bf_sc;
-    bf_sc = NULL;
+    struct blkfile_softc *sc = blkfile_sc;
+    blkfile_sc = NULL;
     if (sc != NULL)
-        bf_release(sc);
+        blkfile_release(sc);
 }
 
 HUSK_COMPONENT(blkfile) = {

@@ -15,7 +15,7 @@
  */
 #include "blkfile_private.h"
 
-int32_t bf_read_params(struct bf_softc *sc) {
+int32_t blkfile_read_params(struct blkfile_softc *sc) {
     int32_t status = HUSK_OK;
     bool present;
 
@@ -28,7 +28,7 @@ int32_t bf_read_params(struct bf_softc *sc) {
         status = HUSK_EINVAL;
     }
 
-    memcpy(sc->name, BF_DEFAULT_NAME, sizeof BF_DEFAULT_NAME);
+    memcpy(sc->name, BLKFILE_DEFAULT_NAME, sizeof BLKFILE_DEFAULT_NAME);
     r = glue_param_string("name", sc->name, sizeof sc->name, &present);
     if (r != HUSK_OK) {
         status = r;

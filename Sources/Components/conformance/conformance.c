@@ -7,7 +7,7 @@
  * ABI says panics (conformance_panic.c).
  */
 #include "husk_component_conformance.h"
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static int32_t conformance_init(husk_ctx *ctx, const struct husk_hyp *hyp)
 {

@@ -3,7 +3,7 @@
  * configuration key blk_path (1 MiB, created by the runner; the suite
  * overwrites it freely).
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 #define MIB (1024u * 1024u)
 static char blk_path[512];

@@ -3,7 +3,7 @@
  * and condition-variable waits return EINTR, mutex/rwlock acquisition and
  * thread_join are not interrupted, the flag stays until cancel_clear.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 #define QUICK (5 * CF_S)   /* "quickly": well under the 10 s the waits ask for */
 

@@ -2,7 +2,7 @@
  * conformance_dma.c — dma_alloc/dma_free. Device-side use of the bus
  * addresses is checked with the edu device in conformance_pci.c.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static bool have_dma(void) { return (H->features & HUSK_FEAT_DMA) != 0; }
 static bool have_iommu(void) { return (H->features & HUSK_FEAT_DMA_IOMMU) != 0; }

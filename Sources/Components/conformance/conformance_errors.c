@@ -3,7 +3,7 @@
  * an operation of another kind is EBADF ("invalid, stale or foreign"), and
  * the object it names is left untouched.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static void idle_worker(void *p)
 {

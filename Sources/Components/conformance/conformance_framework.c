@@ -4,7 +4,7 @@
  * recording, worker threads with deadlines and a watchdog that ends the run
  * (through hyp->panic) if a test hangs despite its own deadlines.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 husk_ctx *cf_ctx;
 const struct husk_hyp *cf_hyp;
@@ -136,30 +136,8 @@ size_t cf_fmt(char *buf, size_t cap, const char *fmt, ...)
 
 const char *cf_errname(int32_t rc)
 {
-    switch (rc) {
-    case HUSK_OK: return "OK";
-    case HUSK_EPERM: return "EPERM";
-    case HUSK_ENOENT: return "ENOENT";
-    case HUSK_EINTR: return "EINTR";
-    case HUSK_EIO: return "EIO";
-    case HUSK_EBADF: return "EBADF";
-    case HUSK_EAGAIN: return "EAGAIN";
-    case HUSK_ENOMEM: return "ENOMEM";
-    case HUSK_EACCES: return "EACCES";
-    case HUSK_EFAULT: return "EFAULT";
-    case HUSK_EBUSY: return "EBUSY";
-    case HUSK_EEXIST: return "EEXIST";
-    case HUSK_ENODEV: return "ENODEV";
-    case HUSK_EINVAL: return "EINVAL";
-    case HUSK_ENOSPC: return "ENOSPC";
-    case HUSK_EROFS: return "EROFS";
-    case HUSK_ERANGE: return "ERANGE";
-    case HUSK_EDEADLK: return "EDEADLK";
-    case HUSK_ENOSYS: return "ENOSYS";
-    case HUSK_ENOTSUP: return "ENOTSUP";
-    case HUSK_ETIMEDOUT: return "ETIMEDOUT";
-    default: break;
-    }
+    const char *name = husk_error_name(rc);
+    if (name != 0) return name;
     /* Not a documented code: rotate through a few buffers so that two unknown
      * codes in one message both print. Racy only in what text it shows. */
     static char unknown[4][24];

@@ -1,7 +1,7 @@
 /*
  * conformance_memory.c — mem_alloc/mem_free, page_size, page_map/page_unmap.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static void t_alloc_alignments(void)
 {

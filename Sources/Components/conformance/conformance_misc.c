@@ -1,7 +1,7 @@
 /*
  * conformance_misc.c — version and table shape, random_bytes, log, config_get.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 /* ---- Version ------------------------------------------------------------- */
 

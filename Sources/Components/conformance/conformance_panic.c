@@ -5,7 +5,7 @@
  * component. If the host does not panic, run returns 0 (after logging an
  * error line), so the runner sees a normal exit instead of status 86.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static struct {
     husk_handle m, cv, rw;

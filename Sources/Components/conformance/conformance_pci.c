@@ -11,7 +11,7 @@
  *   start / busy, bit 1: edu -> RAM); the device buffer is at 0x40000
  *   (4 KiB); the device's DMA mask is 28 bits.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8

@@ -5,7 +5,7 @@
  * deadline; "X has not happened" is checked after a 50-100 ms pause (a
  * broken host may pass such a check by luck, a correct host never fails it).
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 /* ==== Mutexes ============================================================= */
 

@@ -2,7 +2,7 @@
  * conformance_threads.c — thread_create/join/exit/self, ctx_current,
  * tls_set/tls_get.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 struct targ {
     int magic;

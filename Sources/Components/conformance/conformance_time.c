@@ -3,7 +3,7 @@
  * Checks are on ordering only (a sleep lasts at least what was asked); the
  * suite never asserts an upper bound finer than seconds.
  */
-#include "conformance_internal.h"
+#include "cf_private.h"
 
 static void t_monotonic(void)
 {

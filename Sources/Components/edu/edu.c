@@ -4,7 +4,7 @@
  */
 #include "husk_component_edu.h"
 #include "edu_regs.h"
-#include "edu_softc.h"
+#include "edu_private.h"
 
 static const struct pci_device_id edu_ids[] = {
     { EDU_VENDOR_ID, EDU_DEVICE_ID },
@@ -20,7 +20,7 @@ static const struct pci_driver edu_driver = {
 
 /* Module parameter edu.intx=1: use INTx even when MSI exists (tests the
  * level-triggered path: acknowledge, then re-arm with pci_intr_ack). */
-GLUE_PRIVATE bool edu_force_intx;
+HUSK_PRIVATE bool edu_force_intx;
 
 static int32_t edu_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     char v[8];
@@ -28,7 +28,7 @@ static int32_t edu_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     unsigned n = 0;
     int r = pci_driver_register(&edu_driver, &n);
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot register the driver: error %d", r);
+        glue_logf(LOG_ERR, "cannot register the driver: %s", glue_strerror(r));
         return r;
     }
     glue_logf(LOG_INFO, "driver ready, %u device(s) attached", n);

@@ -4,7 +4,7 @@
  * DMA delivery, then offer its DMA engine. Detach undoes it in reverse.
  */
 #include "edu_regs.h"
-#include "edu_softc.h"
+#include "edu_private.h"
 
 /* The identification register must carry the edu magic. */
 static int edu_identify(struct edu_softc *sc) {
@@ -13,7 +13,7 @@ static int edu_identify(struct edu_softc *sc) {
         glue_logf(LOG_ERR, "identification register reads 0x%08x, not an edu device", id);
         return HUSK_ENODEV;
     }
-    glue_logf(LOG_INFO, "%s: edu version %u.%u", sc->pa->pa_id.address, id >> 24, (id >> 16) & 0xffu);
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "edu version %u.%u", id >> 24, (id >> 16) & 0xffu);
     return 0;
 }
 
@@ -40,12 +40,12 @@ static int edu_setup_intr(struct edu_softc *sc) {
     uint32_t kinds = edu_force_intx ? HUSK_IRQ_INTX : HUSK_IRQ_MSI | HUSK_IRQ_INTX;
     int r = pci_intr_alloc(sc->pa, kinds, 1, &sc->intr_kind, &count);
     if (r != 0) {
-        glue_logf(LOG_ERR, "no interrupt: error %d", r);
+        glue_logf(LOG_ERR, "no interrupt: %s", glue_strerror(r));
         return r;
     }
     r = pci_intr_establish(sc->pa, 0, edu_intr, sc, &sc->ih);
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot establish the interrupt handler: error %d", r);
+        glue_logf(LOG_ERR, "cannot establish the interrupt handler: %s", glue_strerror(r));
         return r;
     }
     sc->ih_established = true;
@@ -67,7 +67,7 @@ static int edu_offer_engine(struct edu_softc *sc) {
         r = dma_engine_register(&sc->engine);
     }
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot register dma engine: error %d", r);
+        glue_logf(LOG_ERR, "cannot register dma engine: %s", glue_strerror(r));
         return r;
     }
     sc->engine_registered = true;

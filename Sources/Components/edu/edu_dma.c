@@ -6,7 +6,7 @@
  * completes, so a wedged device cannot hang clients forever.
  */
 #include "edu_regs.h"
-#include "edu_softc.h"
+#include "edu_private.h"
 
 /* A copy that finished, to report once the lock is dropped. */
 struct edu_report {

@@ -5,7 +5,7 @@
  * device that fails them is not offered to clients.
  */
 #include "edu_regs.h"
-#include "edu_softc.h"
+#include "edu_private.h"
 
 #define EDU_SELFTEST_TIMEOUT_NS (5ull * GLUE_NS_PER_S)
 
@@ -51,8 +51,8 @@ int edu_selftest_dma(struct edu_softc *sc) {
     bus_dma_segment_t seg;
     int r = bus_dmamem_alloc(2 * len, 0, EDU_DMA_LIMIT, &seg);
     if (r != 0) {
-        glue_logf(LOG_ERR, "self-test: no DMA memory below 0x%llx: error %d",
-                  (unsigned long long)EDU_DMA_LIMIT, r);
+        glue_logf(LOG_ERR, "self-test: no DMA memory below 0x%llx: %s",
+                  (unsigned long long)EDU_DMA_LIMIT, glue_strerror(r));
         return r;
     }
     uint8_t *src = seg.ds_vaddr, *dst = src + len;
@@ -83,7 +83,7 @@ int edu_selftest_dma(struct edu_softc *sc) {
                   (unsigned long long)i, dst[i], src[i]);
         r = HUSK_EIO;
     } else if (r != 0) {
-        glue_logf(LOG_ERR, "self-test: DMA copy failed: error %d", r);
+        glue_logf(LOG_ERR, "self-test: DMA copy failed: %s", glue_strerror(r));
     } else {
         glue_logf(LOG_INFO, "self-test: %llu-byte DMA round trip ok", (unsigned long long)len);
     }

@@ -5,7 +5,7 @@
  */
 #include "husk_component_virtio_blk.h"
 #include "vblk_regs.h"
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
 static const struct pci_device_id vblk_ids[] = {
     { VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_DEVICE_BLK },
@@ -26,7 +26,7 @@ static int32_t vblk_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     unsigned n = 0;
     r = pci_driver_register(&vblk_driver, &n);
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot register the driver: error %d", (int)r);
+        glue_logf(LOG_ERR, "cannot register the driver: %s", glue_strerror((int)r));
         return r;
     }
     glue_logf(LOG_INFO, "driver ready, %u device(s) attached", n);

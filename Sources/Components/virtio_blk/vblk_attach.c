@@ -6,9 +6,9 @@
  * detach, which undoes everything in reverse.
  */
 #include "vblk_regs.h"
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
-GLUE_PRIVATE unsigned vblk_next_unit;
+HUSK_PRIVATE unsigned vblk_next_unit;
 
 /* Features this driver understands (and so may accept when offered). */
 #define VBLK_DRIVER_FEATURES                                                      \
@@ -30,8 +30,8 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
 
     sc->dev_features = vblk_read_device_features(sc);
     if (!(sc->dev_features & VIRTIO_F_VERSION_1)) {
-        glue_logf(LOG_ERR, "%s: the device does not offer VIRTIO_F_VERSION_1 (features 0x%llx): "
-                  "legacy virtio is not supported", addr, (unsigned long long)sc->dev_features);
+        glue_dev_logf(LOG_ERR, addr, "the device does not offer VIRTIO_F_VERSION_1 (features 0x%llx): "
+                  "legacy virtio is not supported", (unsigned long long)sc->dev_features);
         vblk_fail_device(sc);
         return HUSK_ENODEV;
     }
@@ -39,7 +39,7 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
     vblk_write_driver_features(sc, sc->features);
     vblk_set_status(sc, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     if (!(vblk_get_status(sc) & VIRTIO_STATUS_FEATURES_OK)) {
-        glue_logf(LOG_ERR, "%s: the device refused features 0x%llx (FEATURES_OK not kept)", addr,
+        glue_dev_logf(LOG_ERR, addr, "the device refused features 0x%llx (FEATURES_OK not kept)",
                   (unsigned long long)sc->features);
         vblk_fail_device(sc);
         return HUSK_ENODEV;
@@ -54,7 +54,7 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
         bus_space_write_2(sc->common, VIRTIO_COMMON_MSIX, 0);
         uint16_t got = bus_space_read_2(sc->common, VIRTIO_COMMON_MSIX);
         if (got != 0) {
-            glue_logf(LOG_ERR, "%s: the device refused MSI-X vector 0 for configuration changes (reads 0x%x)", addr, got);
+            glue_dev_logf(LOG_ERR, addr, "the device refused MSI-X vector 0 for configuration changes (reads 0x%x)", got);
             vblk_fail_device(sc);
             return HUSK_EIO;
         }
@@ -74,7 +74,7 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
                             VIRTIO_STATUS_DRIVER_OK);
     uint8_t st = vblk_get_status(sc);
     if ((st & VIRTIO_STATUS_DRIVER_OK) == 0 || (st & VIRTIO_STATUS_NEEDS_RESET)) {
-        glue_logf(LOG_ERR, "%s: device status 0x%02x after DRIVER_OK", addr, st);
+        glue_dev_logf(LOG_ERR, addr, "device status 0x%02x after DRIVER_OK", st);
         return HUSK_EIO;
     }
     return 0;
@@ -90,7 +90,7 @@ void vblk_reset_path(struct vblk_softc *sc, const char *why) {
     sc->resets++;
     uint64_t n = sc->resets;
     mutex_exit(&sc->lock);
-    glue_logf(LOG_WARN, "%s: %s: resetting the device (reset %llu)", addr, why, (unsigned long long)n);
+    glue_dev_logf(LOG_WARN, addr, "%s: resetting the device (reset %llu)", why, (unsigned long long)n);
     vblk_device_reset(sc);
     vblk_fail_inflight(sc, HUSK_EIO);
     int r = vblk_device_init(sc, false);
@@ -99,9 +99,9 @@ void vblk_reset_path(struct vblk_softc *sc, const char *why) {
     sc->state = r == 0 ? VBLK_RUNNING : VBLK_FAILED;
     mutex_exit(&sc->lock);
     if (r == 0)
-        glue_logf(LOG_INFO, "%s: device reinitialised after reset %llu", addr, (unsigned long long)n);
+        glue_dev_logf(LOG_INFO, addr, "device reinitialised after reset %llu", (unsigned long long)n);
     else
-        glue_logf(LOG_ERR, "%s: the device did not come back after reset (error %d): requests fail with EIO", addr, r);
+        glue_dev_logf(LOG_ERR, addr, "the device did not come back after reset (%s): requests fail with EIO", glue_strerror(r));
 }
 
 static void vblk_intr_release(struct vblk_softc *sc) {
@@ -116,13 +116,13 @@ static int vblk_setup_intr(struct vblk_softc *sc) {
     const char *addr = sc->pa->pa_id.address;
     if (vblk_params.poll) {
         sc->polling = true;
-        glue_logf(LOG_INFO, "%s: polling the used ring (parameter poll=1)", addr);
+        glue_dev_logf(LOG_INFO, addr, "polling the used ring (parameter poll=1)");
         return 0;
     }
     uint32_t kinds = vblk_params.intx ? HUSK_IRQ_INTX : HUSK_IRQ_MSIX | HUSK_IRQ_INTX;
     int r = pci_intr_alloc(sc->pa, kinds, 2, &sc->intr_kind, &sc->intr_count);
     if (r != 0) {
-        glue_logf(LOG_WARN, "%s: no interrupt (error %d): polling the used ring instead", addr, r);
+        glue_dev_logf(LOG_WARN, addr, "no interrupt (%s): polling the used ring instead", glue_strerror(r));
         sc->intr_kind = 0;
         sc->polling = true;
         return 0;
@@ -142,13 +142,13 @@ static int vblk_setup_intr(struct vblk_softc *sc) {
         r = HUSK_ENOTSUP;
     }
     if (r != 0) {
-        glue_logf(LOG_WARN, "%s: cannot establish interrupt handlers (error %d): polling the used ring instead", addr, r);
+        glue_dev_logf(LOG_WARN, addr, "cannot establish interrupt handlers (%s): polling the used ring instead", glue_strerror(r));
         vblk_intr_release(sc);
         sc->intr_kind = 0;
         sc->polling = true;
         return 0;
     }
-    glue_logf(LOG_INFO, "%s: using %s interrupts (%u vector(s))", addr,
+    glue_dev_logf(LOG_INFO, addr, "using %s interrupts (%u vector(s))",
               sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X" : "INTx", sc->intr_count);
     return 0;
 }
@@ -159,7 +159,7 @@ static int vblk_start_poller(struct vblk_softc *sc) {
     sc->poller_stop = false;
     int r = kthread_create("virtio_blk-poll", vblk_poll_thread, sc, &sc->poller);
     if (r != 0) {
-        glue_logf(LOG_ERR, "%s: cannot start the polling thread: error %d", sc->pa->pa_id.address, r);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot start the polling thread: %s", glue_strerror(r));
         return r;
     }
     sc->poller_running = true;
@@ -196,7 +196,7 @@ static int vblk_register_disk(struct vblk_softc *sc) {
         r = disk_register(&sc->disk);
     }
     if (r != 0) {
-        glue_logf(LOG_ERR, "%s: cannot register disk %s: error %d", sc->pa->pa_id.address, sc->name, r);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot register disk %s: %s", sc->name, glue_strerror(r));
         return r;
     }
     sc->disk_registered = true;
@@ -238,13 +238,12 @@ int vblk_attach(struct pci_attach_args *pa, void **softc_out) {
         *softc_out = NULL;
         return r;
     }
-    glue_logf(LOG_INFO, "%s: disk %s: %llu blocks of %u bytes (%llu sectors)%s%s, queue %u, "
-              "%u requests of up to %u bytes in flight, %s",
-              pa->pa_id.address, sc->name, (unsigned long long)sc->disk.info.block_count, sc->blk_size,
+    glue_dev_logf(LOG_INFO, pa->pa_id.address, "disk %s: %llu blocks of %u bytes (%llu sectors)%s%s, queue %u, "
+              "%u requests of up to %u bytes in flight, %s", sc->name, (unsigned long long)sc->disk.info.block_count, sc->blk_size,
               (unsigned long long)sc->capacity, (sc->features & VIRTIO_BLK_F_RO) ? ", read-only" : "",
               (sc->features & VIRTIO_BLK_F_FLUSH) ? ", flush" : "", sc->qsize, sc->nslots, sc->max_transfer,
               sc->polling ? "polling" : sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X" : "INTx");
-    glue_logf(LOG_DEBUG, "%s: features offered 0x%llx, accepted 0x%llx, seg_max %u", pa->pa_id.address,
+    glue_dev_logf(LOG_DEBUG, pa->pa_id.address, "features offered 0x%llx, accepted 0x%llx, seg_max %u",
               (unsigned long long)sc->dev_features, (unsigned long long)sc->features, sc->seg_max);
     return 0;
 }
@@ -278,8 +277,7 @@ void vblk_detach(void *softc) {
     vblk_pci_unmap(sc);
     if (sc->cv.cv_handle != 0) cv_destroy(&sc->cv);
     if (sc->lock.mtx_handle != 0) mutex_destroy(&sc->lock);
-    glue_logf(LOG_INFO, "%s: detached%s%s after %llu request(s), %llu interrupt(s), %llu reset(s)",
-              sc->pa->pa_id.address, sc->name[0] ? " disk " : "", sc->name,
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "detached%s%s after %llu request(s), %llu interrupt(s), %llu reset(s)", sc->name[0] ? " disk " : "", sc->name,
               (unsigned long long)sc->completed, (unsigned long long)sc->interrupts,
               (unsigned long long)sc->resets);
     kmem_free(sc, sizeof *sc);

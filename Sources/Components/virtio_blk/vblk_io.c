@@ -9,7 +9,7 @@
  * memory: writes are copied in at submit, reads copied out at completion.
  */
 #include "vblk_regs.h"
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
 /* Completions are collected under the lock and reported after it. */
 #define VBLK_BATCH VBLK_MAX_SLOTS
@@ -38,7 +38,7 @@ int vblk_io_alloc(struct vblk_softc *sc) {
     sc->max_transfer = VBLK_MAX_TRANSFER;   /* a multiple of every valid blk_size */
     int r = bus_dmamem_alloc((bus_size_t)n * sizeof(struct vblk_slot_hdr), 64, 0, &sc->hdr_seg);
     if (r != 0) {
-        glue_logf(LOG_ERR, "%s: no DMA memory for request headers: error %d", addr, r);
+        glue_dev_logf(LOG_ERR, addr, "no DMA memory for request headers: %s", glue_strerror(r));
         return r;
     }
     sc->hdr_allocated = true;
@@ -48,8 +48,7 @@ int vblk_io_alloc(struct vblk_softc *sc) {
         uint32_t k = n - first < VBLK_SLOTS_PER_CHUNK ? n - first : VBLK_SLOTS_PER_CHUNK;
         r = bus_dmamem_alloc((bus_size_t)k * sc->max_transfer, 4096, 0, &sc->buf_seg[sc->nbufsegs]);
         if (r != 0) {
-            glue_logf(LOG_ERR, "%s: no DMA memory for bounce buffers (%u of %u slots of %u bytes allocated): error %d",
-                      addr, first, n, sc->max_transfer, r);
+            glue_dev_logf(LOG_ERR, addr, "no DMA memory for bounce buffers (%u of %u slots of %u bytes allocated): %s", first, n, sc->max_transfer, glue_strerror(r));
             return r;
         }
         sc->nbufsegs++;
@@ -185,8 +184,7 @@ void vblk_reap(struct vblk_softc *sc) {
             done[n++] = req;
         }
         if (broken && !sc->reset_pending) {
-            glue_logf(LOG_ERR, "%s: the device completed descriptor %u, which is not the head of a request in flight",
-                      sc->pa->pa_id.address, id);
+            glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "the device completed descriptor %u, which is not the head of a request in flight", id);
             sc->reset_pending = true;
             sc->reset_why = "the used ring named a descriptor that is not in flight";
             callout_schedule(&sc->reset_co, 0);
@@ -215,7 +213,7 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     }
     mutex_exit(&sc->lock);
     if (n > 0)
-        glue_logf(LOG_WARN, "%s: failed %u request(s) in flight with %s", sc->pa->pa_id.address, n,
+        glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "failed %u request(s) in flight with %s", n,
                   status == HUSK_EIO ? "EIO" : status == HUSK_ENODEV ? "ENODEV" : "an error");
     vblk_report(done, n);
 }
@@ -235,7 +233,7 @@ static void vblk_config_changed(struct vblk_softc *sc) {
     }
     mutex_exit(&sc->lock);
     if (first)
-        glue_logf(LOG_ERR, "%s: device status 0x%02x: DEVICE_NEEDS_RESET; resetting", sc->pa->pa_id.address, st);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "device status 0x%02x: DEVICE_NEEDS_RESET; resetting", st);
 }
 
 /* MSI-X vector 1 (or 0 when only one vector was granted). */

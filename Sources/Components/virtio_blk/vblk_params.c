@@ -15,9 +15,9 @@
  * not a number, out of range; the name and power-of-two rules are logged
  * here); any bad value fails init with EINVAL.
  */
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
-GLUE_PRIVATE struct vblk_params vblk_params;
+HUSK_PRIVATE struct vblk_params vblk_params;
 
 /* Room for a unit number of up to 4 digits after the name. */
 #define VBLK_NAME_BASE_MAX (DISK_NAME_MAX - 4)

@@ -5,7 +5,7 @@
  * accesses built on them (status, features, device configuration).
  */
 #include "vblk_regs.h"
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
 struct vblk_cap {
     bool found;
@@ -47,19 +47,17 @@ static void vblk_find_caps(struct vblk_softc *sc, struct vblk_cap caps[5]) {
 static int vblk_map_one(struct vblk_softc *sc, const struct vblk_cap *c, const char *what, uint32_t min_len,
                         bus_space_handle_t *out) {
     if (!c->found) {
-        glue_logf(LOG_ERR, "%s: no virtio %s capability: not a modern (VIRTIO 1.x) device",
-                  sc->pa->pa_id.address, what);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "no virtio %s capability: not a modern (VIRTIO 1.x) device", what);
         return HUSK_ENODEV;
     }
     if (c->length < min_len) {
-        glue_logf(LOG_ERR, "%s: virtio %s structure is %u bytes, need %u", sc->pa->pa_id.address, what,
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "virtio %s structure is %u bytes, need %u", what,
                   c->length, min_len);
         return HUSK_ENODEV;
     }
     int r = bus_space_map(sc->pa, c->bar, c->offset, c->length, out);
     if (r != 0)
-        glue_logf(LOG_ERR, "%s: cannot map the %s structure (BAR %u offset 0x%x length 0x%x): error %d",
-                  sc->pa->pa_id.address, what, c->bar, c->offset, c->length, r);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot map the %s structure (BAR %u offset 0x%x length 0x%x): %s", what, c->bar, c->offset, c->length, glue_strerror(r));
     return r;
 }
 
@@ -74,8 +72,7 @@ int vblk_pci_map(struct vblk_softc *sc) {
         return r;
     sc->notify_mult = caps[VIRTIO_PCI_CAP_NOTIFY_CFG].notify_mult;
     sc->notify_len = caps[VIRTIO_PCI_CAP_NOTIFY_CFG].length;
-    glue_logf(LOG_DEBUG, "%s: common BAR%u+0x%x, notify BAR%u+0x%x (x%u), ISR BAR%u+0x%x, device BAR%u+0x%x",
-              sc->pa->pa_id.address, caps[1].bar, caps[1].offset, caps[2].bar, caps[2].offset, sc->notify_mult,
+    glue_dev_logf(LOG_DEBUG, sc->pa->pa_id.address, "common BAR%u+0x%x, notify BAR%u+0x%x (x%u), ISR BAR%u+0x%x, device BAR%u+0x%x", caps[1].bar, caps[1].offset, caps[2].bar, caps[2].offset, sc->notify_mult,
               caps[3].bar, caps[3].offset, caps[4].bar, caps[4].offset);
     return 0;
 }
@@ -106,7 +103,7 @@ void vblk_device_reset(struct vblk_softc *sc) {
     uint64_t deadline = glue_uptime_ns() + GLUE_NS_PER_S;
     while (vblk_get_status(sc) != 0) {
         if (glue_uptime_ns() >= deadline) {
-            glue_logf(LOG_WARN, "%s: device status still 0x%02x 1 s after reset", sc->pa->pa_id.address,
+            glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "device status still 0x%02x 1 s after reset",
                       vblk_get_status(sc));
             return;
         }
@@ -153,11 +150,10 @@ int vblk_read_config(struct vblk_softc *sc) {
             if (blk_size >= 512 && blk_size <= 65536 && (blk_size & (blk_size - 1)) == 0)
                 sc->blk_size = blk_size;
             else
-                glue_logf(LOG_WARN, "%s: device blk_size %u is not a power of two in 512..65536; using 512",
-                          sc->pa->pa_id.address, blk_size);
+                glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "device blk_size %u is not a power of two in 512..65536; using 512", blk_size);
         }
         return 0;
     }
-    glue_logf(LOG_ERR, "%s: device configuration keeps changing (config_generation)", sc->pa->pa_id.address);
+    glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "device configuration keeps changing (config_generation)");
     return HUSK_EIO;
 }

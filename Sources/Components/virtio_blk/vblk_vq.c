@@ -5,7 +5,7 @@
  * 16-bit counters: they wrap at 65536 while ring slots are idx % size.
  */
 #include "vblk_regs.h"
-#include "vblk_softc.h"
+#include "vblk_private.h"
 
 /* Offsets inside the ring area, for the largest queue (so that a reset
  * can reinitialise any size in place): descriptors (16-byte aligned),
@@ -17,7 +17,7 @@
 int vblk_vq_alloc(struct vblk_softc *sc) {
     int r = bus_dmamem_alloc(VBLK_RING_BYTES, 4096, 0, &sc->ring_seg);
     if (r != 0) {
-        glue_logf(LOG_ERR, "%s: no DMA memory for the virtqueue: error %d", sc->pa->pa_id.address, r);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "no DMA memory for the virtqueue: %s", glue_strerror(r));
         return r;
     }
     sc->ring_allocated = true;
@@ -60,11 +60,11 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
     bus_space_write_2(sc->common, VIRTIO_COMMON_Q_SELECT, 0);
     uint16_t max = bus_space_read_2(sc->common, VIRTIO_COMMON_Q_SIZE);
     if (max == 0 || max == 0xffff) {
-        glue_logf(LOG_ERR, "%s: queue 0 is not available (queue_size %u)", addr, max);
+        glue_dev_logf(LOG_ERR, addr, "queue 0 is not available (queue_size %u)", max);
         return HUSK_ENODEV;
     }
     if (bus_space_read_2(sc->common, VIRTIO_COMMON_Q_ENABLE) != 0) {
-        glue_logf(LOG_ERR, "%s: queue 0 is already enabled after reset", addr);
+        glue_dev_logf(LOG_ERR, addr, "queue 0 is already enabled after reset");
         return HUSK_EIO;
     }
     if (sc->qsize == 0) {      /* first time: pick the size */
@@ -74,17 +74,17 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
         if (vblk_params.queue_size != 0 && vblk_params.queue_size < q)
             q = vblk_params.queue_size;
         if (q < 2) {
-            glue_logf(LOG_ERR, "%s: queue size %u is too small for a request", addr, max);
+            glue_dev_logf(LOG_ERR, addr, "queue size %u is too small for a request", max);
             return HUSK_ENODEV;
         }
         sc->qsize = (uint16_t)q;
     } else if (sc->qsize > max) {
-        glue_logf(LOG_ERR, "%s: the device now offers %u descriptors, fewer than the %u in use", addr, max, sc->qsize);
+        glue_dev_logf(LOG_ERR, addr, "the device now offers %u descriptors, fewer than the %u in use", max, sc->qsize);
         return HUSK_EIO;
     }
     bus_space_write_2(sc->common, VIRTIO_COMMON_Q_SIZE, sc->qsize);
     if (bus_space_read_2(sc->common, VIRTIO_COMMON_Q_SIZE) != sc->qsize) {
-        glue_logf(LOG_ERR, "%s: the device did not accept queue size %u", addr, sc->qsize);
+        glue_dev_logf(LOG_ERR, addr, "the device did not accept queue size %u", sc->qsize);
         return HUSK_EIO;
     }
     mutex_enter(&sc->lock);
@@ -97,14 +97,14 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
         bus_space_write_2(sc->common, VIRTIO_COMMON_Q_MSIX, vector);
         uint16_t got = bus_space_read_2(sc->common, VIRTIO_COMMON_Q_MSIX);
         if (got != vector) {
-            glue_logf(LOG_ERR, "%s: the device refused MSI-X vector %u for queue 0 (reads 0x%x)", addr, vector, got);
+            glue_dev_logf(LOG_ERR, addr, "the device refused MSI-X vector %u for queue 0 (reads 0x%x)", vector, got);
             return HUSK_EIO;
         }
     }
     uint32_t noff = bus_space_read_2(sc->common, VIRTIO_COMMON_Q_NOFF);
     sc->notify_off = (bus_size_t)noff * sc->notify_mult;
     if (sc->notify_off + 2 > sc->notify_len) {
-        glue_logf(LOG_ERR, "%s: queue notify offset 0x%llx lies outside the notify structure (%llu bytes)", addr,
+        glue_dev_logf(LOG_ERR, addr, "queue notify offset 0x%llx lies outside the notify structure (%llu bytes)",
                   (unsigned long long)sc->notify_off, (unsigned long long)sc->notify_len);
         return HUSK_EIO;
     }
@@ -112,7 +112,7 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
     dev_wmb();
     bus_space_write_2(sc->common, VIRTIO_COMMON_Q_ENABLE, 1);
     if (bus_space_read_2(sc->common, VIRTIO_COMMON_Q_ENABLE) != 1) {
-        glue_logf(LOG_ERR, "%s: queue 0 did not enable", addr);
+        glue_dev_logf(LOG_ERR, addr, "queue 0 did not enable");
         return HUSK_EIO;
     }
     return 0;

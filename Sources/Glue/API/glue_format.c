@@ -132,6 +132,22 @@ void glue_logf(uint32_t level, const char *fmt, ...) {
     glue_log(level, line);
 }
 
+void glue_dev_logf(uint32_t level, const char *dev, const char *fmt, ...) {
+    char line[512];
+    int n = glue_snprintf(line, sizeof line, "%s: ", dev != NULL ? dev : "(no device)");
+    if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    glue_vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    glue_log(level, line);
+}
+
+const char *glue_strerror(int err) {
+    const char *name = husk_error_name(err);
+    return name != NULL ? name : "unknown error";
+}
+
 void glue_panicf(const char *fmt, ...) {
     char line[512];
     va_list ap;

@@ -46,22 +46,9 @@ enum Hyp {
 
     static func now(_ ctx: OpaquePointer?) -> UInt64 { table.pointee.clock_monotonic!(ctx) }
 
+    /// The ABI's name for a code (husk_error_name, the one C table).
     static func errorName(_ code: Int32) -> String {
-        switch code {
-        case HUSK_OK: return "OK"
-        case HUSK_EINTR: return "EINTR"
-        case HUSK_EIO: return "EIO"
-        case HUSK_EBADF: return "EBADF"
-        case HUSK_EAGAIN: return "EAGAIN"
-        case HUSK_ENOMEM: return "ENOMEM"
-        case HUSK_EBUSY: return "EBUSY"
-        case HUSK_EEXIST: return "EEXIST"
-        case HUSK_ENODEV: return "ENODEV"
-        case HUSK_EINVAL: return "EINVAL"
-        case HUSK_ENOTSUP: return "ENOTSUP"
-        case HUSK_ETIMEDOUT: return "ETIMEDOUT"
-        default: return "error \(code)"
-        }
+        husk_error_name(code).map { String(cString: $0) } ?? "error \(code)"
     }
 }
 

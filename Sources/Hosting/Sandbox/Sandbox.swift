@@ -1,4 +1,5 @@
 import Glibc
+import Platform
 import SandboxC
 
 /// Privilege separation for a server (docs/sandbox.md). A server opens its
@@ -185,8 +186,4 @@ public final class Sandbox: @unchecked Sendable {
 }
 
 /// ENOSYS, EPERM, ... or `errno N`.
-public func errnoName(_ e: Int32) -> String {
-    let names: [Int32: String] = [EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EACCES: "EACCES",
-                                  EINVAL: "EINVAL", ENOMEM: "ENOMEM", ENOSYS: "ENOSYS", EAGAIN: "EAGAIN", EFAULT: "EFAULT"]
-    return names[e] ?? "errno \(e)"
-}
+public func errnoName(_ e: Int32) -> String { ErrnoName.name(of: e) ?? "errno \(e)" }

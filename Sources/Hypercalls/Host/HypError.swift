@@ -1,4 +1,5 @@
 import HypercallABI
+import Platform
 
 /// An error as the hypercall ABI defines it: one of the HUSK_E* codes of
 /// husk/hypercall.h. Backends throw these; the table returns `code`.
@@ -48,32 +49,7 @@ public struct HypError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var name: String { HypError.name(of: code) }
 
-    public static func name(of code: Int32) -> String {
-        switch code {
-        case HUSK_OK: return "OK"
-        case HUSK_EPERM: return "EPERM"
-        case HUSK_ENOENT: return "ENOENT"
-        case HUSK_EINTR: return "EINTR"
-        case HUSK_EIO: return "EIO"
-        case HUSK_EBADF: return "EBADF"
-        case HUSK_EAGAIN: return "EAGAIN"
-        case HUSK_ENOMEM: return "ENOMEM"
-        case HUSK_EACCES: return "EACCES"
-        case HUSK_EFAULT: return "EFAULT"
-        case HUSK_EBUSY: return "EBUSY"
-        case HUSK_EEXIST: return "EEXIST"
-        case HUSK_ENODEV: return "ENODEV"
-        case HUSK_EINVAL: return "EINVAL"
-        case HUSK_ENOSPC: return "ENOSPC"
-        case HUSK_EROFS: return "EROFS"
-        case HUSK_ERANGE: return "ERANGE"
-        case HUSK_EDEADLK: return "EDEADLK"
-        case HUSK_ENOSYS: return "ENOSYS"
-        case HUSK_ENOTSUP: return "ENOTSUP"
-        case HUSK_ETIMEDOUT: return "ETIMEDOUT"
-        default: return "E\(code)"
-        }
-    }
+    public static func name(of code: Int32) -> String { ErrnoName.describe(code) }
 
     public var description: String { detail.isEmpty ? name : "\(name): \(detail)" }
 }

@@ -1,3 +1,5 @@
+import Platform
+
 /// Status codes of replies (docs/protocol.md §6): Linux errno values.
 public enum RPCStatus {
     public static let ok: Int32 = 0
@@ -25,13 +27,7 @@ public enum RPCStatus {
     public static let timedout: Int32 = 110
     public static let stale: Int32 = 116
 
-    public static func name(_ s: Int32) -> String {
-        let names: [Int32: String] = [0: "OK", 1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN",
-            12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL",
-            28: "ENOSPC", 30: "EROFS", 38: "ENOSYS", 71: "EPROTO", 90: "EMSGSIZE", 93: "EPROTONOSUPPORT",
-            95: "ENOTSUP", 104: "ECONNRESET", 110: "ETIMEDOUT", 116: "ESTALE"]
-        return names[s] ?? "E\(s)"
-    }
+    public static func name(_ s: Int32) -> String { ErrnoName.describe(s) }
 }
 
 /// A failed call as a client sees it.

@@ -91,6 +91,37 @@ extern "C" {
 #define HUSK_ENOTSUP   95   /* not supported in this mode (e.g. mapping a sim BAR) */
 #define HUSK_ETIMEDOUT 110  /* timed wait reached its deadline */
 
+/* The symbolic name of a code above ("EINVAL"; "OK" for 0), or NULL for a
+ * value that is not one of them. The one table of these names for C: the
+ * glue's glue_strerror and the conformance suite use it, and so does the
+ * Swift glue. */
+static inline const char *husk_error_name(int32_t code) {
+    switch (code) {
+    case HUSK_OK: return "OK";
+    case HUSK_EPERM: return "EPERM";
+    case HUSK_ENOENT: return "ENOENT";
+    case HUSK_EINTR: return "EINTR";
+    case HUSK_EIO: return "EIO";
+    case HUSK_EBADF: return "EBADF";
+    case HUSK_EAGAIN: return "EAGAIN";
+    case HUSK_ENOMEM: return "ENOMEM";
+    case HUSK_EACCES: return "EACCES";
+    case HUSK_EFAULT: return "EFAULT";
+    case HUSK_EBUSY: return "EBUSY";
+    case HUSK_EEXIST: return "EEXIST";
+    case HUSK_ENODEV: return "ENODEV";
+    case HUSK_EINVAL: return "EINVAL";
+    case HUSK_ENOSPC: return "ENOSPC";
+    case HUSK_EROFS: return "EROFS";
+    case HUSK_ERANGE: return "ERANGE";
+    case HUSK_EDEADLK: return "EDEADLK";
+    case HUSK_ENOSYS: return "ENOSYS";
+    case HUSK_ENOTSUP: return "ENOTSUP";
+    case HUSK_ETIMEDOUT: return "ETIMEDOUT";
+    default: return (const char *)0;
+    }
+}
+
 typedef uint64_t husk_handle;     /* 0 is never valid */
 typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 
@@ -480,6 +511,13 @@ struct husk_component {
     static const struct husk_component *const husk_component_link_##NAME =   \
         &husk_component_##NAME;
 #endif
+
+/* Mark a component's own cross-file functions and globals (those in its
+ * <prefix>_private.h): hidden visibility keeps them out of the dynamic
+ * symbol table, so a component loaded with dlopen never binds them to a
+ * same-named symbol of the executable (which exports its symbols for the
+ * glue) or of another component. docs/components.md, "Conventions". */
+#define HUSK_PRIVATE __attribute__((__visibility__("hidden")))
 
 /* Define a component:
  *   HUSK_COMPONENT(name) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0,

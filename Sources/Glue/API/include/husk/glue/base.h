@@ -17,11 +17,6 @@ extern "C" {
 typedef uint64_t bus_addr_t;
 typedef uint64_t bus_size_t;
 
-/* For a component's own functions and data shared between its files: keeps
- * them out of the dynamic symbol table. Without it a component loaded with
- * dlopen binds those names to same-named symbols of the executable (which
- * exports its symbols for the glue) or of another component. */
-#define GLUE_PRIVATE __attribute__((__visibility__("hidden")))
 
 #define GLUE_NORETURN __attribute__((__noreturn__))
 #define GLUE_PRINTFLIKE(f, a) __attribute__((__format__(__printf__, f, a)))

@@ -26,6 +26,17 @@ extern "C" {
 void glue_log(uint32_t level, const char *msg);
 void glue_logf(uint32_t level, const char *fmt, ...) GLUE_PRINTFLIKE(2, 3);
 
+/* [blocks: no] [irq: yes] glue_logf about one device: the line starts with
+ * "DEV: " (NetBSD's aprint_*_dev). dev names the device as the component's
+ * users know it: a PCI address (pa->pa_id.address), a file path, a disk
+ * name. NULL prints "(no device)". */
+void glue_dev_logf(uint32_t level, const char *dev, const char *fmt, ...) GLUE_PRINTFLIKE(3, 4);
+
+/* [blocks: no] [irq: yes] The name of a HUSK_E* code ("EINVAL", "OK" for 0)
+ * for messages; "unknown error" for other values. Never NULL; the string is
+ * static. */
+const char *glue_strerror(int err);
+
 /* [blocks: -] [irq: yes] End the server with "panic: <component>: <msg>".
  * Does not return. */
 void glue_panic(const char *msg) GLUE_NORETURN;

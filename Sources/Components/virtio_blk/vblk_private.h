@@ -1,5 +1,6 @@
 /*
- * vblk_softc.h — the driver's per-device state, shared by its files.
+ * vblk_private.h — prefix vblk: the driver's per-device state and the
+ * functions its files share (HUSK_PRIVATE).
  *
  * Locking: sc->lock guards the virtqueue (free descriptor list, indices,
  * ring memory), the request slots and the device state; it is taken by
@@ -7,8 +8,8 @@
  * and the health/reset callout. Consumers' done callbacks are always called
  * with it dropped (a done may submit again).
  */
-#ifndef VBLK_SOFTC_H
-#define VBLK_SOFTC_H
+#ifndef VBLK_PRIVATE_H
+#define VBLK_PRIVATE_H
 
 #include <husk/glue.h>
 #include "vblk_regs.h"
@@ -33,7 +34,7 @@ struct vblk_params {
     bool intx;                  /* INTx even when MSI-X exists */
     uint32_t queue_size;        /* 0: the device's maximum (capped at 256) */
 };
-GLUE_PRIVATE extern struct vblk_params vblk_params;
+HUSK_PRIVATE extern struct vblk_params vblk_params;
 
 /* Per-slot DMA area: request header and status byte (the data goes through
  * the slot's bounce buffer). */
@@ -131,50 +132,50 @@ struct vblk_softc {
 };
 
 /* vblk_params.c */
-GLUE_PRIVATE int32_t vblk_params_load(void);
-GLUE_PRIVATE void vblk_disk_name(unsigned unit, char *out, unsigned outlen);
+HUSK_PRIVATE int32_t vblk_params_load(void);
+HUSK_PRIVATE void vblk_disk_name(unsigned unit, char *out, unsigned outlen);
 
 /* vblk_pci.c: capabilities and register access */
-GLUE_PRIVATE int vblk_pci_map(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_pci_unmap(struct vblk_softc *sc);
-GLUE_PRIVATE uint8_t vblk_get_status(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_set_status(struct vblk_softc *sc, uint8_t status);
-GLUE_PRIVATE void vblk_device_reset(struct vblk_softc *sc);
-GLUE_PRIVATE uint64_t vblk_read_device_features(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_write_driver_features(struct vblk_softc *sc, uint64_t f);
-GLUE_PRIVATE void vblk_write_common_64(struct vblk_softc *sc, bus_size_t off, uint64_t v);
-GLUE_PRIVATE int vblk_read_config(struct vblk_softc *sc);
+HUSK_PRIVATE int vblk_pci_map(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_pci_unmap(struct vblk_softc *sc);
+HUSK_PRIVATE uint8_t vblk_get_status(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_set_status(struct vblk_softc *sc, uint8_t status);
+HUSK_PRIVATE void vblk_device_reset(struct vblk_softc *sc);
+HUSK_PRIVATE uint64_t vblk_read_device_features(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_write_driver_features(struct vblk_softc *sc, uint64_t f);
+HUSK_PRIVATE void vblk_write_common_64(struct vblk_softc *sc, bus_size_t off, uint64_t v);
+HUSK_PRIVATE int vblk_read_config(struct vblk_softc *sc);
 
 /* vblk_vq.c: the split virtqueue */
-GLUE_PRIVATE int vblk_vq_alloc(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_vq_free(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_vq_init_locked(struct vblk_softc *sc);
-GLUE_PRIVATE int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector);
-GLUE_PRIVATE int vblk_vq_alloc_chain(struct vblk_softc *sc, unsigned n, uint16_t *idx);
-GLUE_PRIVATE void vblk_vq_free_chain(struct vblk_softc *sc, uint16_t head, unsigned n);
-GLUE_PRIVATE void vblk_vq_publish(struct vblk_softc *sc, uint16_t head);
-GLUE_PRIVATE void vblk_vq_kick(struct vblk_softc *sc);
-GLUE_PRIVATE bool vblk_vq_next_used(struct vblk_softc *sc, uint32_t *id, uint32_t *len);
+HUSK_PRIVATE int vblk_vq_alloc(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_vq_free(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_vq_init_locked(struct vblk_softc *sc);
+HUSK_PRIVATE int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector);
+HUSK_PRIVATE int vblk_vq_alloc_chain(struct vblk_softc *sc, unsigned n, uint16_t *idx);
+HUSK_PRIVATE void vblk_vq_free_chain(struct vblk_softc *sc, uint16_t head, unsigned n);
+HUSK_PRIVATE void vblk_vq_publish(struct vblk_softc *sc, uint16_t head);
+HUSK_PRIVATE void vblk_vq_kick(struct vblk_softc *sc);
+HUSK_PRIVATE bool vblk_vq_next_used(struct vblk_softc *sc, uint32_t *id, uint32_t *len);
 
 /* vblk_io.c: requests, completion, interrupts, polling, reset */
-GLUE_PRIVATE int vblk_io_alloc(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_io_free(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_slots_init_locked(struct vblk_softc *sc);
-GLUE_PRIVATE int vblk_submit(void *priv, struct disk_req *req);
-GLUE_PRIVATE void vblk_reap(struct vblk_softc *sc);
-GLUE_PRIVATE void vblk_fail_inflight(struct vblk_softc *sc, int status);
-GLUE_PRIVATE int vblk_intr_queue(void *arg);
-GLUE_PRIVATE int vblk_intr_config(void *arg);
-GLUE_PRIVATE int vblk_intr_intx(void *arg);
-GLUE_PRIVATE void vblk_poll_thread(void *arg);
-GLUE_PRIVATE void vblk_health(void *arg);
-GLUE_PRIVATE void vblk_reset_task(void *arg);
+HUSK_PRIVATE int vblk_io_alloc(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_io_free(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_slots_init_locked(struct vblk_softc *sc);
+HUSK_PRIVATE int vblk_submit(void *priv, struct disk_req *req);
+HUSK_PRIVATE void vblk_reap(struct vblk_softc *sc);
+HUSK_PRIVATE void vblk_fail_inflight(struct vblk_softc *sc, int status);
+HUSK_PRIVATE int vblk_intr_queue(void *arg);
+HUSK_PRIVATE int vblk_intr_config(void *arg);
+HUSK_PRIVATE int vblk_intr_intx(void *arg);
+HUSK_PRIVATE void vblk_poll_thread(void *arg);
+HUSK_PRIVATE void vblk_health(void *arg);
+HUSK_PRIVATE void vblk_reset_task(void *arg);
 
 /* vblk_attach.c */
-GLUE_PRIVATE int vblk_attach(struct pci_attach_args *pa, void **softc_out);
-GLUE_PRIVATE void vblk_detach(void *softc);
-GLUE_PRIVATE int vblk_device_init(struct vblk_softc *sc, bool first);
-GLUE_PRIVATE extern unsigned vblk_next_unit;
-GLUE_PRIVATE void vblk_reset_path(struct vblk_softc *sc, const char *why);
+HUSK_PRIVATE int vblk_attach(struct pci_attach_args *pa, void **softc_out);
+HUSK_PRIVATE void vblk_detach(void *softc);
+HUSK_PRIVATE int vblk_device_init(struct vblk_softc *sc, bool first);
+HUSK_PRIVATE extern unsigned vblk_next_unit;
+HUSK_PRIVATE void vblk_reset_path(struct vblk_softc *sc, const char *why);
 
 #endif

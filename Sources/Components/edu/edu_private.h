@@ -1,12 +1,13 @@
 /*
- * edu_softc.h — the driver's per-device state, shared by its files.
+ * edu_private.h — prefix edu: the driver's per-device state and the functions
+ * its files share (HUSK_PRIVATE).
  *
  * Locking: sc->lock guards the copy queue and the DMA state machine; it is
  * taken by the engine's copy (any thread), the interrupt handler and the
  * watchdog callout. Completion callbacks run without it held.
  */
-#ifndef EDU_SOFTC_H
-#define EDU_SOFTC_H
+#ifndef EDU_PRIVATE_H
+#define EDU_PRIVATE_H
 
 #include <husk/glue.h>
 
@@ -50,21 +51,21 @@ struct edu_softc {
 };
 
 /* edu.c: module parameters */
-GLUE_PRIVATE extern bool edu_force_intx;
+HUSK_PRIVATE extern bool edu_force_intx;
 
 /* edu_dma.c */
-GLUE_PRIVATE int edu_dma_init(struct edu_softc *sc);
-GLUE_PRIVATE void edu_dma_fini(struct edu_softc *sc);
-GLUE_PRIVATE int edu_dma_copy(void *priv, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done, void *arg);
-GLUE_PRIVATE void edu_dma_quiesce(struct edu_softc *sc);
-GLUE_PRIVATE int edu_intr(void *arg);
+HUSK_PRIVATE int edu_dma_init(struct edu_softc *sc);
+HUSK_PRIVATE void edu_dma_fini(struct edu_softc *sc);
+HUSK_PRIVATE int edu_dma_copy(void *priv, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done, void *arg);
+HUSK_PRIVATE void edu_dma_quiesce(struct edu_softc *sc);
+HUSK_PRIVATE int edu_intr(void *arg);
 
 /* edu_selftest.c */
-GLUE_PRIVATE int edu_selftest_irq(struct edu_softc *sc);
-GLUE_PRIVATE int edu_selftest_dma(struct edu_softc *sc);
+HUSK_PRIVATE int edu_selftest_irq(struct edu_softc *sc);
+HUSK_PRIVATE int edu_selftest_dma(struct edu_softc *sc);
 
 /* edu_attach.c */
-GLUE_PRIVATE int edu_attach(struct pci_attach_args *pa, void **softc_out);
-GLUE_PRIVATE void edu_detach(void *softc);
+HUSK_PRIVATE int edu_attach(struct pci_attach_args *pa, void **softc_out);
+HUSK_PRIVATE void edu_detach(void *softc);
 
 #endif
