@@ -179,7 +179,7 @@ let tests: [Target] = [
     .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
                                                             "VirtioBlkComponent"]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
     .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
@@ -190,10 +190,10 @@ let tests: [Target] = [
                                                       "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport", "Platform"]),
     .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys"]),
     // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
-    .testTarget(name: "RPCBenchTests"),
+    .testTarget(name: "RPCBenchTests", dependencies: ["HuskTestSupport"]),
     // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
-    .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+    .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HuskTestSupport"]),
     // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
     .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys",
                                                 "PlatformC"]),

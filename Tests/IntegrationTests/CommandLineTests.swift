@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import XCTest
 
 /// The husk tool as a person meets it: help, bad arguments, missing devices,
@@ -65,7 +66,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testInterruptCancelsTheJobAndFinalises() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let src = dir.appendingPathComponent("big.img").path, dst = dir.appendingPathComponent("out.img").path
         // Sparse 4 GiB images: reading holes is fast but the copy still takes
         // far longer than the signal delay.

@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import XCTest
 
 /// Compiles C components outside SwiftPM with exactly the flags Package.swift
@@ -19,8 +20,8 @@ enum ComponentBuilder {
     }
 
     /// Compile one source to an object; returns (status, diagnostics).
-    static func compile(_ source: URL, to object: URL, extraIncludes: [String] = [], defines: [String] = []) throws -> HuskResult {
-        try Husk.runTool(cc, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
+    static func compile(_ source: URL, to object: URL, extraIncludes: [String] = [], defines: [String] = []) throws -> ToolResult {
+        try runTool(cc, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
     }
 
     /// Build a shared-object component from C source text with the command
@@ -30,14 +31,14 @@ enum ComponentBuilder {
         try source.write(to: c, atomically: true, encoding: .utf8)
         let so = dir.appendingPathComponent("\(name).so")
         let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
-        let r = try Husk.runTool(script, [c.path, "-o", so.path])
+        let r = try runTool(script, [c.path, "-o", so.path])
         guard r.status == 0 else { throw BuildError(description: "building \(name).so failed:\n\(r.output)") }
         return so
     }
 
     /// Undefined symbols of an object file, from nm -u.
     static func undefinedSymbols(_ object: URL) throws -> [String] {
-        let r = try Husk.runTool("/usr/bin/nm", ["-u", object.path])
+        let r = try runTool("/usr/bin/nm", ["-u", object.path])
         guard r.status == 0 else { throw BuildError(description: "nm failed: \(r.output)") }
         return r.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import XCTest
 
 /// The component model through the real husk binary: shared objects loaded
@@ -25,7 +26,7 @@ final class ComponentModelTests: XCTestCase {
     }
 
     func testNewerABIIsRefusedAndTheHostKeepsRunning() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let newer = try ComponentBuilder.sharedObject(named: "newer", source: Self.source(name: "newer", minor: "HUSK_ABI_MINOR + 1"), in: dir)
         let other = try ComponentBuilder.sharedObject(named: "othermajor", source: Self.source(name: "othermajor", major: "HUSK_ABI_MAJOR + 1", minor: "0"), in: dir)
         let good = try ComponentBuilder.sharedObject(named: "good", source: Self.source(name: "good"), in: dir)
@@ -40,7 +41,7 @@ final class ComponentModelTests: XCTestCase {
     }
 
     func testDependenciesInitialiseFirstAndFinaliseLast() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a", depends: ["b"], withRun: false), in: dir)
         let b = try ComponentBuilder.sharedObject(named: "b", source: Self.source(name: "b", depends: ["c"], withRun: false), in: dir)
         let c = try ComponentBuilder.sharedObject(named: "c", source: Self.source(name: "c", withRun: false), in: dir)
@@ -57,7 +58,7 @@ final class ComponentModelTests: XCTestCase {
     }
 
     func testDependencyCycleIsRefused() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let x = try ComponentBuilder.sharedObject(named: "x", source: Self.source(name: "x", depends: ["y"]), in: dir)
         let y = try ComponentBuilder.sharedObject(named: "y", source: Self.source(name: "y", depends: ["x"]), in: dir)
         let r = try Husk.run(["run", "--once", "--component-file", x.path, "--component-file", y.path])
@@ -69,7 +70,7 @@ final class ComponentModelTests: XCTestCase {
     /// A shared component calls the glue: its glue symbols resolve against
     /// the husk executable (linked with --export-dynamic).
     func testSharedComponentUsesTheGlue() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let so = try ComponentBuilder.sharedObject(named: "gluey", source: """
             #include <husk/glue.h>
             static int32_t g_init(husk_ctx *ctx, const struct husk_hyp *hyp) { return 0; }
@@ -91,11 +92,11 @@ final class ComponentModelTests: XCTestCase {
     }
 
     func testNotAComponentIsAClearError() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let c = dir.appendingPathComponent("plain.c")
         try "int plain(void) { return 1; }\n".write(to: c, atomically: true, encoding: .utf8)
         let so = dir.appendingPathComponent("plain.so")
-        XCTAssertEqual(try Husk.runTool(ComponentBuilder.cc, ["-shared", "-fPIC", "-o", so.path, c.path]).status, 0)
+        XCTAssertEqual(try runTool(ComponentBuilder.cc, ["-shared", "-fPIC", "-o", so.path, c.path]).status, 0)
         let r = try Husk.run(["run", "--component-file", so.path])
         XCTAssertEqual(r.status, 3)
         XCTAssertTrue(r.stderr.contains("is not a Husk component"), r.stderr)
@@ -108,11 +109,11 @@ final class ComponentModelTests: XCTestCase {
     /// documented command (scripts/build-component.sh) and runs in the husk
     /// under test (the release build in CI).
     func testTheExampleComponentBuildsAndRuns() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let so = dir.appendingPathComponent("hello.so")
         let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
         let example = Husk.packageRoot.appendingPathComponent("examples/component/hello.c").path
-        let b = try Husk.runTool(script, [example, "-o", so.path])
+        let b = try runTool(script, [example, "-o", so.path])
         XCTAssertEqual(b.status, 0, b.output)
         let r = try Husk.run(["run", "--component-file", so.path, "--param", "hello.ticks=3", "--param", "hello.greeting=hi there"])
         XCTAssertEqual(r.status, 0, r.output)
@@ -127,7 +128,7 @@ final class ComponentModelTests: XCTestCase {
 
     /// HUSK_COMPONENT(NAME) with NAME a macro names one symbol, built in and shared.
     func testAComponentNameMayBeAMacro() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let source = """
             #include <husk/hypercall.h>
             #define MY_COMPONENT macro_named
@@ -140,7 +141,7 @@ final class ComponentModelTests: XCTestCase {
         let o = dir.appendingPathComponent("macro.o")
         let built = try ComponentBuilder.compile(c, to: o)
         XCTAssertEqual(built.status, 0, built.output)
-        let nm = try Husk.runTool("/usr/bin/nm", [o.path])
+        let nm = try runTool("/usr/bin/nm", [o.path])
         XCTAssertTrue(nm.stdout.contains("husk_component_macro_named"), nm.stdout)
         let so = try ComponentBuilder.sharedObject(named: "macro", source: source, in: dir)
         let r = try Husk.run(["run", "--once", "--component-file", so.path])
@@ -151,7 +152,7 @@ final class ComponentModelTests: XCTestCase {
     /// What a component leaves behind is named at unload: callouts, locks
     /// and condition variables as well as memory.
     func testLeftoversAreReportedAtUnload() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let so = try ComponentBuilder.sharedObject(named: "leaky", source: """
             #include <husk/glue.h>
             static kmutex_t m; static kcondvar_t cv; static callout_t co; static void *mem;
@@ -176,7 +177,7 @@ final class ComponentModelTests: XCTestCase {
     /// Several files at once: one that cannot load is refused and the others
     /// run; a name given twice keeps the first copy.
     func testUnloadableAndDuplicateFilesAreRefusedAlone() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a"), in: dir)
         let twin = try ComponentBuilder.sharedObject(named: "a2", source: Self.source(name: "a"), in: dir)
         let r = try Husk.run(["run", "--component-file", dir.appendingPathComponent("missing.so").path,
@@ -191,7 +192,7 @@ final class ComponentModelTests: XCTestCase {
 
     /// glue_dev_logf prefixes the device; glue_strerror names ABI codes.
     func testDeviceLogLinesAndErrorNames() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         let so = try ComponentBuilder.sharedObject(named: "devlog", source: """
             #include <husk/glue.h>
             static int32_t d_init(husk_ctx *ctx, const struct husk_hyp *hyp) {

@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import XCTest
 
 /// Components are portable only if they use nothing but the hypercall table
@@ -15,7 +16,7 @@ final class ComponentSymbolTests: XCTestCase {
     func testEveryComponentUsesOnlyGlueSymbols() throws {
         let allowed = try ComponentBuilder.allowedSymbols()
         XCTAssertTrue(allowed.contains("glue_kmem_alloc"), "the allow-list is read from the glue headers")
-        let out = try scratchDirectory(self)
+        let out = try scratchURL(self)
         var checked = 0
         XCTAssertGreaterThanOrEqual(Self.componentDirs.count, 5, "components found under Sources/Components")
         for dir in Self.componentDirs {
@@ -33,7 +34,7 @@ final class ComponentSymbolTests: XCTestCase {
             // One relocatable object per component: references between its own
             // files resolve, what stays undefined is what it needs from outside.
             let combined = out.appendingPathComponent("\(name).o")
-            let link = try Husk.runTool("/usr/bin/ld", ["-r", "-o", combined.path] + objects)
+            let link = try runTool("/usr/bin/ld", ["-r", "-o", combined.path] + objects)
             XCTAssertEqual(link.status, 0, link.output)
             guard link.status == 0 else { continue }
             let foreign = try ComponentBuilder.undefinedSymbols(combined).filter { !allowed.contains($0) }
@@ -50,7 +51,7 @@ final class ComponentSymbolTests: XCTestCase {
     func testTheHuskBinaryExportsEveryGlueFunction() throws {
         let declared = try Self.declaredGlueFunctions()
         XCTAssertGreaterThan(declared.count, 80)
-        let r = try Husk.runTool("/usr/bin/nm", ["-D", "--defined-only", Husk.binary])
+        let r = try runTool("/usr/bin/nm", ["-D", "--defined-only", Husk.binary])
         XCTAssertEqual(r.status, 0, r.output)
         let exported = Set(r.stdout.split(separator: "\n").compactMap { line -> String? in
             let f = line.split(separator: " ")
@@ -94,7 +95,7 @@ final class ComponentSymbolTests: XCTestCase {
     }
 
     func testTheCheckCatchesLibcUse() throws {
-        let dir = try scratchDirectory(self)
+        let dir = try scratchURL(self)
         // Including a libc header fails under -nostdlibinc ...
         let inc = dir.appendingPathComponent("inc.c")
         try "#include <stdio.h>\nint f(void) { return 0; }\n".write(to: inc, atomically: true, encoding: .utf8)

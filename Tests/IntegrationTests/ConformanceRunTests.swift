@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import XCTest
 
 /// The C conformance suite (written against husk/hypercall.h only) run by the

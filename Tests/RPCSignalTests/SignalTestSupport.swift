@@ -5,67 +5,36 @@ import RPCTransport
 import XCTest
 import Platform
 
-/// The husk executable (HuskTestSupport's HuskBinary).
-enum Husk {
-    static var path: String { HuskBinary.path }
-}
-
-struct SetupFailure: Error, CustomStringConvertible { let description: String }
-
 /// A short scratch directory (sun_path holds 107 bytes), removed after the test.
 func scratchDir(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpcsig") }
 
-/// `husk echo serve --socket PATH` with its output in files; killed at teardown.
+/// `husk echo serve --socket PATH` (HuskTestSupport's husk server); killed at teardown.
 final class EchoServer: @unchecked Sendable {
     // @unchecked: used from the test's thread (and its teardown) only.
-    let process = Process()
+    let child: ChildProcess
     let socket: String
-    let logPath: String
 
     init(_ test: XCTestCase, socket: String, tag: String) throws {
         self.socket = socket
-        logPath = socket + ".\(tag).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Husk.path)
-        process.arguments = ["echo", "serve", "--socket", socket]
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = env
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let p = process
-        test.addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
-        let end = Date().addingTimeInterval(20)
-        while !log_.contains("listening on") {
-            if Date() > end || !process.isRunning { kill9(); throw SetupFailure(description: "server did not start: \(log_)") }
-            usleep(10_000)
-        }
+        let dir = String(socket[..<(socket.lastIndex(of: "/") ?? socket.startIndex)])
+        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket], dir: dir, tag: "echo-\(tag)")
     }
 
-    private var log_: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     /// Everything the server wrote (stdout and stderr).
-    var log: String { log_ }
+    var log: String { child.stdout + child.stderr }
 
-    func kill9() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    }
+    func kill9() { child.kill9() }
+
     /// SIGSTOP, and wait until every thread has stopped (kill returns
     /// before they all have; a running reader could still serve a call).
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGSTOP)
-        _ = waitUntilStopped(process.processIdentifier)
+        guard child.process.isRunning else { return }
+        kill(child.pid, SIGSTOP)
+        _ = waitUntilStopped(child.pid)
     }
 
     /// Wait until the log contains `text` (up to `timeout` s).
-    func waitForLog(_ text: String, timeout: Double = 3) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end { if log_.contains(text) { return true }; usleep(10_000) }
-        return log_.contains(text)
-    }
+    func waitForLog(_ text: String, timeout: Double = 3) -> Bool { waitUntil(timeout) { log.contains(text) } }
 }
 
 /// Counts of signals caught by the handler of installCountingHandler (index = signal number).

@@ -207,7 +207,7 @@ final class BlockServerTests: XCTestCase {
         try "default allow\nallow blk.write uid=0\nallow blk.flush uid=0\n".write(toFile: policy, atomically: true, encoding: .utf8)
         let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--mode", "666", "--policy", policy])
         func asNobody(_ args: [String], tag: String, stdin: String? = nil) throws -> ChildProcess {
-            let c = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", HuskBinary.path, "blk"]
+            let c = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary, "blk"]
                                      + args + ["--socket", server.socket], dir: dir, tag: tag)
             XCTAssertNotNil(c.wait(timeout: 30))
             return c
@@ -222,7 +222,7 @@ final class BlockServerTests: XCTestCase {
         try dev.write(offset: 0, [UInt8](repeating: 0x5A, count: 512))
         XCTAssertEqual(try dev.read(offset: 0, length: 512), [UInt8](repeating: 0x5A, count: 512))
         // The write of an empty stdin sends no write; drive a real one as nobody.
-        let c = try ChildProcess("/bin/sh", ["-c", "head -c 512 /dev/zero | setpriv --reuid=65534 --regid=65534 --clear-groups \(HuskBinary.path) blk write --socket \(server.socket) --offset 0"],
+        let c = try ChildProcess("/bin/sh", ["-c", "head -c 512 /dev/zero | setpriv --reuid=65534 --regid=65534 --clear-groups \(Husk.binary) blk write --socket \(server.socket) --offset 0"],
                                  dir: dir, tag: "write2")
         XCTAssertNotNil(c.wait(timeout: 30))
         XCTAssertNotEqual(c.process.terminationStatus, 0)

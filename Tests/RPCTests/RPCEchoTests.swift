@@ -211,7 +211,7 @@ final class RPCEchoTests: XCTestCase {
             throw XCTSkip("needs root and setpriv")
         }
         let server = try EchoServerProcess(self, dir: dir, extra: ["--mode", "666", "--deny-op", "sleep", "--allow-uid", "0"])
-        let client = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", HuskBinary.path,
+        let client = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary,
                                                            "echo", "batch", "--socket", server.socket,
                                                            "ping", "sleep:10", "whoami", "echo:still-here", "open:obj"], dir: dir, tag: "nobody")
         guard let status = client.wait(timeout: 30) else { client.kill9(); return XCTFail("client hung") }
@@ -250,7 +250,7 @@ final class RPCEchoTests: XCTestCase {
         usleep(200_000)
         let baseline = server.fdCount
         // A client in a long sleep call, killed -9.
-        let client = try ChildProcess(HuskBinary.path, ["echo", "sleep", "--socket", server.socket, "--ms", "60000"], dir: dir, tag: "victim")
+        let client = try ChildProcess(Husk.binary, ["echo", "sleep", "--socket", server.socket, "--ms", "60000"], dir: dir, tag: "victim")
         XCTAssertTrue(waitUntil(10) { server.child.stderr.components(separatedBy: "opened").count >= 3 }, server.child.stderr)
         XCTAssertTrue(waitUntil(10) { server.fdCount > baseline })
         usleep(500_000)   // let its sleep request reach the server
@@ -292,7 +292,7 @@ final class RPCEchoTests: XCTestCase {
     func testListenerRefusesLiveSocketAndReplacesStaleOne() throws {
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir)
-        let second = try ChildProcess(HuskBinary.path, ["echo", "serve", "--socket", server.socket], dir: dir, tag: "second")
+        let second = try ChildProcess(Husk.binary, ["echo", "serve", "--socket", server.socket], dir: dir, tag: "second")
         XCTAssertEqual(second.wait(timeout: 20), 1)
         XCTAssertTrue(second.stderr.contains("a server is listening there"), second.stderr)
         try server.connect().ping()

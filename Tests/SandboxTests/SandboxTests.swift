@@ -162,7 +162,7 @@ final class SandboxTests: XCTestCase {
 
     // MARK: helpers
 
-    static var husk: String { HuskBinary.path }
+    static var husk: String { Husk.binary }
 
     func requireRoot() throws {
         guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {

@@ -1,16 +1,12 @@
 import Foundation
 import Glibc
+import HuskTestSupport
 import XCTest
 
 /// `husk up` / `status` / `down` with real processes. Every process a test
 /// starts has the test's scratch directory in its command line (config path
 /// or socket path), so teardown kills whatever is left by scanning /proc.
 final class StackTests: XCTestCase {
-    static var husk: String {
-        if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("husk").path
-    }
-
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     var dir = ""
@@ -44,55 +40,19 @@ final class StackTests: XCTestCase {
     /// Run `husk ARGS` to completion (killed after `timeout` s).
     @discardableResult
     func husk(_ args: [String], timeout: Double = 20) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.husk)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let tag = UUID().uuidString
-        let outPath = "\(dir)/cmd-\(tag).out", errPath = "\(dir)/cmd-\(tag).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let end = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < end { usleep(5_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); throw Failure(description: "husk \(args) timed out") }
-        p.waitUntilExit()
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        return (p.terminationStatus, out, err)
+        let r = try Husk.run(args, timeout: timeout)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// `husk up` in the background; stderr (the log) in a file.
     final class Supervisor {
-        let process = Process()
-        let logPath: String
+        let child: ChildProcess
         init(config: String, dir: String) throws {
-            logPath = "\(dir)/up.log"
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            process.executableURL = URL(fileURLWithPath: StackTests.husk)
-            process.arguments = ["up", "--config", config]
-            var env = ProcessInfo.processInfo.environment
-            env["SWIFT_BACKTRACE"] = "enable=no"
-            process.environment = env
-            FileManager.default.createFile(atPath: "\(dir)/up.out", contents: nil)
-            process.standardOutput = FileHandle(forWritingAtPath: "\(dir)/up.out")
-            process.standardError = FileHandle(forWritingAtPath: logPath)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            child = try ChildProcess(Husk.binary, ["up", "--config", config], dir: dir, tag: "up")
         }
-        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-        func wait(timeout: Double) -> Int32? {
-            let end = Date().addingTimeInterval(timeout)
-            while process.isRunning && Date() < end { usleep(10_000) }
-            if process.isRunning { return nil }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        var process: Process { child.process }
+        var log: String { child.stderr }
+        func wait(timeout: Double) -> Int32? { child.wait(timeout: timeout) }
     }
 
     func writeConfig(_ servers: String, stopTimeout: Int = 5) -> String {

@@ -2,13 +2,63 @@ import Foundation
 import Glibc
 import XCTest
 
-/// The husk executable next to the test bundle (or $HUSK_BIN).
-public enum HuskBinary {
-    public static var path: String {
+/// The husk executable under test and the package it was built from: the
+/// one place tests find them.
+public enum Husk {
+    /// $HUSK_BIN (CI sets it to the release build for the integration
+    /// tests), else the husk next to the test bundle
+    /// (.build/<config>/HuskPackageTests.xctest -> .build/<config>/husk).
+    public static var binary: String {
         if let env = ProcessInfo.processInfo.environment["HUSK_BIN"] { return env }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         return bundle.appendingPathComponent("husk").path
     }
+
+    /// The package root (Tests/TestSupport/ChildProcess.swift -> ../..).
+    public static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Run `husk ARGS` to completion (see runTool).
+    @discardableResult
+    public static func run(_ args: [String], timeout: Double = 120, signalAfter: (Double, Int32)? = nil) throws -> ToolResult {
+        try runTool(binary, args, timeout: timeout, signalAfter: signalAfter)
+    }
+}
+
+/// What a tool run to completion printed, and how it ended.
+public struct ToolResult: Sendable {
+    /// The exit status, or 128 + the signal that ended it.
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var output: String { stdout + stderr }
+}
+
+/// Run `tool ARGS` to completion with its output in files (so a chatty tool
+/// never blocks on a pipe); `signalAfter` sends a signal after that many
+/// seconds; past `timeout` it is killed and this throws.
+public func runTool(_ tool: String, _ args: [String], timeout: Double = 120,
+                    signalAfter: (Double, Int32)? = nil) throws -> ToolResult {
+    var t = Array("/tmp/husk-run-XXXXXX".utf8CString)
+    guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
+    let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let child = try ChildProcess(tool, args, dir: dir, tag: "run")
+    let start = Date()
+    var signalled = false
+    while child.process.isRunning && Date().timeIntervalSince(start) < timeout {
+        if let (after, sig) = signalAfter, !signalled, Date().timeIntervalSince(start) >= after {
+            child.signal(sig)
+            signalled = true
+        }
+        usleep(5_000)
+    }
+    guard let status = child.wait(timeout: 0) else {
+        child.kill9()
+        throw TestTimeout(description: "\(tool) \(args.joined(separator: " ")) did not finish within \(Int(timeout)) s and was killed")
+    }
+    return ToolResult(status: status, stdout: child.stdout, stderr: child.stderr)
 }
 
 public struct TestTimeout: Error, CustomStringConvertible {
@@ -90,7 +140,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// `husk ARGS` as a server for `test`: killed at its teardown at the
     /// latest; returns once the server says "listening on".
     public static func huskServer(_ test: XCTestCase, _ args: [String], dir: String, tag: String) throws -> ChildProcess {
-        let child = try ChildProcess(HuskBinary.path, args, dir: dir, tag: tag)
+        let child = try ChildProcess(Husk.binary, args, dir: dir, tag: tag)
         test.addTeardownBlock { child.kill9() }
         try child.waitForOutput("listening on")
         return child
@@ -124,4 +174,9 @@ public final class Locked<Value>: @unchecked Sendable {
     public func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
     public func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
     public func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
+}
+
+/// scratchDirectory as a file URL.
+public func scratchURL(_ test: XCTestCase) throws -> URL {
+    URL(fileURLWithPath: try scratchDirectory(test, prefix: "husk-it"))
 }
