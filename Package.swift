@@ -171,17 +171,18 @@ let tools: [Target] = [
 let tests: [Target] = [
     // Helpers shared by the test targets: the husk binary, scratch
     // directories, child processes, polling with a deadline.
-    .target(name: "HuskTestSupport", path: "Tests/TestSupport"),
+    .target(name: "HuskTestSupport", dependencies: ["Platform"], path: "Tests/TestSupport"),
     .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
                                                        "PCIHostSupport"]),
     .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
     .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
-                                                            "VirtioBlkComponent"]),
-    .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls"]),
+                                                            "VirtioBlkComponent", "HuskTestSupport"]),
+    .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
-    .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire"]),
+    // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
+    .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
                                                 "HostSys", "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
                                                 "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"]),
@@ -195,7 +196,7 @@ let tests: [Target] = [
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
     .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HuskTestSupport"]),
     // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
-    .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys",
+    .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
                                                 "PlatformC"]),
 ]
 

@@ -33,3 +33,20 @@ func scratchFile(size: Int, _ test: XCTestCase) -> String {
     test.addTeardownBlock { unlink(path) }
     return path
 }
+
+/// Run `body`; it must throw the HypError `code` (returned for more checks).
+@discardableResult
+func expectError(_ code: Int32, _ body: () throws -> Void,
+                 file: StaticString = #filePath, line: UInt = #line) -> HypError? {
+    do {
+        try body()
+        XCTFail("expected \(HypError.name(of: code))", file: file, line: line)
+        return nil
+    } catch let error as HypError {
+        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+        return error
+    } catch {
+        XCTFail("expected a HypError, got \(error)", file: file, line: line)
+        return nil
+    }
+}

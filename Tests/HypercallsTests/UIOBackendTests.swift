@@ -10,21 +10,6 @@ import XCTest
 /// sysfs parsing, pagemap translation and the huge-page DMA pool. Devices
 /// themselves are exercised in the libvirt VM tests.
 final class UIOBackendTests: XCTestCase {
-    private func expectError(_ code: Int32, _ body: () throws -> Void,
-                             file: StaticString = #filePath, line: UInt = #line) -> HypError? {
-        do {
-            try body()
-            XCTFail("expected \(HypError.name(of: code))", file: file, line: line)
-            return nil
-        } catch let error as HypError {
-            XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
-            return error
-        } catch {
-            XCTFail("expected a HypError, got \(error)", file: file, line: line)
-            return nil
-        }
-    }
-
     // MARK: Construction
 
     func testNonexistentDeviceIsENODEVNamingIt() {

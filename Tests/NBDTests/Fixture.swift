@@ -4,6 +4,7 @@ import HuskHost
 import Hypercalls
 import NBDFrontend
 import Synchronization
+import HuskTestSupport
 import XCTest
 
 /// A real blkfile disk on a temporary image, hosted in-process, and an NBD
@@ -73,49 +74,38 @@ final class NBDFixture: @unchecked Sendable {
     }
 }
 
-/// A child process (qemu-img, qemu-io) with output collected and a time limit.
-struct Tool {
-    struct Result {
-        let status: Int32
-        let output: String
-        var ok: Bool { status == 0 }
-    }
+/// qemu-img and qemu-io (HuskTestSupport's runners) with a time limit.
+enum Tool {
+    typealias Result = ToolResult
 
     static func available(_ name: String) -> Bool {
         ["/usr/bin/", "/usr/local/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
     }
 
-    static func start(_ tool: String, _ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        return (p, pipe)
+    /// Start `tool` in the background (two clients at once); `finish` waits.
+    static func start(_ tool: String, _ args: [String]) throws -> (ChildProcess, String) {
+        var t = Array("/tmp/nbd-tool-XXXXXX".utf8CString)
+        guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
+        let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (try ChildProcess("/usr/bin/" + tool, args, dir: dir, tag: tool), dir)
     }
 
-    static func finish(_ p: Process, _ pipe: Pipe, timeout: TimeInterval = 60) -> Result {
-        // Read before waiting: a full pipe would block the child.
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        let end = Date().addingTimeInterval(timeout)
-        while p.isRunning {
-            if Date() > end { p.terminate(); break }
-            usleep(5_000)
-        }
-        p.waitUntilExit()
-        let result = Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
-        // NBD_TEST_VERBOSE=1 shows what the oracles said.
+    static func finish(_ c: ChildProcess, _ dir: String, timeout: Double = 60) -> Result {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let status = c.wait(timeout: timeout) ?? { c.kill9(); return 137 }()
+        return verbose(c.process.arguments ?? [], ToolResult(status: status, stdout: c.stdout, stderr: c.stderr))
+    }
+
+    static func run(_ tool: String, _ args: [String], timeout: Double = 60) throws -> Result {
+        verbose([tool] + args, try runTool("/usr/bin/" + tool, args, timeout: timeout))
+    }
+
+    /// NBD_TEST_VERBOSE=1 shows what the oracles said.
+    private static func verbose(_ command: [String], _ r: Result) -> Result {
         if ProcessInfo.processInfo.environment["NBD_TEST_VERBOSE"] != nil {
-            print("$ \(p.executableURL!.lastPathComponent) \(p.arguments!.joined(separator: " "))\n\(result.output)[exit \(result.status)]")
+            print("$ \(command.joined(separator: " "))\n\(r.output)[exit \(r.status)]")
         }
-        return result
-    }
-
-    static func run(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throws -> Result {
-        let (p, pipe) = try start(tool, args)
-        return finish(p, pipe, timeout: timeout)
+        return r
     }
 
     /// qemu-io on a raw-format NBD URI with the given commands.

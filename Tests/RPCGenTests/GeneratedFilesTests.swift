@@ -1,3 +1,4 @@
+import HuskTestSupport
 import XCTest
 @testable import RPCGen
 
@@ -5,7 +6,7 @@ import XCTest
 /// exactly the committed files (CI fails on any difference).
 final class GeneratedFilesTests: XCTestCase {
     private var idlFiles: [String] {
-        let dir = packageRoot.appendingPathComponent("Interfaces")
+        let dir = Husk.packageRoot.appendingPathComponent("Interfaces")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         return names.filter { $0.hasSuffix(".idl") }.sorted().map { dir.appendingPathComponent($0).path }
     }
@@ -19,8 +20,8 @@ final class GeneratedFilesTests: XCTestCase {
         try Generator.write(out.swift, into: swiftTmp, generatedSuffixes: [".swift"])
         try Generator.write(out.c, into: cTmp, generatedSuffixes: [".h", ".c"])
 
-        let pairs = [(swiftTmp, packageRoot.appendingPathComponent("Sources/RPC/Interfaces/Generated").path, [".swift"]),
-                     (cTmp, packageRoot.appendingPathComponent("Sources/RPC/ClientC/generated").path, [".h", ".c"])]
+        let pairs = [(swiftTmp, Husk.packageRoot.appendingPathComponent("Sources/RPC/Interfaces/Generated").path, [".swift"]),
+                     (cTmp, Husk.packageRoot.appendingPathComponent("Sources/RPC/ClientC/generated").path, [".h", ".c"])]
         for (fresh, committed, suffixes) in pairs {
             let freshNames = try FileManager.default.contentsOfDirectory(atPath: fresh).sorted()
             let committedNames = try FileManager.default.contentsOfDirectory(atPath: committed)

@@ -1,3 +1,4 @@
+import HuskTestSupport
 import XCTest
 @testable import RPCGen
 
@@ -19,7 +20,7 @@ final class ParserTests: XCTestCase {
     }
 
     func testEchoIDLParses() throws {
-        let text = try String(contentsOf: packageRoot.appendingPathComponent("Interfaces/echo.idl"), encoding: .utf8)
+        let text = try String(contentsOf: Husk.packageRoot.appendingPathComponent("Interfaces/echo.idl"), encoding: .utf8)
         let decls = try parse(text)
         XCTAssertEqual(decls.count, 1)
         let echo = try XCTUnwrap(decls.first)
@@ -142,4 +143,3 @@ final class ParserTests: XCTestCase {
 }
 
 /// The package's root directory, from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import RPCInterfaces
 import RPCWire
+import Platform
 import XCTest
 
 /// `husk blk serve --image` on a scratch image: the file component behind
@@ -115,10 +116,10 @@ final class BlockServerTests: XCTestCase {
                     let off = base + UInt64(round) * (128 << 10)
                     let p = blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + round))
                     try dev.write(offset: off, p)
-                    if try dev.read(offset: off, length: p.count) != p { failures.mutate { $0.append("client \(i) round \(round): mismatch") } }
+                    if try dev.read(offset: off, length: p.count) != p { failures.withLock { $0.append("client \(i) round \(round): mismatch") } }
                 }
                 try dev.flush()
-            } catch { failures.mutate { $0.append("client \(i): \(error)") } }
+            } catch { failures.withLock { $0.append("client \(i): \(error)") } }
         }
         XCTAssertEqual(failures.get(), [])
         // Every client's last region is in the file.

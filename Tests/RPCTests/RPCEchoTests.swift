@@ -69,17 +69,17 @@ final class RPCEchoTests: XCTestCase {
         // A slow call first: fast calls must not wait for it.
         let slow = try c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep, payload: EchoSession.sleepPayload(ms: 3000))
         let threads = 8, calls = 200
-        let errors = LockedCounter()
+        let errors = Locked(0)
         let finished = withDeadline(60, "fast calls") {
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 for i in 0..<calls {
                     let msg = Array("t\(t) call \(i)".utf8)
-                    do { if try c.echo(msg) != msg { errors.add() } } catch { errors.add() }
+                    do { if try c.echo(msg) != msg { errors.withLock { $0 += 1 } } } catch { errors.withLock { $0 += 1 } }
                 }
             }
         }
         XCTAssertTrue(finished, "fast calls hung")
-        XCTAssertEqual(errors.value, 0)
+        XCTAssertEqual(errors.get(), 0)
         // The slow call is still in flight: its reply comes after 1,600 others.
         XCTAssertTrue(c.rpc.isConnected)
         let r = c.rpc.wait(slow, timeoutSeconds: 20)
@@ -116,7 +116,7 @@ final class RPCEchoTests: XCTestCase {
         let (_, path) = try inProcessServer(self, limits: limits)
         let c = try EchoSession.connect(path: path)
         XCTAssertEqual(c.rpc.server.limits.maxInFlight, 4)
-        let ids = Platform.Locked<[UInt64]>([])
+        let ids = Locked<[UInt64]>([])
         for _ in 0..<6 {
             HostThread.start(name: "t-sleep", detached: true, blockSignals: true) {
                 if let id = try? c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
@@ -321,14 +321,6 @@ final class RPCEchoTests: XCTestCase {
         XCTAssertThrowsError(try AccessPolicy.parse("allow echo.sleep uid=root"))
         XCTAssertThrowsError(try AccessPolicy.parse("grant echo.sleep uid=0"))
     }
-}
-
-final class LockedCounter: @unchecked Sendable {
-    // @unchecked: `n` only under `m`.
-    private let m = Monitor()
-    private var n = 0
-    func add() { m.withLock { n += 1 } }
-    var value: Int { m.withLock { n } }
 }
 
 /// Counts SIGUSR1 deliveries (async-signal-safe: one atomic add).

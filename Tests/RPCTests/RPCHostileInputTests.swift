@@ -5,6 +5,7 @@ import RPCClient
 import RPCEcho
 import RPCTransport
 import RPCWire
+import Platform
 import XCTest
 
 /// Malformed and hostile messages from raw SOCK_SEQPACKET sockets against a

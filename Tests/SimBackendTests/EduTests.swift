@@ -2,6 +2,7 @@ import Glibc
 import Hypercalls
 import HypercallABI
 import SimBackend
+import HuskTestSupport
 import XCTest
 
 final class EduTests: XCTestCase {
@@ -99,7 +100,7 @@ final class EduTests: XCTestCase {
         let buf = try backend.dmaAllocate(size: 4096, alignment: 4096, maxBusAddress: 1 << 28)
         defer { try? backend.dmaFree(buf) }
         XCTAssertLessThan(buf.bus + 4096, 1 << 28)
-        let data = pattern(7, 100)
+        let data = testPattern(7, 100)
         data.withUnsafeBytes { buf.cpu.copyMemory(from: $0.baseAddress!, byteCount: 100) }
         // RAM -> EDU, with 8-byte register accesses.
         try w64(0x80, buf.bus)

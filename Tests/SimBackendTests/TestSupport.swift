@@ -2,6 +2,7 @@ import Glibc
 import Hypercalls
 import HypercallABI
 import SimBackend
+import HuskTestSupport
 import XCTest
 
 /// Wait at most `ms` for an eventfd to fire; returns its counter (and resets
@@ -26,31 +27,6 @@ func eventually(ms: Int = 5000, _ cond: () throws -> Bool) rethrows -> Bool {
     return try cond()
 }
 
-/// A temporary image file, removed on deinit.
-final class TempImage {
-    let path: String
-    init(bytes: Int, fill: UInt8 = 0) {
-        var template = Array("/tmp/husk-sim-test-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        precondition(fd >= 0)
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let data = [UInt8](repeating: fill, count: bytes)
-        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, bytes) }
-        close(fd)
-    }
-    func contents(offset: Int, count: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        var out = [UInt8](repeating: 0, count: count)
-        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        return Array(out.prefix(max(0, n)))
-    }
-    deinit { unlink(path) }
-}
-
-func pattern(_ seed: Int, _ count: Int) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 31) ^ (seed &* 7) ^ ($0 >> 8)) }
-}
 
 extension HostDevice {
     func setBusMaster() throws {

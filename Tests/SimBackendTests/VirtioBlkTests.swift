@@ -3,6 +3,7 @@ import Glibc
 import Hypercalls
 import HypercallABI
 import SimBackend
+import HuskTestSupport
 import XCTest
 
 final class VirtioBlkTests: XCTestCase {
@@ -94,7 +95,7 @@ final class VirtioBlkTests: XCTestCase {
         }
         XCTAssertNotEqual(cap, 0)
         XCTAssertEqual(try driver.dev.configRead(offset: cap + 2, width: 2) & 0x8000, 0x8000)
-        let data = pattern(1, 4096)
+        let data = testPattern(1, 4096)
         driver.submit(type: BlkType.write, sector: 8, write: data)
         try driver.kick()
         XCTAssertNotNil(waitEvent(driver.irq!.eventFDs[1]), "queue interrupt on vector 1")
@@ -119,7 +120,7 @@ final class VirtioBlkTests: XCTestCase {
         while done.count < total {
             var batch = 0
             while nextSector < total && driver.freeRequestCapacity > 0 {
-                let p = pattern(nextSector, 1024)
+                let p = testPattern(nextSector, 1024)
                 written[nextSector] = p
                 driver.submit(type: BlkType.write, sector: UInt64(nextSector * 2), write: p)
                 nextSector += 1; batch += 1
@@ -181,7 +182,7 @@ final class VirtioBlkTests: XCTestCase {
         let image = TempImage(bytes: 1 << 20)
         try make("virtio-blk:image=\(image.path)")
         try driver.start()
-        let a = pattern(10, 512), b = pattern(11, 512), c = pattern(12, 512)
+        let a = testPattern(10, 512), b = testPattern(11, 512), c = testPattern(12, 512)
         XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: a)?.status, 0)
         XCTAssertEqual(try driver.run(type: BlkType.flush, sector: 0)?.status, 0)
         XCTAssertEqual(blk.stats.flushes, 1)
@@ -215,7 +216,7 @@ final class VirtioBlkTests: XCTestCase {
         let image = TempImage(bytes: 64 * 1024)
         try make("virtio-blk:image=\(image.path),cache=writethrough")
         try driver.start()
-        let a = pattern(3, 1024)
+        let a = testPattern(3, 1024)
         XCTAssertEqual(try driver.run(type: BlkType.write, sector: 4, write: a)?.status, 0)
         XCTAssertEqual(image.contents(offset: 4 * 512, count: 1024), a)
         blk.powerCut()
@@ -227,7 +228,7 @@ final class VirtioBlkTests: XCTestCase {
         try make("virtio-blk:image=\(image.path),ro")
         XCTAssertNotEqual(try driver.deviceFeatures & (1 << 5), 0, "VIRTIO_BLK_F_RO offered")
         try driver.start()
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: pattern(1, 512))?.status, 1)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: testPattern(1, 512))?.status, 1)
         let r = try driver.run(type: BlkType.read, sector: 0, readLength: 512)
         XCTAssertEqual(r?.status, 0)
         XCTAssertEqual(r?.data, [UInt8](repeating: 0xAB, count: 512))
@@ -238,7 +239,7 @@ final class VirtioBlkTests: XCTestCase {
         try make()
         try driver.start()
         blk.injectIOErrors(count: 2)
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: pattern(1, 512))?.status, 1)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: testPattern(1, 512))?.status, 1)
         XCTAssertEqual(try driver.run(type: BlkType.read, sector: 0, readLength: 512)?.status, 1)
         XCTAssertEqual(try driver.run(type: BlkType.read, sector: 0, readLength: 512)?.status, 0)
         XCTAssertEqual(try driver.run(type: 99, sector: 0)?.status, 2, "unsupported type")
@@ -258,9 +259,9 @@ final class VirtioBlkTests: XCTestCase {
         try make("virtio-blk:size=64K,blksize=4096")
         try driver.start()
         XCTAssertEqual(try driver.read(driver.devcfg, 0x14, 4), 4096)
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 1, write: pattern(1, 4096))?.status, 1)
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 8, write: pattern(1, 512))?.status, 1)
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 8, write: pattern(1, 4096))?.status, 0)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 1, write: testPattern(1, 4096))?.status, 1)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 8, write: testPattern(1, 512))?.status, 1)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 8, write: testPattern(1, 4096))?.status, 0)
     }
 
     func testDMAOutsideMappingNeedsResetAndConfigInterrupt() throws {
@@ -340,13 +341,13 @@ final class VirtioBlkTests: XCTestCase {
         try driver.setupQueue(vector: 0xFFFF, configVector: 0xFFFF)
         try driver.driverOK()
 
-        driver.submit(type: BlkType.write, sector: 0, write: pattern(1, 512))
+        driver.submit(type: BlkType.write, sector: 0, write: testPattern(1, 512))
         try driver.kick()
         XCTAssertEqual(waitEvent(fd), 1, "INTx fired")
         XCTAssertNotEqual(try driver.dev.configRead(offset: 6, width: 2) & 0x8, 0, "PCI status: interrupt pending")
         XCTAssertEqual(driver.reap().count, 1)
         // A second completion while masked: no new event.
-        driver.submit(type: BlkType.write, sector: 1, write: pattern(2, 512))
+        driver.submit(type: BlkType.write, sector: 1, write: testPattern(2, 512))
         try driver.kick()
         XCTAssertTrue(eventually { self.driver.reap().count == 1 })
         XCTAssertNil(pendingEvent(fd), "masked until acknowledged")
@@ -379,12 +380,12 @@ final class VirtioBlkTests: XCTestCase {
         try make()
         try driver.start()
         driver.setNoInterrupt(true)
-        driver.submit(type: BlkType.write, sector: 0, write: pattern(1, 512))
+        driver.submit(type: BlkType.write, sector: 0, write: testPattern(1, 512))
         try driver.kick()
         XCTAssertTrue(eventually { self.driver.reap().count == 1 })
         XCTAssertNil(waitEvent(driver.irq!.eventFDs[1], ms: 20))
         driver.setNoInterrupt(false)
-        driver.submit(type: BlkType.write, sector: 0, write: pattern(1, 512))
+        driver.submit(type: BlkType.write, sector: 0, write: testPattern(1, 512))
         try driver.kick()
         XCTAssertNotNil(waitEvent(driver.irq!.eventFDs[1]))
     }
@@ -392,7 +393,7 @@ final class VirtioBlkTests: XCTestCase {
     func testResetClearsState() throws {
         try make()
         try driver.start()
-        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: pattern(1, 512))?.status, 0)
+        XCTAssertEqual(try driver.run(type: BlkType.write, sector: 0, write: testPattern(1, 512))?.status, 0)
         try driver.setStatus(0)
         XCTAssertEqual(try driver.status, 0)
         XCTAssertEqual(try driver.read(driver.common, 0x1C, 2), 0, "queue_enable")
@@ -416,7 +417,7 @@ final class VirtioBlkTests: XCTestCase {
         try driver.negotiate()
         try driver.setupQueue()
         try driver.driverOK()
-        XCTAssertEqual(try driver.run(type: BlkType.read, sector: 0, readLength: 512)?.data, pattern(1, 512))
+        XCTAssertEqual(try driver.run(type: BlkType.read, sector: 0, readLength: 512)?.data, testPattern(1, 512))
         // FLR through HostDevice does the same.
         try driver.dev.reset()
         XCTAssertEqual(try driver.status, 0)

@@ -33,6 +33,8 @@ public struct ToolResult: Sendable {
     public var stdout: String
     public var stderr: String
     public var output: String { stdout + stderr }
+    public var ok: Bool { status == 0 }
+    public init(status: Int32, stdout: String, stderr: String) { self.status = status; self.stdout = stdout; self.stderr = stderr }
 }
 
 /// Run `tool ARGS` to completion with its output in files (so a chatty tool
@@ -165,16 +167,6 @@ public func waitUntilStopped(_ pid: pid_t, seconds: Double = 10) -> Bool {
     }
 }
 
-/// A value shared between a test and the threads it starts.
-public final class Locked<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value: Value
-    public init(_ value: Value) { self.value = value }
-    public func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
-    public func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
-    public func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
-}
 
 /// scratchDirectory as a file URL.
 public func scratchURL(_ test: XCTestCase) throws -> URL {

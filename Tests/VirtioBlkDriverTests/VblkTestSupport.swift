@@ -6,6 +6,7 @@ import HypercallABI
 import Hypercalls
 @testable import SimBackend
 import VirtioBlkComponent
+import HuskTestSupport
 import XCTest
 
 /// One ComponentHost on a sim backend with the virtio_blk component loaded:
@@ -127,27 +128,3 @@ extension Glue.Disk {
     }
 }
 
-func pattern(_ seed: Int, _ count: Int) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 31) ^ (seed &* 7) ^ ($0 >> 9) ^ ($0 >> 17)) }
-}
-
-/// A temporary image file, removed at deinit.
-final class TempImage {
-    let path: String
-    init(bytes: Int) {
-        var template = Array("/tmp/husk-vblk-test-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        precondition(fd >= 0)
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        precondition(ftruncate(fd, off_t(bytes)) == 0)
-        close(fd)
-    }
-    func contents(offset: Int, count: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        var out = [UInt8](repeating: 0, count: count)
-        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        return Array(out.prefix(max(0, n)))
-    }
-    deinit { unlink(path) }
-}

@@ -5,6 +5,7 @@ import HuskHost
 import HypercallABI
 import Hypercalls
 @testable import SimBackend
+import HuskTestSupport
 import XCTest
 
 /// The virtio_blk component end to end: loaded into a ComponentHost on the
@@ -30,7 +31,7 @@ final class VirtioBlkDriverTests: XCTestCase {
         // pieces that cross max_transfer boundaries of the disk...
         let base: UInt64 = 7 * 512
         let total = 2 * mt + mt / 2 + 3 * 512
-        let data = pattern(1, total)
+        let data = testPattern(1, total)
         var pos = 0
         for piece in [mt, 512, mt - 512, 3 * 512, mt / 2] where pos < total {
             let n = min(piece, total - pos)
@@ -56,8 +57,8 @@ final class VirtioBlkDriverTests: XCTestCase {
             XCTAssertEqual(d.submit(.read, data: b.baseAddress, offset: 100, length: 512) { _ in }, HUSK_EINVAL)
         }
         // The last block and past the end.
-        XCTAssertEqual(d.write(pattern(9, 512), at: d.sizeBytes - 512), HUSK_OK)
-        XCTAssertEqual(d.read(512, at: d.sizeBytes - 512).1, pattern(9, 512))
+        XCTAssertEqual(d.write(testPattern(9, 512), at: d.sizeBytes - 512), HUSK_OK)
+        XCTAssertEqual(d.read(512, at: d.sizeBytes - 512).1, testPattern(9, 512))
         XCTAssertEqual(d.read(1024, at: d.sizeBytes - 512).0, HUSK_EINVAL)
     }
 
@@ -69,7 +70,7 @@ final class VirtioBlkDriverTests: XCTestCase {
         let count = 256, size = 8192
         let buf = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 4096)
         defer { buf.deallocate() }
-        let data = pattern(5, count * size)
+        let data = testPattern(5, count * size)
         data.withUnsafeBytes { buf.copyMemory(from: $0.baseAddress!, byteCount: count * size) }
 
         // Submit everything as fast as possible; EAGAIN means "retry after a completion".
@@ -139,9 +140,9 @@ final class VirtioBlkDriverTests: XCTestCase {
         XCTAssertGreaterThan(rig.device().stats.requests, 65_536)
         XCTAssertEqual(rig.device().stats.deviceErrors, 0, rig.device().lastDeviceError ?? "")
         // Data still right after the wrap.
-        XCTAssertEqual(d.write(pattern(3, 700), at: 512), HUSK_EINVAL, "not a whole number of blocks")
-        XCTAssertEqual(d.write(pattern(3, 2048), at: 4096), HUSK_OK)
-        XCTAssertEqual(d.read(2048, at: 4096).1, pattern(3, 2048))
+        XCTAssertEqual(d.write(testPattern(3, 700), at: 512), HUSK_EINVAL, "not a whole number of blocks")
+        XCTAssertEqual(d.write(testPattern(3, 2048), at: 4096), HUSK_OK)
+        XCTAssertEqual(d.read(2048, at: 4096).1, testPattern(3, 2048))
     }
 
     // MARK: interrupts
@@ -149,7 +150,7 @@ final class VirtioBlkDriverTests: XCTestCase {
     private func exercise(_ rig: VblkRig, requests: Int = 40) throws {
         let d = try rig.disk()
         for i in 0..<requests {
-            let p = pattern(i, 4096)
+            let p = testPattern(i, 4096)
             XCTAssertEqual(d.write(p, at: UInt64(i) * 4096), HUSK_OK)
             XCTAssertEqual(d.read(4096, at: UInt64(i) * 4096).1, p)
         }
@@ -215,7 +216,7 @@ final class VirtioBlkDriverTests: XCTestCase {
         defer { rig.shutdown() }
         let d = try rig.disk()
         XCTAssertTrue(d.isReadOnly)
-        XCTAssertEqual(d.write(pattern(1, 512), at: 0), HUSK_EROFS)
+        XCTAssertEqual(d.write(testPattern(1, 512), at: 0), HUSK_EROFS)
         XCTAssertEqual(d.read(512, at: 0).0, HUSK_OK)
         XCTAssertEqual(d.flush(), HUSK_OK)
     }
@@ -224,13 +225,13 @@ final class VirtioBlkDriverTests: XCTestCase {
         let rig = try VblkRig(["virtio-blk:size=1M"])
         defer { rig.shutdown() }
         let d = try rig.disk()
-        XCTAssertEqual(d.write(pattern(2, 1024), at: 0), HUSK_OK)
+        XCTAssertEqual(d.write(testPattern(2, 1024), at: 0), HUSK_OK)
         rig.device().injectIOErrors(count: 2)
-        XCTAssertEqual(d.write(pattern(3, 1024), at: 0), HUSK_EIO)
+        XCTAssertEqual(d.write(testPattern(3, 1024), at: 0), HUSK_EIO)
         XCTAssertEqual(d.read(1024, at: 0).0, HUSK_EIO)
         let (r, back) = d.read(1024, at: 0)
         XCTAssertEqual(r, HUSK_OK)
-        XCTAssertEqual(back, pattern(2, 1024), "the failed write did nothing")
+        XCTAssertEqual(back, testPattern(2, 1024), "the failed write did nothing")
         XCTAssertEqual(rig.device().stats.deviceErrors, 0)
     }
 
@@ -244,7 +245,7 @@ final class VirtioBlkDriverTests: XCTestCase {
         let d = try rig.disk()
         XCTAssertEqual(d.blockSize, 4096)
         XCTAssertEqual(d.blockCount, 256)
-        let p = pattern(4, 3 * 4096)
+        let p = testPattern(4, 3 * 4096)
         XCTAssertEqual(d.write(p, at: 5 * 4096), HUSK_OK)
         XCTAssertEqual(image.contents(offset: 5 * 4096, count: 3 * 4096), p, "data must land at byte 5*4096 (sector 40)")
         XCTAssertEqual(d.read(3 * 4096, at: 5 * 4096).1, p)
@@ -258,7 +259,7 @@ final class VirtioBlkDriverTests: XCTestCase {
     /// flushed data persists, the driver brings the device up again.
     func testReloadKeepsFlushedData() throws {
         let image = TempImage(bytes: 4 << 20)
-        let p = pattern(6, 300 * 1024)
+        let p = testPattern(6, 300 * 1024)
         do {
             let rig = try VblkRig(["virtio-blk:image=\(image.path)"])
             let d = try rig.disk()
@@ -292,14 +293,14 @@ final class VirtioBlkDriverTests: XCTestCase {
             let rig = try VblkRig(["virtio-blk:size=1M"], params: params)
             defer { rig.shutdown() }
             let d = try rig.disk()
-            XCTAssertEqual(d.write(pattern(7, 2048), at: 0), HUSK_OK)
+            XCTAssertEqual(d.write(testPattern(7, 2048), at: 0), HUSK_OK)
             let blk = rig.device()
             blk.lock.withLock { blk.deviceErrorLocked("test: forced DEVICE_NEEDS_RESET") }
             let (r, back) = d.readEventually(2048, at: 0)
             XCTAssertEqual(r, HUSK_OK, "no recovery with \(params)")
-            XCTAssertEqual(back, pattern(7, 2048), "with \(params)")
-            XCTAssertEqual(d.write(pattern(8, 512), at: 4096), HUSK_OK)
-            XCTAssertEqual(d.read(512, at: 4096).1, pattern(8, 512))
+            XCTAssertEqual(back, testPattern(7, 2048), "with \(params)")
+            XCTAssertEqual(d.write(testPattern(8, 512), at: 4096), HUSK_OK)
+            XCTAssertEqual(d.read(512, at: 4096).1, testPattern(8, 512))
             XCTAssertEqual(blk.stats.deviceErrors, 1)
         }
     }
@@ -309,7 +310,7 @@ final class VirtioBlkDriverTests: XCTestCase {
     /// both through the running driver and after a reload.
     func testPowerCutKeepsOnlyFlushedWrites() throws {
         let image = TempImage(bytes: 1 << 20)
-        let a = pattern(10, 4096), b = pattern(11, 4096), zero = [UInt8](repeating: 0, count: 4096)
+        let a = testPattern(10, 4096), b = testPattern(11, 4096), zero = [UInt8](repeating: 0, count: 4096)
         do {
             let rig = try VblkRig(["virtio-blk:image=\(image.path)"])
             defer { rig.shutdown() }
