@@ -184,7 +184,7 @@ let tests: [Target] = [
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
-                                                "HostSys", "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
+                                                "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
                                                 "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"]),
     // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
     .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",

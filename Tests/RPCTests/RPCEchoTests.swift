@@ -1,11 +1,11 @@
 import Foundation
 import Glibc
-import HostSys
 import RPCClient
 import RPCEcho
 import RPCServer
 import RPCTransport
 import RPCWire
+import Synchronization
 import XCTest
 import Platform
 
@@ -323,15 +323,17 @@ final class RPCEchoTests: XCTestCase {
     }
 }
 
-/// Counts SIGUSR1 deliveries (async-signal-safe: one atomic add).
+/// Counts SIGUSR1 deliveries (async-signal-safe: one lock-free atomic add;
+/// `install` touches the global first, so the handler never runs its lazy
+/// initialisation).
 enum SignalCounter {
-    nonisolated(unsafe) static var storage = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    static let storage = Atomic<UInt32>(0)
     static func install() {
-        storage.pointee = 0
+        storage.store(0, ordering: .sequentiallyConsistent)
         var sa = sigaction()
-        sa.__sigaction_handler.sa_handler = { _ in _ = husk_atomic_fetch_add_u32(SignalCounter.storage, 1) }
+        sa.__sigaction_handler.sa_handler = { _ in SignalCounter.storage.add(1, ordering: .relaxed) }
         sigemptyset(&sa.sa_mask)
         sigaction(SIGUSR1, &sa, nil)
     }
-    static var count: UInt32 { husk_atomic_load_u32(storage) }
+    static var count: UInt32 { storage.load(ordering: .sequentiallyConsistent) }
 }
