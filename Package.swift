@@ -8,11 +8,13 @@ import PackageDescription
 /// include fail to compile; Tests/IntegrationTests/ComponentSymbolTests checks
 /// their undefined symbols.
 let componentCFlags: [CSetting] = [
-    .unsafeFlags(["-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
-                  "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
+    .unsafeFlags([
+        "-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
+        "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"
+    ])
 ]
 let hostCFlags: [CSetting] = [
-    .unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]),
+    .unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])
 ]
 
 /// The components linked into husk. Adding one is a folder under
@@ -25,8 +27,9 @@ func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
 let componentTargets: [Target] = componentNames.map {
-    .target(name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
-            path: "Sources/Components/\($0)", cSettings: componentCFlags)
+    .target(
+        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+        path: "Sources/Components/\($0)", cSettings: componentCFlags)
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
 
@@ -36,7 +39,7 @@ let platform: [Target] = [
     .target(name: "PlatformC", path: "Sources/Platform/PlatformC", cSettings: hostCFlags),
     // Monitor (mutex + condvar), Locked<Value>, HostThread, EventFD: the one
     // way host-side Swift locks, waits and starts threads.
-    .target(name: "Platform", dependencies: ["PlatformC"], path: "Sources/Platform/Platform"),
+    .target(name: "Platform", dependencies: ["PlatformC"], path: "Sources/Platform/Platform")
 ]
 
 // Sources/Hypercalls: the ABI, the host that implements it, the backends.
@@ -50,17 +53,20 @@ let hypercalls: [Target] = [
     // and the backend interface the other backends implement.
     .target(name: "Hypercalls", dependencies: ["HypercallABI", "HostSys", "Platform", "PlatformC"], path: "Sources/Hypercalls/Host"),
     .target(name: "SimBackendC", path: "Sources/Hypercalls/Backends/SimC", cSettings: hostCFlags),
-    .target(name: "SimBackend", dependencies: ["Hypercalls", "SimBackendC", "Platform", "PlatformC"],
-            path: "Sources/Hypercalls/Backends/Sim"),
+    .target(
+        name: "SimBackend", dependencies: ["Hypercalls", "SimBackendC", "Platform", "PlatformC"],
+        path: "Sources/Hypercalls/Backends/Sim"),
     // ioctl, VFIO request numbers and structures, MMIO accessors.
     .target(name: "PCIHostC", path: "Sources/Hypercalls/Backends/PCIHostC", cSettings: hostCFlags),
     // Sysfs, descriptors, region I/O and the IOVA allocator shared by the
     // backends that drive real PCI functions.
-    .target(name: "PCIHostSupport", dependencies: ["Hypercalls", "PCIHostC", "PlatformC"],
-            path: "Sources/Hypercalls/Backends/PCIHost"),
-    .target(name: "VFIOBackend", dependencies: ["Hypercalls", "PCIHostC", "PlatformC", "PCIHostSupport"],
-            path: "Sources/Hypercalls/Backends/VFIO"),
-    .target(name: "UIOBackend", dependencies: ["Hypercalls", "PCIHostSupport"], path: "Sources/Hypercalls/Backends/UIO"),
+    .target(
+        name: "PCIHostSupport", dependencies: ["Hypercalls", "PCIHostC", "PlatformC"],
+        path: "Sources/Hypercalls/Backends/PCIHost"),
+    .target(
+        name: "VFIOBackend", dependencies: ["Hypercalls", "PCIHostC", "PlatformC", "PCIHostSupport"],
+        path: "Sources/Hypercalls/Backends/VFIO"),
+    .target(name: "UIOBackend", dependencies: ["Hypercalls", "PCIHostSupport"], path: "Sources/Hypercalls/Backends/UIO")
 ]
 
 // Sources/Glue: the kernel-style C API and its Swift logic.
@@ -68,7 +74,7 @@ let glue: [Target] = [
     // Headers (husk/glue.h and husk/glue/*.h) and inline accessors ...
     .target(name: "GlueAPI", dependencies: ["HypercallABI"], path: "Sources/Glue/API", cSettings: hostCFlags),
     // ... whose logic is Swift over the hypercall table.
-    .target(name: "Glue", dependencies: ["GlueAPI", "HypercallABI"], path: "Sources/Glue/Logic"),
+    .target(name: "Glue", dependencies: ["GlueAPI", "HypercallABI"], path: "Sources/Glue/Logic")
 ]
 
 // Sources/RPC: the native RPC (docs/protocol.md, docs/rpc-runtime.md, docs/idl.md).
@@ -86,50 +92,64 @@ let rpc: [Target] = [
     .target(name: "RPCSys", path: "Sources/RPC/Sys", cSettings: hostCFlags),
     // Transport, server runtime, Swift client.
     .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "Platform"], path: "Sources/RPC/Transport"),
-    .target(name: "RPCServer", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Platform", "Hypercalls", "HypercallABI", "Glue",
-                                             .product(name: "Logging", package: "swift-log")],
-            path: "Sources/RPC/Server"),
+    .target(
+        name: "RPCServer",
+        dependencies: [
+            "RPCWire", "RPCTransport", "RPCSys", "Platform", "Hypercalls", "HypercallABI", "Glue",
+            .product(name: "Logging", package: "swift-log")
+        ],
+        path: "Sources/RPC/Server"),
     .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Platform", "PlatformC"], path: "Sources/RPC/Client"),
     // The echo interface: the RPC's own test service (its checksum is CRC-32C).
     .target(name: "ChecksumC", path: "Sources/RPC/Checksum", cSettings: hostCFlags),
-    .target(name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "ChecksumC", "Platform"],
-            path: "Sources/RPC/Echo"),
+    .target(
+        name: "RPCEcho", dependencies: ["RPCWire", "RPCServer", "RPCClient", "RPCInterfaces", "ChecksumC", "Platform"],
+        path: "Sources/RPC/Echo"),
     // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
-    .target(name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "Platform"],
-            path: "Sources/RPC/Fuzzing"),
+    .target(
+        name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "Platform"],
+        path: "Sources/RPC/Fuzzing")
 ]
 
 // Sources/Servers: components exported over the RPC, and their clients.
 let servers: [Target] = [
     // The block server (docs/block.md): the blk interface over glue disks.
-    .target(name: "BlockServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
-                                                "RPCServer", "RPCWire", "RPCTransport", "Platform"],
-            path: "Sources/Servers/Block"),
+    .target(
+        name: "BlockServer",
+        dependencies: [
+            "Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
+            "RPCServer", "RPCWire", "RPCTransport", "Platform"
+        ],
+        path: "Sources/Servers/Block"),
     .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
-    .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD"),
+    .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
 ]
 
 // Sources/Hosting: running components and servers: the component model,
 // privilege separation, supervision.
 let hosting: [Target] = [
     // The `husk_components` link set of the built-in components.
-    .target(name: "ComponentLinkSet", dependencies: ["HypercallABI"], path: "Sources/Hosting/ComponentLinkSet",
-            cSettings: hostCFlags),
+    .target(
+        name: "ComponentLinkSet", dependencies: ["HypercallABI"], path: "Sources/Hosting/ComponentLinkSet",
+        cSettings: hostCFlags),
     // Component model: built-in registry, dlopen, versions, dependency order.
-    .target(name: "HuskHost", dependencies: [
-        "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue", "ComponentLinkSet",
-    ] + componentDependencies, path: "Sources/Hosting/ComponentHost"),
+    .target(
+        name: "HuskHost",
+        dependencies: [
+            "Hypercalls", "SimBackend", "VFIOBackend", "UIOBackend", "Glue", "ComponentLinkSet"
+        ] + componentDependencies, path: "Sources/Hosting/ComponentHost"),
     // Privilege separation for servers: RLIMIT_MEMLOCK, drop to a numeric
     // uid/gid, no_new_privs, seccomp allow-list (libseccomp from Debian's
     // libseccomp-dev, ThirdPartyC/README.md). docs/sandbox.md.
-    .target(name: "SandboxC", path: "Sources/Hosting/SandboxC", cSettings: hostCFlags,
-            linkerSettings: [.linkedLibrary("seccomp")]),
+    .target(
+        name: "SandboxC", path: "Sources/Hosting/SandboxC", cSettings: hostCFlags,
+        linkerSettings: [.linkedLibrary("seccomp")]),
     .target(name: "Sandbox", dependencies: ["SandboxC", "Platform"], path: "Sources/Hosting/Sandbox"),
     // `husk up/status/down`: stack config, supervisor, control socket (docs/supervision.md).
-    .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys", "Platform"], path: "Sources/Hosting/Supervisor"),
+    .target(name: "Supervisor", dependencies: ["RPCTransport", "RPCSys", "Platform"], path: "Sources/Hosting/Supervisor")
 ]
 
 // Sources/VM: libvirt test VMs (docs/vm.md, docs/vm-guest.md).
@@ -142,9 +162,11 @@ let vm: [Target] = [
     // `husk vm image`: the test guest's kernel + initramfs (Debian kernel, busybox, static husk,
     // /init). Pure Swift over posix_spawn, no libvirt.
     .target(name: "VMImage", path: "Sources/VM/Image"),
-    .executableTarget(name: "husk-vm", dependencies: [
-        "VMHost", "VMImage", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ], path: "Sources/VM/husk-vm"),
+    .executableTarget(
+        name: "husk-vm",
+        dependencies: [
+            "VMHost", "VMImage", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")
+        ], path: "Sources/VM/husk-vm")
 ]
 
 // Sources/Tools: the husk command and what only it uses.
@@ -156,39 +178,59 @@ let tools: [Target] = [
     .target(name: "HypBench", dependencies: ["HypercallABI"], path: "Sources/Tools/HypBench", cSettings: hostCFlags),
     // `husk bench rpc` in C: raw SEQPACKET ping-pong and loops over the generated echo client.
     // It links the generated C client (RPCClientC) exactly as a C program would.
-    .target(name: "RPCBenchC", dependencies: ["RPCClientC"], path: "Sources/Tools/RPCBenchC",
-            cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
-    .executableTarget(name: "husk", dependencies: [
-        "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
-        "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ], path: "Sources/Tools/husk", linkerSettings: [
-        // dlopen()ed components resolve glue symbols against the executable.
-        .unsafeFlags(["-Xlinker", "--export-dynamic"]),
-    ]),
+    .target(
+        name: "RPCBenchC", dependencies: ["RPCClientC"], path: "Sources/Tools/RPCBenchC",
+        cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
+    .executableTarget(
+        name: "husk",
+        dependencies: [
+            "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
+            "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")
+        ], path: "Sources/Tools/husk",
+        linkerSettings: [
+            // dlopen()ed components resolve glue symbols against the executable.
+            .unsafeFlags(["-Xlinker", "--export-dynamic"])
+        ])
 ]
 
 let tests: [Target] = [
     // Helpers shared by the test targets: the husk binary, scratch
     // directories, child processes, polling with a deadline.
     .target(name: "HuskTestSupport", dependencies: ["Platform"], path: "Tests/TestSupport"),
-    .testTarget(name: "HypercallsTests", dependencies: ["Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
-                                                       "PCIHostSupport"]),
+    .testTarget(
+        name: "HypercallsTests",
+        dependencies: [
+            "Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
+            "PCIHostSupport"
+        ]),
     .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
-    .testTarget(name: "VirtioBlkDriverTests", dependencies: ["Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
-                                                            "VirtioBlkComponent", "HuskTestSupport"]),
+    .testTarget(
+        name: "VirtioBlkDriverTests",
+        dependencies: [
+            "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
+            "VirtioBlkComponent", "HuskTestSupport"
+        ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),
-    .testTarget(name: "RPCTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
-                                                "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
-                                                "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"]),
+    .testTarget(
+        name: "RPCTests",
+        dependencies: [
+            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
+            "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
+            "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"
+        ]),
     // Signals both ways, events, reconnect/ESTALE, caller credentials through the glue.
-    .testTarget(name: "RPCSignalTests", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",
-                                                      "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport", "Platform"]),
+    .testTarget(
+        name: "RPCSignalTests",
+        dependencies: [
+            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",
+            "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport", "Platform"
+        ]),
     .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys"]),
     // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
     .testTarget(name: "RPCBenchTests", dependencies: ["HuskTestSupport"]),
@@ -196,8 +238,12 @@ let tests: [Target] = [
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
     .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HuskTestSupport"]),
     // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
-    .testTarget(name: "NBDTests", dependencies: ["NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
-                                                "PlatformC"]),
+    .testTarget(
+        name: "NBDTests",
+        dependencies: [
+            "NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
+            "PlatformC"
+        ])
 ]
 
 let package = Package(
@@ -206,11 +252,11 @@ let package = Package(
     products: [
         .executable(name: "husk", targets: ["husk"]),
         .executable(name: "husk-rpcgen", targets: ["RPCGen"]),
-        .executable(name: "husk-vm", targets: ["husk-vm"]),
+        .executable(name: "husk-vm", targets: ["husk-vm"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
     ],
     targets: platform + hypercalls + glue + componentTargets + rpc + servers + hosting + vm + tools + tests,
     swiftLanguageModes: [.v6]
@@ -220,6 +266,8 @@ let package = Package(
 // scripts/fuzz-rpc.sh sets HUSK_FUZZ=1: libFuzzer supplies its main(), so it
 // links only with -sanitize=fuzzer and must not be part of a normal build.
 if Context.environment["HUSK_FUZZ"] == "1" {
-    package.targets.append(.executableTarget(name: "rpc-fuzz", dependencies: ["RPCFuzzing"], path: "Fuzz/rpc",
-                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.targets.append(
+        .executableTarget(
+            name: "rpc-fuzz", dependencies: ["RPCFuzzing"], path: "Fuzz/rpc",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
 }

@@ -18,6 +18,10 @@ scripts/setup.sh
 scripts/setup-vm.sh
 phase setup
 
+# Layout conventions (.swift-format, .clang-format): a few seconds.
+scripts/lint.sh || status_lint=1
+phase lint
+
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking|Applying)' || true
 # grep's status hides swift's: check the build for real.
 swift build --build-tests >/dev/null
@@ -90,4 +94,5 @@ phase vm
 # A short libFuzzer run over the RPC decoder and dispatch path (docs/fuzzing.md).
 scripts/fuzz-rpc.sh 30 || status=1
 phase fuzz
+if [ "${status_lint:-0}" -ne 0 ]; then echo "lint: failed (scripts/lint.sh)"; status=1; fi
 exit "$status"

@@ -17,7 +17,7 @@ final class CalloutTests: XCTestCase {
             glue_callout_schedule(c, 30_000_000)
             XCTAssertTrue(glue_callout_pending(c))
             XCTAssertTrue(GlueHarness.waitUntil { rec.count >= 1 })
-            _ = glue_sleep_ns(100_000_000)          // a second firing would show by now
+            _ = glue_sleep_ns(100_000_000)  // a second firing would show by now
             XCTAssertEqual(rec.count, 1)
             XCTAssertGreaterThanOrEqual(rec.times[0], start + 30_000_000)
             XCTAssertFalse(glue_callout_pending(c))
@@ -32,7 +32,7 @@ final class CalloutTests: XCTestCase {
             XCTAssertEqual(glue_callout_init(c, Self.tick, rec.arg), HUSK_OK)
             let start = glue_uptime_ns()
             glue_callout_schedule(c, 10_000_000)
-            glue_callout_schedule(c, 80_000_000)    // replaces the 10 ms one
+            glue_callout_schedule(c, 80_000_000)  // replaces the 10 ms one
             XCTAssertTrue(GlueHarness.waitUntil { rec.count >= 1 })
             _ = glue_sleep_ns(50_000_000)
             XCTAssertEqual(rec.count, 1)
@@ -65,7 +65,7 @@ final class CalloutTests: XCTestCase {
         try GlueHarness.run {
             let c = UnsafeMutablePointer<callout_t>.allocate(capacity: 1)
             XCTAssertEqual(glue_callout_init(c, Self.tick, rec.arg), HUSK_OK)
-            glue_callout_schedule(c, 1_000_000_000)   // far enough that a slow machine still stops it first
+            glue_callout_schedule(c, 1_000_000_000)  // far enough that a slow machine still stops it first
             XCTAssertTrue(glue_callout_stop(c), "stop of a pending callout returns true")
             XCTAssertFalse(glue_callout_stop(c), "stop of an idle callout returns false")
             XCTAssertFalse(glue_callout_pending(c))

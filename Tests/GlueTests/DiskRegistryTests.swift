@@ -8,7 +8,7 @@ import XCTest
 /// them, so the registry's waiting and refusals can be observed.
 final class HeldDisk: @unchecked Sendable {
     // @unchecked: `held` behind its Mutex; the rest is set before use.
-    let held = Mutex<[UInt]>([])   // request addresses
+    let held = Mutex<[UInt]>([])  // request addresses
     let submitted = Recorder()
     var arg: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
     static func from(_ p: UnsafeMutableRawPointer?) -> HeldDisk { Unmanaged<HeldDisk>.fromOpaque(p!).takeUnretainedValue() }
@@ -19,14 +19,19 @@ final class HeldDisk: @unchecked Sendable {
         d.held.withLock { $0.append(UInt(bitPattern: req!)) }
         return HUSK_OK
     }
-    static let transfer: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeMutableRawPointer?, UInt64, UInt64) -> Int32 = { priv, op, _, _, _ in
+    static let transfer: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeMutableRawPointer?, UInt64, UInt64) -> Int32 = {
+        priv, op, _, _, _ in
         HeldDisk.from(priv).submitted.append(100 + Int(op))
         return HUSK_EIO
     }
 
     /// Complete every held request with `status`.
     func completeAll(_ status: Int32) {
-        let reqs = held.withLock { h -> [UInt] in let r = h; h = []; return r }
+        let reqs = held.withLock { h -> [UInt] in
+            let r = h
+            h = []
+            return r
+        }
         for a in reqs {
             let r = UnsafeMutablePointer<disk_req>(bitPattern: a)!
             r.pointee.status = status
@@ -54,8 +59,10 @@ final class DiskRegistryTests: XCTestCase {
             XCTAssertEqual(glue_disk_register(&ok), HUSK_OK)
             var twin = p.describe(name: "d0")
             XCTAssertEqual(glue_disk_register(&twin), HUSK_EEXIST)
-            for (name, bs, mt, blocks) in [("", 512, 4096, 64), ("a b", 512, 4096, 64), (String(repeating: "x", count: 32), 512, 4096, 64),
-                                           ("bs", 1000, 4000, 64), ("small", 256, 4096, 64), ("mt", 4096, 6144, 64), ("empty", 512, 4096, 0)] {
+            for (name, bs, mt, blocks) in [
+                ("", 512, 4096, 64), ("a b", 512, 4096, 64), (String(repeating: "x", count: 32), 512, 4096, 64),
+                ("bs", 1000, 4000, 64), ("small", 256, 4096, 64), ("mt", 4096, 6144, 64), ("empty", 512, 4096, 0)
+            ] {
                 var d = p.describe(name: name, blocks: UInt64(blocks), blockSize: UInt32(bs), maxTransfer: UInt32(mt))
                 XCTAssertEqual(glue_disk_register(&d), HUSK_EINVAL, "\(name) bs \(bs) mt \(mt) blocks \(blocks)")
             }
@@ -83,8 +90,11 @@ final class DiskRegistryTests: XCTestCase {
             defer { buf.deallocate() }
             func submit(_ op: UInt32, _ off: UInt64, _ len: UInt64, data: UnsafeMutableRawPointer? = nil) -> Int32 {
                 let r = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
-                r.initialize(to: disk_req(op: op, status: 0, data: data ?? buf, offset: off, len: len, done: Self.done, arg: c.arg, provider_private: (0, 0, 0, 0)))
-                return glue_disk_submit(ref, r)   // refused ones are leaked on purpose: never handed out
+                r.initialize(
+                    to: disk_req(
+                        op: op, status: 0, data: data ?? buf, offset: off, len: len, done: Self.done, arg: c.arg,
+                        provider_private: (0, 0, 0, 0)))
+                return glue_disk_submit(ref, r)  // refused ones are leaked on purpose: never handed out
             }
             XCTAssertEqual(submit(UInt32(DISK_OP_READ), 100, 512), HUSK_EINVAL, "unaligned offset")
             XCTAssertEqual(submit(UInt32(DISK_OP_READ), 0, 100), HUSK_EINVAL, "partial block")
@@ -108,11 +118,17 @@ final class DiskRegistryTests: XCTestCase {
             guard let ref = glue_disk_open("held") else { return XCTFail("no disk") }
             let buf = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 512)
             let req = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
-            req.initialize(to: disk_req(op: UInt32(DISK_OP_READ), status: 0, data: buf, offset: 0, len: 512, done: Self.done, arg: c.arg, provider_private: (0, 0, 0, 0)))
+            req.initialize(
+                to: disk_req(
+                    op: UInt32(DISK_OP_READ), status: 0, data: buf, offset: 0, len: 512, done: Self.done, arg: c.arg,
+                    provider_private: (0, 0, 0, 0)))
             XCTAssertEqual(glue_disk_submit(ref, req), HUSK_OK)
             // Unregister on another thread (a kthread of the test component,
             // as a driver's detach would run): it must wait for the request.
-            let job = Job { glue_disk_unregister(&d); order.set("unregistered") }
+            let job = Job {
+                glue_disk_unregister(&d)
+                order.set("unregistered")
+            }
             var t = kthread_t()
             XCTAssertEqual(job.start(&t), HUSK_OK)
             _ = glue_sleep_ns(100_000_000)
@@ -145,14 +161,19 @@ final class DiskRegistryTests: XCTestCase {
             XCTAssertEqual(glue_disk_transfer(ra, UInt32(DISK_OP_WRITE), buf, 100, 512), HUSK_EINVAL, "checked first")
             // Without transfer: submitted, and the caller waits for done.
             // The provider completes from its own thread (a kthread here).
-            let job = Job { _ = GlueHarness.waitUntil { async.held.withLock { !$0.isEmpty } }; async.completeAll(HUSK_ENOTSUP) }
+            let job = Job {
+                _ = GlueHarness.waitUntil { async.held.withLock { !$0.isEmpty } }
+                async.completeAll(HUSK_ENOTSUP)
+            }
             var t = kthread_t()
             XCTAssertEqual(job.start(&t), HUSK_OK)
             XCTAssertEqual(glue_disk_transfer(rb, UInt32(DISK_OP_FLUSH), nil, 0, 0), HUSK_ENOTSUP)
             _ = glue_kthread_join(t)
             XCTAssertEqual(async.submitted.values, [Int(DISK_OP_FLUSH)])
-            glue_disk_close(ra); glue_disk_close(rb)
-            glue_disk_unregister(&a); glue_disk_unregister(&b)
+            glue_disk_close(ra)
+            glue_disk_close(rb)
+            glue_disk_unregister(&a)
+            glue_disk_unregister(&b)
         }
     }
 }
@@ -163,8 +184,10 @@ final class Job: @unchecked Sendable {
     let body: () -> Void
     init(_ b: @escaping () -> Void) { body = b }
     func start(_ out: UnsafeMutablePointer<kthread_t>) -> Int32 {
-        glue_kthread_create("disk-test", { arg in
-            Unmanaged<Job>.fromOpaque(arg!).takeRetainedValue().body()
-        }, Unmanaged.passRetained(self).toOpaque(), out)
+        glue_kthread_create(
+            "disk-test",
+            { arg in
+                Unmanaged<Job>.fromOpaque(arg!).takeRetainedValue().body()
+            }, Unmanaged.passRetained(self).toOpaque(), out)
     }
 }

@@ -28,7 +28,7 @@ final class EduDriverTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(maxLen, 4096)
             XCTAssertEqual(String(cString: glue_dma_chan_name(ch)), "edu")
 
-            let len: UInt64 = 3 * 4096 + 17      // four chunks, the last one short
+            let len: UInt64 = 3 * 4096 + 17  // four chunks, the last one short
             var seg = bus_dma_segment_t()
             XCTAssertEqual(glue_bus_dmamem_alloc(2 * len, 0, maxBus, &seg), HUSK_OK)
             let src = seg.ds_vaddr!.assumingMemoryBound(to: UInt8.self)

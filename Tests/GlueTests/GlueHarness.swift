@@ -20,8 +20,10 @@ enum GlueHarness {
 
     /// `parameters`: the test component's module parameters (what
     /// `--param gluetest.KEY=VALUE` would give it).
-    static func run(backend: String = "posix", devices: [String] = [], with others: [ComponentDescriptor] = [],
-                    parameters: [String: String] = [:], _ body: @escaping () -> Void) throws {
+    static func run(
+        backend: String = "posix", devices: [String] = [], with others: [ComponentDescriptor] = [],
+        parameters: [String: String] = [:], _ body: @escaping () -> Void
+    ) throws {
         let host = ComponentHost(backend: try BackendFactory.make(name: backend, devices: devices))
         GlueHarness.body = body
         defer { GlueHarness.body = nil }
@@ -80,6 +82,9 @@ final class Recorder: @unchecked Sendable {
     var values: [Int] { state.withLock { $0.values } }
     func has(_ f: String) -> Bool { state.withLock { $0.flags.contains(f) } }
     func set(_ f: String) { state.withLock { _ = $0.flags.insert(f) } }
-    func tick() { let now = glue_uptime_ns(); state.withLock { $0.times.append(now) } }
+    func tick() {
+        let now = glue_uptime_ns()
+        state.withLock { $0.times.append(now) }
+    }
     func append(_ v: Int) { state.withLock { $0.values.append(v) } }
 }

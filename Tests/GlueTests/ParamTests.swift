@@ -12,7 +12,12 @@ final class ParamTests: XCTestCase {
     final class LogCapture: @unchecked Sendable {
         // @unchecked: lines behind the Mutex.
         let lines = Mutex<[String]>([])
-        func take() -> [String] { lines.withLock { l in defer { l = [] }; return l } }
+        func take() -> [String] {
+            lines.withLock { l in
+                defer { l = [] }
+                return l
+            }
+        }
     }
 
     private func run(_ parameters: [String: String], _ body: @escaping (LogCapture) -> Void) throws {
@@ -27,7 +32,7 @@ final class ParamTests: XCTestCase {
         c.take().compactMap { line in
             let prefix = "[error] gluetest: "
             guard line.hasPrefix(prefix) else { return nil }
-            return String(line.dropFirst(prefix.count).dropLast())   // the newline
+            return String(line.dropFirst(prefix.count).dropLast())  // the newline
         }
     }
 
@@ -104,8 +109,9 @@ final class ParamTests: XCTestCase {
             }
             // A long wrong value is read whole and shown cut, not "too long".
             XCTAssertEqual(glue_param_bool("long", &b), HUSK_EINVAL)
-            XCTAssertEqual(self.errors(log),
-                           ["parameter long must be 0 or 1, not '\(String(repeating: "y", count: 64))... (200 bytes)'"])
+            XCTAssertEqual(
+                self.errors(log),
+                ["parameter long must be 0 or 1, not '\(String(repeating: "y", count: 64))... (200 bytes)'"])
         }
     }
 
@@ -114,7 +120,7 @@ final class ParamTests: XCTestCase {
             ("0", 0), ("42", 42), ("007", 7), ("4k", 4096), ("4K", 4096), ("3m", 3 << 20), ("3M", 3 << 20),
             ("2g", 2 << 30), ("2G", 2 << 30), ("0K", 0),
             ("18446744073709551615", .max), ("17179869183G", .max - (1 << 30) + 1),
-            ("17592186044415M", .max - (1 << 20) + 1), ("18014398509481983K", .max - 1023),
+            ("17592186044415M", .max - (1 << 20) + 1), ("18014398509481983K", .max - 1023)
         ]
         var params: [String: String] = [:]
         for (i, c) in cases.enumerated() { params["k\(i)"] = c.0 }
@@ -129,8 +135,10 @@ final class ParamTests: XCTestCase {
     }
 
     func testU64OverflowAndGarbage() throws {
-        let overflow = ["18446744073709551616", "99999999999999999999999", "17179869184G", "17592186044416M",
-                        "18014398509481984K"]
+        let overflow = [
+            "18446744073709551616", "99999999999999999999999", "17179869184G", "17592186044416M",
+            "18014398509481984K"
+        ]
         let garbage = ["", "-1", "+1", " 1", "1 ", "0x10", "1KB", "K", "1.5K", "1T", "1e3", "k1"]
         var params: [String: String] = [:]
         for (i, v) in overflow.enumerated() { params["o\(i)"] = v }
@@ -140,21 +148,30 @@ final class ParamTests: XCTestCase {
                 var n: UInt64 = 5
                 XCTAssertEqual(glue_param_u64("o\(i)", &n, 0, .max), HUSK_EINVAL, v)
                 XCTAssertEqual(n, 5, "\(v): unchanged on error")
-                XCTAssertEqual(self.errors(log), ["parameter o\(i)='\(v)' is out of range (does not fit in 64 bits): "
-                                                  + "must be from 0 to 18446744073709551615"])
+                XCTAssertEqual(
+                    self.errors(log),
+                    [
+                        "parameter o\(i)='\(v)' is out of range (does not fit in 64 bits): "
+                            + "must be from 0 to 18446744073709551615"
+                    ])
             }
             for (i, v) in garbage.enumerated() {
                 var n: UInt64 = 5
                 XCTAssertEqual(glue_param_u64("g\(i)", &n, 1, 64), HUSK_EINVAL, "'\(v)'")
                 XCTAssertEqual(n, 5, "'\(v)': unchanged on error")
-                XCTAssertEqual(self.errors(log), ["parameter g\(i)='\(v)' is not a number (decimal digits, optional "
-                                                  + "suffix K, M or G = 2^10, 2^20, 2^30): must be from 1 to 64"])
+                XCTAssertEqual(
+                    self.errors(log),
+                    [
+                        "parameter g\(i)='\(v)' is not a number (decimal digits, optional "
+                            + "suffix K, M or G = 2^10, 2^20, 2^30): must be from 1 to 64"
+                    ])
             }
         }
     }
 
     func testU64Range() throws {
-        try run(["lo": "9", "min": "10", "max": "100", "hi": "101", "kilo": "1K", "zero": "0", "long": String(repeating: "1", count: 300)]) { log in
+        try run(["lo": "9", "min": "10", "max": "100", "hi": "101", "kilo": "1K", "zero": "0", "long": String(repeating: "1", count: 300)])
+        { log in
             var n: UInt64 = 50
             XCTAssertEqual(glue_param_u64("min", &n, 10, 100), HUSK_OK)
             XCTAssertEqual(n, 10)
@@ -169,16 +186,22 @@ final class ParamTests: XCTestCase {
             XCTAssertEqual(glue_param_u64("kilo", &n, 10, 100), HUSK_EINVAL)
             XCTAssertEqual(glue_param_u64("zero", &n, 1, 64), HUSK_EINVAL)
             XCTAssertEqual(n, 50, "unchanged on error")
-            XCTAssertEqual(self.errors(log), [
-                "parameter lo='9' is out of range: must be from 10 to 100",
-                "parameter hi='101' is out of range: must be from 10 to 100",
-                "parameter kilo='1K' (1024) is out of range: must be from 10 to 100",
-                "parameter zero='0' is out of range: must be from 1 to 64",
-            ])
+            XCTAssertEqual(
+                self.errors(log),
+                [
+                    "parameter lo='9' is out of range: must be from 10 to 100",
+                    "parameter hi='101' is out of range: must be from 10 to 100",
+                    "parameter kilo='1K' (1024) is out of range: must be from 10 to 100",
+                    "parameter zero='0' is out of range: must be from 1 to 64"
+                ])
             // A 300-digit number: read whole, overflows, shown cut.
             XCTAssertEqual(glue_param_u64("long", &n, 0, 10), HUSK_EINVAL)
-            XCTAssertEqual(self.errors(log), ["parameter long='\(String(repeating: "1", count: 64))... (300 bytes)' is out "
-                                              + "of range (does not fit in 64 bits): must be from 0 to 10"])
+            XCTAssertEqual(
+                self.errors(log),
+                [
+                    "parameter long='\(String(repeating: "1", count: 64))... (300 bytes)' is out "
+                        + "of range (does not fit in 64 bits): must be from 0 to 10"
+                ])
         }
     }
 

@@ -11,7 +11,11 @@ final class WorkqueueTests: XCTestCase {
         let wk = UnsafeMutablePointer<work>.allocate(capacity: 1)
         let index: Int
         let rec: Recorder
-        init(_ i: Int, _ r: Recorder) { index = i; rec = r; wk.initialize(to: work()) }
+        init(_ i: Int, _ r: Recorder) {
+            index = i
+            rec = r
+            wk.initialize(to: work())
+        }
         var arg: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
     }
     private static let record: work_fn_t = { _, arg in

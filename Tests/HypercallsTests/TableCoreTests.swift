@@ -1,8 +1,9 @@
 import Glibc
 import HostSys
 import HypercallABI
-@testable import Hypercalls
 import XCTest
+
+@testable import Hypercalls
 
 /// Host-side properties of the table that the C conformance suite cannot
 /// see: handle kinds and generations, per-component accounting, thread
@@ -67,7 +68,7 @@ final class TableCoreTests: XCTestCase {
     }
 
     func testJoinedThreadsLeaveNoRecords() {
-        _ = HypercallThreads.current()   // this thread's own record
+        _ = HypercallThreads.current()  // this thread's own record
         let before = HypercallThreads.liveCount
         var handles: [husk_handle] = []
         for _ in 0..<50 {
@@ -83,7 +84,10 @@ final class TableCoreTests: XCTestCase {
 
     func testHostCancelsAComponentSleep() {
         // The RPC layer cancels calls this way: from the host, by handle.
-        final class Box: @unchecked Sendable { var handle: husk_handle = 0; var status: Int32 = -1 }
+        final class Box: @unchecked Sendable {
+            var handle: husk_handle = 0
+            var status: Int32 = -1
+        }
         let box = Box()
         let started = Clock.monotonicNs()
         let t = Thread {
@@ -112,18 +116,26 @@ final class TableCoreTests: XCTestCase {
         let reqs = UnsafeMutablePointer<husk_blk_req>.allocate(capacity: n)
         defer { reqs.deallocate() }
         // Completions count themselves and record whose context they ran in.
-        final class Tally: @unchecked Sendable { var done: UInt32 = 0; var wrongCtx: UInt32 = 0; var ctx: UnsafeMutableRawPointer? }
+        final class Tally: @unchecked Sendable {
+            var done: UInt32 = 0
+            var wrongCtx: UInt32 = 0
+            var ctx: UnsafeMutableRawPointer?
+        }
         let tally = Tally()
         tally.ctx = UnsafeMutableRawPointer(f.c)
         let tallyPtr = Unmanaged.passRetained(tally).toOpaque()
         defer { Unmanaged<Tally>.fromOpaque(tallyPtr).release() }
         for i in 0..<n {
-            reqs[i] = husk_blk_req(op: UInt32(HUSK_BLK_WRITE), status: -1, buf: bufs + i * 4096, len: 4096,
-                                   offset: UInt64(i * 4096), done: { req in
-                let t = Unmanaged<Tally>.fromOpaque(req!.pointee.arg!).takeUnretainedValue()
-                if HypercallHost.active!.table.pointee.ctx_current() != OpaquePointer(t.ctx) { _ = husk_atomic_fetch_add_u32(&t.wrongCtx, 1) }
-                _ = husk_atomic_fetch_add_u32(&t.done, 1)
-            }, arg: tallyPtr, host_private: (0, 0))
+            reqs[i] = husk_blk_req(
+                op: UInt32(HUSK_BLK_WRITE), status: -1, buf: bufs + i * 4096, len: 4096,
+                offset: UInt64(i * 4096),
+                done: { req in
+                    let t = Unmanaged<Tally>.fromOpaque(req!.pointee.arg!).takeUnretainedValue()
+                    if HypercallHost.active!.table.pointee.ctx_current() != OpaquePointer(t.ctx) {
+                        _ = husk_atomic_fetch_add_u32(&t.wrongCtx, 1)
+                    }
+                    _ = husk_atomic_fetch_add_u32(&t.done, 1)
+                }, arg: tallyPtr, host_private: (0, 0))
             XCTAssertEqual(f.hyp.blk_submit(f.c, blk, reqs + i), HUSK_OK)
         }
         XCTAssertEqual(f.hyp.blk_close(f.c, blk), HUSK_OK, "close waits for the queued requests")

@@ -1,7 +1,8 @@
 import Glibc
 import HypercallABI
-@testable import Hypercalls
 import XCTest
+
+@testable import Hypercalls
 
 /// A posix-backed host for one test, with a component context to call as.
 final class TableFixture {
@@ -36,8 +37,10 @@ func scratchFile(size: Int, _ test: XCTestCase) -> String {
 
 /// Run `body`; it must throw the HypError `code` (returned for more checks).
 @discardableResult
-func expectError(_ code: Int32, _ body: () throws -> Void,
-                 file: StaticString = #filePath, line: UInt = #line) -> HypError? {
+func expectError(
+    _ code: Int32, _ body: () throws -> Void,
+    file: StaticString = #filePath, line: UInt = #line
+) -> HypError? {
     do {
         try body()
         XCTFail("expected \(HypError.name(of: code))", file: file, line: line)

@@ -2,9 +2,10 @@ import Foundation
 import Glibc
 import HypercallABI
 import Hypercalls
-@testable import UIOBackend
 import PCIHostSupport
 import XCTest
+
+@testable import UIOBackend
 
 /// The uio backend without hardware: argument checks, device messages,
 /// sysfs parsing, pagemap translation and the huge-page DMA pool. Devices
@@ -40,14 +41,14 @@ final class UIOBackendTests: XCTestCase {
 
     func testResourceFileParsing() {
         let text = """
-        0x00000000fe000000 0x00000000fe7fffff 0x0000000000042208
-        0x0000000000000000 0x0000000000000000 0x0000000000000000
-        0x000000000000c000 0x000000000000c01f 0x0000000000040101
-        0x0000004000100000 0x000000400017ffff 0x0000000000140204
-        0x0000000000000000 0x0000000000000000 0x0000000000000000
-        0x0000000000000000 0x0000000000000000 0x0000000000000000
-        0x0000000000000000 0x0000000000000000 0x0000000000000000
-        """
+            0x00000000fe000000 0x00000000fe7fffff 0x0000000000042208
+            0x0000000000000000 0x0000000000000000 0x0000000000000000
+            0x000000000000c000 0x000000000000c01f 0x0000000000040101
+            0x0000004000100000 0x000000400017ffff 0x0000000000140204
+            0x0000000000000000 0x0000000000000000 0x0000000000000000
+            0x0000000000000000 0x0000000000000000 0x0000000000000000
+            0x0000000000000000 0x0000000000000000 0x0000000000000000
+            """
         let bars = UIOResources.parse(text, mappable: [true, false, true, true, false, false])
         XCTAssertEqual(bars[0], BARInfo(size: 8 << 20, flags: UInt32(HUSK_BAR_MMIO | HUSK_BAR_PREFETCH | HUSK_BAR_MAPPABLE)))
         XCTAssertEqual(bars[1], .absent)
@@ -69,7 +70,8 @@ final class UIOBackendTests: XCTestCase {
     func testPagemapTranslatesALockedPage() throws {
         let size = hostPageSize
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              p != UnsafeMutableRawPointer(bitPattern: -1) else { throw XCTSkip("mmap failed") }
+            p != UnsafeMutableRawPointer(bitPattern: -1)
+        else { throw XCTSkip("mmap failed") }
         defer { munmap(p, size) }
         p.storeBytes(of: 0x5a, as: UInt8.self)
         guard mlock(p, size) == 0 else { throw XCTSkip("mlock of one page failed: errno \(errno)") }
@@ -152,8 +154,8 @@ enum TestPrivileges {
     /// CAP_SYS_ADMIN (bit 21) in the effective set: pagemap shows frames.
     static var hasSysAdmin: Bool {
         guard let bytes = try? String(decoding: readAll("/proc/self/status"), as: UTF8.self),
-              let line = bytes.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let caps = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespacesAndNewlines), radix: 16)
+            let line = bytes.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let caps = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespacesAndNewlines), radix: 16)
         else { return false }
         return caps & (1 << 21) != 0
     }
@@ -186,9 +188,13 @@ struct HugePageReservation {
             return Int(line.dropFirst("HugePages_Free:".count).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
         let have = free()
-        if have >= pages { oldTotal = nil; return }
+        if have >= pages {
+            oldTotal = nil
+            return
+        }
         guard getuid() == 0, let text = try? TestPrivileges.readAll(Self.control),
-              let total = Int(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            let total = Int(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             throw XCTSkip("needs \(pages) free huge pages (have \(have)); as root the test reserves them itself")
         }
         oldTotal = total

@@ -1,9 +1,10 @@
 import Glibc
 import HypercallABI
 import Hypercalls
-@testable import VFIOBackend
 import PCIHostSupport
 import XCTest
+
+@testable import VFIOBackend
 
 /// The vfio backend without hardware: argument checks, the messages for
 /// devices that are not ready, the IOVA allocator and the interrupt choice.
@@ -19,8 +20,10 @@ final class VFIOBackendTests: XCTestCase {
     }
 
     func testMalformedAddressIsEINVAL() {
-        for bad in ["", "zz:00.0", "0000:00:03", "0000:00:20.0", "0000:00:03.8", "0000:100:03.0",
-                    "../../../etc", "0000:00:03.0/..", "0000-00-03.0"] {
+        for bad in [
+            "", "zz:00.0", "0000:00:03", "0000:00:20.0", "0000:00:03.8", "0000:100:03.0",
+            "../../../etc", "0000:00:03.0/..", "0000-00-03.0"
+        ] {
             let e = expectError(HUSK_EINVAL) { _ = try VFIOBackend(addresses: [bad]) }
             XCTAssertTrue(e?.detail.contains("0000:00:03.0") ?? false, "the message shows the expected form: \(e?.detail ?? "")")
         }
@@ -47,9 +50,11 @@ final class VFIOBackendTests: XCTestCase {
     }
 
     func testDeviceOnAnotherDriverNamesItAndTheBindCommands() throws {
-        guard let bdf = PCITestDevices.existing(where: {
-            PCISysfs.iommuGroup($0) != nil && PCISysfs.driver($0).map { $0 != "vfio-pci" } == true
-        }) else {
+        guard
+            let bdf = PCITestDevices.existing(where: {
+                PCISysfs.iommuGroup($0) != nil && PCISysfs.driver($0).map { $0 != "vfio-pci" } == true
+            })
+        else {
             throw XCTSkip("no PCI device with an IOMMU group bound to a driver other than vfio-pci")
         }
         let driver = PCISysfs.driver(bdf)!

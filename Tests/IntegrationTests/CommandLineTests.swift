@@ -74,8 +74,9 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: nil))
             XCTAssertEqual(truncate(p, 4 << 30), 0)
         }
-        let r = try Husk.run(["run", "--component", "blkcopy", "--param", "blkcopy.src=\(src)", "--param", "blkcopy.dst=\(dst)"],
-                             timeout: 120, signalAfter: (1.0, SIGINT))
+        let r = try Husk.run(
+            ["run", "--component", "blkcopy", "--param", "blkcopy.src=\(src)", "--param", "blkcopy.dst=\(dst)"],
+            timeout: 120, signalAfter: (1.0, SIGINT))
         XCTAssertEqual(r.status, 1, r.output)
         XCTAssertTrue(r.stderr.contains("signal 2"), r.stderr)
         XCTAssertTrue(r.stderr.contains("cancelled"), r.stderr)

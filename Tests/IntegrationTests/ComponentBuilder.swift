@@ -6,8 +6,10 @@ import XCTest
 /// gives components, to check their undefined symbols and to make shared
 /// objects for dlopen.
 enum ComponentBuilder {
-    static let flags = ["-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
-                        "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-fPIC"]
+    static let flags = [
+        "-std=c11", "-ffreestanding", "-nostdlibinc", "-fno-builtin",
+        "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-fPIC"
+    ]
 
     static var includes: [String] {
         let root = Husk.packageRoot.path
@@ -15,7 +17,9 @@ enum ComponentBuilder {
     }
 
     static var cc: String {
-        for c in ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc"] where FileManager.default.isExecutableFile(atPath: c) { return c }
+        for c in ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc"] where FileManager.default.isExecutableFile(atPath: c) {
+            return c
+        }
         return "cc"
     }
 

@@ -6,34 +6,42 @@ import XCTest
 /// with dlopen, ABI version checks, dependency order, init/fini order.
 final class ComponentModelTests: XCTestCase {
     /// A component that logs its life cycle.
-    static func source(name: String, major: String = "HUSK_ABI_MAJOR", minor: String = "HUSK_ABI_MINOR",
-                       depends: [String] = [], withRun: Bool = true) -> String {
+    static func source(
+        name: String, major: String = "HUSK_ABI_MAJOR", minor: String = "HUSK_ABI_MINOR",
+        depends: [String] = [], withRun: Bool = true
+    ) -> String {
         let deps = depends.isEmpty ? "0" : "deps_\(name)"
-        let depsDecl = depends.isEmpty ? "" : "static const char *const deps_\(name)[] = { \(depends.map { "\"\($0)\"" }.joined(separator: ", ")), 0 };"
+        let depsDecl =
+            depends.isEmpty
+            ? "" : "static const char *const deps_\(name)[] = { \(depends.map { "\"\($0)\"" }.joined(separator: ", ")), 0 };"
         return """
-        #include <husk/hypercall.h>
-        static const struct husk_hyp *H;
-        static husk_ctx *C;
-        \(depsDecl)
-        static int32_t c_init(husk_ctx *ctx, const struct husk_hyp *hyp) { H = hyp; C = ctx; hyp->log(ctx, HUSK_LOG_INFO, "init \(name)"); return 0; }
-        __attribute__((unused)) static int32_t c_run(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "run \(name)"); return 0; }
-        static void c_fini(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "fini \(name)"); }
-        HUSK_COMPONENT(\(name.replacingOccurrences(of: "-", with: "_"))) = {
-            .abi_major = \(major), .abi_minor = \(minor), .name = "\(name)", .description = "test component",
-            .kind = HUSK_KIND_OTHER, .depends = \(deps), .init = c_init, .run = \(withRun ? "c_run" : "0"), .fini = c_fini,
-        };
-        """
+            #include <husk/hypercall.h>
+            static const struct husk_hyp *H;
+            static husk_ctx *C;
+            \(depsDecl)
+            static int32_t c_init(husk_ctx *ctx, const struct husk_hyp *hyp) { H = hyp; C = ctx; hyp->log(ctx, HUSK_LOG_INFO, "init \(name)"); return 0; }
+            __attribute__((unused)) static int32_t c_run(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "run \(name)"); return 0; }
+            static void c_fini(husk_ctx *ctx) { H->log(ctx, HUSK_LOG_INFO, "fini \(name)"); }
+            HUSK_COMPONENT(\(name.replacingOccurrences(of: "-", with: "_"))) = {
+                .abi_major = \(major), .abi_minor = \(minor), .name = "\(name)", .description = "test component",
+                .kind = HUSK_KIND_OTHER, .depends = \(deps), .init = c_init, .run = \(withRun ? "c_run" : "0"), .fini = c_fini,
+            };
+            """
     }
 
     func testNewerABIIsRefusedAndTheHostKeepsRunning() throws {
         let dir = try scratchURL(self)
-        let newer = try ComponentBuilder.sharedObject(named: "newer", source: Self.source(name: "newer", minor: "HUSK_ABI_MINOR + 1"), in: dir)
-        let other = try ComponentBuilder.sharedObject(named: "othermajor", source: Self.source(name: "othermajor", major: "HUSK_ABI_MAJOR + 1", minor: "0"), in: dir)
+        let newer = try ComponentBuilder.sharedObject(
+            named: "newer", source: Self.source(name: "newer", minor: "HUSK_ABI_MINOR + 1"), in: dir)
+        let other = try ComponentBuilder.sharedObject(
+            named: "othermajor", source: Self.source(name: "othermajor", major: "HUSK_ABI_MAJOR + 1", minor: "0"), in: dir)
         let good = try ComponentBuilder.sharedObject(named: "good", source: Self.source(name: "good"), in: dir)
         let r = try Husk.run(["run", "--component-file", newer.path, "--component-file", other.path, "--component-file", good.path])
         XCTAssertEqual(r.status, 3, r.output)
         XCTAssertTrue(r.stderr.contains("component 'newer' needs hypercall ABI 1.1, but this host provides 1.0"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("component 'othermajor' needs hypercall ABI 2.0, but this host provides 1.0 (major versions differ)"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("component 'othermajor' needs hypercall ABI 2.0, but this host provides 1.0 (major versions differ)"),
+            r.stderr)
         XCTAssertFalse(r.stderr.contains("init newer"), "a refused component's init must not run")
         for line in ["init good", "run good", "fini good"] {
             XCTAssertTrue(r.stderr.contains(line), "the host keeps running the others: missing '\(line)'\n\(r.stderr)")
@@ -45,9 +53,12 @@ final class ComponentModelTests: XCTestCase {
         let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a", depends: ["b"], withRun: false), in: dir)
         let b = try ComponentBuilder.sharedObject(named: "b", source: Self.source(name: "b", depends: ["c"], withRun: false), in: dir)
         let c = try ComponentBuilder.sharedObject(named: "c", source: Self.source(name: "c", withRun: false), in: dir)
-        let orphan = try ComponentBuilder.sharedObject(named: "orphan", source: Self.source(name: "orphan", depends: ["nothere"], withRun: false), in: dir)
-        let r = try Husk.run(["run", "--once", "--component-file", a.path, "--component-file", orphan.path,
-                              "--component-file", b.path, "--component-file", c.path])
+        let orphan = try ComponentBuilder.sharedObject(
+            named: "orphan", source: Self.source(name: "orphan", depends: ["nothere"], withRun: false), in: dir)
+        let r = try Husk.run([
+            "run", "--once", "--component-file", a.path, "--component-file", orphan.path,
+            "--component-file", b.path, "--component-file", c.path
+        ])
         XCTAssertEqual(r.status, 3, r.output)
         let events = r.stderr.split(separator: "\n").compactMap { line -> String? in
             for e in ["init a", "init b", "init c", "fini a", "fini b", "fini c", "init orphan"] where line.hasSuffix(e) { return e }
@@ -71,19 +82,21 @@ final class ComponentModelTests: XCTestCase {
     /// the husk executable (linked with --export-dynamic).
     func testSharedComponentUsesTheGlue() throws {
         let dir = try scratchURL(self)
-        let so = try ComponentBuilder.sharedObject(named: "gluey", source: """
-            #include <husk/glue.h>
-            static int32_t g_init(husk_ctx *ctx, const struct husk_hyp *hyp) { return 0; }
-            static int32_t g_run(husk_ctx *ctx) {
-                uint64_t *p = kmem_alloc(64, KM_SLEEP);
-                p[7] = 42;
-                glue_logf(HUSK_LOG_INFO, "glue says %llu", (unsigned long long)p[7]);
-                kmem_free(p, 64);
-                return 0;
-            }
-            HUSK_COMPONENT(gluey) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "gluey",
-                .description = "uses the glue", .kind = HUSK_KIND_OTHER, .init = g_init, .run = g_run };
-            """, in: dir)
+        let so = try ComponentBuilder.sharedObject(
+            named: "gluey",
+            source: """
+                #include <husk/glue.h>
+                static int32_t g_init(husk_ctx *ctx, const struct husk_hyp *hyp) { return 0; }
+                static int32_t g_run(husk_ctx *ctx) {
+                    uint64_t *p = kmem_alloc(64, KM_SLEEP);
+                    p[7] = 42;
+                    glue_logf(HUSK_LOG_INFO, "glue says %llu", (unsigned long long)p[7]);
+                    kmem_free(p, 64);
+                    return 0;
+                }
+                HUSK_COMPONENT(gluey) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "gluey",
+                    .description = "uses the glue", .kind = HUSK_KIND_OTHER, .init = g_init, .run = g_run };
+                """, in: dir)
         let r = try Husk.run(["run", "--component-file", so.path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.stderr.contains("glue says 42"), r.stderr)
@@ -153,24 +166,27 @@ final class ComponentModelTests: XCTestCase {
     /// and condition variables as well as memory.
     func testLeftoversAreReportedAtUnload() throws {
         let dir = try scratchURL(self)
-        let so = try ComponentBuilder.sharedObject(named: "leaky", source: """
-            #include <husk/glue.h>
-            static kmutex_t m; static kcondvar_t cv; static callout_t co; static void *mem;
-            static void tick(void *arg) {}
-            static int32_t l_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
-                mutex_init(&m, "leaky-lock"); cv_init(&cv, "leaky-cv"); callout_init(&co, tick, 0);
-                callout_schedule(&co, 60ull * 1000 * 1000 * 1000);
-                mem = kmem_alloc(100, KM_SLEEP);
-                return 0;
-            }
-            HUSK_COMPONENT(leaky) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "leaky",
-                .description = "leaks on purpose", .kind = HUSK_KIND_OTHER, .init = l_init };
-            """, in: dir)
+        let so = try ComponentBuilder.sharedObject(
+            named: "leaky",
+            source: """
+                #include <husk/glue.h>
+                static kmutex_t m; static kcondvar_t cv; static callout_t co; static void *mem;
+                static void tick(void *arg) {}
+                static int32_t l_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
+                    mutex_init(&m, "leaky-lock"); cv_init(&cv, "leaky-cv"); callout_init(&co, tick, 0);
+                    callout_schedule(&co, 60ull * 1000 * 1000 * 1000);
+                    mem = kmem_alloc(100, KM_SLEEP);
+                    return 0;
+                }
+                HUSK_COMPONENT(leaky) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "leaky",
+                    .description = "leaks on purpose", .kind = HUSK_KIND_OTHER, .init = l_init };
+                """, in: dir)
         let r = try Husk.run(["run", "--once", "--component-file", so.path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.stderr.contains("1 callout(s) never destroyed (1 still pending)"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("never destroyed 2 lock(s) and condition variable(s): mutex 'leaky-lock', condvar 'leaky-cv'"),
-                      r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("never destroyed 2 lock(s) and condition variable(s): mutex 'leaky-lock', condvar 'leaky-cv'"),
+            r.stderr)
         XCTAssertTrue(r.stderr.contains("leaky leaked 100 bytes of memory"), r.stderr)
     }
 
@@ -180,12 +196,15 @@ final class ComponentModelTests: XCTestCase {
         let dir = try scratchURL(self)
         let a = try ComponentBuilder.sharedObject(named: "a", source: Self.source(name: "a"), in: dir)
         let twin = try ComponentBuilder.sharedObject(named: "a2", source: Self.source(name: "a"), in: dir)
-        let r = try Husk.run(["run", "--component-file", dir.appendingPathComponent("missing.so").path,
-                              "--component-file", a.path, "--component-file", twin.path])
+        let r = try Husk.run([
+            "run", "--component-file", dir.appendingPathComponent("missing.so").path,
+            "--component-file", a.path, "--component-file", twin.path
+        ])
         XCTAssertEqual(r.status, 3, r.output)
         XCTAssertTrue(r.stderr.contains("refused: cannot load component"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("component 'a' is given twice: the copy from \(twin.path) is refused, the one from \(a.path) is used"),
-                      r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("component 'a' is given twice: the copy from \(twin.path) is refused, the one from \(a.path) is used"),
+            r.stderr)
         XCTAssertTrue(r.stderr.contains("run a"), "the first copy still runs: \(r.stderr)")
         XCTAssertEqual(r.stderr.components(separatedBy: "init a").count, 2, "initialised once: \(r.stderr)")
     }
@@ -193,16 +212,18 @@ final class ComponentModelTests: XCTestCase {
     /// glue_dev_logf prefixes the device; glue_strerror names ABI codes.
     func testDeviceLogLinesAndErrorNames() throws {
         let dir = try scratchURL(self)
-        let so = try ComponentBuilder.sharedObject(named: "devlog", source: """
-            #include <husk/glue.h>
-            static int32_t d_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
-                glue_dev_logf(LOG_WARN, "0000:00:04.0", "queue %u: %s", 3u, glue_strerror(HUSK_ENOMEM));
-                glue_dev_logf(LOG_INFO, NULL, "%s and %s", glue_strerror(0), glue_strerror(12345));
-                return 0;
-            }
-            HUSK_COMPONENT(devlog) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "devlog",
-                .description = "device log lines", .kind = HUSK_KIND_OTHER, .init = d_init };
-            """, in: dir)
+        let so = try ComponentBuilder.sharedObject(
+            named: "devlog",
+            source: """
+                #include <husk/glue.h>
+                static int32_t d_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
+                    glue_dev_logf(LOG_WARN, "0000:00:04.0", "queue %u: %s", 3u, glue_strerror(HUSK_ENOMEM));
+                    glue_dev_logf(LOG_INFO, NULL, "%s and %s", glue_strerror(0), glue_strerror(12345));
+                    return 0;
+                }
+                HUSK_COMPONENT(devlog) = { .abi_major = HUSK_ABI_MAJOR, .abi_minor = 0, .name = "devlog",
+                    .description = "device log lines", .kind = HUSK_KIND_OTHER, .init = d_init };
+                """, in: dir)
         let r = try Husk.run(["run", "--once", "--component-file", so.path])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.stderr.contains("[warn] devlog: 0000:00:04.0: queue 3: ENOMEM"), r.stderr)

@@ -27,7 +27,8 @@ final class ComponentSymbolTests: XCTestCase {
             var objects: [String] = []
             for s in sources {
                 let o = out.appendingPathComponent("\(name)-\(s).o")
-                let r = try ComponentBuilder.compile(root.appendingPathComponent(s), to: o, extraIncludes: [root.path + "/include", root.path])
+                let r = try ComponentBuilder.compile(
+                    root.appendingPathComponent(s), to: o, extraIncludes: [root.path + "/include", root.path])
                 XCTAssertEqual(r.status, 0, "\(dir)/\(s) does not compile freestanding:\n\(r.output)")
                 objects.append(o.path)
             }
@@ -53,13 +54,16 @@ final class ComponentSymbolTests: XCTestCase {
         XCTAssertGreaterThan(declared.count, 80)
         let r = try runTool("/usr/bin/nm", ["-D", "--defined-only", Husk.binary])
         XCTAssertEqual(r.status, 0, r.output)
-        let exported = Set(r.stdout.split(separator: "\n").compactMap { line -> String? in
-            let f = line.split(separator: " ")
-            return f.count == 3 && f[1] == "T" ? String(f[2]) : nil
-        })
+        let exported = Set(
+            r.stdout.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ")
+                return f.count == 3 && f[1] == "T" ? String(f[2]) : nil
+            })
         let missing = declared.subtracting(exported).sorted()
-        XCTAssertEqual(missing, [], "\(Husk.binary) does not export these glue functions; a component using them "
-                       + "fails to load with 'undefined symbol' (are their @_cdecl functions public?)")
+        XCTAssertEqual(
+            missing, [],
+            "\(Husk.binary) does not export these glue functions; a component using them "
+                + "fails to load with 'undefined symbol' (are their @_cdecl functions public?)")
     }
 
     /// The out-of-line glue functions: `glue_[a-z0-9_]+(` in husk/glue/*.h.

@@ -12,8 +12,12 @@ final class ConformanceRunTests: XCTestCase {
         let r = try Husk.run(["conformance"] + args, timeout: 300)
         let summary = r.stderr.split(separator: "\n").first { $0.contains(" passed, ") && $0.contains(" failed") }
         guard let summary else { return XCTFail("no summary line:\n\(r.stderr.suffix(3000))") }
-        XCTAssertEqual(r.status, 0, "conformance failed on \(args):\n" + r.stderr.split(separator: "\n").filter { $0.contains("not ok") }.joined(separator: "\n"))
-        XCTAssertFalse(r.stderr.contains("not ok"), "failing checks:\n" + r.stderr.split(separator: "\n").filter { $0.contains("not ok") }.joined(separator: "\n"))
+        XCTAssertEqual(
+            r.status, 0,
+            "conformance failed on \(args):\n" + r.stderr.split(separator: "\n").filter { $0.contains("not ok") }.joined(separator: "\n"))
+        XCTAssertFalse(
+            r.stderr.contains("not ok"),
+            "failing checks:\n" + r.stderr.split(separator: "\n").filter { $0.contains("not ok") }.joined(separator: "\n"))
         // "N passed, M failed, K skipped"
         let numbers = summary.split(separator: ":").last!.split(separator: ",").map { part -> (String, Int) in
             let w = part.split(separator: " ")
@@ -21,8 +25,10 @@ final class ConformanceRunTests: XCTestCase {
         }
         let counts = Dictionary(numbers, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(counts["failed"], 0, String(summary))
-        XCTAssertEqual(counts["skipped"], skipped, "skipped checks on \(args): \(summary)\n"
-                       + r.stderr.split(separator: "\n").filter { $0.contains("# SKIP") }.joined(separator: "\n"))
+        XCTAssertEqual(
+            counts["skipped"], skipped,
+            "skipped checks on \(args): \(summary)\n"
+                + r.stderr.split(separator: "\n").filter { $0.contains("# SKIP") }.joined(separator: "\n"))
         XCTAssertGreaterThanOrEqual(counts["passed"] ?? 0, passed, String(summary))
     }
 
@@ -34,8 +40,10 @@ final class ConformanceRunTests: XCTestCase {
     /// Misuse that the ABI says panics ends the process with status 86 and a
     /// message naming the component.
     func testMisusePanicsNamingTheComponent() throws {
-        for c in ["unlock_not_owned", "unlock_other_owner", "destroy_locked_mutex", "relock_self", "cv_wait_without_mutex",
-                  "rw_exit_not_held", "rw_reenter_writer", "destroy_held_rw", "thread_exit_host", "explicit_panic"] {
+        for c in [
+            "unlock_not_owned", "unlock_other_owner", "destroy_locked_mutex", "relock_self", "cv_wait_without_mutex",
+            "rw_exit_not_held", "rw_reenter_writer", "destroy_held_rw", "thread_exit_host", "explicit_panic"
+        ] {
             let r = try Husk.run(["conformance", "--panic-case", c], timeout: 60)
             XCTAssertEqual(r.status, 86, "\(c): expected the panic status 86\n\(r.stderr.suffix(1500))")
             XCTAssertTrue(r.stderr.contains("panic: conformance: "), "\(c): the panic must name the component\n\(r.stderr.suffix(1500))")

@@ -1,10 +1,10 @@
 import Foundation
 import Glue
 import HuskHost
+import HuskTestSupport
 import Hypercalls
 import NBDFrontend
 import Synchronization
-import HuskTestSupport
 import XCTest
 
 /// A real blkfile disk on a temporary image, hosted in-process, and an NBD
@@ -20,8 +20,10 @@ final class NBDFixture: @unchecked Sendable {
 
     static let diskName = "disk0"
 
-    init(_ test: XCTestCase, sizeBytes: Int = 8 << 20, blkfile: [String: String] = [:], serverReadOnly: Bool = false,
-         fill: ((inout [UInt8]) -> Void)? = nil) throws {
+    init(
+        _ test: XCTestCase, sizeBytes: Int = 8 << 20, blkfile: [String: String] = [:], serverReadOnly: Bool = false,
+        fill: ((inout [UInt8]) -> Void)? = nil
+    ) throws {
         var template = Array("/tmp/husk-nbd-XXXXXX".utf8CString)
         guard let d = mkdtemp(&template) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
         dir = String(cString: d)
@@ -36,9 +38,10 @@ final class NBDFixture: @unchecked Sendable {
         params.merge(blkfile) { $1 }
         host.load([ComponentRegistry.builtIn(named: "blkfile")!], parameters: ["blkfile": params])
         let lines = logLines
-        server = NBDServer(socketPath: socket, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
-                           defaultExport: Self.diskName, readOnly: serverReadOnly,
-                           log: { line in lines.append(line) })
+        server = NBDServer(
+            socketPath: socket, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
+            defaultExport: Self.diskName, readOnly: serverReadOnly,
+            log: { line in lines.append(line) })
         let dir = self.dir, host = self.host, server = self.server
         test.addTeardownBlock {
             server.shutdown()
@@ -92,7 +95,12 @@ enum Tool {
 
     static func finish(_ c: ChildProcess, _ dir: String, timeout: Double = 60) -> Result {
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let status = c.wait(timeout: timeout) ?? { c.kill9(); return 137 }()
+        let status =
+            c.wait(timeout: timeout)
+            ?? {
+                c.kill9()
+                return 137
+            }()
         return verbose(c.process.arguments ?? [], ToolResult(status: status, stdout: c.stdout, stderr: c.stderr))
     }
 
@@ -131,7 +139,9 @@ func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     var x = seed | 1
     var out = [UInt8](repeating: 0, count: count)
     for i in 0..<count {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
         out[i] = UInt8(truncatingIfNeeded: x)
     }
     return out

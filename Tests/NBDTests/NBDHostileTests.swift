@@ -16,7 +16,10 @@ final class NBDHostileTests: XCTestCase {
 
     private func goToTransmission(_ f: NBDFixture) throws -> RawClient {
         let c = try RawClient(f.socket)
-        guard case .success = c.go("disk0") else { XCTFail("GO failed"); throw XCTSkip("no transmission") }
+        guard case .success = c.go("disk0") else {
+            XCTFail("GO failed")
+            throw XCTSkip("no transmission")
+        }
         return c
     }
 
@@ -116,7 +119,10 @@ final class NBDHostileTests: XCTestCase {
         while Date() < end && rounds < 300 {
             rounds += 1
             let c = try RawClient(f.socket, timeoutSeconds: 5)
-            guard case .success = c.go("disk0") else { XCTFail("GO failed: \(f.log)"); break }
+            guard case .success = c.go("disk0") else {
+                XCTFail("GO failed: \(f.log)")
+                break
+            }
             var bytes = (0..<Int.random(in: 1...2048, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             if rounds % 2 == 0 { bytes = [0x25, 0x60, 0x95, 0x13] + bytes }
             c.send(bytes)

@@ -14,8 +14,12 @@ final class NBDQemuTests: XCTestCase {
 
     func testQemuImgInfoShowsTheVirtualSize() throws {
         let f = try NBDFixture(self, sizeBytes: 8 << 20)
-        let byOpts = try Tool.run("qemu-img", ["info", "--image-opts",
-                                               "driver=nbd,server.type=unix,server.path=\(f.socket),export=disk0"])
+        let byOpts = try Tool.run(
+            "qemu-img",
+            [
+                "info", "--image-opts",
+                "driver=nbd,server.type=unix,server.path=\(f.socket),export=disk0"
+            ])
         XCTAssertTrue(byOpts.ok, byOpts.output)
         XCTAssertTrue(byOpts.output.contains("(8388608 bytes)"), byOpts.output)
         let byURI = try Tool.run("qemu-img", ["info", "-f", "raw", f.uri()])
@@ -65,8 +69,12 @@ final class NBDQemuTests: XCTestCase {
 
     func testFlushAndFUAWrites() throws {
         let f = try NBDFixture(self)
-        let r = try Tool.qemuIO(f.uri(), ["write -P 0x11 0 64k", "flush", "write -f -P 0x22 64k 64k",
-                                         "write -z 1M 1M", "flush", "read -P 0x22 64k 64k"])
+        let r = try Tool.qemuIO(
+            f.uri(),
+            [
+                "write -P 0x11 0 64k", "flush", "write -f -P 0x22 64k 64k",
+                "write -z 1M 1M", "flush", "read -P 0x22 64k 64k"
+            ])
         XCTAssertTrue(r.qemuIOClean, r.output)
         let bytes = try f.imageBytes()
         XCTAssertTrue(bytes[0..<65536].allSatisfy { $0 == 0x11 })
@@ -109,10 +117,18 @@ final class NBDQemuTests: XCTestCase {
 
     func testTwoClientsConcurrentlyOnDifferentRanges() throws {
         let f = try NBDFixture(self)
-        let a = try Tool.start("qemu-io", ["-f", "raw", "-c", "write -P 0xa1 0 2M", "-c", "write -P 0xa2 2M 2M",
-                                           "-c", "read -P 0xa1 0 2M", "-c", "read -P 0xa2 2M 2M", f.uri()])
-        let b = try Tool.start("qemu-io", ["-f", "raw", "-c", "write -P 0xb1 4M 2M", "-c", "write -P 0xb2 6M 2M",
-                                           "-c", "read -P 0xb1 4M 2M", "-c", "read -P 0xb2 6M 2M", f.uri()])
+        let a = try Tool.start(
+            "qemu-io",
+            [
+                "-f", "raw", "-c", "write -P 0xa1 0 2M", "-c", "write -P 0xa2 2M 2M",
+                "-c", "read -P 0xa1 0 2M", "-c", "read -P 0xa2 2M 2M", f.uri()
+            ])
+        let b = try Tool.start(
+            "qemu-io",
+            [
+                "-f", "raw", "-c", "write -P 0xb1 4M 2M", "-c", "write -P 0xb2 6M 2M",
+                "-c", "read -P 0xb1 4M 2M", "-c", "read -P 0xb2 6M 2M", f.uri()
+            ])
         let ra = Tool.finish(a.0, a.1), rb = Tool.finish(b.0, b.1)
         XCTAssertTrue(ra.qemuIOClean, ra.output)
         XCTAssertTrue(rb.qemuIOClean, rb.output)

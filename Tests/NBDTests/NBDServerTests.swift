@@ -71,18 +71,18 @@ final class NBDServerTests: XCTestCase {
         // 6 MiB with FUA: two disk pieces, then a flush.
         sent += c.request(type: 1, flags: 1, cookie: 5, offset: 2 << 20, length: 6 << 20) + [UInt8](repeating: 0xf6, count: 6 << 20)
         expected[5] = 0
-        sent += c.request(type: 0, cookie: 1, offset: 8 << 20, length: 512)       // past the end
+        sent += c.request(type: 0, cookie: 1, offset: 8 << 20, length: 512)  // past the end
         expected[1] = 22
-        sent += c.request(type: 0, cookie: 2, offset: 100, length: 512)           // unaligned
+        sent += c.request(type: 0, cookie: 2, offset: 100, length: 512)  // unaligned
         expected[2] = 22
         // Writes reaching past the end: ENOSPC, as the NBD protocol asks (the payload is consumed).
         sent += c.request(type: 1, cookie: 6, offset: 8 << 20, length: 512) + [UInt8](repeating: 7, count: 512)
         expected[6] = 28
-        sent += c.request(type: 6, cookie: 7, offset: (8 << 20) - 512, length: 1024)   // WRITE_ZEROES
+        sent += c.request(type: 6, cookie: 7, offset: (8 << 20) - 512, length: 1024)  // WRITE_ZEROES
         expected[7] = 28
-        sent += c.request(type: 4, cookie: 3, offset: 0, length: 512)             // TRIM: not advertised
+        sent += c.request(type: 4, cookie: 3, offset: 0, length: 512)  // TRIM: not advertised
         expected[3] = 22
-        sent += c.request(type: 3, cookie: 4, offset: 0, length: 0)               // FLUSH
+        sent += c.request(type: 3, cookie: 4, offset: 0, length: 0)  // FLUSH
         expected[4] = 0
         XCTAssertTrue(c.send([UInt8](sent)))
         for _ in 0..<expected.count {
@@ -153,7 +153,10 @@ final class NBDServerTests: XCTestCase {
 
     private func goToTransmission(_ f: NBDFixture) throws -> RawClient {
         let c = try RawClient(f.socket)
-        guard case .success = c.go("disk0") else { XCTFail("GO failed: \(f.log)"); throw XCTSkip("no transmission") }
+        guard case .success = c.go("disk0") else {
+            XCTFail("GO failed: \(f.log)")
+            throw XCTSkip("no transmission")
+        }
         return c
     }
 }

@@ -87,7 +87,9 @@ final class RawClient {
     /// error reply's type.
     func go(_ export: String) -> Result<(size: UInt64, flags: UInt16), UInt32Error> {
         let name = Array(export.utf8)
-        guard greet(), option(7, Self.be(UInt64(name.count), 4) + name + Self.be(1, 2) + Self.be(3, 2)) else { return .failure(UInt32Error(0)) }
+        guard greet(), option(7, Self.be(UInt64(name.count), 4) + name + Self.be(1, 2) + Self.be(3, 2)) else {
+            return .failure(UInt32Error(0))
+        }
         var size: UInt64 = 0, flags: UInt16 = 0
         while let (type, data) = optionReply() {
             if type == 1 { return .success((size, flags)) }
@@ -100,7 +102,10 @@ final class RawClient {
         return .failure(UInt32Error(0))
     }
 
-    struct UInt32Error: Error { let value: UInt32; init(_ v: UInt32) { value = v } }
+    struct UInt32Error: Error {
+        let value: UInt32
+        init(_ v: UInt32) { value = v }
+    }
 
     func request(type: UInt16, flags: UInt16 = 0, cookie: UInt64, offset: UInt64, length: UInt32, magic: UInt32 = 0x2560_9513) -> [UInt8] {
         Self.be(UInt64(magic), 4) + Self.be(UInt64(flags), 2) + Self.be(UInt64(type), 2) + Self.be(cookie, 8)

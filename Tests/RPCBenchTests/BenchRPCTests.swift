@@ -52,7 +52,8 @@ final class BenchRPCTests: XCTestCase {
         for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
             let f = line.split(separator: " ", omittingEmptySubsequences: false)
             guard f.count == 4, let v = Double(f[2]), v.isFinite, v >= 0 else {
-                XCTFail("malformed BENCH line: \(line)"); continue
+                XCTFail("malformed BENCH line: \(line)")
+                continue
             }
             XCTAssertNil(seen[String(f[1])], "duplicate BENCH line: \(line)")
             seen[String(f[1])] = (v, String(f[3]))

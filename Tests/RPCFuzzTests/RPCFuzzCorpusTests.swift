@@ -67,7 +67,11 @@ final class RPCFuzzCorpusTests: XCTestCase {
         func run(_ name: String) -> (SequenceOutcome, [RPCHeader]) {
             let out = replay(seeds[name]!, name)
             let headers = out.sent.compactMap { m -> RPCHeader? in
-                guard case .success(let h) = m.bytes.withUnsafeBytes({ RPCHeader.decode($0, messageLength: m.bytes.count, fdsReceived: m.descriptorCount) }) else { return nil }
+                guard
+                    case .success(let h) = m.bytes.withUnsafeBytes({
+                        RPCHeader.decode($0, messageLength: m.bytes.count, fdsReceived: m.descriptorCount)
+                    })
+                else { return nil }
                 return h
             }
             return (out, headers)
@@ -102,8 +106,9 @@ final class RPCFuzzCorpusTests: XCTestCase {
         (_, hs) = run("valid-shm-full")
         XCTAssertEqual(statuses(hs, id: 4), [RPCStatus.nospc])
         (_, hs) = run("valid-shm-refused")
-        XCTAssertEqual(statuses(hs, id: 2) + statuses(hs, id: 3) + statuses(hs, id: 4) + statuses(hs, id: 5),
-                       [RPCStatus.inval, RPCStatus.inval, RPCStatus.inval, RPCStatus.inval])
+        XCTAssertEqual(
+            statuses(hs, id: 2) + statuses(hs, id: 3) + statuses(hs, id: 4) + statuses(hs, id: 5),
+            [RPCStatus.inval, RPCStatus.inval, RPCStatus.inval, RPCStatus.inval])
         (_, hs) = run("valid-fragments-echo")
         XCTAssertEqual(statuses(hs, id: 2), [0, 0], "a 10 KB echo reply is two fragments")
         (_, hs) = run("err-fragments-msgsize")

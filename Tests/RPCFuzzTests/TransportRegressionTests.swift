@@ -9,7 +9,10 @@ import XCTest
 final class TransportRegressionTests: XCTestCase {
     func openDescriptors() -> Int {
         var n = 0
-        if let d = opendir("/proc/self/fd") { while readdir(d) != nil { n += 1 }; closedir(d) }
+        if let d = opendir("/proc/self/fd") {
+            while readdir(d) != nil { n += 1 }
+            closedir(d)
+        }
         return n
     }
 
@@ -36,7 +39,7 @@ final class TransportRegressionTests: XCTestCase {
             default:
                 XCTFail("an empty message with descriptors must reach the receiver")
             }
-            _ = Glibc.close(peer.take())   // the peer goes away
+            _ = Glibc.close(peer.take())  // the peer goes away
             if case .closed = conn.receive() {} else { XCTFail("end of stream expected") }
             conn.close()
         }

@@ -1,7 +1,7 @@
 import Foundation
-import XCTest
 import RPCInterfaces
 import RPCWire
+import XCTest
 
 /// The generated Swift stubs of Interfaces/echo.idl: byte layout, round
 /// trips, hostile bytes, the dispatcher and the client.
@@ -9,10 +9,12 @@ final class RoundTripTests: XCTestCase {
     func testByteLayoutMatchesTheProtocol() {
         XCTAssertEqual(Echo.EchoRequest(data: [9, 8, 7]).encode(), [3, 0, 0, 0, 9, 8, 7])
         XCTAssertEqual(Echo.SleepRequest(ms: 0x0102_0304).encode(), [4, 3, 2, 1])
-        XCTAssertEqual(Echo.ChecksumRequest(data: SharedMemoryRef(id: 7, offset: 0x10, length: 0x200)).encode(),
-                       [7, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0])
-        XCTAssertEqual(Echo.WhoamiReply(uid: 1, gid: 2, groups: [3, 0x100]).encode(),
-                       [1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 1, 0, 0])
+        XCTAssertEqual(
+            Echo.ChecksumRequest(data: SharedMemoryRef(id: 7, offset: 0x10, length: 0x200)).encode(),
+            [7, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(
+            Echo.WhoamiReply(uid: 1, gid: 2, groups: [3, 0x100]).encode(),
+            [1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 1, 0, 0])
         XCTAssertEqual(Echo.OpenRequest(name: "ab").encode(), [2, 0, 0, 0, 0x61, 0x62])
         XCTAssertEqual(Echo.OpenReply(object: 5).encode(), [], "fd fields travel as descriptors")
         XCTAssertEqual(Echo.OpenReply(object: 5).descriptors, [5])
@@ -101,14 +103,23 @@ final class RoundTripTests: XCTestCase {
                 var bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
                 if n >= 4 && rng.next() % 2 == 0 {
                     // Plausible small lengths, so that decodes also succeed.
-                    bytes[0] = UInt8(rng.next() % 8); bytes[1] = 0; bytes[2] = 0; bytes[3] = 0
+                    bytes[0] = UInt8(rng.next() % 8)
+                    bytes[1] = 0
+                    bytes[2] = 0
+                    bytes[3] = 0
                 }
                 if let m = M.decode(bytes) { XCTAssertEqual(m.encode(), bytes) }
             }
         }
-        fuzz(Echo.PingRequest.self); fuzz(Echo.EchoRequest.self); fuzz(Echo.EchoReply.self)
-        fuzz(Echo.StatReply.self); fuzz(Echo.SleepRequest.self); fuzz(Echo.ChecksumRequest.self)
-        fuzz(Echo.ChecksumReply.self); fuzz(Echo.RaiseRequest.self); fuzz(Echo.WhoamiReply.self)
+        fuzz(Echo.PingRequest.self)
+        fuzz(Echo.EchoRequest.self)
+        fuzz(Echo.EchoReply.self)
+        fuzz(Echo.StatReply.self)
+        fuzz(Echo.SleepRequest.self)
+        fuzz(Echo.ChecksumRequest.self)
+        fuzz(Echo.ChecksumReply.self)
+        fuzz(Echo.RaiseRequest.self)
+        fuzz(Echo.WhoamiReply.self)
         fuzz(Echo.OpenRequest.self)
     }
 
@@ -177,7 +188,9 @@ private struct FakeEcho: EchoService {
     func echo(_ request: Echo.EchoRequest, call: any RPCCall) throws(RPCError) -> Echo.EchoReply { Echo.EchoReply(data: request.data) }
     func stat(_ request: Echo.StatRequest, call: any RPCCall) throws(RPCError) -> Echo.StatReply { Echo.StatReply(uptimeNs: 1, calls: 2) }
     func sleep(_ request: Echo.SleepRequest, call: any RPCCall) throws(RPCError) -> Echo.SleepReply { throw RPCError(RPCStatus.intr) }
-    func checksum(_ request: Echo.ChecksumRequest, call: any RPCCall) throws(RPCError) -> Echo.ChecksumReply { throw RPCError(RPCStatus.fault) }
+    func checksum(_ request: Echo.ChecksumRequest, call: any RPCCall) throws(RPCError) -> Echo.ChecksumReply {
+        throw RPCError(RPCStatus.fault)
+    }
     func raise(_ request: Echo.RaiseRequest, call: any RPCCall) throws(RPCError) -> Echo.RaiseReply {
         if request.signal == 0 { throw RPCError(0) }
         call.raiseSignal(Int32(request.signal))
@@ -204,7 +217,9 @@ private final class FakeCaller: RPCCaller, @unchecked Sendable {
     var failure: RPCError?
     var log: [String] = []
     init(reply: RPCResponse) { self.reply = reply }
-    func call(interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32], idempotent: Bool) throws(RPCError) -> RPCResponse {
+    func call(
+        interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32], idempotent: Bool
+    ) throws(RPCError) -> RPCResponse {
         log.append("\(interface).\(operation) idempotent=\(idempotent) payload=\(payload)")
         if let failure { throw failure }
         return reply

@@ -2,15 +2,15 @@ import Foundation
 import Glibc
 import Glue
 import GlueAPI
+import HuskTestSupport
+import Platform
 import RPCClient
 import RPCEcho
 import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
-import HuskTestSupport
 import XCTest
-import Platform
 
 /// Issue 3, signal propagation (client → server), events (server → client),
 /// reconnect + idempotent retry + ESTALE, caller credentials through the
@@ -29,8 +29,10 @@ final class RPCSignalTests: XCTestCase {
         signalLater(pthread_self(), SIGALRM, afterMs: 300, at: killedAt)
         let start = monotonicNanos()
         var status: Int32 = 0
-        do { _ = try c.sleep(ms: 2000); XCTFail("sleep(2000) should have been interrupted") }
-        catch { status = error.status }
+        do {
+            _ = try c.sleep(ms: 2000)
+            XCTFail("sleep(2000) should have been interrupted")
+        } catch { status = error.status }
         let end = monotonicNanos()
         XCTAssertEqual(status, RPCStatus.intr, "EINTR expected")
         XCTAssertEqual(caught(SIGALRM), before + 1, "the application's handler ran")
@@ -130,10 +132,11 @@ final class RPCSignalTests: XCTestCase {
         let dir = try scratchDir(self)
         let socket = "\(dir)/e.sock"
         var server = try EchoServer(self, socket: socket, tag: "a")
-        let rpc = try RPCClient.connect(path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
-                                        reconnect: .init(timeoutSeconds: 10))
+        let rpc = try RPCClient.connect(
+            path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
+            reconnect: .init(timeoutSeconds: 10))
         let c = EchoSession(rpc)
-        let plain = try EchoSession.connect(path: socket)   // no reconnect option
+        let plain = try EchoSession.connect(path: socket)  // no reconnect option
         try c.ping()
         let epoch1 = rpc.server.epoch
         XCTAssertNotEqual(epoch1, 0)
@@ -146,16 +149,26 @@ final class RPCSignalTests: XCTestCase {
         // In flight at the death: a non-idempotent sleep and an idempotent stat
         // (sent while the server is stopped, so it is surely in flight).
         let sleepResult = LockedResult()
-        HostThread.start(name: "t-sleep", detached: true, blockSignals: true) { do throws(RPCError) { _ = try c.sleep(ms: 60_000); sleepResult.set(0) } catch { sleepResult.set(error.status) } }
+        HostThread.start(name: "t-sleep", detached: true, blockSignals: true) {
+            do throws(RPCError) {
+                _ = try c.sleep(ms: 60_000)
+                sleepResult.set(0)
+            } catch { sleepResult.set(error.status) }
+        }
         usleep(200_000)
         server.stop()
         let statResult = LockedResult()
-        HostThread.start(name: "t-stat", detached: true, blockSignals: true) { do throws(RPCError) { _ = try c.stat(); statResult.set(0) } catch { statResult.set(error.status) } }
+        HostThread.start(name: "t-stat", detached: true, blockSignals: true) {
+            do throws(RPCError) {
+                _ = try c.stat()
+                statResult.set(0)
+            } catch { statResult.set(error.status) }
+        }
         usleep(200_000)
         server.kill9()
         XCTAssertEqual(sleepResult.wait(5), RPCStatus.connreset, "non-idempotent call fails with ECONNRESET")
         XCTAssertThrowsError(try plain.ping()) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.connreset) }
-        usleep(300_000)   // the idempotent stat is retrying to connect meanwhile
+        usleep(300_000)  // the idempotent stat is retrying to connect meanwhile
         server = try EchoServer(self, socket: socket, tag: "b")
         XCTAssertEqual(statResult.wait(10), 0, "idempotent call retried on the new connection")
         XCTAssertEqual(rpc.reconnectCount, 1)
@@ -179,8 +192,9 @@ final class RPCSignalTests: XCTestCase {
         let dir = try scratchDir(self)
         let socket = "\(dir)/e.sock"
         var server = try EchoServer(self, socket: socket, tag: "a")
-        let rpc = try RPCClient.connect(path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
-                                        reconnect: .init(timeoutSeconds: 10))
+        let rpc = try RPCClient.connect(
+            path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
+            reconnect: .init(timeoutSeconds: 10))
         _ = try await rpc.call(interface: Echo.interfaceID, operation: 1, idempotent: true)
         let objFD = try EchoSession(rpc).open(name: "obj")
         let obj = try RPCClient.adopt(fd: objFD, require: [(Echo.interfaceID, 1)], parent: rpc)
@@ -224,7 +238,8 @@ final class RPCSignalTests: XCTestCase {
         let rpc = try RPCClient.connect(path: "\(dir)/c.sock", require: [(CredHandler.id, 1)])
         let r = try rpc.call(interface: CredHandler.id, operation: 1, payload: [], descriptors: [], idempotent: true)
         let fields: [UInt32] = r.payload.withUnsafeBytes { b in
-            var rd = PayloadReader(b); var out: [UInt32] = []
+            var rd = PayloadReader(b)
+            var out: [UInt32] = []
             while let v = rd.u32() { out.append(v) }
             return out
         }
@@ -252,7 +267,10 @@ final class CredHandler: RPCInterfaceHandler, @unchecked Sendable {
         var c = glue_cred()
         let st = glue_caller_cred(&c)
         var w = PayloadWriter()
-        w.u32(UInt32(bitPattern: st)); w.u32(c.uid); w.u32(c.gid); w.u32(c.ngroups)
+        w.u32(UInt32(bitPattern: st))
+        w.u32(c.uid)
+        w.u32(c.gid)
+        w.u32(c.ngroups)
         w.u32(GlueAPI.glue_caller_has_gid(c.gid) ? 1 : 0)
         withUnsafeBytes(of: &c.groups) { raw in
             let g = raw.bindMemory(to: UInt32.self)
@@ -267,7 +285,12 @@ final class LockedResult: @unchecked Sendable {
     // @unchecked: guarded by `m`.
     private let m = Monitor()
     private var v: Int32? = nil
-    func set(_ x: Int32) { m.withLock { v = x; m.broadcast() } }
+    func set(_ x: Int32) {
+        m.withLock {
+            v = x
+            m.broadcast()
+        }
+    }
     func wait(_ seconds: Double) -> Int32? {
         let end = monotonicNanos() + UInt64(seconds * 1e9)
         return m.withLock {

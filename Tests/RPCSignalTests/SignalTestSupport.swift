@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import HuskTestSupport
+import Platform
 import RPCTransport
 import XCTest
-import Platform
 
 /// A short scratch directory (sun_path holds 107 bytes), removed after the test.
 func scratchDir(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpcsig") }
@@ -62,7 +62,10 @@ final class TimeBox: @unchecked Sendable {
     // @unchecked: guarded by `m`.
     private let m = Monitor()
     private var v: UInt64 = 0
-    var value: UInt64 { get { m.withLock { v } } set { m.withLock { v = newValue } } }
+    var value: UInt64 {
+        get { m.withLock { v } }
+        set { m.withLock { v = newValue } }
+    }
 }
 
 /// After `ms`, pthread_kill(target, sig) from a thread that blocks every

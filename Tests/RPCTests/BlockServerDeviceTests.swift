@@ -21,8 +21,9 @@ final class BlockServerDeviceTests: XCTestCase {
         defer { host.shutdown() }
         host.load([try XCTUnwrap(ComponentRegistry.builtIn(named: "virtio_blk"))])
         XCTAssertEqual(host.refused.map(\.reason), [])
-        let server = RPCServer(configuration: RPCServer.Configuration(name: "blk-test"),
-                               handlers: [BlkDispatcher(BlockService())])
+        let server = RPCServer(
+            configuration: RPCServer.Configuration(name: "blk-test"),
+            handlers: [BlkDispatcher(BlockService())])
         defer { server.shutdown(deadline: 1) }
         let socket = dir + "/blk.sock"
         try server.listen(path: socket)

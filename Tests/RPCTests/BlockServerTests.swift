@@ -2,9 +2,9 @@ import BlockClient
 import DiskPattern
 import Foundation
 import Glibc
+import Platform
 import RPCInterfaces
 import RPCWire
-import Platform
 import XCTest
 
 /// `husk blk serve --image` on a scratch image: the file component behind
@@ -16,8 +16,9 @@ final class BlockServerProcess: @unchecked Sendable {
 
     init(_ test: XCTestCase, dir: String, image: String, tag: String = "blk", extra: [String] = []) throws {
         socket = "\(dir)/blk.sock"
-        child = try ChildProcess.huskServer(test, ["blk", "serve", "--image", image, "--socket", socket] + extra,
-                                            dir: dir, tag: tag)
+        child = try ChildProcess.huskServer(
+            test, ["blk", "serve", "--image", image, "--socket", socket] + extra,
+            dir: dir, tag: tag)
     }
 
     func open(_ name: String = "disk0", writable: Bool = true) throws -> BlockDevice {
@@ -25,7 +26,10 @@ final class BlockServerProcess: @unchecked Sendable {
     }
 
     /// SIGTERM, and the exit status (nil: still running after 20 s).
-    func stop() -> Int32? { child.signal(SIGTERM); return child.wait(timeout: 20) }
+    func stop() -> Int32? {
+        child.signal(SIGTERM)
+        return child.wait(timeout: 20)
+    }
 }
 
 /// A deterministic pattern: each 8-byte word holds its byte offset xor a seed,
@@ -36,8 +40,10 @@ func blockPattern(offset: UInt64, length: Int, seed: UInt64) -> [UInt8] {
 
 /// Byte arrays compared with a short message (XCTAssertEqual would print
 /// megabytes): lengths, and the first differing offset.
-func assertSameBytes(_ got: @autoclosure () throws -> [UInt8], _ want: [UInt8], _ what: String = "",
-                     file: StaticString = #filePath, line: UInt = #line) {
+func assertSameBytes(
+    _ got: @autoclosure () throws -> [UInt8], _ want: [UInt8], _ what: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     let g: [UInt8]
     do { g = try got() } catch { return XCTFail("\(what): \(error)", file: file, line: line) }
     if g == want { return }
@@ -111,12 +117,14 @@ final class BlockServerTests: XCTestCase {
             do {
                 let dev = try BlockServerClient(socket: socket).open("disk0", writable: true, window: 256 << 10)
                 defer { dev.close() }
-                let base = UInt64(i) << 21   // 2 MiB each
+                let base = UInt64(i) << 21  // 2 MiB each
                 for round in 0..<16 {
                     let off = base + UInt64(round) * (128 << 10)
                     let p = blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + round))
                     try dev.write(offset: off, p)
-                    if try dev.read(offset: off, length: p.count) != p { failures.withLock { $0.append("client \(i) round \(round): mismatch") } }
+                    if try dev.read(offset: off, length: p.count) != p {
+                        failures.withLock { $0.append("client \(i) round \(round): mismatch") }
+                    }
                 }
                 try dev.flush()
             } catch { failures.withLock { $0.append("client \(i): \(error)") } }
@@ -125,8 +133,9 @@ final class BlockServerTests: XCTestCase {
         // Every client's last region is in the file.
         for i in 0..<8 {
             let off = (UInt64(i) << 21) + 15 * (128 << 10)
-            assertSameBytes(fileBytes(image, offset: Int(off), length: 128 << 10),
-                            blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + 15)))
+            assertSameBytes(
+                fileBytes(image, offset: Int(off), length: 128 << 10),
+                blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + 15)))
         }
     }
 
@@ -138,7 +147,10 @@ final class BlockServerTests: XCTestCase {
         let client = try BlockServerClient(socket: server.socket)
         XCTAssertEqual(try client.devices(), ["disk0"])
         func status(_ body: () throws -> Void) -> Int32 {
-            do { try body(); return 0 } catch let e as RPCError { return e.status } catch { return -1 }
+            do {
+                try body()
+                return 0
+            } catch let e as RPCError { return e.status } catch { return -1 }
         }
         XCTAssertEqual(status { _ = try client.open("nope", writable: false) }, RPCStatus.noent)
         XCTAssertEqual(status { _ = try BlkClient(client.rpc).open(name: "disk0", mode: 7) }, RPCStatus.inval)
@@ -150,9 +162,12 @@ final class BlockServerTests: XCTestCase {
         XCTAssertEqual(status { try dev.write(offset: 0, [UInt8](repeating: 1, count: 100)) }, RPCStatus.inval, "partial block")
         XCTAssertEqual(status { _ = try dev.read(offset: 1 << 20, length: 512) }, RPCStatus.inval, "past the end")
         XCTAssertEqual(status { _ = try dev.read(offset: (1 << 20) - 512, length: 1024) }, RPCStatus.inval, "crossing the end")
-        XCTAssertEqual(status { _ = try dev.blk.read(offset: 0, buffer: SharedMemoryRef(id: 99, offset: 0, length: 512)) }, RPCStatus.inval, "unknown shm")
-        XCTAssertEqual(status { _ = try dev.blk.read(offset: 0, buffer: dev.window.ref(offset: UInt64(dev.window.size) - 512, length: 1024)) },
-                       RPCStatus.fault, "outside the shm window")
+        XCTAssertEqual(
+            status { _ = try dev.blk.read(offset: 0, buffer: SharedMemoryRef(id: 99, offset: 0, length: 512)) }, RPCStatus.inval,
+            "unknown shm")
+        XCTAssertEqual(
+            status { _ = try dev.blk.read(offset: 0, buffer: dev.window.ref(offset: UInt64(dev.window.size) - 512, length: 1024)) },
+            RPCStatus.fault, "outside the shm window")
         XCTAssertEqual(status { _ = try dev.read(offset: 0, length: 512) }, 0, "the device stays usable")
 
         // Read-only open of a read-write device.
@@ -161,7 +176,11 @@ final class BlockServerTests: XCTestCase {
         XCTAssertEqual(status { _ = try ro.read(offset: 0, length: 512) }, 0)
         // Closed handle.
         ro.close()
-        XCTAssertEqual(status { _ = try dev.blk.close(); _ = try dev.blk.getStatus() }, RPCStatus.badf)
+        XCTAssertEqual(
+            status {
+                _ = try dev.blk.close()
+                _ = try dev.blk.getStatus()
+            }, RPCStatus.badf)
 
         // A read-only server refuses read-write opens.
         XCTAssertEqual(server.stop(), 0)
@@ -181,14 +200,14 @@ final class BlockServerTests: XCTestCase {
         let p = blockPattern(offset: 0, length: 8192, seed: 7)
         dev.window.base.copyMemory(from: p, byteCount: p.count)
         let q: [UInt64] = [
-            2, 0, 0, 4096,          // write the first half at 0
-            2, 65536, 4096, 4096,   // write the second half at 64 KiB
-            3, 0, 0, 0,             // flush
-            1, 0, 16384, 4096,      // read back into the window
+            2, 0, 0, 4096,  // write the first half at 0
+            2, 65536, 4096, 4096,  // write the second half at 64 KiB
+            3, 0, 0, 0,  // flush
+            1, 0, 16384, 4096,  // read back into the window
             1, 65536, 20480, 4096,
-            1, 100, 0, 512,         // unaligned: EINVAL
-            9, 0, 0, 512,           // unknown op: EINVAL
-            1, 0, UInt64(dev.window.size) - 256, 512,  // outside the window: EFAULT
+            1, 100, 0, 512,  // unaligned: EINVAL
+            9, 0, 0, 512,  // unknown op: EINVAL
+            1, 0, UInt64(dev.window.size) - 256, 512  // outside the window: EFAULT
         ]
         let st = try dev.blk.batch(region: dev.window.ref(), requests: q).statuses
         XCTAssertEqual(st, [0, 0, 0, 0, 0, UInt32(RPCStatus.inval), UInt32(RPCStatus.inval), UInt32(RPCStatus.fault)])
@@ -208,8 +227,10 @@ final class BlockServerTests: XCTestCase {
         try "default allow\nallow blk.write uid=0\nallow blk.flush uid=0\n".write(toFile: policy, atomically: true, encoding: .utf8)
         let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--mode", "666", "--policy", policy])
         func asNobody(_ args: [String], tag: String, stdin: String? = nil) throws -> ChildProcess {
-            let c = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary, "blk"]
-                                     + args + ["--socket", server.socket], dir: dir, tag: tag)
+            let c = try ChildProcess(
+                "/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary, "blk"]
+                    + args + ["--socket", server.socket], dir: dir, tag: tag)
             XCTAssertNotNil(c.wait(timeout: 30))
             return c
         }
@@ -223,8 +244,13 @@ final class BlockServerTests: XCTestCase {
         try dev.write(offset: 0, [UInt8](repeating: 0x5A, count: 512))
         XCTAssertEqual(try dev.read(offset: 0, length: 512), [UInt8](repeating: 0x5A, count: 512))
         // The write of an empty stdin sends no write; drive a real one as nobody.
-        let c = try ChildProcess("/bin/sh", ["-c", "head -c 512 /dev/zero | setpriv --reuid=65534 --regid=65534 --clear-groups \(Husk.binary) blk write --socket \(server.socket) --offset 0"],
-                                 dir: dir, tag: "write2")
+        let c = try ChildProcess(
+            "/bin/sh",
+            [
+                "-c",
+                "head -c 512 /dev/zero | setpriv --reuid=65534 --regid=65534 --clear-groups \(Husk.binary) blk write --socket \(server.socket) --offset 0"
+            ],
+            dir: dir, tag: "write2")
         XCTAssertNotNil(c.wait(timeout: 30))
         XCTAssertNotEqual(c.process.terminationStatus, 0)
         XCTAssertTrue(c.stderr.contains("EACCES"), c.stderr)

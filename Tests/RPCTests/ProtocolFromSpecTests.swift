@@ -13,8 +13,10 @@ final class ProtocolFromSpecTests: XCTestCase {
         let client = try ChildProcess("/usr/bin/python3", [script, server.socket], dir: dir, tag: "python")
         XCTAssertEqual(client.wait(timeout: 60), 0, client.stdout + client.stderr)
         let lines = client.stdout.split(separator: "\n").map(String.init)
-        for check in ["hello", "echo.ping", "echo.echo", "echo.whoami", "unknown operation", "control.ping",
-                      "control.register_shm", "echo.checksum", "shm outside the region"] {
+        for check in [
+            "hello", "echo.ping", "echo.echo", "echo.whoami", "unknown operation", "control.ping",
+            "control.register_shm", "echo.checksum", "shm outside the region"
+        ] {
             XCTAssertTrue(lines.contains { $0.hasPrefix("\(check): ok") }, "\(check) in:\n\(client.stdout)")
         }
     }

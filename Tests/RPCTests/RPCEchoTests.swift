@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Platform
 import RPCClient
 import RPCEcho
 import RPCServer
@@ -7,7 +8,6 @@ import RPCTransport
 import RPCWire
 import Synchronization
 import XCTest
-import Platform
 
 /// The echo interface against real `husk echo serve` processes (and
 /// in-process servers where noted), over real sockets.
@@ -51,7 +51,10 @@ final class RPCEchoTests: XCTestCase {
         }
         // A client that only speaks protocol versions 2...3: EPROTONOSUPPORT, then close.
         let raw = try RawConnection(path: path)
-        var w = PayloadWriter(); w.u16(2); w.u16(3); w.u32(0)
+        var w = PayloadWriter()
+        w.u16(2)
+        w.u16(3)
+        w.u32(0)
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 1, requestID: 9), payload: w.bytes)))
         guard case .header(let h) = raw.receive() else { return XCTFail("no reply") }
         XCTAssertEqual(h.status, RPCStatus.protonosupport)
@@ -119,8 +122,12 @@ final class RPCEchoTests: XCTestCase {
         let ids = Locked<[UInt64]>([])
         for _ in 0..<6 {
             HostThread.start(name: "t-sleep", detached: true, blockSignals: true) {
-                if let id = try? c.rpc.start(interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
-                                             payload: EchoSession.sleepPayload(ms: 3_000)) { ids.withLock { $0.append(id) } }
+                if let id = try? c.rpc.start(
+                    interface: EchoHandler.id, operation: EchoHandler.Op.sleep,
+                    payload: EchoSession.sleepPayload(ms: 3_000))
+                {
+                    ids.withLock { $0.append(id) }
+                }
             }
         }
         XCTAssertTrue(waitUntil(5) { ids.get().count == 4 }, "four calls sent, two waiting for a slot")
@@ -137,7 +144,7 @@ final class RPCEchoTests: XCTestCase {
     }
 
     func testSharedMemoryChecksum() throws {
-        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)   // the standard check value
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)  // the standard check value
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir)
         let c = try server.connect()
@@ -156,16 +163,23 @@ final class RPCEchoTests: XCTestCase {
         shm.bytes[1000] &+= 1
         XCTAssertNotEqual(try c.checksum(shm.ref(offset: 1000, length: 4096)).crc32c, part.crc32c)
         // Outside the region: EFAULT (also offset+length overflowing u64).
-        XCTAssertThrowsError(try c.checksum(shm.ref(offset: UInt64(shm.size) - 10, length: 11))) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.fault) }
-        XCTAssertThrowsError(try c.checksum(SharedMemoryRef(id: shm.id, offset: UInt64.max - 1, length: 4))) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.fault) }
-        XCTAssertThrowsError(try c.checksum(SharedMemoryRef(id: 999, offset: 0, length: 1))) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.inval) }
+        XCTAssertThrowsError(try c.checksum(shm.ref(offset: UInt64(shm.size) - 10, length: 11))) {
+            XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.fault)
+        }
+        XCTAssertThrowsError(try c.checksum(SharedMemoryRef(id: shm.id, offset: UInt64.max - 1, length: 4))) {
+            XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.fault)
+        }
+        XCTAssertThrowsError(try c.checksum(SharedMemoryRef(id: 999, offset: 0, length: 1))) {
+            XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.inval)
+        }
         // An unsealed memfd is refused with EINVAL; so is a descriptor that is not a memfd.
         let loose = try SharedMemory.create(size: 4096, seal: false)
         XCTAssertEqual(c.rpc.invoke(interface: 0, operation: 3, descriptors: [loose.fd]).status, RPCStatus.inval)
         var pipeFDs: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&pipeFDs), 0)
         XCTAssertEqual(c.rpc.invoke(interface: 0, operation: 3, descriptors: [pipeFDs[0]]).status, RPCStatus.inval)
-        close(pipeFDs[0]); close(pipeFDs[1])
+        close(pipeFDs[0])
+        close(pipeFDs[1])
         // Unregister: the id is gone.
         try c.rpc.unregisterSharedMemory(shm)
         XCTAssertThrowsError(try c.checksum(shm.ref())) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.inval) }
@@ -182,7 +196,8 @@ final class RPCEchoTests: XCTestCase {
         XCTAssertEqual(SignalCounter.count, before + 1)
         // SIGPIPE: the reply carries 13 (not raised here: would be ignored/kill).
         c.rpc.raisesSignals = false
-        var w = PayloadWriter(); w.u32(UInt32(SIGPIPE))
+        var w = PayloadWriter()
+        w.u32(UInt32(SIGPIPE))
         let r = c.rpc.invoke(interface: EchoHandler.id, operation: EchoHandler.Op.raise, payload: w.bytes)
         XCTAssertEqual(r.status, 0)
         XCTAssertEqual(r.signal, 13)
@@ -211,14 +226,25 @@ final class RPCEchoTests: XCTestCase {
             throw XCTSkip("needs root and setpriv")
         }
         let server = try EchoServerProcess(self, dir: dir, extra: ["--mode", "666", "--deny-op", "sleep", "--allow-uid", "0"])
-        let client = try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary,
-                                                           "echo", "batch", "--socket", server.socket,
-                                                           "ping", "sleep:10", "whoami", "echo:still-here", "open:obj"], dir: dir, tag: "nobody")
-        guard let status = client.wait(timeout: 30) else { client.kill9(); return XCTFail("client hung") }
+        let client = try ChildProcess(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary,
+                "echo", "batch", "--socket", server.socket,
+                "ping", "sleep:10", "whoami", "echo:still-here", "open:obj"
+            ], dir: dir, tag: "nobody")
+        guard let status = client.wait(timeout: 30) else {
+            client.kill9()
+            return XCTFail("client hung")
+        }
         XCTAssertEqual(status, 0, client.stderr)
         let lines = client.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines, ["ping: OK", "sleep:10: EACCES", "whoami: OK uid 65534 gid 65534 groups ",
-                               "echo:still-here: OK still-here", "open:obj: OK object uid 65534 gid 65534"])
+        XCTAssertEqual(
+            lines,
+            [
+                "ping: OK", "sleep:10: EACCES", "whoami: OK uid 65534 gid 65534 groups ",
+                "echo:still-here: OK still-here", "open:obj: OK object uid 65534 gid 65534"
+            ])
         XCTAssertTrue(server.child.stderr.contains("echo.sleep denied to uid 65534 gid 65534"), server.child.stderr)
         // Root (uid 0) is allowed the same operation.
         let c = try server.connect()
@@ -253,7 +279,7 @@ final class RPCEchoTests: XCTestCase {
         let client = try ChildProcess(Husk.binary, ["echo", "sleep", "--socket", server.socket, "--ms", "60000"], dir: dir, tag: "victim")
         XCTAssertTrue(waitUntil(10) { server.child.stderr.components(separatedBy: "opened").count >= 3 }, server.child.stderr)
         XCTAssertTrue(waitUntil(10) { server.fdCount > baseline })
-        usleep(500_000)   // let its sleep request reach the server
+        usleep(500_000)  // let its sleep request reach the server
         client.kill9()
         XCTAssertTrue(waitUntil(10) { server.child.stderr.contains("connection 2 closed") }, server.child.stderr)
         XCTAssertTrue(waitUntil(10) { server.fdCount == baseline }, "server fds \(server.fdCount), baseline \(baseline)")
@@ -296,14 +322,15 @@ final class RPCEchoTests: XCTestCase {
         XCTAssertEqual(second.wait(timeout: 20), 1)
         XCTAssertTrue(second.stderr.contains("a server is listening there"), second.stderr)
         try server.connect().ping()
-        server.child.kill9()   // leaves a stale socket file
+        server.child.kill9()  // leaves a stale socket file
         XCTAssertTrue(FileManager.default.fileExists(atPath: server.socket))
         let third = try EchoServerProcess(self, dir: dir)
         try third.connect().ping()
     }
 
     func testAccessPolicyParsing() throws {
-        let p = try AccessPolicy.parse("""
+        let p = try AccessPolicy.parse(
+            """
             # comment
             default deny
             allow echo.sleep uid=0,1000 gid=100

@@ -1,11 +1,11 @@
 import Foundation
 import Glibc
-import RPCSys
+import Platform
 import RPCClient
 import RPCEcho
+import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 import XCTest
 
 /// Malformed and hostile messages from raw SOCK_SEQPACKET sockets against a
@@ -25,7 +25,9 @@ final class RPCHostileInputTests: XCTestCase {
         XCTAssertNoThrow(try good.ping(), what, file: file, line: line)
         XCTAssertEqual(try? good.echo(Array(what.utf8)), Array(what.utf8), what, file: file, line: line)
         if let baseline {
-            XCTAssertTrue(waitUntil(10) { server.fdCount == baseline }, "\(what): server fds \(server.fdCount), baseline \(baseline)", file: file, line: line)
+            XCTAssertTrue(
+                waitUntil(10) { server.fdCount == baseline }, "\(what): server fds \(server.fdCount), baseline \(baseline)", file: file,
+                line: line)
         }
     }
 
@@ -53,23 +55,37 @@ final class RPCHostileInputTests: XCTestCase {
 
     func testBadMagicVersionReservedAndDeclaredLength() throws {
         let hello = RPCHeader(interface: 0, operation: 1, requestID: 5)
-        var badMagic = header(hello); badMagic[0] = 0x00
-        var badVersion = header(hello); badVersion[4] = 9
-        var reserved = header(hello); reserved[36] = 1
-        var oversized = header(hello); oversized[28] = 0xFF; oversized[29] = 0xFF; oversized[30] = 0xFF; oversized[31] = 0x7F
-        var badFlags = header(hello); badFlags[6] = 0x80
-        var badVersionPing = header(RPCHeader(interface: 0, operation: 2, requestID: 5)); badVersionPing[4] = 9
+        var badMagic = header(hello)
+        badMagic[0] = 0x00
+        var badVersion = header(hello)
+        badVersion[4] = 9
+        var reserved = header(hello)
+        reserved[36] = 1
+        var oversized = header(hello)
+        oversized[28] = 0xFF
+        oversized[29] = 0xFF
+        oversized[30] = 0xFF
+        oversized[31] = 0x7F
+        var badFlags = header(hello)
+        badFlags[6] = 0x80
+        var badVersionPing = header(RPCHeader(interface: 0, operation: 2, requestID: 5))
+        badVersionPing[4] = 9
         // A HELLO in another version is a negotiation failure (EPROTONOSUPPORT, §4); any other message
         // with a bad version is a protocol error.
-        for (name, msg, replied, status) in [("bad magic", badMagic, false, 0), ("bad version", badVersion, true, RPCStatus.protonosupport),
-                                             ("bad version, not HELLO", badVersionPing, true, RPCStatus.proto),
-                                             ("reserved", reserved, true, RPCStatus.proto),
-                                             ("oversized declared length", oversized, true, RPCStatus.proto),
-                                             ("unknown flag", badFlags, true, RPCStatus.proto)] {
+        for (name, msg, replied, status) in [
+            ("bad magic", badMagic, false, 0), ("bad version", badVersion, true, RPCStatus.protonosupport),
+            ("bad version, not HELLO", badVersionPing, true, RPCStatus.proto),
+            ("reserved", reserved, true, RPCStatus.proto),
+            ("oversized declared length", oversized, true, RPCStatus.proto),
+            ("unknown flag", badFlags, true, RPCStatus.proto)
+        ] {
             let raw = try RawConnection(path: server.socket)
             XCTAssertTrue(raw.send(msg), name)
             if replied {
-                guard case .header(let r) = raw.receive() else { XCTFail("\(name): expected a reply"); continue }
+                guard case .header(let r) = raw.receive() else {
+                    XCTFail("\(name): expected a reply")
+                    continue
+                }
                 XCTAssertEqual(r.status, status, name)
                 XCTAssertEqual(r.requestID, 5, name)
                 XCTAssertEqual(r.version, RPCHeader.protocolVersion, "\(name): the reply names the server's version")
@@ -82,8 +98,9 @@ final class RPCHostileInputTests: XCTestCase {
     func testMessageLargerThanTheLimitIsAProtocolError() throws {
         let raw = try RawConnection(path: server.socket)
         XCTAssertEqual(raw.hello().isHeader, true)
-        let payload = [UInt8](repeating: 1, count: 140_000)    // > 131072 with the header
-        var w = PayloadWriter(); w.bytes(payload)
+        let payload = [UInt8](repeating: 1, count: 140_000)  // > 131072 with the header
+        var w = PayloadWriter()
+        w.bytes(payload)
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 2, requestID: 8), payload: w.bytes)))
         guard case .header(let r) = raw.receive() else { return XCTFail("expected EPROTO") }
         XCTAssertEqual(r.status, RPCStatus.proto)
@@ -99,7 +116,10 @@ final class RPCHostileInputTests: XCTestCase {
         let baseline = server.fdCount
         var p: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&p), 0)
-        defer { close(p[0]); close(p[1]) }
+        defer {
+            close(p[0])
+            close(p[1])
+        }
         // Announce 1 descriptor, attach 2.
         let msg = header(RPCHeader(interface: 0, operation: 3, requestID: 11, fdCount: 1))
         XCTAssertTrue(raw.send(msg, fds: [p[0], p[1]]))
@@ -126,7 +146,10 @@ final class RPCHostileInputTests: XCTestCase {
         XCTAssertEqual(raw.hello().isHeader, true)
         for (i, o, id) in [(UInt32(42), UInt32(1), UInt64(2)), (1, 99, 3), (0, 77, 4)] {
             XCTAssertTrue(raw.send(header(RPCHeader(interface: i, operation: o, requestID: id))))
-            guard case .header(let r) = raw.receive() else { XCTFail("no reply for \(i).\(o)"); continue }
+            guard case .header(let r) = raw.receive() else {
+                XCTFail("no reply for \(i).\(o)")
+                continue
+            }
             XCTAssertEqual(r.status, RPCStatus.nosys, "\(i).\(o)")
             XCTAssertEqual(r.requestID, id)
             XCTAssertTrue(r.flags.contains(.reply))
@@ -150,7 +173,7 @@ final class RPCHostileInputTests: XCTestCase {
         let raw = try RawConnection(path: server.socket)
         XCTAssertEqual(raw.hello().isHeader, true)
         var w = PayloadWriter()
-        w.bytes([UInt8](repeating: 0x5A, count: 60 << 10))   // echo.echo of 60 KiB
+        w.bytes([UInt8](repeating: 0x5A, count: 60 << 10))  // echo.echo of 60 KiB
         let request = w.bytes
         let rawFD = raw.fd
         // Sending blocks once the server stops reading us; run it on a
@@ -216,7 +239,9 @@ final class RPCHostileInputTests: XCTestCase {
     func testEveryListedProtocolErrorIsEPROTOAndClose() throws {
         let helloPayload: [UInt8] = {
             var w = PayloadWriter()
-            w.u16(1); w.u16(1); w.u32(0)
+            w.u16(1)
+            w.u16(1)
+            w.u32(0)
             return w.bytes
         }()
         func fresh() throws -> RawConnection {
@@ -291,7 +316,10 @@ final class RPCHostileInputTests: XCTestCase {
         close(null)
         expect(RPCStatus.inval, id: 23, "PING with a descriptor")
         var ref = PayloadWriter()
-        ref.u32(1); ref.u32(1); ref.u64(0); ref.u64(8)   // shm_ref with a non-zero padding word
+        ref.u32(1)
+        ref.u32(1)
+        ref.u64(0)
+        ref.u64(8)  // shm_ref with a non-zero padding word
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 5, requestID: 24), payload: ref.bytes)))
         expect(RPCStatus.inval, id: 24, "shm_ref with a non-zero padding word")
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 2, requestID: 25))))
@@ -329,7 +357,9 @@ final class RPCHostileInputTests: XCTestCase {
     }
 }
 
-
 extension RawConnection.Got {
-    var isHeader: Bool { if case .header(let h) = self { return h.status == 0 }; return false }
+    var isHeader: Bool {
+        if case .header(let h) = self { return h.status == 0 }
+        return false
+    }
 }

@@ -1,10 +1,10 @@
 import Foundation
 import Glibc
-import RPCSys
 @_exported import HuskTestSupport
 import RPCClient
 import RPCEcho
 import RPCServer
+import RPCSys
 import RPCTransport
 import RPCWire
 import XCTest
@@ -52,9 +52,11 @@ final class RawConnection {
     deinit { close(fd) }
 
     func send(_ bytes: [UInt8], fds: [Int32] = []) -> Bool {
-        bytes.withUnsafeBytes { b in fds.withUnsafeBufferPointer { f in
-            husk_rpc_send(fd, b.baseAddress, b.count, f.baseAddress, Int32(f.count), 0) == b.count
-        } }
+        bytes.withUnsafeBytes { b in
+            fds.withUnsafeBufferPointer { f in
+                husk_rpc_send(fd, b.baseAddress, b.count, f.baseAddress, Int32(f.count), 0) == b.count
+            }
+        }
     }
 
     enum Got: Equatable { case header(RPCHeader), closed, timeout, garbage }
@@ -68,7 +70,9 @@ final class RawConnection {
         let n = buf.withUnsafeMutableBytes { b in husk_rpc_recv(fd, b.baseAddress, b.count, &fds, 16, &info) }
         for i in 0..<Int(info.nfds) { close(fds[i]) }
         if n <= 0 { return .closed }
-        let h = buf.withUnsafeBytes { RPCHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), messageLength: n, fdsReceived: Int(info.nfds)) }
+        let h = buf.withUnsafeBytes {
+            RPCHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), messageLength: n, fdsReceived: Int(info.nfds))
+        }
         if case .success(let x) = h { return .header(x) }
         return .garbage
     }
@@ -76,7 +80,11 @@ final class RawConnection {
     /// Send a valid HELLO and read its reply.
     func hello() -> Got {
         var w = PayloadWriter()
-        w.u16(1); w.u16(1); w.u32(1); w.u32(1); w.u32(1)
+        w.u16(1)
+        w.u16(1)
+        w.u32(1)
+        w.u32(1)
+        w.u32(1)
         let h = RPCHeader(interface: 0, operation: 1, requestID: 1, payloadLength: UInt32(w.bytes.count))
         _ = send(h.encoded() + w.bytes)
         return receive()
@@ -92,6 +100,9 @@ func header(_ h: RPCHeader, payload: [UInt8] = []) -> [UInt8] {
 /// Run `body` on a thread; fail (rather than hang) if it does not finish.
 func withDeadline(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () -> Void) -> Bool {
     let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread { body(); done.signal() }
+    Thread.detachNewThread {
+        body()
+        done.signal()
+    }
     return done.wait(timeout: .now() + seconds) == .success
 }

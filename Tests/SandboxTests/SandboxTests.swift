@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import Sandbox
 import HuskTestSupport
+import Sandbox
 import XCTest
 
 /// `husk echo serve` processes with the sandbox of docs/sandbox.md, checked
@@ -18,8 +18,10 @@ final class SandboxTests: XCTestCase {
 
     func testTheAllowListKeepsProcessCreationAndCredentialsOut() {
         let names = Set(SyscallAllowList.rules(SyscallAllowList.server).map(\.name))
-        for forbidden in ["execve", "execveat", "fork", "vfork", "setuid", "setresuid", "setgid", "setgroups",
-                          "ptrace", "open", "openat", "socket", "connect", "bind", "mount", "kill", "personality"] {
+        for forbidden in [
+            "execve", "execveat", "fork", "vfork", "setuid", "setresuid", "setgid", "setgroups",
+            "ptrace", "open", "openat", "socket", "connect", "bind", "mount", "kill", "personality"
+        ] {
             XCTAssertFalse(names.contains(forbidden), forbidden)
         }
         let rules = SyscallAllowList.rules(SyscallAllowList.server)
@@ -47,7 +49,8 @@ final class SandboxTests: XCTestCase {
         let dir = try scratch()
         let server = try Server(self, dir: dir)
         // Calls make the worker pool start threads; they must carry the sandbox too.
-        let batch = try Child(Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "sleep:50", "echo:x", "open:o"], dir: dir, tag: "batch")
+        let batch = try Child(
+            Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "sleep:50", "echo:x", "open:o"], dir: dir, tag: "batch")
         XCTAssertEqual(batch.wait(timeout: 30), 0, batch.stderr)
         XCTAssertTrue(batch.stdout.contains("echo:x: OK x"), batch.stdout)
         let threads = taskStatuses(server.pid)
@@ -85,7 +88,7 @@ final class SandboxTests: XCTestCase {
         XCTAssertTrue(out.contains("sandbox-selftest personality -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest setresuid -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest fork -> ENOSYS"), out)
-        XCTAssertTrue(out.contains("sandbox-selftest thread -> OK"), out)   // clone3 ENOSYS -> clone
+        XCTAssertTrue(out.contains("sandbox-selftest thread -> OK"), out)  // clone3 ENOSYS -> clone
         XCTAssertFalse(server.child.stderr.contains("blocked syscall"), "ENOSYS mode logs nothing")
         let ping = try Child(Self.husk, ["echo", "ping", "--socket", server.socket], dir: dir, tag: "ping")
         XCTAssertEqual(ping.wait(timeout: 30), 0, ping.stderr)
@@ -129,11 +132,15 @@ final class SandboxTests: XCTestCase {
     }
 
     func testNonRootCallerAskingToDropGetsAClearError() throws {
-        try requireRoot()   // to become another user first
+        try requireRoot()  // to become another user first
         let dir = try scratch()
-        let c = try Child("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
-                                               "echo", "serve", "--socket", "\(dir)/x.sock", "--user", "1000", "--group", "1000"],
-                          dir: dir, tag: "nonroot")
+        let c = try Child(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
+                "echo", "serve", "--socket", "\(dir)/x.sock", "--user", "1000", "--group", "1000"
+            ],
+            dir: dir, tag: "nonroot")
         let status = c.wait(timeout: 30)
         XCTAssertNotNil(status)
         XCTAssertNotEqual(status, 0)
@@ -146,8 +153,12 @@ final class SandboxTests: XCTestCase {
         let dir = try scratch()
         chmod(dir, 0o777)
         let socket = "\(dir)/n.sock"
-        let c = try Child("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
-                                               "echo", "serve", "--socket", socket], dir: dir, tag: "nobody-server")
+        let c = try Child(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
+                "echo", "serve", "--socket", socket
+            ], dir: dir, tag: "nobody-server")
         addTeardownBlock { c.kill9() }
         try c.waitForOutput("listening on")
         for (tid, s) in taskStatuses(c.pid) {
@@ -190,9 +201,9 @@ final class SandboxTests: XCTestCase {
 
 enum SyscallNumber {
     #if arch(x86_64)
-    static let personality = 135
+        static let personality = 135
     #elseif arch(arm64)
-    static let personality = 92
+        static let personality = 92
     #endif
 }
 

@@ -1,6 +1,6 @@
 import Glibc
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import SimBackend
 import XCTest
 
@@ -9,15 +9,17 @@ final class BackendTests: XCTestCase {
         let b = try SimBackend(specs: ["virtio-blk:size=16M", "edu", "virtio-blk:size=64K,ro,cache=writethrough,blksize=4096"])
         defer { b.shutdown() }
         XCTAssertEqual(b.name, "sim")
-        XCTAssertEqual(b.features, HUSK_FEAT_PCI | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI | HUSK_FEAT_IRQ_MSIX
-                                   | HUSK_FEAT_DMA | HUSK_FEAT_DMA_IOMMU)
+        XCTAssertEqual(
+            b.features,
+            HUSK_FEAT_PCI | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI | HUSK_FEAT_IRQ_MSIX
+                | HUSK_FEAT_DMA | HUSK_FEAT_DMA_IOMMU)
         XCTAssertEqual(b.devices.map(\.address), ["sim:0", "sim:1", "sim:2"])
         XCTAssertEqual(b.devices.map(\.device), [0x1042, 0x11e8, 0x1042])
         XCTAssertEqual((b.simDevices[0] as? SimVirtioBlk)?.capacityBytes, 16 << 20)
         let d = try b.openDevice(index: 1)
         XCTAssertThrowsError(try b.openDevice(index: 1)) { XCTAssertEqual($0 as? HypError, .busy) }
         d.close()
-        d.close()   // idempotent
+        d.close()  // idempotent
         XCTAssertThrowsError(try d.configRead(offset: 0, width: 4)) { XCTAssertEqual($0 as? HypError, .badf) }
         let again = try b.openDevice(index: 1)
         XCTAssertEqual(try again.configRead(offset: 0, width: 2), 0x1234)

@@ -1,8 +1,8 @@
 import Glibc
-import Hypercalls
-import HypercallABI
-import SimBackend
 import HuskTestSupport
+import HypercallABI
+import Hypercalls
+import SimBackend
 import XCTest
 
 final class EduTests: XCTestCase {
@@ -19,7 +19,8 @@ final class EduTests: XCTestCase {
     override func tearDown() {
         dev?.close()
         backend?.shutdown()
-        dev = nil; backend = nil
+        dev = nil
+        backend = nil
     }
 
     func r32(_ off: UInt64) throws -> UInt64 { try dev.barRead(bar: 0, offset: off, width: 4) }
@@ -110,9 +111,12 @@ final class EduTests: XCTestCase {
         XCTAssertTrue(try waitDMAIdle())
         XCTAssertEqual(Array(edu.deviceBuffer.prefix(100)), data)
         // EDU -> RAM at buf+200 with an interrupt, using 4-byte halves.
-        try w32(0x80, 0x40000); try w32(0x84, 0)
-        try w32(0x88, (buf.bus + 200) & 0xFFFF_FFFF); try w32(0x8C, (buf.bus + 200) >> 32)
-        try w32(0x90, 100); try w32(0x94, 0)
+        try w32(0x80, 0x40000)
+        try w32(0x84, 0)
+        try w32(0x88, (buf.bus + 200) & 0xFFFF_FFFF)
+        try w32(0x8C, (buf.bus + 200) >> 32)
+        try w32(0x90, 100)
+        try w32(0x94, 0)
         try w32(0x98, 1 | 2 | 4)
         XCTAssertNotNil(waitEvent(irq.eventFDs[0]))
         XCTAssertEqual(try r32(0x24) & 0x100, 0x100)
@@ -128,25 +132,34 @@ final class EduTests: XCTestCase {
         defer { try? backend.dmaFree(high) }
         XCTAssertGreaterThanOrEqual(high.bus, 1 << 28)
         memset(high.cpu, 0x5A, 4096)
-        try w64(0x80, high.bus); try w64(0x88, 0x40000); try w64(0x90, 64); try w64(0x98, 1)
+        try w64(0x80, high.bus)
+        try w64(0x88, 0x40000)
+        try w64(0x90, 64)
+        try w64(0x98, 1)
         XCTAssertTrue(try waitDMAIdle())
         XCTAssertEqual(edu.stats.deviceErrors, 1)
         XCTAssertEqual(edu.deviceBuffer.prefix(64).allSatisfy { $0 == 0 }, true)
         // Below the mask but not mapped.
-        try w64(0x80, 0x2000); try w64(0x98, 1)
+        try w64(0x80, 0x2000)
+        try w64(0x98, 1)
         XCTAssertTrue(try waitDMAIdle())
         XCTAssertEqual(edu.stats.deviceErrors, 2)
         XCTAssertEqual(backend.iommu.faults, 1)
         // Outside the device's 4 KiB buffer.
         let low = try backend.dmaAllocate(size: 8192, alignment: 0, maxBusAddress: 1 << 28)
         defer { try? backend.dmaFree(low) }
-        try w64(0x80, low.bus); try w64(0x88, 0x40000 + 4000); try w64(0x90, 200); try w64(0x98, 1)
+        try w64(0x80, low.bus)
+        try w64(0x88, 0x40000 + 4000)
+        try w64(0x90, 200)
+        try w64(0x98, 1)
         XCTAssertTrue(try waitDMAIdle())
         XCTAssertEqual(edu.stats.deviceErrors, 3)
         // Bus mastering off.
         let cmd = try dev.configRead(offset: 4, width: 2)
         try dev.configWrite(offset: 4, width: 2, value: cmd & ~4)
-        try w64(0x88, 0x40000); try w64(0x90, 16); try w64(0x98, 1)
+        try w64(0x88, 0x40000)
+        try w64(0x90, 16)
+        try w64(0x98, 1)
         XCTAssertTrue(try waitDMAIdle())
         XCTAssertEqual(edu.stats.deviceErrors, 4)
         XCTAssertEqual(edu.stats.dmaTransfers, 0)

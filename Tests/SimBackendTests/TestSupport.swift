@@ -1,8 +1,8 @@
 import Glibc
-import Hypercalls
-import HypercallABI
-import SimBackend
 import HuskTestSupport
+import HypercallABI
+import Hypercalls
+import SimBackend
 import XCTest
 
 /// Wait at most `ms` for an eventfd to fire; returns its counter (and resets
@@ -26,7 +26,6 @@ func eventually(ms: Int = 5000, _ cond: () throws -> Bool) rethrows -> Bool {
     }
     return try cond()
 }
-
 
 extension HostDevice {
     func setBusMaster() throws {

@@ -1,9 +1,9 @@
 import Dispatch
 import Glibc
-import Hypercalls
-import HypercallABI
-import SimBackend
 import HuskTestSupport
+import HypercallABI
+import Hypercalls
+import SimBackend
 import XCTest
 
 final class VirtioBlkTests: XCTestCase {
@@ -19,7 +19,8 @@ final class VirtioBlkTests: XCTestCase {
     override func tearDown() {
         driver?.close()
         backend?.shutdown()
-        driver = nil; backend = nil
+        driver = nil
+        backend = nil
     }
 
     func testIdentityConfigSpaceAndBARs() throws {
@@ -29,10 +30,10 @@ final class VirtioBlkTests: XCTestCase {
         XCTAssertEqual(d.identity.device, 0x1042)
         XCTAssertEqual(d.identity.address, "sim:0")
         XCTAssertEqual(try d.configRead(offset: 0, width: 4), 0x1042_1af4)
-        XCTAssertEqual(try d.configRead(offset: 8, width: 4), 0x0180_0001)   // class 018000, revision 1
+        XCTAssertEqual(try d.configRead(offset: 8, width: 4), 0x0180_0001)  // class 018000, revision 1
         XCTAssertEqual(try d.configRead(offset: 0x2C, width: 4), 0x0002_1af4)
-        XCTAssertNotEqual(try d.configRead(offset: 6, width: 2) & 0x10, 0)    // capability list
-        XCTAssertEqual(try d.configRead(offset: 0x3D, width: 1), 1)           // INTA
+        XCTAssertNotEqual(try d.configRead(offset: 6, width: 2) & 0x10, 0)  // capability list
+        XCTAssertEqual(try d.configRead(offset: 0x3D, width: 1), 1)  // INTA
         // BAR sizing: write all-ones, read back the size mask.
         try d.configWrite(offset: 0x20, width: 4, value: 0xFFFF_FFFF)
         XCTAssertEqual(try d.configRead(offset: 0x20, width: 4), 0xFFFF_C00C)  // 16 KiB, 64-bit, prefetchable
@@ -41,7 +42,7 @@ final class VirtioBlkTests: XCTestCase {
         try d.configWrite(offset: 0x14, width: 4, value: 0xFFFF_FFFF)
         XCTAssertEqual(try d.configRead(offset: 0x14, width: 4), 0xFFFF_F000)  // 4 KiB
         try d.configWrite(offset: 0x10, width: 4, value: 0xFFFF_FFFF)
-        XCTAssertEqual(try d.configRead(offset: 0x10, width: 4), 0)            // absent
+        XCTAssertEqual(try d.configRead(offset: 0x10, width: 4), 0)  // absent
         XCTAssertEqual(d.barInfo(4).size, 0x4000)
         XCTAssertEqual(d.barInfo(4).flags & HUSK_BAR_64BIT, HUSK_BAR_64BIT)
         XCTAssertEqual(d.barInfo(4).flags & HUSK_BAR_MAPPABLE, 0)
@@ -78,9 +79,9 @@ final class VirtioBlkTests: XCTestCase {
         XCTAssertEqual(try driver.negotiate(1 << 32) & 8, 8)
         XCTAssertEqual(try driver.negotiate(offered) & 8, 8)
         XCTAssertEqual(try driver.capacitySectors, 2048)
-        XCTAssertEqual(try driver.read(driver.devcfg, 0x14, 4), 512)     // blk_size
-        XCTAssertEqual(try driver.read(driver.devcfg, 0x0C, 4), 254)     // seg_max
-        XCTAssertEqual(try driver.read(driver.common, 0x12, 2), 1)       // num_queues
+        XCTAssertEqual(try driver.read(driver.devcfg, 0x14, 4), 512)  // blk_size
+        XCTAssertEqual(try driver.read(driver.devcfg, 0x0C, 4), 254)  // seg_max
+        XCTAssertEqual(try driver.read(driver.common, 0x12, 2), 1)  // num_queues
     }
 
     func testWriteReadRoundTripWithMSIX() throws {
@@ -114,7 +115,7 @@ final class VirtioBlkTests: XCTestCase {
     func testManyRequestsInFlightAndRingWrap() throws {
         try make()
         try driver.start(queueSize: 8)
-        let total = 40   // 5x the queue size: the ring indices wrap several times
+        let total = 40  // 5x the queue size: the ring indices wrap several times
         var nextSector = 0, done: [VirtioBlkTestDriver.Completion] = []
         var written: [Int: [UInt8]] = [:]
         while done.count < total {
@@ -123,7 +124,8 @@ final class VirtioBlkTests: XCTestCase {
                 let p = testPattern(nextSector, 1024)
                 written[nextSector] = p
                 driver.submit(type: BlkType.write, sector: UInt64(nextSector * 2), write: p)
-                nextSector += 1; batch += 1
+                nextSector += 1
+                batch += 1
             }
             XCTAssertGreaterThan(batch + done.count, 0)
             if batch > 0 { try driver.kick() }
@@ -145,8 +147,14 @@ final class VirtioBlkTests: XCTestCase {
             }
             try driver.kick()
             let got = driver.wait(for: 1)
-            if got.isEmpty { XCTFail("no progress"); break }
-            for c in got { results[heads[c.id]!] = c.data; XCTAssertEqual(c.status, 0) }
+            if got.isEmpty {
+                XCTFail("no progress")
+                break
+            }
+            for c in got {
+                results[heads[c.id]!] = c.data
+                XCTAssertEqual(c.status, 0)
+            }
         }
         for (s, p) in written { XCTAssertEqual(results[UInt64(s)], p, "sector \(s * 2)") }
         XCTAssertEqual(blk.stats.requests, 2 * total)
@@ -157,7 +165,7 @@ final class VirtioBlkTests: XCTestCase {
         // indices wrap from 0xFFFF to 0 on both sides.
         try make()
         try driver.start(kinds: HUSK_IRQ_MSIX, queueSize: 4)
-        driver.setNoInterrupt(true)   // poll: keeps the test fast
+        driver.setNoInterrupt(true)  // poll: keeps the test fast
         var completed = 0
         var inFlight = 0
         // Bounded by time, not by rounds: on a loaded machine the device
@@ -172,7 +180,8 @@ final class VirtioBlkTests: XCTestCase {
             let got = driver.reap()
             if got.isEmpty { sched_yield() }
             XCTAssertTrue(got.allSatisfy { $0.status == 0 })
-            completed += got.count; inFlight -= got.count
+            completed += got.count
+            inFlight -= got.count
         }
         XCTAssertEqual(completed, 66_000)
         XCTAssertEqual(blk.stats.deviceErrors, 0)

@@ -1,8 +1,8 @@
 import Glibc
-import SimBackendC
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import SimBackend
+import SimBackendC
 import XCTest
 
 /// A small virtio-blk driver written the way a real one is: it finds the
@@ -10,9 +10,25 @@ import XCTest
 /// features, sets up one split virtqueue in DMA memory and talks to the
 /// device only through HostDevice/HostBackend.
 final class VirtioBlkTestDriver {
-    struct Region { var bar = 0; var offset: UInt64 = 0; var length: UInt32 = 0 }
-    struct Completion { var id: UInt16; var len: UInt32; var status: UInt8; var data: [UInt8]; var type: UInt32 }
-    struct Pending { var descs: [UInt16]; var slot: Int; var type: UInt32; var dataLen: Int; var hasStatus: Bool }
+    struct Region {
+        var bar = 0
+        var offset: UInt64 = 0
+        var length: UInt32 = 0
+    }
+    struct Completion {
+        var id: UInt16
+        var len: UInt32
+        var status: UInt8
+        var data: [UInt8]
+        var type: UInt32
+    }
+    struct Pending {
+        var descs: [UInt16]
+        var slot: Int
+        var type: UInt32
+        var dataLen: Int
+        var hasStatus: Bool
+    }
 
     static let maxData = 8192
     let backend: SimBackend
@@ -20,9 +36,9 @@ final class VirtioBlkTestDriver {
     var common = Region(), isr = Region(), devcfg = Region(), notify = Region()
     var notifyMultiplier: UInt32 = 0
     var queueSize: UInt16 = 0
-    var ring: DMAMapping?      // desc table + avail + used
-    var buffers: DMAMapping?   // per slot: 32 bytes of header/status
-    var data: DMAMapping?      // per slot: maxData bytes
+    var ring: DMAMapping?  // desc table + avail + used
+    var buffers: DMAMapping?  // per slot: 32 bytes of header/status
+    var data: DMAMapping?  // per slot: maxData bytes
     var availIdx: UInt16 = 0
     var lastUsed: UInt16 = 0
     var freeDescs: [UInt16] = []
@@ -40,7 +56,9 @@ final class VirtioBlkTestDriver {
     func close() {
         dev.close()
         for m in [ring, buffers, data].compactMap({ $0 }) { try? backend.dmaFree(m) }
-        ring = nil; buffers = nil; data = nil
+        ring = nil
+        buffers = nil
+        data = nil
     }
 
     // MARK: discovery
@@ -52,12 +70,15 @@ final class VirtioBlkTestDriver {
             let id = try dev.configRead(offset: ptr, width: 1)
             if id == 0x09 {
                 let type = try dev.configRead(offset: ptr + 3, width: 1)
-                let r = Region(bar: Int(try dev.configRead(offset: ptr + 4, width: 1)),
-                               offset: UInt64(try dev.configRead(offset: ptr + 8, width: 4)),
-                               length: try dev.configRead(offset: ptr + 12, width: 4))
+                let r = Region(
+                    bar: Int(try dev.configRead(offset: ptr + 4, width: 1)),
+                    offset: UInt64(try dev.configRead(offset: ptr + 8, width: 4)),
+                    length: try dev.configRead(offset: ptr + 12, width: 4))
                 switch type {
                 case 1: common = r
-                case 2: notify = r; notifyMultiplier = try dev.configRead(offset: ptr + 16, width: 4)
+                case 2:
+                    notify = r
+                    notifyMultiplier = try dev.configRead(offset: ptr + 16, width: 4)
                 case 3: isr = r
                 case 4: devcfg = r
                 default: break
@@ -73,7 +94,9 @@ final class VirtioBlkTestDriver {
     // MARK: register helpers
 
     func read(_ r: Region, _ off: UInt64, _ w: UInt32) throws -> UInt64 { try dev.barRead(bar: r.bar, offset: r.offset + off, width: w) }
-    func write(_ r: Region, _ off: UInt64, _ w: UInt32, _ v: UInt64) throws { try dev.barWrite(bar: r.bar, offset: r.offset + off, width: w, value: v) }
+    func write(_ r: Region, _ off: UInt64, _ w: UInt32, _ v: UInt64) throws {
+        try dev.barWrite(bar: r.bar, offset: r.offset + off, width: w, value: v)
+    }
     var status: UInt8 { get throws { UInt8(try read(common, 0x14, 1)) } }
     func setStatus(_ s: UInt8) throws { try write(common, 0x14, 1, UInt64(s)) }
     func readISR() throws -> UInt8 { UInt8(try read(isr, 0, 1)) }
@@ -81,8 +104,10 @@ final class VirtioBlkTestDriver {
 
     var deviceFeatures: UInt64 {
         get throws {
-            try write(common, 0x00, 4, 0); let lo = try read(common, 0x04, 4)
-            try write(common, 0x00, 4, 1); let hi = try read(common, 0x04, 4)
+            try write(common, 0x00, 4, 0)
+            let lo = try read(common, 0x04, 4)
+            try write(common, 0x00, 4, 1)
+            let hi = try read(common, 0x04, 4)
             return lo | hi << 32
         }
     }
@@ -96,8 +121,10 @@ final class VirtioBlkTestDriver {
         try setStatus(1)
         try setStatus(1 | 2)
         let want = try features ?? deviceFeatures
-        try write(common, 0x08, 4, 0); try write(common, 0x0C, 4, want & 0xFFFF_FFFF)
-        try write(common, 0x08, 4, 1); try write(common, 0x0C, 4, want >> 32)
+        try write(common, 0x08, 4, 0)
+        try write(common, 0x0C, 4, want & 0xFFFF_FFFF)
+        try write(common, 0x08, 4, 1)
+        try write(common, 0x0C, 4, want >> 32)
         try setStatus(1 | 2 | 8)
         return try status
     }
@@ -117,13 +144,15 @@ final class VirtioBlkTestDriver {
         buffers = try backend.dmaAllocate(size: 32 * n, alignment: 4096, maxBusAddress: 0)
         data = try backend.dmaAllocate(size: VirtioBlkTestDriver.maxData * n, alignment: 4096, maxBusAddress: 0)
         try write(common, 0x1A, 2, UInt64(vector))
-        try write(common, 0x20, 4, r.bus & 0xFFFF_FFFF); try write(common, 0x24, 4, r.bus >> 32)   // two halves
-        try write(common, 0x28, 8, r.bus + UInt64(16 * n))                                          // one 64-bit access
+        try write(common, 0x20, 4, r.bus & 0xFFFF_FFFF)
+        try write(common, 0x24, 4, r.bus >> 32)  // two halves
+        try write(common, 0x28, 8, r.bus + UInt64(16 * n))  // one 64-bit access
         try write(common, 0x30, 8, r.bus + UInt64(usedOff))
         try write(common, 0x1C, 2, 1)
         freeDescs = (0..<queueSize).reversed().map { $0 }
         freeSlots = (0..<n).reversed().map { $0 }
-        availIdx = 0; lastUsed = 0
+        availIdx = 0
+        lastUsed = 0
         pending = [:]
     }
 
@@ -176,7 +205,7 @@ final class VirtioBlkTestDriver {
         hdr.storeBytes(of: type.littleEndian, as: UInt32.self)
         hdr.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         hdr.storeBytes(of: sector.littleEndian, toByteOffset: 8, as: UInt64.self)
-        hdr.storeBytes(of: UInt8(0xFF), toByteOffset: 16, as: UInt8.self)   // status sentinel
+        hdr.storeBytes(of: UInt8(0xFF), toByteOffset: 16, as: UInt8.self)  // status sentinel
         let hdrBus = buffers!.bus + UInt64(32 * slot)
         let dataCPU = data!.cpu + VirtioBlkTestDriver.maxData * slot
         let dataBus = data!.bus + UInt64(VirtioBlkTestDriver.maxData * slot)
@@ -218,9 +247,13 @@ final class VirtioBlkTestDriver {
             let id = UInt16(truncatingIfNeeded: UInt32(littleEndian: e.load(as: UInt32.self)))
             let len = UInt32(littleEndian: e.load(fromByteOffset: 4, as: UInt32.self))
             lastUsed &+= 1
-            guard let p = pending.removeValue(forKey: id) else { XCTFail("unknown used id \(id)"); continue }
+            guard let p = pending.removeValue(forKey: id) else {
+                XCTFail("unknown used id \(id)")
+                continue
+            }
             let status = p.hasStatus ? (buffers!.cpu + 32 * p.slot + 16).load(as: UInt8.self) : 0xFF
-            let d = p.dataLen > 0
+            let d =
+                p.dataLen > 0
                 ? Array(UnsafeRawBufferPointer(start: data!.cpu + VirtioBlkTestDriver.maxData * p.slot, count: p.dataLen)) : []
             out.append(Completion(id: id, len: len, status: status, data: d, type: p.type))
             freeDescs.append(contentsOf: p.descs)
@@ -240,7 +273,9 @@ final class VirtioBlkTestDriver {
             if got.count >= count { break }
             if let irq, irq.kind == HUSK_IRQ_MSIX, irq.eventFDs.count > 1 {
                 _ = waitEvent(irq.eventFDs[1], ms: 5)
-            } else { usleep(5000) }
+            } else {
+                usleep(5000)
+            }
             rounds += 1
         }
         return got

@@ -4,27 +4,27 @@ import XCTest
 final class ConfigTests: XCTestCase {
     func testGoodConfig() throws {
         let text = """
-        # a stack
-        [stack]
-        name = "demo"   # trailing comment
-        state_dir = '/tmp/husk-x'
-        stop_timeout = 3
+            # a stack
+            [stack]
+            name = "demo"   # trailing comment
+            state_dir = '/tmp/husk-x'
+            stop_timeout = 3
 
-        [server.a]
-        kind = "echo"
-        socket = "/tmp/a.sock"
-        user = 65_534
-        group = 100
-        args = ["--workers", "8", 'x#y',]
-        restart = "always"
-        mode = "666"
+            [server.a]
+            kind = "echo"
+            socket = "/tmp/a.sock"
+            user = 65_534
+            group = 100
+            args = ["--workers", "8", 'x#y',]
+            restart = "always"
+            mode = "666"
 
-        [server.b-2]
-        kind = "echo"
-        socket = "rel/b.sock"
-        enabled = false
-        args = []
-        """
+            [server.b-2]
+            kind = "echo"
+            socket = "rel/b.sock"
+            enabled = false
+            args = []
+            """
         let c = try StackConfig.parse(text, file: "s.toml", directory: "/etc/husk")
         XCTAssertEqual(c.name, "demo")
         XCTAssertEqual(c.stateDir, "/tmp/husk-x")
@@ -45,11 +45,15 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(b.restart, .onFailure)
         XCTAssertFalse(b.enabled)
         XCTAssertNil(b.user)
-        XCTAssertEqual(ServerKind.find("echo")!.arguments(a, 3),
-                       ["echo", "serve", "--socket", "/tmp/a.sock", "--listen-fd", "3", "--name", "a",
-                        "--user", "65534", "--group", "100", "--workers", "8", "x#y"])
-        XCTAssertEqual(ServerKind.find("echo")!.arguments(b, 3),
-                       ["echo", "serve", "--socket", "/etc/husk/rel/b.sock", "--listen-fd", "3", "--name", "b-2"])
+        XCTAssertEqual(
+            ServerKind.find("echo")!.arguments(a, 3),
+            [
+                "echo", "serve", "--socket", "/tmp/a.sock", "--listen-fd", "3", "--name", "a",
+                "--user", "65534", "--group", "100", "--workers", "8", "x#y"
+            ])
+        XCTAssertEqual(
+            ServerKind.find("echo")!.arguments(b, 3),
+            ["echo", "serve", "--socket", "/etc/husk/rel/b.sock", "--listen-fd", "3", "--name", "b-2"])
     }
 
     func testDefaultStateDirectory() throws {
@@ -61,8 +65,8 @@ final class ConfigTests: XCTestCase {
 
     /// Each bad file gives `FILE:LINE: message` with the right line.
     func testErrors() {
-        let head = "[stack]\nname = \"s\"\n"            // lines 1-2
-        let srv = "[server.a]\nkind = \"echo\"\nsocket = \"/tmp/a.sock\"\n"   // 3 lines
+        let head = "[stack]\nname = \"s\"\n"  // lines 1-2
+        let srv = "[server.a]\nkind = \"echo\"\nsocket = \"/tmp/a.sock\"\n"  // 3 lines
         let cases: [(String, Int, String)] = [
             ("name = \"x\"\n", 1, "outside any table"),
             (head + "[server.a\n", 3, "expected `]`"),
@@ -104,7 +108,7 @@ final class ConfigTests: XCTestCase {
             ("[stack]\nname = \"bad name\"\n", 2, "stack name"),
             ("[stack]\n" + srv, 1, "[stack] has no `name`"),
             (srv, 0, "missing [stack]"),
-            (head, 0, "no [server.NAME] tables"),
+            (head, 0, "no [server.NAME] tables")
         ]
         for (text, line, fragment) in cases {
             do {

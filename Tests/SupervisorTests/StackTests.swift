@@ -29,9 +29,13 @@ final class StackTests: XCTestCase {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { e -> pid_t? in
             guard let pid = pid_t(e), pid != me,
-                  let data = FileManager.default.contents(atPath: "/proc/\(e)/cmdline") else { return nil }
+                let data = FileManager.default.contents(atPath: "/proc/\(e)/cmdline")
+            else { return nil }
             if let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
-               let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return nil }   // zombie
+                let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z"
+            {
+                return nil
+            }  // zombie
             let cmd = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
             return cmd.contains(text) ? pid : nil
         }
@@ -80,8 +84,9 @@ final class StackTests: XCTestCase {
         for line in r.out.split(separator: "\n").dropFirst(2) {
             let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard f.count >= 6 else { continue }
-            rows[f[0]] = Row(name: f[0], state: f[1], pid: Int32(f[2]), restarts: Int(f[3]) ?? -1,
-                             lastExit: f[5...].joined(separator: " "))
+            rows[f[0]] = Row(
+                name: f[0], state: f[1], pid: Int32(f[2]), restarts: Int(f[3]) ?? -1,
+                lastExit: f[5...].joined(separator: " "))
         }
         return rows
     }
@@ -105,18 +110,19 @@ final class StackTests: XCTestCase {
 
     func testTwoServerStackRestartAndDown() throws {
         let a = "\(dir)/a.sock", b = "\(dir)/b.sock"
-        let config = writeConfig("""
-        [server.a]
-        kind = "echo"
-        socket = "\(a)"
-        restart = "on-failure"
+        let config = writeConfig(
+            """
+            [server.a]
+            kind = "echo"
+            socket = "\(a)"
+            restart = "on-failure"
 
-        [server.b]
-        kind = "echo"
-        socket = "\(b)"
-        args = ["--workers", "4"]
+            [server.b]
+            kind = "echo"
+            socket = "\(b)"
+            args = ["--workers", "4"]
 
-        """)
+            """)
         let up = try Supervisor(config: config, dir: dir)
         defer { if up.process.isRunning { kill(up.process.processIdentifier, SIGKILL) } }
         try until("both servers answer") { try ping(a) && ping(b) }
@@ -157,18 +163,19 @@ final class StackTests: XCTestCase {
 
     func testCrashLoopBacksOff() throws {
         let ok = "\(dir)/ok.sock"
-        let config = writeConfig("""
-        [server.crash]
-        kind = "echo"
-        socket = "\(dir)/crash.sock"
-        args = ["--workers", "0"]
-        restart = "always"
+        let config = writeConfig(
+            """
+            [server.crash]
+            kind = "echo"
+            socket = "\(dir)/crash.sock"
+            args = ["--workers", "0"]
+            restart = "always"
 
-        [server.ok]
-        kind = "echo"
-        socket = "\(ok)"
+            [server.ok]
+            kind = "echo"
+            socket = "\(ok)"
 
-        """)
+            """)
         let up = try Supervisor(config: config, dir: dir)
         defer { if up.process.isRunning { kill(up.process.processIdentifier, SIGKILL) } }
         // 100 + 200 + 400 + 800 ms of delays: at least 4 restarts scheduled.

@@ -34,14 +34,20 @@ public struct ToolResult: Sendable {
     public var stderr: String
     public var output: String { stdout + stderr }
     public var ok: Bool { status == 0 }
-    public init(status: Int32, stdout: String, stderr: String) { self.status = status; self.stdout = stdout; self.stderr = stderr }
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Run `tool ARGS` to completion with its output in files (so a chatty tool
 /// never blocks on a pipe); `signalAfter` sends a signal after that many
 /// seconds; past `timeout` it is killed and this throws.
-public func runTool(_ tool: String, _ args: [String], timeout: Double = 120,
-                    signalAfter: (Double, Int32)? = nil) throws -> ToolResult {
+public func runTool(
+    _ tool: String, _ args: [String], timeout: Double = 120,
+    signalAfter: (Double, Int32)? = nil
+) throws -> ToolResult {
     var t = Array("/tmp/husk-run-XXXXXX".utf8CString)
     guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
     let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -82,7 +88,10 @@ public func scratchDirectory(_ test: XCTestCase, prefix: String = "huskt") throw
 /// Poll `cond` every 10 ms for up to `seconds`.
 public func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
     let end = Date().addingTimeInterval(seconds)
-    while Date() < end { if cond() { return true }; usleep(10_000) }
+    while Date() < end {
+        if cond() { return true }
+        usleep(10_000)
+    }
     return cond()
 }
 
@@ -94,7 +103,8 @@ public final class ChildProcess: @unchecked Sendable {
     public let outPath: String, errPath: String
 
     public init(_ tool: String, _ args: [String], dir: String, tag: String) throws {
-        outPath = "\(dir)/\(tag).out"; errPath = "\(dir)/\(tag).err"
+        outPath = "\(dir)/\(tag).out"
+        errPath = "\(dir)/\(tag).err"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: tool)
@@ -149,7 +159,10 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public func kill9() {
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 }
 
@@ -159,14 +172,15 @@ public final class ChildProcess: @unchecked Sendable {
 public func waitUntilStopped(_ pid: pid_t, seconds: Double = 10) -> Bool {
     waitUntil(seconds) {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        return !tasks.isEmpty && tasks.allSatisfy { tid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            return stat[stat.index(after: close)...].drop { $0 == " " }.hasPrefix("T")
-        }
+        return !tasks.isEmpty
+            && tasks.allSatisfy { tid in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")")
+                else { return false }
+                return stat[stat.index(after: close)...].drop { $0 == " " }.hasPrefix("T")
+            }
     }
 }
-
 
 /// scratchDirectory as a file URL.
 public func scratchURL(_ test: XCTestCase) throws -> URL {

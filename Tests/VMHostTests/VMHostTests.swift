@@ -1,13 +1,15 @@
 import DiskPattern
-import Glibc
 import Foundation
-@testable import VMHost
+import Glibc
 import XCTest
+
+@testable import VMHost
 
 final class DomainDescriptionTests: XCTestCase {
     func testTheXMLHasWhatVFIOInAGuestNeeds() {
-        var d = DomainDescription(name: "husk-t<1>", accel: .tcg, kernel: "/k/vmlinuz", initrd: "/k/initrd.cpio",
-                                  cmdline: "console=ttyS0 intel_iommu=on husk.scenario=virtio-blk")
+        var d = DomainDescription(
+            name: "husk-t<1>", accel: .tcg, kernel: "/k/vmlinuz", initrd: "/k/initrd.cpio",
+            cmdline: "console=ttyS0 intel_iommu=on husk.scenario=virtio-blk")
         d.disks = [.init(path: "/tmp/a&b.img", target: "vda")]
         d.hostPCI = ["0000:03:00.1"]
         let x = d.xml
@@ -29,7 +31,8 @@ final class DomainDescriptionTests: XCTestCase {
 
 final class ConsoleProtocolTests: XCTestCase {
     func testCheckAndDoneLines() {
-        XCTAssertEqual(GuestCheck.parse("HUSK-CHECK blk-flush PASS 5.19 ms"), GuestCheck(name: "blk-flush", passed: true, detail: "5.19 ms"))
+        XCTAssertEqual(
+            GuestCheck.parse("HUSK-CHECK blk-flush PASS 5.19 ms"), GuestCheck(name: "blk-flush", passed: true, detail: "5.19 ms"))
         XCTAssertEqual(GuestCheck.parse("[  3.1] HUSK-CHECK x FAIL"), GuestCheck(name: "x", passed: false, detail: ""))
         XCTAssertNil(GuestCheck.parse("HUSK-CHECK x MAYBE"))
         XCTAssertNil(GuestCheck.parse("HUSK-LOG server: HUSK-CHECKING"))
@@ -91,7 +94,8 @@ final class RunOwnerTests: XCTestCase {
         XCTAssertTrue(d.xml.contains(RunOwner.namespace))
         XCTAssertEqual(RunOwner(xmlElement: me.xmlElement), me)
         // libvirt hands the element back with its own quoting.
-        let relabelled = "<husk:owner xmlns:husk=\"\(RunOwner.namespace)\" pid=\"\(me.pid)\" start=\"\(me.start)\" "
+        let relabelled =
+            "<husk:owner xmlns:husk=\"\(RunOwner.namespace)\" pid=\"\(me.pid)\" start=\"\(me.start)\" "
             + "boot=\"\(me.boot)\" host=\"\(me.host)\"/>"
         XCTAssertEqual(RunOwner(xmlElement: relabelled), me)
         XCTAssertNil(RunOwner(xmlElement: "<other pid='1'/>"))

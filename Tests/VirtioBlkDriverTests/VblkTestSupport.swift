@@ -2,12 +2,13 @@ import Foundation
 import Glue
 import GlueAPI
 import HuskHost
+import HuskTestSupport
 import HypercallABI
 import Hypercalls
-@testable import SimBackend
 import VirtioBlkComponent
-import HuskTestSupport
 import XCTest
+
+@testable import SimBackend
 
 /// One ComponentHost on a sim backend with the virtio_blk component loaded:
 /// the real host runtime, the real glue, the simulated device. No mocks.
@@ -71,9 +72,17 @@ final class Tally: @unchecked Sendable {
     private(set) var statuses: [Int32] = []
     private var outstanding = 0
     private(set) var maxOutstanding = 0
-    func started() { lock.withLock { outstanding += 1; maxOutstanding = max(maxOutstanding, outstanding) } }
+    func started() {
+        lock.withLock {
+            outstanding += 1
+            maxOutstanding = max(maxOutstanding, outstanding)
+        }
+    }
     func finish(_ status: Int32) {
-        lock.withLock { statuses.append(status); outstanding -= 1 }
+        lock.withLock {
+            statuses.append(status)
+            outstanding -= 1
+        }
         sem.signal()
     }
     /// The submission after started() was refused: it is not in flight.
@@ -88,8 +97,10 @@ final class Tally: @unchecked Sendable {
 extension Glue.Disk {
     /// One synchronous request. EAGAIN (queue full, or the driver is
     /// resetting the device) is retried until `seconds` pass.
-    func io(_ op: Operation, _ buf: UnsafeMutableRawPointer?, offset: UInt64, length: UInt64,
-            seconds: Double = 10) -> Int32 {
+    func io(
+        _ op: Operation, _ buf: UnsafeMutableRawPointer?, offset: UInt64, length: UInt64,
+        seconds: Double = 10
+    ) -> Int32 {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             let w = Waiter()
@@ -127,4 +138,3 @@ extension Glue.Disk {
         return last
     }
 }
-

@@ -2,11 +2,12 @@ import Foundation
 import Glue
 import GlueAPI
 import HuskHost
+import HuskTestSupport
 import HypercallABI
 import Hypercalls
-@testable import SimBackend
-import HuskTestSupport
 import XCTest
+
+@testable import SimBackend
 
 /// The virtio_blk component end to end: loaded into a ComponentHost on the
 /// sim backend, its disks driven through the Swift consumer API (Glue.Disk),
@@ -104,7 +105,12 @@ final class VirtioBlkDriverTests: XCTestCase {
         var i = 0
         while i < count && Date() < deadline {
             let r = d.submit(.read, data: rbuf + i * size, offset: UInt64(i * size), length: UInt64(size)) { reads.finish($0) }
-            if r == HUSK_OK { i += 1 } else { XCTAssertEqual(r, HUSK_EAGAIN); reads.waitOne(seconds: 0.01) }
+            if r == HUSK_OK {
+                i += 1
+            } else {
+                XCTAssertEqual(r, HUSK_EAGAIN)
+                reads.waitOne(seconds: 0.01)
+            }
         }
         while reads.completed < count && Date() < deadline { reads.waitOne(seconds: 1) }
         XCTAssertEqual(reads.completed, count)
@@ -128,9 +134,15 @@ final class VirtioBlkDriverTests: XCTestCase {
             while done < 70_500 && Date() < deadline {
                 let op: Glue.Disk.Operation = done % 2 == 0 ? .write : .read
                 let r = d.submit(op, data: b.baseAddress, offset: UInt64(done % 2048) * 512, length: 512) { tally.finish($0) }
-                if r == HUSK_EAGAIN { tally.waitOne(seconds: 0.01); continue }
+                if r == HUSK_EAGAIN {
+                    tally.waitOne(seconds: 0.01)
+                    continue
+                }
                 XCTAssertEqual(r, HUSK_OK)
-                guard tally.waitOne(seconds: 10) else { XCTFail("request \(done) never completed"); return }
+                guard tally.waitOne(seconds: 10) else {
+                    XCTFail("request \(done) never completed")
+                    return
+                }
                 done += 1
             }
         }
@@ -348,7 +360,9 @@ final class VirtioBlkDriverTests: XCTestCase {
         let tally = Tally()
         var submitted = 0
         for i in 0..<count {
-            if d.submit(.write, data: buf + i * size, offset: UInt64(i * size), length: UInt64(size), completion: { tally.finish($0) }) == HUSK_OK {
+            if d.submit(.write, data: buf + i * size, offset: UInt64(i * size), length: UInt64(size), completion: { tally.finish($0) })
+                == HUSK_OK
+            {
                 submitted += 1
             }
         }

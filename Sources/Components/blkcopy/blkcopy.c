@@ -41,7 +41,8 @@ static int32_t blkcopy_open(struct blkcopy_softc *sc) {
         return r;
     }
     if (di.size < si.size) {
-        glue_logf(LOG_ERR, "dst %s is smaller than src %s (%llu < %llu bytes); grow it first (e.g. truncate -s %llu %s)",
+        glue_logf(LOG_ERR,
+                  "dst %s is smaller than src %s (%llu < %llu bytes); grow it first (e.g. truncate -s %llu %s)",
                   sc->dst, sc->src, (unsigned long long)di.size, (unsigned long long)si.size,
                   (unsigned long long)si.size, sc->dst);
         return HUSK_EINVAL;
@@ -65,24 +66,23 @@ static int32_t blkcopy_pick_engine(struct blkcopy_softc *sc) {
     sc->engine_max_bus = 0;
     sc->engine_lost = false;
     switch (sc->engine_mode) {
-    case BLKCOPY_ENGINE_CPU:
-        return HUSK_OK;
+    case BLKCOPY_ENGINE_CPU: return HUSK_OK;
     case BLKCOPY_ENGINE_AUTO:
         sc->chan = dma_engine_get(NULL);
-        if (sc->chan == NULL)
-            glue_log(LOG_INFO, "no DMA engine is registered: copying with the CPU");
+        if (sc->chan == NULL) glue_log(LOG_INFO, "no DMA engine is registered: copying with the CPU");
         break;
     case BLKCOPY_ENGINE_NAMED:
         sc->chan = dma_engine_get(sc->engine_name);
         if (sc->chan == NULL) {
-            glue_logf(LOG_ERR, "no DMA engine named '%s' is registered (load its driver first, e.g. "
-                      "--component edu with a device for it; or use engine=auto or engine=cpu)", sc->engine_name);
+            glue_logf(LOG_ERR,
+                      "no DMA engine named '%s' is registered (load its driver first, e.g. "
+                      "--component edu with a device for it; or use engine=auto or engine=cpu)",
+                      sc->engine_name);
             return HUSK_ENODEV;
         }
         break;
     }
-    if (sc->chan != NULL)
-        glue_dma_chan_limits(sc->chan, &sc->engine_max_len, &sc->engine_max_bus);
+    if (sc->chan != NULL) glue_dma_chan_limits(sc->chan, &sc->engine_max_len, &sc->engine_max_bus);
     return HUSK_OK;
 }
 
@@ -90,8 +90,7 @@ static int32_t blkcopy_pick_engine(struct blkcopy_softc *sc) {
 
 static int32_t blkcopy_buf_alloc(struct blkcopy_softc *sc, struct blkcopy_buf *b) {
     int r = bus_dmamem_alloc(sc->chunk, 0, sc->engine_max_bus, &b->seg);
-    if (r != 0)
-        return r;
+    if (r != 0) return r;
     b->allocated = true;
     r = bus_dmamap_create(sc->chunk, sc->engine_max_bus, &b->map);
     if (r != 0) {
@@ -104,8 +103,7 @@ static int32_t blkcopy_buf_alloc(struct blkcopy_softc *sc, struct blkcopy_buf *b
 
 static void blkcopy_buf_free(struct blkcopy_buf *b) {
     if (b->map != NULL) {
-        if (b->map->dm_nsegs != 0)
-            bus_dmamap_unload(b->map);
+        if (b->map->dm_nsegs != 0) bus_dmamap_unload(b->map);
         bus_dmamap_destroy(b->map);
         b->map = NULL;
     }
@@ -130,12 +128,14 @@ static int32_t blkcopy_alloc_slots(struct blkcopy_softc *sc) {
             int32_t r = blkcopy_buf_alloc(sc, j == 0 ? &s->rbuf : &s->wbuf);
             if (r != HUSK_OK) {
                 if (sc->engine_max_bus != 0)
-                    glue_logf(LOG_ERR, "cannot allocate DMA buffer %u of %u (%llu bytes, below bus address 0x%llx for engine %s): %s; try a smaller chunk or depth",
+                    glue_logf(LOG_ERR,
+                              "cannot allocate DMA buffer %u of %u (%llu bytes, below bus address 0x%llx for engine "
+                              "%s): %s; try a smaller chunk or depth",
                               i * 2 + j + 1, sc->nslots * 2, (unsigned long long)sc->chunk,
                               (unsigned long long)sc->engine_max_bus, glue_dma_chan_name(sc->chan), glue_strerror(r));
                 else
-                    glue_logf(LOG_ERR, "cannot allocate DMA buffer %u of %u (%llu bytes): %s",
-                              i * 2 + j + 1, sc->nslots * 2, (unsigned long long)sc->chunk, glue_strerror(r));
+                    glue_logf(LOG_ERR, "cannot allocate DMA buffer %u of %u (%llu bytes): %s", i * 2 + j + 1,
+                              sc->nslots * 2, (unsigned long long)sc->chunk, glue_strerror(r));
                 return r;
             }
         }
@@ -201,8 +201,7 @@ static int32_t blkcopy_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         sc->cv_ok = (r == HUSK_OK);
     }
     if (r != HUSK_OK) {
-        if (sc->lock_ok)
-            mutex_destroy(&sc->lock);
+        if (sc->lock_ok) mutex_destroy(&sc->lock);
         kmem_free(sc, sizeof *sc);
         return r;
     }
@@ -211,33 +210,32 @@ static int32_t blkcopy_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
 }
 
 static const char *blkcopy_engine_label(const struct blkcopy_softc *sc) {
-    if (sc->chan == NULL)
-        return "cpu";
+    if (sc->chan == NULL) return "cpu";
     return glue_dma_chan_name(sc->chan);
 }
 
 static int32_t blkcopy_run(husk_ctx *ctx) {
     struct blkcopy_softc *sc = blkcopy_sc;
-    if (sc == NULL)
-        return HUSK_EINVAL;
+    if (sc == NULL) return HUSK_EINVAL;
 
     int32_t r = blkcopy_open(sc);
-    if (r == HUSK_OK)
-        r = blkcopy_pick_engine(sc);
-    if (r == HUSK_OK)
-        r = blkcopy_alloc_slots(sc);
+    if (r == HUSK_OK) r = blkcopy_pick_engine(sc);
+    if (r == HUSK_OK) r = blkcopy_alloc_slots(sc);
     if (r != HUSK_OK) {
         blkcopy_release(sc);
         return r;
     }
 
     if (sc->chan != NULL)
-        glue_logf(LOG_INFO, "copying %s -> %s: %llu bytes, chunk %llu, depth %u, DMA engine %s (max copy %llu bytes, max bus address 0x%llx)",
+        glue_logf(LOG_INFO,
+                  "copying %s -> %s: %llu bytes, chunk %llu, depth %u, DMA engine %s (max copy %llu bytes, max bus "
+                  "address 0x%llx)",
                   sc->src, sc->dst, (unsigned long long)sc->size, (unsigned long long)sc->chunk, sc->depth,
-                  blkcopy_engine_label(sc), (unsigned long long)sc->engine_max_len, (unsigned long long)sc->engine_max_bus);
+                  blkcopy_engine_label(sc), (unsigned long long)sc->engine_max_len,
+                  (unsigned long long)sc->engine_max_bus);
     else
-        glue_logf(LOG_INFO, "copying %s -> %s: %llu bytes, chunk %llu, depth %u, CPU copies",
-                  sc->src, sc->dst, (unsigned long long)sc->size, (unsigned long long)sc->chunk, sc->depth);
+        glue_logf(LOG_INFO, "copying %s -> %s: %llu bytes, chunk %llu, depth %u, CPU copies", sc->src, sc->dst,
+                  (unsigned long long)sc->size, (unsigned long long)sc->chunk, sc->depth);
 
     uint64_t t0 = glue_uptime_ns();
     sc->copy_crc = 0;
@@ -258,7 +256,7 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
     }
     uint64_t t1 = glue_uptime_ns();
 
-    if (sc->verify && sc->hyp->cancel_pending(ctx)) {   /* cancelled during the flush */
+    if (sc->verify && sc->hyp->cancel_pending(ctx)) { /* cancelled during the flush */
         glue_logf(LOG_INFO, "cancelled after %llu bytes (copy complete and flushed, not verified)",
                   (unsigned long long)copied);
         r = HUSK_EINTR;
@@ -273,15 +271,15 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
                       (unsigned long long)copied, (unsigned long long)sc->done_bytes);
             goto out;
         }
-        if (r != HUSK_OK)
-            goto out;
+        if (r != HUSK_OK) goto out;
         if (sc->vsrc_crc != sc->copy_crc) {
-            glue_logf(LOG_ERR, "verify failed: src %s changed during the copy (crc32c 0x%08x while copying, 0x%08x now)",
+            glue_logf(LOG_ERR,
+                      "verify failed: src %s changed during the copy (crc32c 0x%08x while copying, 0x%08x now)",
                       sc->src, sc->copy_crc, sc->vsrc_crc);
             r = HUSK_EIO;
             goto out;
         }
-        if (sc->vdst_crc != sc->vsrc_crc) {   /* implied by the per-chunk checks; checked anyway */
+        if (sc->vdst_crc != sc->vsrc_crc) { /* implied by the per-chunk checks; checked anyway */
             glue_logf(LOG_ERR, "verify failed: crc32c of src 0x%08x, of dst 0x%08x", sc->vsrc_crc, sc->vdst_crc);
             r = HUSK_EIO;
             goto out;
@@ -300,8 +298,8 @@ static int32_t blkcopy_run(husk_ctx *ctx) {
     uint64_t copy_ms = (t1 - t0) / GLUE_NS_PER_MS;
     uint64_t kib_s = copied / 1024 * 1000000ull / ((t1 - t0) / 1000 + 1);
     if (sc->verify)
-        glue_logf(LOG_INFO, "copy and flush %llu ms (%llu KiB/s), verify %llu ms",
-                  (unsigned long long)copy_ms, (unsigned long long)kib_s, (unsigned long long)((t2 - t1) / GLUE_NS_PER_MS));
+        glue_logf(LOG_INFO, "copy and flush %llu ms (%llu KiB/s), verify %llu ms", (unsigned long long)copy_ms,
+                  (unsigned long long)kib_s, (unsigned long long)((t2 - t1) / GLUE_NS_PER_MS));
     else
         glue_logf(LOG_INFO, "copy and flush %llu ms (%llu KiB/s)", (unsigned long long)copy_ms,
                   (unsigned long long)kib_s);
@@ -312,13 +310,10 @@ out:
 
 static void blkcopy_fini(husk_ctx *ctx) {
     struct blkcopy_softc *sc = blkcopy_sc;
-    if (sc == NULL)
-        return;
+    if (sc == NULL) return;
     blkcopy_release(sc);
-    if (sc->cv_ok)
-        cv_destroy(&sc->cv);
-    if (sc->lock_ok)
-        mutex_destroy(&sc->lock);
+    if (sc->cv_ok) cv_destroy(&sc->cv);
+    if (sc->lock_ok) mutex_destroy(&sc->lock);
     kmem_free(sc, sizeof *sc);
     blkcopy_sc = NULL;
 }

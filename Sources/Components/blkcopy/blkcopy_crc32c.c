@@ -17,12 +17,10 @@ static uint32_t blkcopy_crc_table[8][256];
 static bool blkcopy_crc_ready;
 
 void blkcopy_crc32c_init(void) {
-    if (blkcopy_crc_ready)
-        return;
+    if (blkcopy_crc_ready) return;
     for (uint32_t b = 0; b < 256; b++) {
         uint32_t c = b;
-        for (int bit = 0; bit < 8; bit++)
-            c = (c & 1u) ? (c >> 1) ^ BLKCOPY_CRC32C_POLY : c >> 1;
+        for (int bit = 0; bit < 8; bit++) c = (c & 1u) ? (c >> 1) ^ BLKCOPY_CRC32C_POLY : c >> 1;
         blkcopy_crc_table[0][b] = c;
     }
     for (int k = 1; k < 8; k++)
@@ -73,15 +71,13 @@ uint32_t blkcopy_crc32c(uint32_t crc, const void *buf, uint64_t len) {
  * so the CRC of a whole device follows from the CRCs of its chunks, which
  * can then be computed in one pass each. */
 
-static uint32_t blkcopy_gf_times_x(uint32_t a) {
-    return (a & 1u) ? (a >> 1) ^ BLKCOPY_CRC32C_POLY : a >> 1;
-}
+static uint32_t blkcopy_gf_times_x(uint32_t a) { return (a & 1u) ? (a >> 1) ^ BLKCOPY_CRC32C_POLY : a >> 1; }
 
 /* a * b mod P, both reflected. */
 static uint32_t blkcopy_gf_mul(uint32_t a, uint32_t b) {
     uint32_t prod = 0;
     for (int i = 0; i < 32; i++) {
-        if (a & (0x80000000u >> i))   /* a has the term x^i: add b * x^i */
+        if (a & (0x80000000u >> i)) /* a has the term x^i: add b * x^i */
             prod ^= b;
         b = blkcopy_gf_times_x(b);
     }
@@ -90,11 +86,10 @@ static uint32_t blkcopy_gf_mul(uint32_t a, uint32_t b) {
 
 /* x^(8 * nbytes) mod P, by square and multiply. */
 static uint32_t blkcopy_gf_x8n(uint64_t nbytes) {
-    uint32_t result = 0x80000000u;       /* 1 */
-    uint32_t base = 0x80000000u >> 8;    /* x^8: one zero byte */
+    uint32_t result = 0x80000000u;    /* 1 */
+    uint32_t base = 0x80000000u >> 8; /* x^8: one zero byte */
     while (nbytes != 0) {
-        if (nbytes & 1u)
-            result = blkcopy_gf_mul(result, base);
+        if (nbytes & 1u) result = blkcopy_gf_mul(result, base);
         base = blkcopy_gf_mul(base, base);
         nbytes >>= 1;
     }

@@ -29,8 +29,7 @@ static bool blkcopy_streq(const char *a, const char *b) {
 static int32_t blkcopy_path_param(const char *key, char *buf) {
     bool present;
     int32_t r = glue_param_string(key, buf, BLKCOPY_PATH_MAX, &present);
-    if (r != HUSK_OK)
-        return r;
+    if (r != HUSK_OK) return r;
     if (!present) {
         glue_logf(LOG_ERR, "parameter %s is required (--param blkcopy.%s=PATH)", key, key);
         return HUSK_EINVAL;
@@ -45,11 +44,10 @@ static int32_t blkcopy_path_param(const char *key, char *buf) {
 int32_t blkcopy_params_load(struct blkcopy_softc *sc) {
     bool present;
     int32_t r, first = HUSK_OK;
-#define BLKCOPY_NOTE(expr)                                                          \
-    do {                                                                       \
-        int32_t blkcopy_r_ = (expr);                                                \
-        if (blkcopy_r_ != HUSK_OK && first == HUSK_OK)                              \
-            first = blkcopy_r_;                                                     \
+#define BLKCOPY_NOTE(expr)                                                 \
+    do {                                                                   \
+        int32_t blkcopy_r_ = (expr);                                       \
+        if (blkcopy_r_ != HUSK_OK && first == HUSK_OK) first = blkcopy_r_; \
     } while (0)
 
     sc->src[0] = sc->dst[0] = '\0';

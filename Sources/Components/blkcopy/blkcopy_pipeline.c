@@ -26,9 +26,9 @@
  */
 #include "blkcopy_private.h"
 
-#define BLKCOPY_WAIT_NS        (1000ull * GLUE_NS_PER_MS)  /* safety net: re-check state */
-#define BLKCOPY_RETRY_NS       GLUE_NS_PER_MS              /* engine queue full, none of ours queued */
-#define BLKCOPY_DRAIN_WARN_NS  (5000ull * GLUE_NS_PER_MS)  /* log while waiting for in-flight I/O */
+#define BLKCOPY_WAIT_NS       (1000ull * GLUE_NS_PER_MS) /* safety net: re-check state */
+#define BLKCOPY_RETRY_NS      GLUE_NS_PER_MS             /* engine queue full, none of ours queued */
+#define BLKCOPY_DRAIN_WARN_NS (5000ull * GLUE_NS_PER_MS) /* log while waiting for in-flight I/O */
 
 /* ---- Completions (irq context). */
 
@@ -46,15 +46,14 @@ static void blkcopy_blk_done(struct husk_blk_req *req) {
     s->pending--;
     sc->inflight--;
     cv_signal(&sc->cv);
-    mutex_exit(&sc->lock);   /* last touch: the slot may be reused from here */
+    mutex_exit(&sc->lock); /* last touch: the slot may be reused from here */
 }
 
 static void blkcopy_engine_done(void *arg, int status) {
     struct blkcopy_slot *s = arg;
     struct blkcopy_softc *sc = s->sc;
     mutex_enter(&sc->lock);
-    if (status != HUSK_OK && s->engine_err == HUSK_OK)
-        s->engine_err = status;
+    if (status != HUSK_OK && s->engine_err == HUSK_OK) s->engine_err = status;
     s->pending--;
     sc->inflight--;
     sc->engine_inflight--;
@@ -70,17 +69,19 @@ static const char *blkcopy_path_of(const struct blkcopy_softc *sc, enum blkcopy_
 
 static const char *blkcopy_what_name(enum blkcopy_what what) {
     switch (what) {
-    case BLKCOPY_WHAT_READ_SRC:  return "read of src";
-    case BLKCOPY_WHAT_READ_DST:  return "read-back of dst";
+    case BLKCOPY_WHAT_READ_SRC: return "read of src";
+    case BLKCOPY_WHAT_READ_DST: return "read-back of dst";
     case BLKCOPY_WHAT_WRITE_DST: return "write to dst";
-    default:                return "I/O";
+    default: return "I/O";
     }
 }
 
-static int32_t blkcopy_log_failure(struct blkcopy_softc *sc, const struct blkcopy_slot *s, enum blkcopy_what what, int32_t err) {
+static int32_t blkcopy_log_failure(struct blkcopy_softc *sc, const struct blkcopy_slot *s, enum blkcopy_what what,
+                                   int32_t err) {
     if (what == BLKCOPY_WHAT_ENGINE) {
         glue_logf(LOG_ERR, "DMA engine %s failed copying the chunk at offset %llu (%llu bytes): %s",
-                  glue_dma_chan_name(sc->chan), (unsigned long long)s->off, (unsigned long long)s->len, glue_strerror(err));
+                  glue_dma_chan_name(sc->chan), (unsigned long long)s->off, (unsigned long long)s->len,
+                  glue_strerror(err));
         return err;
     }
     glue_logf(LOG_ERR, "%s %s at offset %llu (%llu bytes) failed: %s", blkcopy_what_name(what),
@@ -91,7 +92,7 @@ static int32_t blkcopy_log_failure(struct blkcopy_softc *sc, const struct blkcop
 /* Hand one block request of slot s to the host. Drops the lock around
  * blk_submit. On an immediate error nothing is in flight for it. */
 static int32_t blkcopy_submit(struct blkcopy_softc *sc, struct blkcopy_slot *s, unsigned idx, uint32_t op,
-                         husk_handle blk, void *buf) {
+                              husk_handle blk, void *buf) {
     struct husk_blk_req *req = &s->req[idx];
     memset(req, 0, sizeof *req);
     req->op = op;
@@ -113,8 +114,7 @@ static int32_t blkcopy_submit(struct blkcopy_softc *sc, struct blkcopy_slot *s, 
 }
 
 static void blkcopy_engine_lost(struct blkcopy_softc *sc) {
-    if (sc->engine_lost)
-        return;
+    if (sc->engine_lost) return;
     sc->engine_lost = true;
     sc->engine_lost_at = sc->done_bytes;
     glue_logf(LOG_WARN, "DMA engine %s is gone (unregistered) after %llu bytes: copying with the CPU",
@@ -124,8 +124,7 @@ static void blkcopy_engine_lost(struct blkcopy_softc *sc) {
 static int32_t blkcopy_start_write(struct blkcopy_softc *sc, struct blkcopy_slot *s) {
     s->stage = BLKCOPY_WRITING;
     int32_t r = blkcopy_submit(sc, s, 1, HUSK_BLK_WRITE, sc->dst_blk, s->wbuf.seg.ds_vaddr);
-    if (r != HUSK_OK)
-        blkcopy_log_failure(sc, s, BLKCOPY_WHAT_WRITE_DST, r);
+    if (r != HUSK_OK) blkcopy_log_failure(sc, s, BLKCOPY_WHAT_WRITE_DST, r);
     return r;
 }
 
@@ -143,8 +142,7 @@ static int32_t blkcopy_engine_issue(struct blkcopy_softc *sc, struct blkcopy_slo
             break;
         }
         uint64_t n = s->len - s->copy_issued;
-        if (sc->engine_max_len != 0 && n > sc->engine_max_len)
-            n = sc->engine_max_len;
+        if (sc->engine_max_len != 0 && n > sc->engine_max_len) n = sc->engine_max_len;
         uint64_t src = s->rbuf.map->dm_segs[0].ds_addr + s->copy_issued;
         uint64_t dst = s->wbuf.map->dm_segs[0].ds_addr + s->copy_issued;
         s->pending++;
@@ -161,11 +159,11 @@ static int32_t blkcopy_engine_issue(struct blkcopy_softc *sc, struct blkcopy_slo
         s->pending--;
         sc->inflight--;
         sc->engine_inflight--;
-        if (r == HUSK_EAGAIN) {       /* queue full: retry after a completion */
+        if (r == HUSK_EAGAIN) { /* queue full: retry after a completion */
             sc->engine_busy = true;
             break;
         }
-        if (r == HUSK_ENODEV) {       /* unregistered: the contract says fall back */
+        if (r == HUSK_ENODEV) { /* unregistered: the contract says fall back */
             blkcopy_engine_lost(sc);
             s->copy_by_cpu = true;
             break;
@@ -179,13 +177,12 @@ static int32_t blkcopy_engine_issue(struct blkcopy_softc *sc, struct blkcopy_slo
 }
 
 /* Move s on if its current step has finished. */
-static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s, enum blkcopy_phase phase, bool *progressed) {
+static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s, enum blkcopy_phase phase,
+                               bool *progressed) {
     switch (s->stage) {
     case BLKCOPY_READING:
-        if (s->pending != 0)
-            return HUSK_OK;
-        if (s->err != HUSK_OK)
-            return blkcopy_log_failure(sc, s, s->err_what, s->err);
+        if (s->pending != 0) return HUSK_OK;
+        if (s->err != HUSK_OK) return blkcopy_log_failure(sc, s, s->err_what, s->err);
         *progressed = true;
         if (phase == BLKCOPY_PHASE_VERIFY) {
             s->stage = BLKCOPY_DONE;
@@ -205,12 +202,10 @@ static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s,
         /* FALLTHROUGH */
     case BLKCOPY_COPYING: {
         int32_t r = blkcopy_engine_issue(sc, s, progressed);
-        if (r != HUSK_OK)
-            return r;
-        if (s->pending != 0)
-            return HUSK_OK;
+        if (r != HUSK_OK) return r;
+        if (s->pending != 0) return HUSK_OK;
         if (s->engine_err == HUSK_OK && !s->copy_by_cpu && s->copy_issued < s->len)
-            return HUSK_OK;           /* engine busy: issue the rest later */
+            return HUSK_OK; /* engine busy: issue the rest later */
         *progressed = true;
         if (s->engine_err == HUSK_ENODEV) {
             blkcopy_engine_lost(sc);
@@ -219,7 +214,7 @@ static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s,
             return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_ENGINE, s->engine_err);
         }
         if (s->copy_by_cpu) {
-            blkcopy_cpu_copy(sc, s);       /* the whole chunk: simpler than tracking pieces */
+            blkcopy_cpu_copy(sc, s); /* the whole chunk: simpler than tracking pieces */
         } else {
             bus_dmamap_sync(s->wbuf.map, 0, s->len, BUS_DMASYNC_POSTREAD);
             bus_dmamap_sync(s->rbuf.map, 0, s->len, BUS_DMASYNC_POSTWRITE);
@@ -227,15 +222,12 @@ static int32_t blkcopy_advance(struct blkcopy_softc *sc, struct blkcopy_slot *s,
         return blkcopy_start_write(sc, s);
     }
     case BLKCOPY_WRITING:
-        if (s->pending != 0)
-            return HUSK_OK;
-        if (s->err != HUSK_OK)
-            return blkcopy_log_failure(sc, s, s->err_what, s->err);
+        if (s->pending != 0) return HUSK_OK;
+        if (s->err != HUSK_OK) return blkcopy_log_failure(sc, s, s->err_what, s->err);
         s->stage = BLKCOPY_DONE;
         *progressed = true;
         return HUSK_OK;
-    default:
-        return HUSK_OK;
+    default: return HUSK_OK;
     }
 }
 
@@ -254,21 +246,17 @@ static int32_t blkcopy_start_chunk(struct blkcopy_softc *sc, enum blkcopy_phase 
     sc->next_off += s->len;
     sc->nactive++;
     int32_t r = blkcopy_submit(sc, s, 0, HUSK_BLK_READ, sc->src_blk, s->rbuf.seg.ds_vaddr);
-    if (r != HUSK_OK)
-        return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_SRC, r);
+    if (r != HUSK_OK) return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_SRC, r);
     if (phase == BLKCOPY_PHASE_VERIFY) {
         r = blkcopy_submit(sc, s, 1, HUSK_BLK_READ, sc->dst_blk, s->wbuf.seg.ds_vaddr);
-        if (r != HUSK_OK)
-            return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_DST, r);
+        if (r != HUSK_OK) return blkcopy_log_failure(sc, s, BLKCOPY_WHAT_READ_DST, r);
     }
     return HUSK_OK;
 }
 
 static uint32_t blkcopy_percent(uint64_t part, uint64_t whole) {
-    if (whole == 0)
-        return 100;
-    if (whole > UINT64_MAX / 100)
-        return (uint32_t)(part / (whole / 100));
+    if (whole == 0) return 100;
+    if (whole > UINT64_MAX / 100) return (uint32_t)(part / (whole / 100));
     return (uint32_t)(part * 100 / whole);
 }
 
@@ -294,8 +282,7 @@ static int32_t blkcopy_retire(struct blkcopy_softc *sc, enum blkcopy_phase phase
     s->stage = BLKCOPY_IDLE;
     sc->head = (sc->head + 1) % sc->nslots;
     sc->nactive--;
-    if (r != HUSK_OK)
-        return r;
+    if (r != HUSK_OK) return r;
     sc->done_bytes += s->len;
     sc->nchunks++;
     uint32_t pct = blkcopy_percent(sc->done_bytes, sc->size);
@@ -317,21 +304,17 @@ int32_t blkcopy_pipeline_run(struct blkcopy_softc *sc, enum blkcopy_phase phase)
     sc->done_bytes = 0;
     sc->nchunks = 0;
     sc->next_pct = 10;
-    for (uint32_t i = 0; i < sc->nslots; i++)
-        sc->slots[i].stage = BLKCOPY_IDLE;
+    for (uint32_t i = 0; i < sc->nslots; i++) sc->slots[i].stage = BLKCOPY_IDLE;
 
     mutex_enter(&sc->lock);
     for (;;) {
-        if (!cancelled && result == HUSK_OK && sc->hyp->cancel_pending(sc->ctx))
-            cancelled = true;
+        if (!cancelled && result == HUSK_OK && sc->hyp->cancel_pending(sc->ctx)) cancelled = true;
 
         if (cancelled || result != HUSK_OK) {
             /* Issue nothing; wait (not interruptibly) for what is in flight. */
-            if (sc->inflight == 0)
-                break;
+            if (sc->inflight == 0) break;
             if (cv_timedwait(&sc->cv, &sc->lock, BLKCOPY_DRAIN_WARN_NS) == HUSK_ETIMEDOUT && sc->inflight != 0)
-                glue_logf(LOG_WARN, "still waiting for %u requests in flight before stopping",
-                          sc->inflight);
+                glue_logf(LOG_WARN, "still waiting for %u requests in flight before stopping", sc->inflight);
             continue;
         }
 
@@ -347,20 +330,15 @@ int32_t blkcopy_pipeline_run(struct blkcopy_softc *sc, enum blkcopy_phase phase)
             result = blkcopy_start_chunk(sc, phase);
             progressed = true;
         }
-        if (result != HUSK_OK)
-            continue;                 /* into the stopping branch */
-        if (sc->nactive == 0 && sc->next_off >= sc->size)
-            break;                    /* all done */
-        if (progressed)
-            continue;
+        if (result != HUSK_OK) continue;                         /* into the stopping branch */
+        if (sc->nactive == 0 && sc->next_off >= sc->size) break; /* all done */
+        if (progressed) continue;
 
         uint64_t wait = (sc->engine_busy && sc->engine_inflight == 0) ? BLKCOPY_RETRY_NS : BLKCOPY_WAIT_NS;
-        if (cv_timedwait_sig(&sc->cv, &sc->lock, wait) == HUSK_EINTR)
-            cancelled = true;
+        if (cv_timedwait_sig(&sc->cv, &sc->lock, wait) == HUSK_EINTR) cancelled = true;
     }
     mutex_exit(&sc->lock);
 
-    if (result != HUSK_OK)
-        return result;
+    if (result != HUSK_OK) return result;
     return cancelled ? HUSK_EINTR : HUSK_OK;
 }

@@ -35,15 +35,15 @@ static int blkfile_submit(void *priv, struct disk_req *req) {
     struct blkfile_softc *sc = priv;
     mutex_enter(&sc->lock);
     struct blkfile_slot *slot = sc->free_slots;
-    if (slot != NULL)
-        sc->free_slots = slot->next_free;
+    if (slot != NULL) sc->free_slots = slot->next_free;
     mutex_exit(&sc->lock);
-    if (slot == NULL)
-        return HUSK_EAGAIN;
+    if (slot == NULL) return HUSK_EAGAIN;
 
     slot->req = req;
     memset(&slot->hreq, 0, sizeof slot->hreq);
-    slot->hreq.op = req->op == DISK_OP_READ ? HUSK_BLK_READ : req->op == DISK_OP_WRITE ? HUSK_BLK_WRITE : HUSK_BLK_FLUSH;
+    slot->hreq.op = req->op == DISK_OP_READ    ? HUSK_BLK_READ
+                    : req->op == DISK_OP_WRITE ? HUSK_BLK_WRITE
+                                               : HUSK_BLK_FLUSH;
     slot->hreq.buf = req->data;
     slot->hreq.len = req->op == DISK_OP_FLUSH ? 0 : req->len;
     slot->hreq.offset = req->op == DISK_OP_FLUSH ? 0 : req->offset;
@@ -65,20 +65,17 @@ static int blkfile_submit(void *priv, struct disk_req *req) {
 static int blkfile_transfer(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len) {
     struct blkfile_softc *sc = priv;
     switch (op) {
-    case DISK_OP_READ:  return sc->hyp->blk_read(sc->ctx, sc->blk, data, len, offset);
+    case DISK_OP_READ: return sc->hyp->blk_read(sc->ctx, sc->blk, data, len, offset);
     case DISK_OP_WRITE: return sc->hyp->blk_write(sc->ctx, sc->blk, data, len, offset);
     case DISK_OP_FLUSH: return sc->hyp->blk_flush(sc->ctx, sc->blk);
-    default:            return HUSK_EINVAL;
+    default: return HUSK_EINVAL;
     }
 }
 
 static void blkfile_release(struct blkfile_softc *sc) {
-    if (sc->registered)
-        disk_unregister(&sc->disk);
-    if (sc->blk != 0)
-        (void)sc->hyp->blk_close(sc->ctx, sc->blk);
-    if (sc->lock.mtx_handle != 0)
-        mutex_destroy(&sc->lock);
+    if (sc->registered) disk_unregister(&sc->disk);
+    if (sc->blk != 0) (void)sc->hyp->blk_close(sc->ctx, sc->blk);
+    if (sc->lock.mtx_handle != 0) mutex_destroy(&sc->lock);
     kmem_free(sc, sizeof *sc);
 }
 
@@ -91,8 +88,7 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     sc->ctx = ctx;
     sc->hyp = hyp;
     int32_t r = blkfile_read_params(sc);
-    if (r == HUSK_OK)
-        r = mutex_init(&sc->lock, "blkfile");
+    if (r == HUSK_OK) r = mutex_init(&sc->lock, "blkfile");
     if (r != HUSK_OK) {
         blkfile_release(sc);
         return r;
@@ -122,7 +118,7 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     }
     if (info.size % bs != 0)
         glue_dev_logf(LOG_WARN, sc->path, "the last %llu bytes are not a whole block and are not served",
-                  (unsigned long long)(info.size % bs));
+                      (unsigned long long)(info.size % bs));
 
     for (uint32_t i = 0; i < BLKFILE_QUEUE_DEPTH; i++) {
         sc->slots[i].sc = sc;
@@ -146,9 +142,8 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         return r;
     }
     sc->registered = true;
-    glue_logf(LOG_INFO, "disk '%s': %s, %llu blocks of %u bytes%s%s", sc->name, sc->path,
-              (unsigned long long)blocks, bs, sc->disk.info.flags & DISK_F_READONLY ? ", read-only" : "",
-              sc->direct ? ", direct I/O" : "");
+    glue_logf(LOG_INFO, "disk '%s': %s, %llu blocks of %u bytes%s%s", sc->name, sc->path, (unsigned long long)blocks,
+              bs, sc->disk.info.flags & DISK_F_READONLY ? ", read-only" : "", sc->direct ? ", direct I/O" : "");
     blkfile_sc = sc;
     return HUSK_OK;
 }
@@ -156,8 +151,7 @@ static int32_t blkfile_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
 static void blkfile_fini(husk_ctx *ctx) {
     struct blkfile_softc *sc = blkfile_sc;
     blkfile_sc = NULL;
-    if (sc != NULL)
-        blkfile_release(sc);
+    if (sc != NULL) blkfile_release(sc);
 }
 
 HUSK_COMPONENT(blkfile) = {

@@ -37,10 +37,8 @@ int32_t blkfile_read_params(struct blkfile_softc *sc) {
         status = HUSK_EINVAL;
     }
 
-    if ((r = glue_param_bool("ro", &sc->read_only)) != HUSK_OK)
-        status = r;
-    if ((r = glue_param_bool("direct", &sc->direct)) != HUSK_OK)
-        status = r;
+    if ((r = glue_param_bool("ro", &sc->read_only)) != HUSK_OK) status = r;
+    if ((r = glue_param_bool("direct", &sc->direct)) != HUSK_OK) status = r;
 
     /* The glue checks the number and the range; the sizes in between are
      * this component's rule. (4K and the like are accepted as sizes.) */

@@ -6,17 +6,17 @@
 #include <husk/glue.h>
 #include <husk/hypercall.h>
 
-#define BLKFILE_DEFAULT_NAME  "disk0"
-#define BLKFILE_PATH_MAX      4096
-#define BLKFILE_NAME_MAX      32
-#define BLKFILE_QUEUE_DEPTH   64u          /* host requests in flight at once */
-#define BLKFILE_MAX_TRANSFER  (4u << 20)   /* largest single read/write */
+#define BLKFILE_DEFAULT_NAME "disk0"
+#define BLKFILE_PATH_MAX     4096
+#define BLKFILE_NAME_MAX     32
+#define BLKFILE_QUEUE_DEPTH  64u        /* host requests in flight at once */
+#define BLKFILE_MAX_TRANSFER (4u << 20) /* largest single read/write */
 
 /* One host request slot; slots are preallocated so that submit (irq
  * context: it must not allocate) only takes one from the free list. */
 struct blkfile_slot {
     struct husk_blk_req hreq;
-    struct disk_req *req;          /* the consumer's request being served */
+    struct disk_req *req; /* the consumer's request being served */
     struct blkfile_softc *sc;
     struct blkfile_slot *next_free;
 };
@@ -28,11 +28,11 @@ struct blkfile_softc {
     char name[BLKFILE_NAME_MAX];
     bool read_only;
     bool direct;
-    uint32_t block_size;           /* 0 = the host's sector size */
+    uint32_t block_size; /* 0 = the host's sector size */
     husk_handle blk;
     struct disk disk;
     bool registered;
-    kmutex_t lock;                 /* guards free_slots */
+    kmutex_t lock; /* guards free_slots */
     struct blkfile_slot *free_slots;
     struct blkfile_slot slots[BLKFILE_QUEUE_DEPTH];
 };

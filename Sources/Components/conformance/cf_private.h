@@ -20,8 +20,8 @@ HUSK_PRIVATE extern const struct husk_hyp *cf_hyp;
 #define H cf_hyp
 #define C cf_ctx
 
-#define CF_MS 1000000ull
-#define CF_S  1000000000ull
+#define CF_MS           1000000ull
+#define CF_S            1000000000ull
 #define CF_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 /* A handle no host hands out (and 0, which is never valid). */
@@ -77,17 +77,26 @@ HUSK_PRIVATE void cf_skip(const char *fmt, ...) CF_PRINTF(1, 2);
 /* Record a failed check; always returns false. Thread-safe, irq-safe. */
 HUSK_PRIVATE bool cf_fail(const char *file, int line, const char *fmt, ...) CF_PRINTF(3, 4);
 HUSK_PRIVATE bool cf_check_rc(int32_t got, int32_t want, const char *expr, const char *file, int line);
-HUSK_PRIVATE bool cf_check_rc2(int32_t got, int32_t want1, int32_t want2, const char *expr,
-                  const char *file, int line);
+HUSK_PRIVATE bool cf_check_rc2(int32_t got, int32_t want1, int32_t want2, const char *expr, const char *file, int line);
 HUSK_PRIVATE bool cf_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file, int line);
 
-#define CHECK(cond, ...) ((cond) ? true : cf_fail(__FILE__, __LINE__, __VA_ARGS__))
-#define CHECK_RC(expr, want) cf_check_rc((expr), (want), #expr, __FILE__, __LINE__)
+#define CHECK(cond, ...)        ((cond) ? true : cf_fail(__FILE__, __LINE__, __VA_ARGS__))
+#define CHECK_RC(expr, want)    cf_check_rc((expr), (want), #expr, __FILE__, __LINE__)
 #define CHECK_RC2(expr, w1, w2) cf_check_rc2((expr), (w1), (w2), #expr, __FILE__, __LINE__)
-#define CHECK_EQ(expr, want) cf_check_u64((uint64_t)(expr), (uint64_t)(want), #expr, __FILE__, __LINE__)
-#define REQUIRE(cond, ...) do { if (!CHECK(cond, __VA_ARGS__)) return; } while (0)
-#define REQUIRE_RC(expr, want) do { if (!CHECK_RC(expr, want)) return; } while (0)
-#define SKIP(...) do { cf_skip(__VA_ARGS__); return; } while (0)
+#define CHECK_EQ(expr, want)    cf_check_u64((uint64_t)(expr), (uint64_t)(want), #expr, __FILE__, __LINE__)
+#define REQUIRE(cond, ...)                     \
+    do {                                       \
+        if (!CHECK(cond, __VA_ARGS__)) return; \
+    } while (0)
+#define REQUIRE_RC(expr, want)             \
+    do {                                   \
+        if (!CHECK_RC(expr, want)) return; \
+    } while (0)
+#define SKIP(...)             \
+    do {                      \
+        cf_skip(__VA_ARGS__); \
+        return;               \
+    } while (0)
 
 #define U64(x) ((unsigned long long)(x))
 
@@ -101,13 +110,13 @@ struct cf_thread {
     void *arg;
     int started, done, live;
 };
-HUSK_PRIVATE int32_t cf_spawn_at(struct cf_thread *t, const char *name, void (*fn)(void *), void *arg,
-                    const char *file, int line);
+HUSK_PRIVATE int32_t cf_spawn_at(struct cf_thread *t, const char *name, void (*fn)(void *), void *arg, const char *file,
+                                 int line);
 /* Wait until the worker's function returned (deadline), then join it. A
  * worker that misses the deadline is reported and left running. */
 HUSK_PRIVATE bool cf_join_at(struct cf_thread *t, uint64_t timeout_ns, const char *file, int line);
 #define cf_spawn(t, name, fn, arg) cf_spawn_at((t), (name), (fn), (arg), __FILE__, __LINE__)
-#define cf_join(t, timeout) cf_join_at((t), (timeout), __FILE__, __LINE__)
+#define cf_join(t, timeout)        cf_join_at((t), (timeout), __FILE__, __LINE__)
 
 /* ---- Interrupt context ---------------------------------------------------- */
 

@@ -9,20 +9,17 @@
 #include "husk_component_conformance.h"
 #include "cf_private.h"
 
-static int32_t conformance_init(husk_ctx *ctx, const struct husk_hyp *hyp)
-{
+static int32_t conformance_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     if (!ctx || !hyp) return HUSK_EINVAL;
     cf_ctx = ctx;
     cf_hyp = hyp;
     return HUSK_OK;
 }
 
-static int32_t conformance_run(husk_ctx *ctx)
-{
+static int32_t conformance_run(husk_ctx *ctx) {
     (void)ctx;
     static char panic_case[64], only[128];
-    if (cf_config("panic_case", panic_case, sizeof panic_case) && panic_case[0])
-        return cf_panic_case(panic_case);
+    if (cf_config("panic_case", panic_case, sizeof panic_case) && panic_case[0]) return cf_panic_case(panic_case);
     if (!cf_config("only", only, sizeof only)) only[0] = 0;
 
     cf_suite_begin(only);
@@ -42,10 +39,7 @@ static int32_t conformance_run(husk_ctx *ctx)
     return cf_suite_end();
 }
 
-static void conformance_fini(husk_ctx *ctx)
-{
-    (void)ctx;
-}
+static void conformance_fini(husk_ctx *ctx) { (void)ctx; }
 
 HUSK_COMPONENT(conformance) = {
     .abi_major = HUSK_ABI_MAJOR,

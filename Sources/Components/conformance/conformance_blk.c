@@ -10,15 +10,14 @@ static char blk_path[512];
 
 static bool have_blk(void) { return (H->features & HUSK_FEAT_BLK) != 0; }
 
-#define NEED_BLK()                                                                       \
-    do {                                                                                 \
-        if (!have_blk()) SKIP("no HUSK_FEAT_BLK on backend %s", H->backend);             \
-        if (!cf_config("blk_path", blk_path, sizeof blk_path) || !blk_path[0])           \
-            SKIP("no blk_path configured (pass --param conformance.blk_path=FILE)");     \
+#define NEED_BLK()                                                                   \
+    do {                                                                             \
+        if (!have_blk()) SKIP("no HUSK_FEAT_BLK on backend %s", H->backend);         \
+        if (!cf_config("blk_path", blk_path, sizeof blk_path) || !blk_path[0])       \
+            SKIP("no blk_path configured (pass --param conformance.blk_path=FILE)"); \
     } while (0)
 
-static void t_blk_absent(void)
-{
+static void t_blk_absent(void) {
     if (have_blk()) SKIP("backend %s has HUSK_FEAT_BLK", H->backend);
     /* Without the feature there is nothing documented to check beyond it
      * not succeeding. */
@@ -26,21 +25,17 @@ static void t_blk_absent(void)
     CHECK(H->blk_open(C, "/", HUSK_BLK_RDONLY, &h, 0) != HUSK_OK, "blk_open succeeded without HUSK_FEAT_BLK");
 }
 
-static void t_blk_open_errors(void)
-{
+static void t_blk_open_errors(void) {
     if (!have_blk()) SKIP("no HUSK_FEAT_BLK on backend %s", H->backend);
     husk_handle h = 0;
-    CHECK_RC(H->blk_open(C, "/nonexistent-husk-conformance/no/such/file", HUSK_BLK_RDONLY, &h, 0),
-             HUSK_ENOENT);
-    CHECK_RC(H->blk_open(C, "/nonexistent-husk-conformance/no/such/file", HUSK_BLK_RDWR, &h, 0),
-             HUSK_ENOENT);
+    CHECK_RC(H->blk_open(C, "/nonexistent-husk-conformance/no/such/file", HUSK_BLK_RDONLY, &h, 0), HUSK_ENOENT);
+    CHECK_RC(H->blk_open(C, "/nonexistent-husk-conformance/no/such/file", HUSK_BLK_RDWR, &h, 0), HUSK_ENOENT);
     if (!cf_config("blk_path", blk_path, sizeof blk_path) || !blk_path[0]) return;
     CHECK_RC(H->blk_open(C, blk_path, 0x100, &h, 0), HUSK_EINVAL);
     CHECK_RC(H->blk_open(C, blk_path, 0x80000000u | HUSK_BLK_RDWR, &h, 0), HUSK_EINVAL);
 }
 
-static void t_blk_open_info(void)
-{
+static void t_blk_open_info(void) {
     NEED_BLK();
     husk_handle h = 0;
     struct husk_blk_info info;
@@ -67,8 +62,7 @@ static void t_blk_open_info(void)
 
 static uint8_t wbuf[65536], rbuf[65536];
 
-static void t_blk_sync(void)
-{
+static void t_blk_sync(void) {
     NEED_BLK();
     husk_handle h = 0;
     REQUIRE_RC(H->blk_open(C, blk_path, HUSK_BLK_RDWR, &h, 0), HUSK_OK);
@@ -80,14 +74,14 @@ static void t_blk_sync(void)
     int64_t bad = cf_pattern_mismatch(rbuf, sizeof rbuf, 0xb10c);
     CHECK(bad < 0, "read back 64 KiB at 128 KiB: byte %lld differs", (long long)bad);
     /* Unaligned small transfers (no HUSK_BLK_DIRECT). */
-    const uint8_t odd[3] = { 0x11, 0x22, 0x33 };
+    const uint8_t odd[3] = {0x11, 0x22, 0x33};
     CHECK_RC(H->blk_write(C, h, odd, 3, 128 * 1024 + 1001), HUSK_OK);
-    uint8_t back[5] = { 0 };
+    uint8_t back[5] = {0};
     CHECK_RC(H->blk_read(C, h, back, 5, 128 * 1024 + 1000), HUSK_OK);
     uint8_t p0 = rbuf[1000], p4 = rbuf[1004];
     CHECK(back[0] == p0 && back[1] == 0x11 && back[2] == 0x22 && back[3] == 0x33 && back[4] == p4,
-          "3-byte write at offset +1001 read back as %02x %02x %02x %02x %02x", back[0], back[1], back[2],
-          back[3], back[4]);
+          "3-byte write at offset +1001 read back as %02x %02x %02x %02x %02x", back[0], back[1], back[2], back[3],
+          back[4]);
     /* First and last byte of the device. */
     uint8_t one = 0x5c;
     CHECK_RC(H->blk_write(C, h, &one, 1, MIB - 1), HUSK_OK);
@@ -106,8 +100,7 @@ static void t_blk_sync(void)
     }
 }
 
-static void t_blk_ranges(void)
-{
+static void t_blk_ranges(void) {
     NEED_BLK();
     husk_handle h = 0;
     REQUIRE_RC(H->blk_open(C, blk_path, HUSK_BLK_RDWR, &h, 0), HUSK_OK);
@@ -139,8 +132,7 @@ static struct {
     int done, bad_status, bad_ctx, bad_arg, battery;
 } ac;
 
-static void blk_done(struct husk_blk_req *r)
-{
+static void blk_done(struct husk_blk_req *r) {
     bool ctx_ok = H->ctx_current() == C;
     if (cf_inc(&ac.battery) == 1) cf_irq_context_ops(ac.m, ac.cv, "in a block I/O completion");
     H->mutex_lock(C, ac.m);
@@ -152,8 +144,7 @@ static void blk_done(struct husk_blk_req *r)
     H->mutex_unlock(C, ac.m);
 }
 
-static bool wait_done(int target, uint64_t timeout)
-{
+static bool wait_done(int target, uint64_t timeout) {
     uint64_t deadline = cf_now() + timeout;
     H->mutex_lock(C, ac.m);
     while (ac.done < target)
@@ -163,16 +154,14 @@ static bool wait_done(int target, uint64_t timeout)
     return ok;
 }
 
-static int done_count(void)
-{
+static int done_count(void) {
     H->mutex_lock(C, ac.m);
     int n = ac.done;
     H->mutex_unlock(C, ac.m);
     return n;
 }
 
-static void prep(struct husk_blk_req *r, uint32_t op, void *buf, uint64_t len, uint64_t off)
-{
+static void prep(struct husk_blk_req *r, uint32_t op, void *buf, uint64_t len, uint64_t off) {
     cf_fill(r, sizeof *r, 0);
     r->op = op;
     r->status = -1;
@@ -183,21 +172,18 @@ static void prep(struct husk_blk_req *r, uint32_t op, void *buf, uint64_t len, u
     r->arg = &ac;
 }
 
-static bool ac_setup(void)
-{
+static bool ac_setup(void) {
     cf_fill(&ac, sizeof ac, 0);
     return CHECK_RC(H->mutex_create(C, "cf-blk", &ac.m), HUSK_OK) &&
            CHECK_RC(H->cv_create(C, "cf-blk", &ac.cv), HUSK_OK);
 }
 
-static void ac_teardown(void)
-{
+static void ac_teardown(void) {
     H->cv_destroy(C, ac.cv);
     H->mutex_destroy(C, ac.m);
 }
 
-static void t_blk_async(void)
-{
+static void t_blk_async(void) {
     NEED_BLK();
     /* Requests and buffers stay with the host until done ran: static, and
      * never reused by another test if a completion goes missing. */
@@ -213,8 +199,7 @@ static void t_blk_async(void)
         prep(&wr[i], HUSK_BLK_WRITE, wb[i], ASZ, base + (uint64_t)i * ASZ);
         if (CHECK_RC(H->blk_submit(C, h, &wr[i]), HUSK_OK)) submitted++;
     }
-    if (!CHECK(wait_done(submitted, 10 * CF_S), "%d of %d write completions within 10 s", done_count(),
-               submitted))
+    if (!CHECK(wait_done(submitted, 10 * CF_S), "%d of %d write completions within 10 s", done_count(), submitted))
         return;
     for (int i = 0; i < AN; i++)
         CHECK(wr[i].status == HUSK_OK, "write %d completed with %s", i, cf_errname(wr[i].status));
@@ -231,8 +216,7 @@ static void t_blk_async(void)
         prep(&rd[i], HUSK_BLK_READ, rb[i], ASZ, base + (uint64_t)i * ASZ);
         if (CHECK_RC(H->blk_submit(C, h, &rd[i]), HUSK_OK)) submitted++;
     }
-    if (!CHECK(wait_done(submitted, 10 * CF_S), "%d of %d completions within 10 s", done_count(), submitted))
-        return;
+    if (!CHECK(wait_done(submitted, 10 * CF_S), "%d of %d completions within 10 s", done_count(), submitted)) return;
     for (int i = 0; i < AN; i++) {
         CHECK(rd[i].status == HUSK_OK, "read %d completed with %s", i, cf_errname(rd[i].status));
         int64_t bad = cf_pattern_mismatch(rb[i], ASZ, 0xa000u + (uint32_t)i);
@@ -248,8 +232,7 @@ static void t_blk_async(void)
     ac_teardown();
 }
 
-static void t_blk_async_errors(void)
-{
+static void t_blk_async_errors(void) {
     NEED_BLK();
     static struct husk_blk_req r[4];
     static uint8_t b[512];
@@ -272,8 +255,7 @@ static void t_blk_async_errors(void)
     ac_teardown();
 }
 
-static void t_blk_close_drains(void)
-{
+static void t_blk_close_drains(void) {
     NEED_BLK();
     enum { K = 16 };
     static struct husk_blk_req r[K];
@@ -300,8 +282,7 @@ static void t_blk_close_drains(void)
     ac_teardown();
 }
 
-static void t_blk_rdonly(void)
-{
+static void t_blk_rdonly(void) {
     NEED_BLK();
     static struct husk_blk_req r;
     static uint8_t b[512];
@@ -319,8 +300,7 @@ static void t_blk_rdonly(void)
     ac_teardown();
 }
 
-static void t_blk_direct(void)
-{
+static void t_blk_direct(void) {
     NEED_BLK();
     husk_handle h = 0;
     struct husk_blk_info info;
@@ -333,18 +313,21 @@ static void t_blk_direct(void)
         cf_fill(p, 4096, 0);
         CHECK_RC(H->blk_read(C, h, p, 4096, 64 * 1024), HUSK_OK);
         CHECK(cf_pattern_mismatch(p, 4096, 0xd1) < 0, "DIRECT round trip differs");
-        CHECK_RC(H->blk_read(C, h, p, ss + 1, 0), HUSK_EINVAL);          /* length */
-        CHECK_RC(H->blk_read(C, h, p, ss, 1), HUSK_EINVAL);              /* offset */
-        CHECK_RC(H->blk_read(C, h, (char *)p + 1, ss, 0), HUSK_EINVAL);  /* buffer */
+        CHECK_RC(H->blk_read(C, h, p, ss + 1, 0), HUSK_EINVAL);         /* length */
+        CHECK_RC(H->blk_read(C, h, p, ss, 1), HUSK_EINVAL);             /* offset */
+        CHECK_RC(H->blk_read(C, h, (char *)p + 1, ss, 0), HUSK_EINVAL); /* buffer */
         CHECK_RC(H->blk_write(C, h, (char *)p + 1, ss, 0), HUSK_EINVAL);
         CHECK_RC(H->mem_free(C, p, 8192), HUSK_OK);
     }
     CHECK_RC(H->blk_close(C, h), HUSK_OK);
 }
 
-struct blk_cancel_arg { husk_handle h; int32_t rc_read, rc_write, rc_flush; int pending; };
-static void blk_cancel_worker(void *p)
-{
+struct blk_cancel_arg {
+    husk_handle h;
+    int32_t rc_read, rc_write, rc_flush;
+    int pending;
+};
+static void blk_cancel_worker(void *p) {
     struct blk_cancel_arg *a = p;
     static uint8_t b[4096];
     H->thread_cancel(C, H->thread_self(C));
@@ -355,8 +338,7 @@ static void blk_cancel_worker(void *p)
     H->cancel_clear(C);
 }
 
-static void t_blk_not_interruptible(void)
-{
+static void t_blk_not_interruptible(void) {
     NEED_BLK();
     static struct blk_cancel_arg a;
     static struct cf_thread t;
@@ -364,18 +346,14 @@ static void t_blk_not_interruptible(void)
     REQUIRE_RC(H->blk_open(C, blk_path, HUSK_BLK_RDWR, &a.h, 0), HUSK_OK);
     if (cf_spawn(&t, "cf-blk-cancel", blk_cancel_worker, &a) == HUSK_OK && cf_join(&t, 10 * CF_S)) {
         CHECK(a.pending == 1, "cancel_pending after cancelling oneself: %d", a.pending);
-        CHECK(a.rc_read == HUSK_OK, "blk_read with the cancel flag set: expected OK got %s",
-              cf_errname(a.rc_read));
-        CHECK(a.rc_write == HUSK_OK, "blk_write with the cancel flag set: expected OK got %s",
-              cf_errname(a.rc_write));
-        CHECK(a.rc_flush == HUSK_OK, "blk_flush with the cancel flag set: expected OK got %s",
-              cf_errname(a.rc_flush));
+        CHECK(a.rc_read == HUSK_OK, "blk_read with the cancel flag set: expected OK got %s", cf_errname(a.rc_read));
+        CHECK(a.rc_write == HUSK_OK, "blk_write with the cancel flag set: expected OK got %s", cf_errname(a.rc_write));
+        CHECK(a.rc_flush == HUSK_OK, "blk_flush with the cancel flag set: expected OK got %s", cf_errname(a.rc_flush));
     }
     CHECK_RC(H->blk_close(C, a.h), HUSK_OK);
 }
 
-static void t_blk_bad_handles(void)
-{
+static void t_blk_bad_handles(void) {
     if (!have_blk()) SKIP("no HUSK_FEAT_BLK on backend %s", H->backend);
     static struct husk_blk_req r;
     uint8_t b[512];
@@ -383,7 +361,7 @@ static void t_blk_bad_handles(void)
     if (cf_config("blk_path", blk_path, sizeof blk_path) && blk_path[0] &&
         CHECK_RC(H->blk_open(C, blk_path, HUSK_BLK_RDWR, &stale, 0), HUSK_OK))
         CHECK_RC(H->blk_close(C, stale), HUSK_OK);
-    husk_handle list[] = { 0, CF_BOGUS_HANDLE, stale };
+    husk_handle list[] = {0, CF_BOGUS_HANDLE, stale};
     for (int i = 0; i < (stale ? 3 : 2); i++) {
         CHECK_RC(H->blk_read(C, list[i], b, sizeof b, 0), HUSK_EBADF);
         CHECK_RC(H->blk_write(C, list[i], b, sizeof b, 0), HUSK_EBADF);
@@ -394,8 +372,7 @@ static void t_blk_bad_handles(void)
     }
 }
 
-void cf_area_blk(void)
-{
+void cf_area_blk(void) {
     cf_test("blk: without HUSK_FEAT_BLK blk_open fails", t_blk_absent);
     cf_test("blk: open nonexistent -> ENOENT, bad flags -> EINVAL", t_blk_open_errors);
     cf_test("blk: open RDWR, info 1 MiB / sector size / read_only; RDONLY with info NULL", t_blk_open_info);

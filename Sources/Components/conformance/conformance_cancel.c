@@ -5,7 +5,7 @@
  */
 #include "cf_private.h"
 
-#define QUICK (5 * CF_S)   /* "quickly": well under the 10 s the waits ask for */
+#define QUICK (5 * CF_S) /* "quickly": well under the 10 s the waits ask for */
 
 struct cx {
     husk_handle m, cv, rw, target;
@@ -13,11 +13,10 @@ struct cx {
     int32_t rc, rc2, rc3, rc4;
     uint64_t t1, t2;
     int pending_after, pending_cleared, owned;
-    int until;   /* sleeper uses sleep_until */
+    int until; /* sleeper uses sleep_until */
 };
 
-static void sleeper(void *p)
-{
+static void sleeper(void *p) {
     struct cx *a = p;
     cf_store(&a->step, 1);
     uint64_t t0 = cf_now();
@@ -34,8 +33,7 @@ static void sleeper(void *p)
     a->rc3 = H->sleep_ns(C, CF_MS);
 }
 
-static void bystander(void *p)
-{
+static void bystander(void *p) {
     struct cx *a = p;
     uint64_t t0 = cf_now();
     a->rc = H->sleep_ns(C, 300 * CF_MS);
@@ -43,8 +41,7 @@ static void bystander(void *p)
     a->pending_after = H->cancel_pending(C);
 }
 
-static void sleeper_case(int until)
-{
+static void sleeper_case(int until) {
     static struct cx a, b;
     static struct cf_thread t, tb;
     cf_fill(&a, sizeof a, 0);
@@ -65,8 +62,7 @@ static void sleeper_case(int until)
             CHECK(a.rc2 == HUSK_EINTR, "second sleep with the flag still set: expected EINTR got %s",
                   cf_errname(a.rc2));
             CHECK(a.t2 < QUICK, "second sleep with the flag set lasted %llu ms", U64(a.t2 / CF_MS));
-            CHECK(a.pending_cleared == 0, "cancel_pending after cancel_clear: expected 0 got %d",
-                  a.pending_cleared);
+            CHECK(a.pending_cleared == 0, "cancel_pending after cancel_clear: expected 0 got %d", a.pending_cleared);
             CHECK(a.rc3 == HUSK_OK, "sleep after cancel_clear: expected OK got %s", cf_errname(a.rc3));
         }
     }
@@ -82,8 +78,7 @@ static void sleeper_case(int until)
 static void t_cancel_sleep(void) { sleeper_case(0); }
 static void t_cancel_sleep_until(void) { sleeper_case(1); }
 
-static void cv_victim(void *p)
-{
+static void cv_victim(void *p) {
     struct cx *a = p;
     int32_t rc = HUSK_OK;
     H->mutex_lock(C, a->m);
@@ -102,8 +97,7 @@ static void cv_victim(void *p)
     H->cancel_clear(C);
 }
 
-static void cv_case(int timed)
-{
+static void cv_case(int timed) {
     static struct cx a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
@@ -144,8 +138,7 @@ static void cv_case(int timed)
 static void t_cancel_cv_wait(void) { cv_case(0); }
 static void t_cancel_cv_timedwait(void) { cv_case(1); }
 
-static void self_cancel(void *p)
-{
+static void self_cancel(void *p) {
     struct cx *a = p;
     uint64_t t0;
     a->rc = H->thread_cancel(C, H->thread_self(C));
@@ -156,13 +149,13 @@ static void self_cancel(void *p)
     H->mutex_lock(C, a->m);
     a->rc4 = H->cv_timedwait(C, a->cv, a->m, cf_now() + 3 * CF_S);
     a->owned = H->mutex_owned(C, a->m);
-    int32_t w = H->cv_wait(C, a->cv, a->m);   /* flag set: returns at once */
+    int32_t w = H->cv_wait(C, a->cv, a->m); /* flag set: returns at once */
     int still = H->mutex_owned(C, a->m);
     a->owned &= still;
     if (still) H->mutex_unlock(C, a->m);
     a->t1 = cf_now() - t0;
     a->got = w == HUSK_EINTR;
-    a->step = H->cancel_pending(C);   /* still set after four EINTRs */
+    a->step = H->cancel_pending(C); /* still set after four EINTRs */
     H->cancel_clear(C);
     a->pending_cleared = H->cancel_pending(C);
     H->mutex_lock(C, a->m);
@@ -172,8 +165,7 @@ static void self_cancel(void *p)
     a->t2 = H->sleep_ns(C, CF_MS);
 }
 
-static void t_cancel_pending_flag(void)
-{
+static void t_cancel_pending_flag(void) {
     static struct cx a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
@@ -182,8 +174,7 @@ static void t_cancel_pending_flag(void)
     if (cf_spawn(&t, "cf-self-cancel", self_cancel, &a) != HUSK_OK) return;
     if (!cf_join(&t, 25 * CF_S)) return;
     CHECK(a.rc == HUSK_OK, "thread_cancel(thread_self()): expected OK got %s", cf_errname(a.rc));
-    CHECK(a.pending_after == 1, "cancel_pending after cancelling oneself: expected 1 got %d",
-          a.pending_after);
+    CHECK(a.pending_after == 1, "cancel_pending after cancelling oneself: expected 1 got %d", a.pending_after);
     CHECK(a.rc2 == HUSK_EINTR, "sleep_ns with the flag set: expected EINTR got %s", cf_errname(a.rc2));
     CHECK(a.rc3 == HUSK_EINTR, "sleep_until with the flag set: expected EINTR got %s", cf_errname(a.rc3));
     CHECK(a.rc4 == HUSK_EINTR, "cv_timedwait with the flag set: expected EINTR got %s", cf_errname(a.rc4));
@@ -199,8 +190,7 @@ static void t_cancel_pending_flag(void)
     CHECK_RC(H->mutex_destroy(C, a.m), HUSK_OK);
 }
 
-static void t_cancel_run_thread(void)
-{
+static void t_cancel_run_thread(void) {
     /* Host threads get a handle on first use, valid for thread_cancel. */
     husk_handle me = H->thread_self(C);
     CHECK(H->cancel_pending(C) == 0, "the run thread starts with cancel_pending %d", H->cancel_pending(C));
@@ -214,24 +204,26 @@ static void t_cancel_run_thread(void)
     CHECK_RC(H->sleep_ns(C, CF_MS), HUSK_OK);
 }
 
-static void lock_victim(void *p)
-{
+static void lock_victim(void *p) {
     struct cx *a = p;
     cf_store(&a->step, 1);
-    if (a->until) a->rc = H->rw_enter(C, a->rw, HUSK_RW_WRITER);
-    else a->rc = H->mutex_lock(C, a->m);
+    if (a->until)
+        a->rc = H->rw_enter(C, a->rw, HUSK_RW_WRITER);
+    else
+        a->rc = H->mutex_lock(C, a->m);
     cf_store(&a->got, 1);
     a->owned = a->until ? 1 : H->mutex_owned(C, a->m);
     a->pending_after = H->cancel_pending(C);
-    if (a->rc == HUSK_OK) {   /* never unlock what was not acquired: that panics */
-        if (a->until) H->rw_exit(C, a->rw);
-        else H->mutex_unlock(C, a->m);
+    if (a->rc == HUSK_OK) { /* never unlock what was not acquired: that panics */
+        if (a->until)
+            H->rw_exit(C, a->rw);
+        else
+            H->mutex_unlock(C, a->m);
     }
     H->cancel_clear(C);
 }
 
-static void lock_case(int rw)
-{
+static void lock_case(int rw) {
     static struct cx a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
@@ -252,28 +244,29 @@ static void lock_case(int rw)
         CHECK(cf_load(&a.got) == 0, "%s returned (%s) while the lock was held: cancel interrupted it", op,
               cf_errname(a.rc));
     }
-    if (rw) CHECK_RC(H->rw_exit(C, a.rw), HUSK_OK);
-    else CHECK_RC(H->mutex_unlock(C, a.m), HUSK_OK);
+    if (rw)
+        CHECK_RC(H->rw_exit(C, a.rw), HUSK_OK);
+    else
+        CHECK_RC(H->mutex_unlock(C, a.m), HUSK_OK);
     if (!t.live || !cf_join(&t, 10 * CF_S)) return;
-    CHECK(a.rc == HUSK_OK, "%s of a cancelled thread: expected OK (not interruptible) got %s", op,
-          cf_errname(a.rc));
+    CHECK(a.rc == HUSK_OK, "%s of a cancelled thread: expected OK (not interruptible) got %s", op, cf_errname(a.rc));
     CHECK(a.owned == 1, "%s returned without the lock held", op);
     CHECK(a.pending_after == 1, "cancel_pending after the lock: expected 1 got %d", a.pending_after);
-    if (rw) CHECK_RC(H->rw_destroy(C, a.rw), HUSK_OK);
-    else CHECK_RC(H->mutex_destroy(C, a.m), HUSK_OK);
+    if (rw)
+        CHECK_RC(H->rw_destroy(C, a.rw), HUSK_OK);
+    else
+        CHECK_RC(H->mutex_destroy(C, a.m), HUSK_OK);
 }
 
 static void t_cancel_mutex(void) { lock_case(0); }
 static void t_cancel_rw(void) { lock_case(1); }
 
-static void join_target(void *p)
-{
+static void join_target(void *p) {
     (void)p;
     H->sleep_ns(C, 300 * CF_MS);
 }
 
-static void join_victim(void *p)
-{
+static void join_victim(void *p) {
     struct cx *a = p;
     cf_store(&a->step, 1);
     uint64_t t0 = cf_now();
@@ -282,13 +275,11 @@ static void join_victim(void *p)
     H->cancel_clear(C);
 }
 
-static void t_cancel_join(void)
-{
+static void t_cancel_join(void) {
     static struct cx a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
-    REQUIRE_RC(H->thread_create(C, "cf-join-target", join_target, 0, HUSK_THREAD_JOINABLE, &a.target),
-               HUSK_OK);
+    REQUIRE_RC(H->thread_create(C, "cf-join-target", join_target, 0, HUSK_THREAD_JOINABLE, &a.target), HUSK_OK);
     if (cf_spawn(&t, "cf-join-victim", join_victim, &a) != HUSK_OK) return;
     cf_wait_flag(&a.step, 1, 10 * CF_S);
     cf_pause_ms(50);
@@ -298,23 +289,18 @@ static void t_cancel_join(void)
           cf_errname(a.rc));
 }
 
-static void t_cancel_bogus(void)
-{
+static void t_cancel_bogus(void) {
     CHECK_RC(H->thread_cancel(C, 0), HUSK_EBADF);
     CHECK_RC(H->thread_cancel(C, CF_BOGUS_HANDLE), HUSK_EBADF);
     CHECK_EQ(H->cancel_pending(C), 0);
 }
 
-void cf_area_cancel(void)
-{
-    cf_test("cancel: sleep_ns(10 s) cancelled -> EINTR quickly; flag stays until cancel_clear",
-            t_cancel_sleep);
+void cf_area_cancel(void) {
+    cf_test("cancel: sleep_ns(10 s) cancelled -> EINTR quickly; flag stays until cancel_clear", t_cancel_sleep);
     cf_test("cancel: sleep_until(+10 s) cancelled -> EINTR quickly", t_cancel_sleep_until);
     cf_test("cancel: cv_wait cancelled -> EINTR, mutex held", t_cancel_cv_wait);
-    cf_test("cancel: cv_timedwait cancelled -> EINTR before the deadline, mutex held",
-            t_cancel_cv_timedwait);
-    cf_test("cancel: pending flag makes every wait return EINTR at once; cancel_clear",
-            t_cancel_pending_flag);
+    cf_test("cancel: cv_timedwait cancelled -> EINTR before the deadline, mutex held", t_cancel_cv_timedwait);
+    cf_test("cancel: pending flag makes every wait return EINTR at once; cancel_clear", t_cancel_pending_flag);
     cf_test("cancel: on the run (host) thread via thread_self", t_cancel_run_thread);
     cf_test("cancel: mutex_lock not interrupted, gets the lock after release", t_cancel_mutex);
     cf_test("cancel: rw_enter not interrupted, gets the lock after release", t_cancel_rw);

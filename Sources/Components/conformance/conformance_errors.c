@@ -5,13 +5,9 @@
  */
 #include "cf_private.h"
 
-static void idle_worker(void *p)
-{
-    cf_wait_flag((int *)p, 1, 20 * CF_S);
-}
+static void idle_worker(void *p) { cf_wait_flag((int *)p, 1, 20 * CF_S); }
 
-static void t_foreign_handles(void)
-{
+static void t_foreign_handles(void) {
     husk_handle m = 0, rw = 0, cv = 0;
     REQUIRE_RC(H->mutex_create(C, "cf-x-m", &m), HUSK_OK);
     REQUIRE_RC(H->rw_create(C, "cf-x-rw", &rw), HUSK_OK);
@@ -23,7 +19,7 @@ static void t_foreign_handles(void)
     husk_handle th = t.h;
 
     /* Not mutexes. */
-    husk_handle not_m[] = { rw, cv, th };
+    husk_handle not_m[] = {rw, cv, th};
     for (int i = 0; i < 3; i++) {
         if (!not_m[i]) continue;
         CHECK_RC(H->mutex_lock(C, not_m[i]), HUSK_EBADF);
@@ -33,7 +29,7 @@ static void t_foreign_handles(void)
         CHECK_EQ(H->mutex_owned(C, not_m[i]), 0);
     }
     /* Not rwlocks. */
-    husk_handle not_rw[] = { m, cv, th };
+    husk_handle not_rw[] = {m, cv, th};
     for (int i = 0; i < 3; i++) {
         if (!not_rw[i]) continue;
         CHECK_RC(H->rw_enter(C, not_rw[i], HUSK_RW_READER), HUSK_EBADF);
@@ -42,7 +38,7 @@ static void t_foreign_handles(void)
         CHECK_RC(H->rw_destroy(C, not_rw[i]), HUSK_EBADF);
     }
     /* Not condition variables. */
-    husk_handle not_cv[] = { m, rw, th };
+    husk_handle not_cv[] = {m, rw, th};
     CHECK_RC(H->mutex_lock(C, m), HUSK_OK);
     for (int i = 0; i < 3; i++) {
         if (!not_cv[i]) continue;
@@ -57,13 +53,13 @@ static void t_foreign_handles(void)
     CHECK_EQ(H->mutex_owned(C, m), 1);
     CHECK_RC(H->mutex_unlock(C, m), HUSK_OK);
     /* Not threads. */
-    husk_handle not_t[] = { m, rw, cv };
+    husk_handle not_t[] = {m, rw, cv};
     for (int i = 0; i < 3; i++) {
         CHECK_RC(H->thread_join(C, not_t[i]), HUSK_EBADF);
         CHECK_RC(H->thread_cancel(C, not_t[i]), HUSK_EBADF);
     }
     /* Not DMA buffers, devices, interrupt handlers or block devices. */
-    husk_handle all[] = { m, rw, cv, th };
+    husk_handle all[] = {m, rw, cv, th};
     for (int i = 0; i < 4; i++) {
         if (!all[i]) continue;
         if (H->features & HUSK_FEAT_DMA) CHECK_RC(H->dma_free(C, all[i]), HUSK_EBADF);
@@ -93,10 +89,9 @@ static void t_foreign_handles(void)
     CHECK_RC(H->cv_destroy(C, cv), HUSK_OK);
 }
 
-static void t_handles_nonzero_distinct(void)
-{
+static void t_handles_nonzero_distinct(void) {
     /* Handles of different kinds, alive together, are all different. */
-    husk_handle h[6] = { 0 };
+    husk_handle h[6] = {0};
     CHECK_RC(H->mutex_create(C, "cf-d1", &h[0]), HUSK_OK);
     CHECK_RC(H->mutex_create(C, "cf-d2", &h[1]), HUSK_OK);
     CHECK_RC(H->rw_create(C, "cf-d3", &h[2]), HUSK_OK);
@@ -105,8 +100,7 @@ static void t_handles_nonzero_distinct(void)
     CHECK_RC(H->cv_create(C, "cf-d6", &h[5]), HUSK_OK);
     for (int i = 0; i < 6; i++) {
         CHECK(h[i] != 0, "handle %d is 0", i);
-        for (int j = i + 1; j < 6; j++)
-            CHECK(h[i] != h[j], "handles %d and %d are both 0x%llx", i, j, U64(h[i]));
+        for (int j = i + 1; j < 6; j++) CHECK(h[i] != h[j], "handles %d and %d are both 0x%llx", i, j, U64(h[i]));
     }
     if (h[0]) CHECK_RC(H->mutex_destroy(C, h[0]), HUSK_OK);
     if (h[1]) CHECK_RC(H->mutex_destroy(C, h[1]), HUSK_OK);
@@ -116,8 +110,7 @@ static void t_handles_nonzero_distinct(void)
     if (h[5]) CHECK_RC(H->cv_destroy(C, h[5]), HUSK_OK);
 }
 
-static void t_stale_reuse(void)
-{
+static void t_stale_reuse(void) {
     /* Destroy, create another: the old handle stays stale even if the host
      * reuses the slot (a generation in the handle). */
     husk_handle old = 0, fresh = 0;
@@ -131,12 +124,13 @@ static void t_stale_reuse(void)
         if (fresh == old) H->mutex_unlock(C, old);
         CHECK_RC(H->mutex_destroy(C, fresh), HUSK_OK);
     }
-    CHECK(collisions == 0, "a destroyed mutex's handle 0x%llx was handed out again %d times: stale "
-          "handles then name new objects", U64(old), collisions);
+    CHECK(collisions == 0,
+          "a destroyed mutex's handle 0x%llx was handed out again %d times: stale "
+          "handles then name new objects",
+          U64(old), collisions);
 }
 
-void cf_area_errors(void)
-{
+void cf_area_errors(void) {
     cf_test("errors: live handles of another kind -> EBADF, objects unharmed", t_foreign_handles);
     cf_test("errors: handles of six live objects nonzero and distinct", t_handles_nonzero_distinct);
     cf_test("errors: a destroyed handle is not handed out again (64 creates)", t_stale_reuse);

@@ -11,22 +11,22 @@ const struct husk_hyp *cf_hyp;
 
 /* ---- Text ---------------------------------------------------------------- */
 
-size_t cf_strlen(const char *s)
-{
+size_t cf_strlen(const char *s) {
     size_t n = 0;
     while (s && s[n]) n++;
     return n;
 }
 
-bool cf_streq(const char *a, const char *b)
-{
+bool cf_streq(const char *a, const char *b) {
     if (!a || !b) return a == b;
-    while (*a && *a == *b) { a++; b++; }
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
     return *a == *b;
 }
 
-bool cf_contains(const char *h, const char *n)
-{
+bool cf_contains(const char *h, const char *n) {
     if (!n || !*n) return true;
     if (!h) return false;
     for (; *h; h++) {
@@ -42,82 +42,108 @@ struct cf_out {
     size_t cap, len;
 };
 
-static void out_c(struct cf_out *o, char c)
-{
+static void out_c(struct cf_out *o, char c) {
     if (o->len + 1 < o->cap) o->buf[o->len] = c;
     o->len++;
 }
 
-static void out_pad(struct cf_out *o, const char *s, size_t n, int width, bool left, char pad)
-{
+static void out_pad(struct cf_out *o, const char *s, size_t n, int width, bool left, char pad) {
     int fill = width > (int)n ? width - (int)n : 0;
-    if (!left) while (fill-- > 0) out_c(o, pad);
+    if (!left)
+        while (fill-- > 0) out_c(o, pad);
     for (size_t i = 0; i < n; i++) out_c(o, s[i]);
-    if (left) while (fill-- > 0) out_c(o, ' ');
+    if (left)
+        while (fill-- > 0) out_c(o, ' ');
 }
 
 /* printf subset: %% %c %s %p %d %i %u %x %X with flags '-' '0', a width,
  * and the length modifiers l, ll, z. */
-size_t cf_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
-{
-    struct cf_out o = { buf, cap, 0 };
+size_t cf_vfmt(char *buf, size_t cap, const char *fmt, va_list ap) {
+    struct cf_out o = {buf, cap, 0};
     for (const char *f = fmt; *f; f++) {
-        if (*f != '%') { out_c(&o, *f); continue; }
+        if (*f != '%') {
+            out_c(&o, *f);
+            continue;
+        }
         f++;
         bool left = false;
         char pad = ' ';
         for (;; f++) {
-            if (*f == '-') left = true;
-            else if (*f == '0') pad = '0';
-            else break;
+            if (*f == '-')
+                left = true;
+            else if (*f == '0')
+                pad = '0';
+            else
+                break;
         }
         int width = 0;
         while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
         int lng = 0;
-        while (*f == 'l' || *f == 'z') { lng++; f++; }
+        while (*f == 'l' || *f == 'z') {
+            lng++;
+            f++;
+        }
         char tmp[24];
         size_t n = 0;
         switch (*f) {
         case '%': out_c(&o, '%'); break;
-        case 'c': tmp[0] = (char)va_arg(ap, int); out_pad(&o, tmp, 1, width, left, ' '); break;
+        case 'c':
+            tmp[0] = (char)va_arg(ap, int);
+            out_pad(&o, tmp, 1, width, left, ' ');
+            break;
         case 's': {
             const char *s = va_arg(ap, const char *);
             if (!s) s = "(null)";
             out_pad(&o, s, cf_strlen(s), width, left, ' ');
             break;
         }
-        case 'd': case 'i': {
+        case 'd':
+        case 'i': {
             long long v = lng >= 2 ? va_arg(ap, long long) : lng == 1 ? va_arg(ap, long) : va_arg(ap, int);
             unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
             char rev[24];
             size_t r = 0;
-            do { rev[r++] = (char)('0' + u % 10); u /= 10; } while (u);
+            do {
+                rev[r++] = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
             if (v < 0) tmp[n++] = '-';
             while (r) tmp[n++] = rev[--r];
             out_pad(&o, tmp, n, width, left, pad);
             break;
         }
-        case 'u': case 'x': case 'X': case 'p': {
+        case 'u':
+        case 'x':
+        case 'X':
+        case 'p': {
             unsigned long long u;
             unsigned base = *f == 'u' ? 10 : 16;
             const char *digits = *f == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
             if (*f == 'p') {
                 u = (unsigned long long)(uintptr_t)va_arg(ap, void *);
-                tmp[n++] = '0'; tmp[n++] = 'x';
+                tmp[n++] = '0';
+                tmp[n++] = 'x';
             } else {
-                u = lng >= 2 ? va_arg(ap, unsigned long long)
-                  : lng == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+                u = lng >= 2   ? va_arg(ap, unsigned long long)
+                    : lng == 1 ? va_arg(ap, unsigned long)
+                               : va_arg(ap, unsigned);
             }
             char rev[24];
             size_t r = 0;
-            do { rev[r++] = digits[u % base]; u /= base; } while (u);
+            do {
+                rev[r++] = digits[u % base];
+                u /= base;
+            } while (u);
             while (r) tmp[n++] = rev[--r];
             out_pad(&o, tmp, n, width, left, pad);
             break;
         }
         default: /* unknown conversion: print it verbatim */
             out_c(&o, '%');
-            if (*f) out_c(&o, *f); else f--;
+            if (*f)
+                out_c(&o, *f);
+            else
+                f--;
             break;
         }
     }
@@ -125,8 +151,7 @@ size_t cf_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
     return o.len;
 }
 
-size_t cf_fmt(char *buf, size_t cap, const char *fmt, ...)
-{
+size_t cf_fmt(char *buf, size_t cap, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     size_t n = cf_vfmt(buf, cap, fmt, ap);
@@ -134,8 +159,7 @@ size_t cf_fmt(char *buf, size_t cap, const char *fmt, ...)
     return n;
 }
 
-const char *cf_errname(int32_t rc)
-{
+const char *cf_errname(int32_t rc) {
     const char *name = husk_error_name(rc);
     if (name != 0) return name;
     /* Not a documented code: rotate through a few buffers so that two unknown
@@ -147,8 +171,7 @@ const char *cf_errname(int32_t rc)
     return b;
 }
 
-void cf_log(const char *fmt, ...)
-{
+void cf_log(const char *fmt, ...) {
     char line[512];
     va_list ap;
     va_start(ap, fmt);
@@ -157,8 +180,7 @@ void cf_log(const char *fmt, ...)
     H->log(C, HUSK_LOG_INFO, line);
 }
 
-void cf_diag(const char *fmt, ...)
-{
+void cf_diag(const char *fmt, ...) {
     char line[512];
     line[0] = '#';
     line[1] = ' ';
@@ -171,43 +193,37 @@ void cf_diag(const char *fmt, ...)
 
 /* ---- Bytes --------------------------------------------------------------- */
 
-void cf_fill(void *p, uint64_t n, uint8_t v)
-{
+void cf_fill(void *p, uint64_t n, uint8_t v) {
     volatile uint8_t *b = p;
     for (uint64_t i = 0; i < n; i++) b[i] = v;
 }
 
-static inline uint8_t pattern_byte(uint64_t i, uint32_t seed)
-{
+static inline uint8_t pattern_byte(uint64_t i, uint32_t seed) {
     uint32_t x = (uint32_t)i * 2654435761u ^ seed;
     x ^= x >> 15;
     return (uint8_t)(x ^ (x >> 8) ^ (uint32_t)(i >> 12));
 }
 
-void cf_pattern(void *p, uint64_t n, uint32_t seed)
-{
+void cf_pattern(void *p, uint64_t n, uint32_t seed) {
     volatile uint8_t *b = p;
     for (uint64_t i = 0; i < n; i++) b[i] = pattern_byte(i, seed);
 }
 
-int64_t cf_pattern_mismatch(const void *p, uint64_t n, uint32_t seed)
-{
+int64_t cf_pattern_mismatch(const void *p, uint64_t n, uint32_t seed) {
     const volatile uint8_t *b = p;
     for (uint64_t i = 0; i < n; i++)
         if (b[i] != pattern_byte(i, seed)) return (int64_t)i;
     return -1;
 }
 
-int64_t cf_byte_mismatch(const void *p, uint64_t n, uint8_t v)
-{
+int64_t cf_byte_mismatch(const void *p, uint64_t n, uint8_t v) {
     const volatile uint8_t *b = p;
     for (uint64_t i = 0; i < n; i++)
         if (b[i] != v) return (int64_t)i;
     return -1;
 }
 
-bool cf_bytes_equal(const void *a, const void *b, uint64_t n)
-{
+bool cf_bytes_equal(const void *a, const void *b, uint64_t n) {
     const volatile uint8_t *x = a, *y = b;
     for (uint64_t i = 0; i < n; i++)
         if (x[i] != y[i]) return false;
@@ -216,34 +232,37 @@ bool cf_bytes_equal(const void *a, const void *b, uint64_t n)
 
 /* ---- Time ---------------------------------------------------------------- */
 
-void cf_pause_ms(uint32_t ms)
-{
+void cf_pause_ms(uint32_t ms) {
     uint64_t deadline = cf_now() + ms * CF_MS;
     while (cf_now() < deadline) {
         if (H->sleep_until(C, deadline) != HUSK_OK) {
             /* Cancelled (the host may cancel the run thread): spin politely. */
-            for (volatile int i = 0; i < 10000; i++) { }
+            for (volatile int i = 0; i < 10000; i++) {}
         }
     }
 }
 
-bool cf_wait_flag(const int *flag, int want, uint64_t timeout_ns)
-{
+bool cf_wait_flag(const int *flag, int want, uint64_t timeout_ns) {
     uint64_t deadline = cf_now() + timeout_ns;
     for (;;) {
         if (cf_load(flag) >= want) return true;
         if (cf_now() >= deadline) return cf_load(flag) >= want;
         if (H->sleep_ns(C, CF_MS) != HUSK_OK)
-            for (volatile int i = 0; i < 10000; i++) { }
+            for (volatile int i = 0; i < 10000; i++) {}
     }
 }
 
 /* ---- Interrupt context ---------------------------------------------------- */
 
-int cf_irq_context_ops(husk_handle m, husk_handle cv, const char *where)
-{
+int cf_irq_context_ops(husk_handle m, husk_handle cv, const char *where) {
     int bad = 0;
-#define IRQ_CHECK(cond, ...) do { if (!(cond)) { bad++; cf_fail(__FILE__, __LINE__, __VA_ARGS__); } } while (0)
+#define IRQ_CHECK(cond, ...)                          \
+    do {                                              \
+        if (!(cond)) {                                \
+            bad++;                                    \
+            cf_fail(__FILE__, __LINE__, __VA_ARGS__); \
+        }                                             \
+    } while (0)
     uint64_t ps = H->page_size(C);
     IRQ_CHECK(ps >= 512 && (ps & (ps - 1)) == 0, "%s: page_size %llu", where, U64(ps));
     IRQ_CHECK(H->ctx_current() == C, "%s: ctx_current() is not the component's", where);
@@ -284,8 +303,7 @@ int cf_irq_context_ops(husk_handle m, husk_handle cv, const char *where)
 
 /* ---- Configuration ------------------------------------------------------- */
 
-bool cf_config(const char *key, char *buf, uint64_t cap)
-{
+bool cf_config(const char *key, char *buf, uint64_t cap) {
     uint64_t len = 0;
     buf[0] = 0;
     return H->config_get(C, key, buf, cap, &len) == HUSK_OK;
@@ -296,9 +314,9 @@ bool cf_config(const char *key, char *buf, uint64_t cap)
 static struct {
     const char *name;
     int number;
-    int failed;       /* checks failed in this test */
-    int claimed;      /* the first failure's message slot is taken */
-    int ready;        /* ... and written */
+    int failed;  /* checks failed in this test */
+    int claimed; /* the first failure's message slot is taken */
+    int ready;   /* ... and written */
     int skipped;
     int running;
     uint64_t start_ns, budget_ns;
@@ -311,16 +329,14 @@ static const char *filter;
 static struct cf_thread watchdog;
 static int watchdog_stop;
 
-static const char *base_name(const char *path)
-{
+static const char *base_name(const char *path) {
     const char *b = path;
     for (const char *p = path; *p; p++)
         if (*p == '/' || *p == '\\') b = p + 1;
     return b;
 }
 
-static bool cf_vfail(const char *file, int line, const char *fmt, va_list ap)
-{
+static bool cf_vfail(const char *file, int line, const char *fmt, va_list ap) {
     char msg[320];
     cf_vfmt(msg, sizeof msg, fmt, ap);
     __atomic_add_fetch(&n_checks_failed, 1, __ATOMIC_SEQ_CST);
@@ -331,8 +347,7 @@ static bool cf_vfail(const char *file, int line, const char *fmt, va_list ap)
     }
     cf_inc(&cur.failed);
     int expected = 0;
-    if (__atomic_compare_exchange_n(&cur.claimed, &expected, 1, false, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST)) {
+    if (__atomic_compare_exchange_n(&cur.claimed, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
         cf_fmt(cur.first, sizeof cur.first, "%s (%s:%d)", msg, base_name(file), line);
         cf_store(&cur.ready, 1);
     } else {
@@ -341,8 +356,7 @@ static bool cf_vfail(const char *file, int line, const char *fmt, va_list ap)
     return false;
 }
 
-bool cf_fail(const char *file, int line, const char *fmt, ...)
-{
+bool cf_fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     cf_vfail(file, line, fmt, ap);
@@ -351,50 +365,50 @@ bool cf_fail(const char *file, int line, const char *fmt, ...)
 }
 
 /* "H->mutex_lock(C, m)" reads better as "mutex_lock(m)". */
-static void tidy_expr(char *out, size_t cap, const char *expr)
-{
+static void tidy_expr(char *out, size_t cap, const char *expr) {
     size_t o = 0;
     for (const char *p = expr; *p && o + 1 < cap;) {
-        if (p[0] == 'H' && p[1] == '-' && p[2] == '>') { p += 3; continue; }
+        if (p[0] == 'H' && p[1] == '-' && p[2] == '>') {
+            p += 3;
+            continue;
+        }
         if (p[0] == 'C' && p[1] == ',' && (p == expr || p[-1] == '(')) {
             p += 2;
             while (*p == ' ') p++;
             continue;
         }
-        if (p[0] == 'C' && p[1] == ')' && (p == expr || p[-1] == '(')) { p += 1; continue; }
+        if (p[0] == 'C' && p[1] == ')' && (p == expr || p[-1] == '(')) {
+            p += 1;
+            continue;
+        }
         out[o++] = *p++;
     }
     out[o] = 0;
 }
 
-bool cf_check_rc(int32_t got, int32_t want, const char *expr, const char *file, int line)
-{
+bool cf_check_rc(int32_t got, int32_t want, const char *expr, const char *file, int line) {
     if (got == want) return true;
     char e[160];
     tidy_expr(e, sizeof e, expr);
     return cf_fail(file, line, "%s: expected %s got %s", e, cf_errname(want), cf_errname(got));
 }
 
-bool cf_check_rc2(int32_t got, int32_t w1, int32_t w2, const char *expr, const char *file, int line)
-{
+bool cf_check_rc2(int32_t got, int32_t w1, int32_t w2, const char *expr, const char *file, int line) {
     if (got == w1 || got == w2) return true;
     char e[160];
     tidy_expr(e, sizeof e, expr);
-    return cf_fail(file, line, "%s: expected %s or %s got %s", e, cf_errname(w1), cf_errname(w2),
-                   cf_errname(got));
+    return cf_fail(file, line, "%s: expected %s or %s got %s", e, cf_errname(w1), cf_errname(w2), cf_errname(got));
 }
 
-bool cf_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file, int line)
-{
+bool cf_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file, int line) {
     if (got == want) return true;
     char e[160];
     tidy_expr(e, sizeof e, expr);
-    return cf_fail(file, line, "%s: expected %llu (0x%llx) got %llu (0x%llx)", e, U64(want), U64(want),
-                   U64(got), U64(got));
+    return cf_fail(file, line, "%s: expected %llu (0x%llx) got %llu (0x%llx)", e, U64(want), U64(want), U64(got),
+                   U64(got));
 }
 
-void cf_skip(const char *fmt, ...)
-{
+void cf_skip(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     cf_vfmt(cur.skip_reason, sizeof cur.skip_reason, fmt, ap);
@@ -402,8 +416,7 @@ void cf_skip(const char *fmt, ...)
     cur.skipped = 1;
 }
 
-void cf_test_budget(const char *name, cf_test_fn fn, uint32_t seconds)
-{
+void cf_test_budget(const char *name, cf_test_fn fn, uint32_t seconds) {
     if (filter && !cf_contains(name, filter)) return;
     cur.name = name;
     cur.number++;
@@ -439,17 +452,14 @@ void cf_test(const char *name, cf_test_fn fn) { cf_test_budget(name, fn, 30); }
 
 /* ---- Threads ------------------------------------------------------------- */
 
-static void cf_trampoline(void *p)
-{
+static void cf_trampoline(void *p) {
     struct cf_thread *t = p;
     cf_store(&t->started, 1);
     t->fn(t->arg);
     cf_store(&t->done, 1);
 }
 
-int32_t cf_spawn_at(struct cf_thread *t, const char *name, void (*fn)(void *), void *arg,
-                    const char *file, int line)
-{
+int32_t cf_spawn_at(struct cf_thread *t, const char *name, void (*fn)(void *), void *arg, const char *file, int line) {
     t->fn = fn;
     t->arg = arg;
     t->h = 0;
@@ -466,8 +476,7 @@ int32_t cf_spawn_at(struct cf_thread *t, const char *name, void (*fn)(void *), v
     return rc;
 }
 
-bool cf_join_at(struct cf_thread *t, uint64_t timeout_ns, const char *file, int line)
-{
+bool cf_join_at(struct cf_thread *t, uint64_t timeout_ns, const char *file, int line) {
     if (!t->live) return false;
     if (!cf_wait_flag(&t->done, 1, timeout_ns)) {
         t->live = 0;
@@ -476,49 +485,45 @@ bool cf_join_at(struct cf_thread *t, uint64_t timeout_ns, const char *file, int 
     }
     int32_t rc = H->thread_join(C, t->h);
     t->live = 0;
-    if (rc != HUSK_OK)
-        return cf_fail(file, line, "thread_join(worker): expected OK got %s", cf_errname(rc));
+    if (rc != HUSK_OK) return cf_fail(file, line, "thread_join(worker): expected OK got %s", cf_errname(rc));
     return true;
 }
 
 /* ---- Watchdog and suite -------------------------------------------------- */
 
-static void watchdog_main(void *arg)
-{
+static void watchdog_main(void *arg) {
     (void)arg;
     while (!cf_load(&watchdog_stop)) {
         H->sleep_ns(C, 50 * CF_MS);
         if (!cf_load(&cur.running)) continue;
         uint64_t start = cf_load64(&cur.start_ns), budget = cf_load64(&cur.budget_ns);
         if (cf_now() - start <= budget || !cf_load(&cur.running)) continue;
-        cf_log("not ok %d - %s: did not finish within %llu s (watchdog; a host operation hung)",
-               cur.number, cur.name, U64(budget / CF_S));
-        cf_log("conformance: %d passed, %d failed, %d skipped (run aborted by the watchdog)", n_pass,
-               n_fail + 1, n_skip);
+        cf_log("not ok %d - %s: did not finish within %llu s (watchdog; a host operation hung)", cur.number, cur.name,
+               U64(budget / CF_S));
+        cf_log("conformance: %d passed, %d failed, %d skipped (run aborted by the watchdog)", n_pass, n_fail + 1,
+               n_skip);
         char msg[200];
-        cf_fmt(msg, sizeof msg, "conformance test %d (%s) hung for more than %llu s", cur.number,
-               cur.name, U64(budget / CF_S));
+        cf_fmt(msg, sizeof msg, "conformance test %d (%s) hung for more than %llu s", cur.number, cur.name,
+               U64(budget / CF_S));
         H->panic(C, msg);
     }
 }
 
-void cf_suite_begin(const char *only)
-{
+void cf_suite_begin(const char *only) {
     filter = only && *only ? only : 0;
     n_pass = n_fail = n_skip = n_checks_failed = 0;
     cur.number = 0;
     cf_store(&watchdog_stop, 0);
     cf_log("# husk conformance: backend %s, host ABI %u.%u (suite built for %d.%d), table %u bytes, "
            "features 0x%llx",
-           H->backend ? H->backend : "(null)", H->abi_major, H->abi_minor, HUSK_ABI_MAJOR,
-           HUSK_ABI_MINOR, H->size, U64(H->features));
+           H->backend ? H->backend : "(null)", H->abi_major, H->abi_minor, HUSK_ABI_MAJOR, HUSK_ABI_MINOR, H->size,
+           U64(H->features));
     if (filter) cf_diag("only tests whose name contains \"%s\"", filter);
     if (cf_spawn(&watchdog, "cf-watchdog", watchdog_main, 0) != HUSK_OK)
         cf_diag("no watchdog thread: a hung operation will hang the run");
 }
 
-int32_t cf_suite_end(void)
-{
+int32_t cf_suite_end(void) {
     cf_store(&watchdog_stop, 1);
     cf_store(&cur.running, 0);
     if (watchdog.live) cf_join(&watchdog, 5 * CF_S);

@@ -3,27 +3,24 @@
  */
 #include "cf_private.h"
 
-static void t_alloc_alignments(void)
-{
-    static const uint64_t sizes[] = { 1, 24, 1000, 4097 };
+static void t_alloc_alignments(void) {
+    static const uint64_t sizes[] = {1, 24, 1000, 4097};
     for (uint64_t align = 1; align <= 4096; align <<= 1) {
         for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             uint64_t size = sizes[s];
             void *p = 0;
             int32_t rc = H->mem_alloc(C, size, align, &p);
-            if (!CHECK(rc == HUSK_OK, "mem_alloc(%llu, align %llu): expected OK got %s", U64(size),
-                       U64(align), cf_errname(rc)))
+            if (!CHECK(rc == HUSK_OK, "mem_alloc(%llu, align %llu): expected OK got %s", U64(size), U64(align),
+                       cf_errname(rc)))
                 continue;
-            if (!CHECK(p != 0, "mem_alloc(%llu, align %llu) returned OK and NULL", U64(size),
-                       U64(align)))
-                continue;
-            CHECK(((uintptr_t)p & (align - 1)) == 0, "mem_alloc(%llu, align %llu) returned %p",
-                  U64(size), U64(align), p);
+            if (!CHECK(p != 0, "mem_alloc(%llu, align %llu) returned OK and NULL", U64(size), U64(align))) continue;
+            CHECK(((uintptr_t)p & (align - 1)) == 0, "mem_alloc(%llu, align %llu) returned %p", U64(size), U64(align),
+                  p);
             uint32_t seed = (uint32_t)(align * 131 + size);
             cf_pattern(p, size, seed);
             int64_t bad = cf_pattern_mismatch(p, size, seed);
-            CHECK(bad < 0, "mem_alloc(%llu, align %llu): byte %lld did not keep what was written",
-                  U64(size), U64(align), (long long)bad);
+            CHECK(bad < 0, "mem_alloc(%llu, align %llu): byte %lld did not keep what was written", U64(size),
+                  U64(align), (long long)bad);
             CHECK_RC(H->mem_free(C, p, size), HUSK_OK);
         }
     }
@@ -36,8 +33,7 @@ static void t_alloc_alignments(void)
     }
 }
 
-static void t_alloc_distinct(void)
-{
+static void t_alloc_distinct(void) {
     /* 32 live blocks do not overlap: each keeps its own pattern. */
     enum { N = 32 };
     void *p[N];
@@ -63,8 +59,7 @@ static void t_alloc_distinct(void)
     }
 }
 
-static void t_alloc_errors(void)
-{
+static void t_alloc_errors(void) {
     void *p = 0;
     CHECK_RC(H->mem_alloc(C, 0, 16, &p), HUSK_EINVAL);
     CHECK_RC(H->mem_alloc(C, (1ull << 40) + 1, 16, &p), HUSK_EINVAL);
@@ -74,8 +69,7 @@ static void t_alloc_errors(void)
     CHECK_RC(H->mem_alloc(C, 64, (1ull << 63) | 1, &p), HUSK_EINVAL);
 }
 
-static void t_free_errors(void)
-{
+static void t_free_errors(void) {
     void *p = 0;
     REQUIRE_RC(H->mem_alloc(C, 64, 16, &p), HUSK_OK);
     int local = 0;
@@ -93,9 +87,11 @@ static void t_free_errors(void)
     CHECK_RC(H->mem_free(C, p, 64), HUSK_EINVAL);
 }
 
-struct alloc_arg { int seed; int ok; };
-static void alloc_worker(void *p)
-{
+struct alloc_arg {
+    int seed;
+    int ok;
+};
+static void alloc_worker(void *p) {
     struct alloc_arg *a = p;
     for (int i = 0; i < 2000; i++) {
         uint64_t size = 8 + (uint64_t)((i * 7 + a->seed) % 500);
@@ -110,8 +106,7 @@ static void alloc_worker(void *p)
     a->ok = 1;
 }
 
-static void t_alloc_threads(void)
-{
+static void t_alloc_threads(void) {
     static struct cf_thread t[4];
     static struct alloc_arg a[4];
     for (int i = 0; i < 4; i++) {
@@ -120,22 +115,19 @@ static void t_alloc_threads(void)
         cf_spawn(&t[i], "cf-alloc", alloc_worker, &a[i]);
     }
     for (int i = 0; i < 4; i++)
-        if (cf_join(&t[i], 20 * CF_S))
-            CHECK(a[i].ok, "worker %d: alloc/fill/check/free failed under concurrency", i);
+        if (cf_join(&t[i], 20 * CF_S)) CHECK(a[i].ok, "worker %d: alloc/fill/check/free failed under concurrency", i);
 }
 
-static void t_page_size(void)
-{
+static void t_page_size(void) {
     uint64_t ps = H->page_size(C);
     CHECK(ps >= 512 && ps <= (1u << 20), "page_size %llu not in 512..1 MiB", U64(ps));
     CHECK((ps & (ps - 1)) == 0, "page_size %llu not a power of two", U64(ps));
     CHECK(H->page_size(C) == ps, "page_size changed between calls");
 }
 
-static void t_page_map(void)
-{
+static void t_page_map(void) {
     uint64_t ps = H->page_size(C);
-    static const uint64_t pages[] = { 1, 3, 64 };
+    static const uint64_t pages[] = {1, 3, 64};
     for (unsigned i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         uint64_t size = pages[i] * ps;
         void *p = 0;
@@ -168,15 +160,13 @@ static void t_page_map(void)
     }
 }
 
-static void t_page_map_errors(void)
-{
+static void t_page_map_errors(void) {
     uint64_t ps = H->page_size(C);
     void *p = 0;
     CHECK_RC(H->page_map(C, 0, HUSK_PROT_READ | HUSK_PROT_WRITE, &p), HUSK_EINVAL);
     CHECK_RC(H->page_map(C, ps + 1, HUSK_PROT_READ | HUSK_PROT_WRITE, &p), HUSK_EINVAL);
     CHECK_RC(H->page_map(C, ps / 2, HUSK_PROT_READ | HUSK_PROT_WRITE, &p), HUSK_EINVAL);
-    CHECK_RC2(H->page_map(C, 1ull << 62, HUSK_PROT_READ | HUSK_PROT_WRITE, &p), HUSK_ENOMEM,
-              HUSK_EINVAL);
+    CHECK_RC2(H->page_map(C, 1ull << 62, HUSK_PROT_READ | HUSK_PROT_WRITE, &p), HUSK_ENOMEM, HUSK_EINVAL);
 
     void *m = 0;
     REQUIRE_RC(H->page_map(C, 2 * ps, HUSK_PROT_READ | HUSK_PROT_WRITE, &m), HUSK_OK);
@@ -206,8 +196,7 @@ static void t_page_map_errors(void)
     }
 }
 
-void cf_area_memory(void)
-{
+void cf_area_memory(void) {
     cf_test("memory: mem_alloc alignments 1..4096, sizes 1..4097, align 0 = 16", t_alloc_alignments);
     cf_test("memory: 32 live blocks distinct, 8 MiB block usable", t_alloc_distinct);
     cf_test("memory: mem_alloc size 0 / > 2^40 / bad align -> EINVAL", t_alloc_errors);

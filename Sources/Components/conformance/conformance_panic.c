@@ -12,8 +12,7 @@ static struct {
     int locked, stop;
 } pc;
 
-static void hold_forever(void *p)
-{
+static void hold_forever(void *p) {
     (void)p;
     H->mutex_lock(C, pc.m);
     cf_store(&pc.locked, 1);
@@ -21,8 +20,7 @@ static void hold_forever(void *p)
     H->mutex_unlock(C, pc.m);
 }
 
-static void keep_signalling(void *p)
-{
+static void keep_signalling(void *p) {
     (void)p;
     /* So that cv_wait_without_mutex returns if the host lets it wait. */
     for (int i = 0; i < 100 && !cf_load(&pc.stop); i++) {
@@ -31,16 +29,13 @@ static void keep_signalling(void *p)
     }
 }
 
-static void did_not_panic(const char *which, const char *what, int32_t rc)
-{
+static void did_not_panic(const char *which, const char *what, int32_t rc) {
     char msg[256];
-    cf_fmt(msg, sizeof msg, "panic_case %s: %s returned %s instead of panicking", which, what,
-           cf_errname(rc));
+    cf_fmt(msg, sizeof msg, "panic_case %s: %s returned %s instead of panicking", which, what, cf_errname(rc));
     H->log(C, HUSK_LOG_ERROR, msg);
 }
 
-int32_t cf_panic_case(const char *which)
-{
+int32_t cf_panic_case(const char *which) {
     char line[160];
     cf_fmt(line, sizeof line, "panic_case %s: performing the misuse now", which);
     H->log(C, HUSK_LOG_INFO, line);
@@ -52,7 +47,7 @@ int32_t cf_panic_case(const char *which)
     }
     if (cf_streq(which, "unlock_not_owned")) {
         if (H->mutex_create(C, "cf-panic", &pc.m) != HUSK_OK) return 1;
-        rc = H->mutex_unlock(C, pc.m);   /* held by nobody */
+        rc = H->mutex_unlock(C, pc.m); /* held by nobody */
         did_not_panic(which, "mutex_unlock of an unheld mutex", rc);
         return 0;
     }
@@ -120,9 +115,11 @@ int32_t cf_panic_case(const char *which)
         H->log(C, HUSK_LOG_ERROR, "panic_case thread_exit_host: thread_exit returned");
         return 0;
     }
-    cf_fmt(line, sizeof line, "panic_case %s: unknown case (known: explicit_panic unlock_not_owned "
+    cf_fmt(line, sizeof line,
+           "panic_case %s: unknown case (known: explicit_panic unlock_not_owned "
            "unlock_other_owner destroy_locked_mutex relock_self cv_wait_without_mutex rw_exit_not_held "
-           "rw_reenter_writer destroy_held_rw thread_exit_host)", which);
+           "rw_reenter_writer destroy_held_rw thread_exit_host)",
+           which);
     H->log(C, HUSK_LOG_ERROR, line);
     return HUSK_EINVAL;
 }

@@ -13,25 +13,24 @@
  */
 #include "cf_private.h"
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IDENT 0x010000edu
-#define EDU_REG_IDENT 0x00
-#define EDU_REG_LIVE 0x04
+#define EDU_VENDOR         0x1234
+#define EDU_DEVICE         0x11e8
+#define EDU_IDENT          0x010000edu
+#define EDU_REG_IDENT      0x00
+#define EDU_REG_LIVE       0x04
 #define EDU_REG_IRQ_STATUS 0x24
-#define EDU_REG_IRQ_RAISE 0x60
-#define EDU_REG_IRQ_ACK 0x64
-#define EDU_REG_DMA_SRC 0x80
-#define EDU_REG_DMA_DST 0x88
-#define EDU_REG_DMA_CNT 0x90
-#define EDU_REG_DMA_CMD 0x98
-#define EDU_DMA_BUF 0x40000u
+#define EDU_REG_IRQ_RAISE  0x60
+#define EDU_REG_IRQ_ACK    0x64
+#define EDU_REG_DMA_SRC    0x80
+#define EDU_REG_DMA_DST    0x88
+#define EDU_REG_DMA_CNT    0x90
+#define EDU_REG_DMA_CMD    0x98
+#define EDU_DMA_BUF        0x40000u
 
 static bool have_pci(void) { return (H->features & HUSK_FEAT_PCI) != 0; }
 
 /* Enumerate; returns the number of devices and edu's index (or -1). */
-static uint32_t enumerate(int *edu)
-{
+static uint32_t enumerate(int *edu) {
     *edu = -1;
     uint32_t i = 0;
     struct husk_pci_id id;
@@ -42,16 +41,15 @@ static uint32_t enumerate(int *edu)
     return i;
 }
 
-#define NEED_EDU(idx)                                                                 \
-    int idx;                                                                          \
-    do {                                                                              \
-        if (!have_pci()) SKIP("no HUSK_FEAT_PCI on backend %s", H->backend);          \
-        enumerate(&idx);                                                              \
-        if (idx < 0) SKIP("no edu device (1234:11e8) on this host");                  \
+#define NEED_EDU(idx)                                                        \
+    int idx;                                                                 \
+    do {                                                                     \
+        if (!have_pci()) SKIP("no HUSK_FEAT_PCI on backend %s", H->backend); \
+        enumerate(&idx);                                                     \
+        if (idx < 0) SKIP("no edu device (1234:11e8) on this host");         \
     } while (0)
 
-static void t_pci_absent(void)
-{
+static void t_pci_absent(void) {
     if (have_pci()) SKIP("backend %s has HUSK_FEAT_PCI", H->backend);
     struct husk_pci_id id;
     CHECK_RC(H->pci_enumerate(C, 0, &id), HUSK_ENODEV);
@@ -59,8 +57,7 @@ static void t_pci_absent(void)
     CHECK_RC2(H->dev_open(C, 0, &d), HUSK_ENODEV, HUSK_ENOENT);
 }
 
-static void t_pci_enumerate(void)
-{
+static void t_pci_enumerate(void) {
     if (!have_pci()) SKIP("no HUSK_FEAT_PCI on backend %s", H->backend);
     int edu;
     uint32_t n = enumerate(&edu);
@@ -73,12 +70,15 @@ static void t_pci_enumerate(void)
         bool nul = false;
         for (unsigned k = 0; k < sizeof id.address; k++) nul |= id.address[k] == 0;
         CHECK(nul && id.address[0], "device %u: address empty or not NUL-terminated", i);
-        if (nul) cf_diag("  %u: %04x:%04x class %06x rev %u at %s", i, id.vendor, id.device,
-                         id.class_code, id.revision, id.address);
+        if (nul)
+            cf_diag("  %u: %04x:%04x class %06x rev %u at %s", i, id.vendor, id.device, id.class_code, id.revision,
+                    id.address);
         struct husk_pci_id again;
         if (CHECK_RC(H->pci_enumerate(C, i, &again), HUSK_OK))
-            CHECK(again.vendor == id.vendor && again.device == id.device, "device %u: identity changed "
-                  "between two enumerations", i);
+            CHECK(again.vendor == id.vendor && again.device == id.device,
+                  "device %u: identity changed "
+                  "between two enumerations",
+                  i);
     }
     struct husk_pci_id id;
     CHECK_RC(H->pci_enumerate(C, n, &id), HUSK_ENOENT);
@@ -89,8 +89,7 @@ static void t_pci_enumerate(void)
     CHECK_RC2(H->dev_open(C, 0xffffffffu, &d), HUSK_ENOENT, HUSK_ENODEV);
 }
 
-static uint32_t find_cap(husk_handle dev, uint8_t want)
-{
+static uint32_t find_cap(husk_handle dev, uint8_t want) {
     uint32_t status = 0, ptr = 0;
     if (H->cfg_read(C, dev, 0x06, 2, &status) != HUSK_OK || !(status & 0x10)) return 0;
     if (H->cfg_read(C, dev, 0x34, 1, &ptr) != HUSK_OK) return 0;
@@ -105,8 +104,7 @@ static uint32_t find_cap(husk_handle dev, uint8_t want)
     return 0;
 }
 
-static void t_edu_open_cfg(void)
-{
+static void t_edu_open_cfg(void) {
     NEED_EDU(idx);
     struct husk_pci_id id;
     REQUIRE_RC(H->pci_enumerate(C, (uint32_t)idx, &id), HUSK_OK);
@@ -118,13 +116,11 @@ static void t_edu_open_cfg(void)
     uint32_t v = 0;
     if (CHECK_RC(H->cfg_read(C, dev, 0x00, 2, &v), HUSK_OK)) CHECK_EQ(v, id.vendor);
     if (CHECK_RC(H->cfg_read(C, dev, 0x02, 2, &v), HUSK_OK)) CHECK_EQ(v, id.device);
-    if (CHECK_RC(H->cfg_read(C, dev, 0x00, 4, &v), HUSK_OK))
-        CHECK_EQ(v, ((uint32_t)id.device << 16) | id.vendor);
+    if (CHECK_RC(H->cfg_read(C, dev, 0x00, 4, &v), HUSK_OK)) CHECK_EQ(v, ((uint32_t)id.device << 16) | id.vendor);
     if (CHECK_RC(H->cfg_read(C, dev, 0x00, 1, &v), HUSK_OK)) CHECK_EQ(v, id.vendor & 0xff);
     if (CHECK_RC(H->cfg_read(C, dev, 0x01, 1, &v), HUSK_OK)) CHECK_EQ(v, id.vendor >> 8);
     if (CHECK_RC(H->cfg_read(C, dev, 0x08, 4, &v), HUSK_OK)) {
-        CHECK(v >> 8 == id.class_code, "config class code 0x%06x, enumerate said 0x%06x", v >> 8,
-              id.class_code);
+        CHECK(v >> 8 == id.class_code, "config class code 0x%06x, enumerate said 0x%06x", v >> 8, id.class_code);
         CHECK((v & 0xff) == id.revision, "config revision %u, enumerate said %u", v & 0xff, id.revision);
     }
     if (CHECK_RC(H->cfg_read(C, dev, 0x2c, 2, &v), HUSK_OK)) CHECK_EQ(v, id.subvendor);
@@ -157,8 +153,7 @@ static void t_edu_open_cfg(void)
     if (CHECK_RC(H->dev_open(C, (uint32_t)idx, &dev), HUSK_OK)) CHECK_RC(H->dev_close(C, dev), HUSK_OK);
 }
 
-static void t_edu_bars(void)
-{
+static void t_edu_bars(void) {
     NEED_EDU(idx);
     husk_handle dev = 0;
     REQUIRE_RC(H->dev_open(C, (uint32_t)idx, &dev), HUSK_OK);
@@ -185,18 +180,17 @@ static void t_edu_bars(void)
     uint64_t val = 0;
     if (CHECK_RC(H->bar_read(C, dev, 0, EDU_REG_IDENT, 4, &val), HUSK_OK))
         CHECK(val == EDU_IDENT, "edu ident: expected 0x%x got 0x%llx", EDU_IDENT, U64(val));
-    static const uint32_t probes[] = { 0x12345678u, 0u, 0xffffffffu, 0xa5a5a5a5u };
+    static const uint32_t probes[] = {0x12345678u, 0u, 0xffffffffu, 0xa5a5a5a5u};
     for (int i = 0; i < 4; i++) {
         CHECK_RC(H->bar_write(C, dev, 0, EDU_REG_LIVE, 4, probes[i]), HUSK_OK);
         if (CHECK_RC(H->bar_read(C, dev, 0, EDU_REG_LIVE, 4, &val), HUSK_OK))
-            CHECK(val == (uint32_t)~probes[i], "edu liveness: wrote 0x%08x read 0x%llx, expected 0x%08x",
-                  probes[i], U64(val), (uint32_t)~probes[i]);
+            CHECK(val == (uint32_t)~probes[i], "edu liveness: wrote 0x%08x read 0x%llx, expected 0x%08x", probes[i],
+                  U64(val), (uint32_t)~probes[i]);
     }
     /* 64-bit register (edu's DMA source address) at width 8. */
     if (CHECK_RC(H->bar_write(C, dev, 0, EDU_REG_DMA_SRC, 8, 0x0000000012345000ull), HUSK_OK) &&
         CHECK_RC(H->bar_read(C, dev, 0, EDU_REG_DMA_SRC, 8, &val), HUSK_OK))
-        CHECK(val == 0x12345000ull, "edu DMA source register at width 8: wrote 0x12345000 read 0x%llx",
-              U64(val));
+        CHECK(val == 0x12345000ull, "edu DMA source register at width 8: wrote 0x12345000 read 0x%llx", U64(val));
     /* Width, alignment, range, BAR index. */
     CHECK_RC(H->bar_read(C, dev, 0, 0, 3, &val), HUSK_EINVAL);
     CHECK_RC(H->bar_read(C, dev, 0, 0, 16, &val), HUSK_EINVAL);
@@ -204,7 +198,7 @@ static void t_edu_bars(void)
     CHECK_RC(H->bar_read(C, dev, 0, 4, 8, &val), HUSK_EINVAL);
     CHECK_RC(H->bar_read(C, dev, 0, 1u << 20, 4, &val), HUSK_EINVAL);
     CHECK_RC(H->bar_read(C, dev, 0, ~0ull - 3, 4, &val), HUSK_EINVAL);
-    CHECK_RC(H->bar_read(C, dev, 1, 0, 4, &val), HUSK_EINVAL);     /* BAR1 not implemented */
+    CHECK_RC(H->bar_read(C, dev, 1, 0, 4, &val), HUSK_EINVAL); /* BAR1 not implemented */
     CHECK_RC(H->bar_read(C, dev, 6, 0, 4, &val), HUSK_EINVAL);
     CHECK_RC(H->bar_write(C, dev, 0, 1, 4, 0), HUSK_EINVAL);
     CHECK_RC(H->bar_write(C, dev, 0, 1u << 20, 4, 0), HUSK_EINVAL);
@@ -234,8 +228,7 @@ static void t_edu_bars(void)
 
 /* ---- Device DMA through edu --------------------------------------------- */
 
-static bool edu_dma_wait(husk_handle dev)
-{
+static bool edu_dma_wait(husk_handle dev) {
     uint64_t deadline = cf_now() + 5 * CF_S;
     for (;;) {
         uint64_t cmd = 1;
@@ -246,8 +239,7 @@ static bool edu_dma_wait(husk_handle dev)
     }
 }
 
-static void t_edu_dma(void)
-{
+static void t_edu_dma(void) {
     NEED_EDU(idx);
     if (!(H->features & HUSK_FEAT_DMA)) SKIP("no HUSK_FEAT_DMA on backend %s", H->backend);
     enum { N = 1024 };
@@ -255,7 +247,7 @@ static void t_edu_dma(void)
     REQUIRE_RC(H->dev_open(C, (uint32_t)idx, &dev), HUSK_OK);
     uint32_t cmd = 0;
     H->cfg_read(C, dev, 0x04, 2, &cmd);
-    H->cfg_write(C, dev, 0x04, 2, cmd | 0x6);   /* memory space + bus master */
+    H->cfg_write(C, dev, 0x04, 2, cmd | 0x6); /* memory space + bus master */
     struct husk_dma_buf a, b;
     int got_a = 0, got_b = 0;
     if (!CHECK_RC(H->dma_alloc(C, N, 0, 1ull << 28, &a), HUSK_OK)) goto out;
@@ -276,8 +268,8 @@ static void t_edu_dma(void)
     CHECK_RC(H->bar_write(C, dev, 0, EDU_REG_DMA_CMD, 8, 3), HUSK_OK);
     if (!CHECK(edu_dma_wait(dev), "edu DMA device->RAM did not finish within 5 s")) goto out;
     int64_t bad = cf_pattern_mismatch(b.cpu, N, 0xed);
-    CHECK(bad < 0, "edu DMA round trip through bus 0x%llx -> 0x%llx: byte %lld differs", U64(a.bus),
-          U64(b.bus), (long long)bad);
+    CHECK(bad < 0, "edu DMA round trip through bus 0x%llx -> 0x%llx: byte %lld differs", U64(a.bus), U64(b.bus),
+          (long long)bad);
 out:
     /* dev_close first: no device may still use the buffers when they go. */
     CHECK_RC(H->dev_close(C, dev), HUSK_OK);
@@ -289,13 +281,12 @@ out:
 
 static struct {
     husk_handle dev, m, cv;
-    int count;          /* under m */
-    uint32_t status;    /* under m: bits seen */
+    int count;       /* under m */
+    uint32_t status; /* under m: bits seen */
     int in_handler, overlap, bad_ctx, errors, calls, battery;
 } iq;
 
-static int32_t edu_handler(void *arg)
-{
+static int32_t edu_handler(void *arg) {
     int32_t handled = 0;
     if (arg != &iq) cf_inc(&iq.errors);
     if (cf_inc(&iq.in_handler) != 1) cf_inc(&iq.overlap);
@@ -319,8 +310,7 @@ static int32_t edu_handler(void *arg)
     return handled;
 }
 
-static int irq_count(void)
-{
+static int irq_count(void) {
     H->mutex_lock(C, iq.m);
     int n = iq.count;
     H->mutex_unlock(C, iq.m);
@@ -328,8 +318,7 @@ static int irq_count(void)
 }
 
 /* Wait until `target` deliveries were counted, with a deadline. */
-static bool irq_wait(int target, uint64_t timeout)
-{
+static bool irq_wait(int target, uint64_t timeout) {
     uint64_t deadline = cf_now() + timeout;
     H->mutex_lock(C, iq.m);
     while (iq.count < target)
@@ -339,13 +328,11 @@ static bool irq_wait(int target, uint64_t timeout)
     return ok;
 }
 
-static bool edu_raise(uint32_t bits)
-{
+static bool edu_raise(uint32_t bits) {
     return CHECK_RC(H->bar_write(C, iq.dev, 0, EDU_REG_IRQ_RAISE, 4, bits), HUSK_OK);
 }
 
-static void irq_scenario(int idx, uint32_t kinds, const char *label)
-{
+static void irq_scenario(int idx, uint32_t kinds, const char *label) {
     cf_fill(&iq, sizeof iq, 0);
     REQUIRE_RC(H->mutex_create(C, "cf-irq", &iq.m), HUSK_OK);
     REQUIRE_RC(H->cv_create(C, "cf-irq", &iq.cv), HUSK_OK);
@@ -364,8 +351,8 @@ static void irq_scenario(int idx, uint32_t kinds, const char *label)
     CHECK((kind & kinds) && (kind & (kind - 1)) == 0, "irq_alloc(kinds 0x%x) chose kind 0x%x", kinds, kind);
     CHECK(count == 1, "irq_alloc(want 1) granted %u vectors", count);
     if ((kinds & HUSK_IRQ_MSI) && has_msi && (H->features & HUSK_FEAT_IRQ_MSI))
-        CHECK(kind == HUSK_IRQ_MSI, "edu has MSI and the host HUSK_FEAT_IRQ_MSI, but irq_alloc(%s) chose %u",
-              label, kind);
+        CHECK(kind == HUSK_IRQ_MSI, "edu has MSI and the host HUSK_FEAT_IRQ_MSI, but irq_alloc(%s) chose %u", label,
+              kind);
     {
         uint32_t k2, c2;
         CHECK_RC(H->irq_alloc(C, iq.dev, kinds, 1, &k2, &c2), HUSK_EBUSY);
@@ -381,8 +368,7 @@ static void irq_scenario(int idx, uint32_t kinds, const char *label)
     /* Raise -> delivered. */
     for (int k = 1; k <= 3; k++) {
         if (!edu_raise(1u << k)) break;
-        if (!CHECK(irq_wait(k, 5 * CF_S), "%s: raise #%d not delivered within 5 s (count %d)", label, k,
-                   irq_count()))
+        if (!CHECK(irq_wait(k, 5 * CF_S), "%s: raise #%d not delivered within 5 s (count %d)", label, k, irq_count()))
             break;
     }
     CHECK((iq.status & 0xe) == 0xe, "%s: handler saw status bits 0x%x, expected 0xe", label, iq.status);
@@ -394,8 +380,10 @@ static void irq_scenario(int idx, uint32_t kinds, const char *label)
     cf_pause_ms(100);
     CHECK(irq_count() == before, "%s: interrupt delivered while masked", label);
     CHECK_RC(H->irq_unmask(C, iq.dev, 0), HUSK_OK);
-    CHECK(irq_wait(before + 1, 5 * CF_S), "%s: interrupt raised while masked not delivered within 5 s "
-          "of irq_unmask", label);
+    CHECK(irq_wait(before + 1, 5 * CF_S),
+          "%s: interrupt raised while masked not delivered within 5 s "
+          "of irq_unmask",
+          label);
 
     /* Disestablish: no more calls; the vector can take a new handler. */
     CHECK_RC(H->irq_disestablish(C, ih), HUSK_OK);
@@ -404,20 +392,20 @@ static void irq_scenario(int idx, uint32_t kinds, const char *label)
     edu_raise(0x20);
     cf_pause_ms(100);
     CHECK(cf_load(&iq.calls) == calls, "%s: handler called after irq_disestablish returned", label);
-    H->bar_write(C, iq.dev, 0, EDU_REG_IRQ_ACK, 4, 0x20);   /* quiesce by hand */
+    H->bar_write(C, iq.dev, 0, EDU_REG_IRQ_ACK, 4, 0x20); /* quiesce by hand */
     H->irq_ack(C, iq.dev, 0);
     if (CHECK_RC(H->irq_establish(C, iq.dev, 0, edu_handler, &iq, &ih), HUSK_OK)) {
         before = irq_count();
         edu_raise(0x40);
-        CHECK(irq_wait(before + 1, 5 * CF_S), "%s: not delivered to a handler established again after "
-              "irq_disestablish", label);
+        CHECK(irq_wait(before + 1, 5 * CF_S),
+              "%s: not delivered to a handler established again after "
+              "irq_disestablish",
+              label);
     }
-    CHECK(cf_load(&iq.overlap) == 0, "%s: handler ran concurrently with itself %d times", label,
-          cf_load(&iq.overlap));
-    CHECK(cf_load(&iq.bad_ctx) == 0, "%s: ctx_current() in the handler was not the component's (%d times)",
-          label, cf_load(&iq.bad_ctx));
-    CHECK(cf_load(&iq.errors) == 0, "%s: %d bar/irq_ack calls failed in the handler", label,
-          cf_load(&iq.errors));
+    CHECK(cf_load(&iq.overlap) == 0, "%s: handler ran concurrently with itself %d times", label, cf_load(&iq.overlap));
+    CHECK(cf_load(&iq.bad_ctx) == 0, "%s: ctx_current() in the handler was not the component's (%d times)", label,
+          cf_load(&iq.bad_ctx));
+    CHECK(cf_load(&iq.errors) == 0, "%s: %d bar/irq_ack calls failed in the handler", label, cf_load(&iq.errors));
 out:
     /* dev_close disestablishes what is left: the handler handle goes stale. */
     CHECK_RC(H->dev_close(C, iq.dev), HUSK_OK);
@@ -429,23 +417,20 @@ out:
     H->mutex_destroy(C, iq.m);
 }
 
-static void t_irq_preferred(void)
-{
+static void t_irq_preferred(void) {
     NEED_EDU(idx);
     if (!(H->features & (HUSK_FEAT_IRQ_MSI | HUSK_FEAT_IRQ_INTX)))
         SKIP("host has neither HUSK_FEAT_IRQ_MSI nor HUSK_FEAT_IRQ_INTX");
     irq_scenario(idx, HUSK_IRQ_MSI | HUSK_IRQ_INTX, "MSI|INTX");
 }
 
-static void t_irq_intx(void)
-{
+static void t_irq_intx(void) {
     NEED_EDU(idx);
     if (!(H->features & HUSK_FEAT_IRQ_INTX)) SKIP("no HUSK_FEAT_IRQ_INTX on backend %s", H->backend);
     irq_scenario(idx, HUSK_IRQ_INTX, "INTX");
 }
 
-static void t_irq_msi(void)
-{
+static void t_irq_msi(void) {
     NEED_EDU(idx);
     if (!(H->features & HUSK_FEAT_IRQ_MSI)) SKIP("no HUSK_FEAT_IRQ_MSI on backend %s", H->backend);
     husk_handle dev = 0;
@@ -456,8 +441,7 @@ static void t_irq_msi(void)
     irq_scenario(idx, HUSK_IRQ_MSI, "MSI");
 }
 
-static void t_irq_alloc_errors(void)
-{
+static void t_irq_alloc_errors(void) {
     NEED_EDU(idx);
     husk_handle dev = 0;
     REQUIRE_RC(H->dev_open(C, (uint32_t)idx, &dev), HUSK_OK);
@@ -479,15 +463,13 @@ static void t_irq_alloc_errors(void)
     CHECK_RC(H->dev_close(C, dev), HUSK_OK);
 }
 
-static void t_dev_stale(void)
-{
+static void t_dev_stale(void) {
     if (!have_pci()) SKIP("no HUSK_FEAT_PCI on backend %s", H->backend);
     int idx;
     enumerate(&idx);
     husk_handle stale = 0;
-    if (idx >= 0 && CHECK_RC(H->dev_open(C, (uint32_t)idx, &stale), HUSK_OK))
-        CHECK_RC(H->dev_close(C, stale), HUSK_OK);
-    husk_handle list[] = { 0, CF_BOGUS_HANDLE, stale };
+    if (idx >= 0 && CHECK_RC(H->dev_open(C, (uint32_t)idx, &stale), HUSK_OK)) CHECK_RC(H->dev_close(C, stale), HUSK_OK);
+    husk_handle list[] = {0, CF_BOGUS_HANDLE, stale};
     for (int i = 0; i < (stale ? 3 : 2); i++) {
         husk_handle d = list[i];
         uint32_t v = 0, k = 0, c = 0;
@@ -508,8 +490,7 @@ static void t_dev_stale(void)
         CHECK_RC(H->irq_ack(C, d, 0), HUSK_EBADF);
         CHECK_RC(H->irq_mask(C, d, 0), HUSK_EBADF);
         CHECK_RC(H->irq_unmask(C, d, 0), HUSK_EBADF);
-        if (H->features & HUSK_FEAT_DEV_RELEASE)
-            CHECK_RC(H->dev_on_release(C, d, (void (*)(void *))0, 0), HUSK_EBADF);
+        if (H->features & HUSK_FEAT_DEV_RELEASE) CHECK_RC(H->dev_on_release(C, d, (void (*)(void *))0, 0), HUSK_EBADF);
     }
     CHECK_RC(H->irq_disestablish(C, 0), HUSK_EBADF);
     CHECK_RC(H->irq_disestablish(C, CF_BOGUS_HANDLE), HUSK_EBADF);
@@ -517,8 +498,7 @@ static void t_dev_stale(void)
 
 static void on_release(void *arg) { cf_store((int *)arg, 1); }
 
-static void t_dev_on_release(void)
-{
+static void t_dev_on_release(void) {
     NEED_EDU(idx);
     if (!(H->features & HUSK_FEAT_DEV_RELEASE)) SKIP("no HUSK_FEAT_DEV_RELEASE on backend %s", H->backend);
     static int released;
@@ -530,15 +510,13 @@ static void t_dev_on_release(void)
     CHECK_RC(H->dev_close(C, dev), HUSK_OK);
 }
 
-void cf_area_pci(void)
-{
+void cf_area_pci(void) {
     cf_test("pci: without HUSK_FEAT_PCI pci_enumerate -> ENODEV", t_pci_absent);
     cf_test("pci: enumerate dense until ENOENT; out of range -> ENOENT", t_pci_enumerate);
     cf_test("pci: edu dev_open (again -> EBUSY), cfg_read ids, bad width/offset -> EINVAL", t_edu_open_cfg);
     cf_test("pci: edu bar_info, dev_reset, bar_read/bar_write ident+liveness, bar_map", t_edu_bars);
     cf_test("pci: edu DMA round trip through bus addresses below 1<<28", t_edu_dma);
-    cf_test("irq: edu MSI|INTX: deliver x3, mask/unmask, EEXIST, EINVAL, EBUSY, disestablish",
-            t_irq_preferred);
+    cf_test("irq: edu MSI|INTX: deliver x3, mask/unmask, EEXIST, EINVAL, EBUSY, disestablish", t_irq_preferred);
     cf_test("irq: edu INTX only: same scenario", t_irq_intx);
     cf_test("irq: edu MSI only: same scenario", t_irq_msi);
     cf_test("irq: irq_alloc no acceptable kind -> ENODEV; want 4 grants 1..4", t_irq_alloc_errors);

@@ -9,8 +9,7 @@
 
 /* ==== Mutexes ============================================================= */
 
-static void t_mutex_basic(void)
-{
+static void t_mutex_basic(void) {
     husk_handle m = 0, m2 = 0;
     REQUIRE_RC(H->mutex_create(C, "cf-m", &m), HUSK_OK);
     REQUIRE(m != 0, "mutex_create returned handle 0");
@@ -20,7 +19,7 @@ static void t_mutex_basic(void)
     CHECK_RC(H->mutex_lock(C, m), HUSK_OK);
     CHECK_EQ(H->mutex_owned(C, m), 1);
     CHECK_EQ(H->mutex_owned(C, m2), 0);
-    CHECK_RC(H->mutex_trylock(C, m), HUSK_EBUSY);   /* held by the caller itself */
+    CHECK_RC(H->mutex_trylock(C, m), HUSK_EBUSY); /* held by the caller itself */
     CHECK_EQ(H->mutex_owned(C, m), 1);
     CHECK_RC(H->mutex_unlock(C, m), HUSK_OK);
     CHECK_EQ(H->mutex_owned(C, m), 0);
@@ -39,8 +38,7 @@ static void t_mutex_basic(void)
         CHECK_RC(H->mutex_destroy(C, m3), HUSK_OK);
 }
 
-static void t_mutex_stale(void)
-{
+static void t_mutex_stale(void) {
     husk_handle m = 0;
     REQUIRE_RC(H->mutex_create(C, "cf-stale", &m), HUSK_OK);
     CHECK_RC(H->mutex_destroy(C, m), HUSK_OK);
@@ -49,7 +47,7 @@ static void t_mutex_stale(void)
     CHECK_RC(H->mutex_unlock(C, m), HUSK_EBADF);
     CHECK_RC(H->mutex_destroy(C, m), HUSK_EBADF);
     CHECK_EQ(H->mutex_owned(C, m), 0);
-    static const husk_handle bogus[] = { 0, CF_BOGUS_HANDLE, ~0ull };
+    static const husk_handle bogus[] = {0, CF_BOGUS_HANDLE, ~0ull};
     for (int i = 0; i < 3; i++) {
         CHECK_RC(H->mutex_lock(C, bogus[i]), HUSK_EBADF);
         CHECK_RC(H->mutex_trylock(C, bogus[i]), HUSK_EBADF);
@@ -67,8 +65,7 @@ static void t_mutex_stale(void)
     }
 }
 
-static void t_mutex_many(void)
-{
+static void t_mutex_many(void) {
     enum { N = 128 };
     static husk_handle h[N];
     int made = 0;
@@ -93,8 +90,7 @@ struct mx_probe {
     int got;
 };
 
-static void mx_probe_worker(void *p)
-{
+static void mx_probe_worker(void *p) {
     struct mx_probe *a = p;
     /* Main holds m: we do not own it, trylock fails. */
     a->owned = H->mutex_owned(C, a->m);
@@ -108,8 +104,7 @@ static void mx_probe_worker(void *p)
     a->unlock_rc = H->mutex_unlock(C, a->m);
 }
 
-static void t_mutex_cross_thread(void)
-{
+static void t_mutex_cross_thread(void) {
     static struct mx_probe a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
@@ -121,8 +116,10 @@ static void t_mutex_cross_thread(void)
     }
     if (CHECK(cf_wait_flag(&a.step, 1, 10 * CF_S), "worker did not start")) {
         CHECK(a.owned == 0, "mutex_owned on a thread that does not hold it: expected 0 got %d", a.owned);
-        CHECK(a.trylock_rc == HUSK_EBUSY, "mutex_trylock of a mutex another thread holds: expected "
-              "EBUSY got %s", cf_errname(a.trylock_rc));
+        CHECK(a.trylock_rc == HUSK_EBUSY,
+              "mutex_trylock of a mutex another thread holds: expected "
+              "EBUSY got %s",
+              cf_errname(a.trylock_rc));
     }
     /* The worker is (about to be) blocked in mutex_lock: it must not get in. */
     cf_pause_ms(100);
@@ -147,30 +144,34 @@ static void t_mutex_cross_thread(void)
 enum { MX_THREADS = 8, MX_ITERS = 20000 };
 static struct {
     husk_handle m;
-    long counter;       /* plain: only the mutex protects it */
+    long counter; /* plain: only the mutex protects it */
     int inside;
     int violations;
     int errors;
     int go;
 } mx;
 
-static void mx_contend(void *p)
-{
+static void mx_contend(void *p) {
     (void)p;
     cf_wait_flag(&mx.go, 1, 10 * CF_S);
     for (int i = 0; i < MX_ITERS; i++) {
-        if (H->mutex_lock(C, mx.m) != HUSK_OK) { cf_inc(&mx.errors); return; }
+        if (H->mutex_lock(C, mx.m) != HUSK_OK) {
+            cf_inc(&mx.errors);
+            return;
+        }
         if (cf_inc(&mx.inside) != 1) cf_inc(&mx.violations);
         long v = mx.counter;
-        if ((i & 1023) == 0) H->sleep_ns(C, 0);   /* widen the window now and then */
+        if ((i & 1023) == 0) H->sleep_ns(C, 0); /* widen the window now and then */
         mx.counter = v + 1;
         cf_dec(&mx.inside);
-        if (H->mutex_unlock(C, mx.m) != HUSK_OK) { cf_inc(&mx.errors); return; }
+        if (H->mutex_unlock(C, mx.m) != HUSK_OK) {
+            cf_inc(&mx.errors);
+            return;
+        }
     }
 }
 
-static void t_mutex_contention(void)
-{
+static void t_mutex_contention(void) {
     static struct cf_thread t[MX_THREADS];
     mx.counter = 0;
     cf_store(&mx.inside, 0);
@@ -184,19 +185,17 @@ static void t_mutex_contention(void)
     cf_store(&mx.go, 1);
     bool all = true;
     for (int i = 0; i < MX_THREADS; i++) all &= cf_join(&t[i], 60 * CF_S);
-    if (!all) return;   /* leave the mutex to the stragglers */
+    if (!all) return; /* leave the mutex to the stragglers */
     CHECK(cf_load(&mx.errors) == 0, "%d lock/unlock calls failed", cf_load(&mx.errors));
-    CHECK(cf_load(&mx.violations) == 0, "%d times two threads were inside the mutex at once",
-          cf_load(&mx.violations));
-    CHECK(mx.counter == (long)n * MX_ITERS, "counter %ld, expected %ld: increments lost",
-          mx.counter, (long)n * MX_ITERS);
+    CHECK(cf_load(&mx.violations) == 0, "%d times two threads were inside the mutex at once", cf_load(&mx.violations));
+    CHECK(mx.counter == (long)n * MX_ITERS, "counter %ld, expected %ld: increments lost", mx.counter,
+          (long)n * MX_ITERS);
     CHECK_RC(H->mutex_destroy(C, mx.m), HUSK_OK);
 }
 
 /* ==== Reader/writer locks ================================================= */
 
-static void t_rw_basic(void)
-{
+static void t_rw_basic(void) {
     husk_handle rw = 0;
     REQUIRE_RC(H->rw_create(C, "cf-rw", &rw), HUSK_OK);
     REQUIRE(rw != 0, "rw_create returned handle 0");
@@ -214,25 +213,23 @@ static void t_rw_basic(void)
     CHECK_RC(H->rw_destroy(C, rw), HUSK_OK);
 }
 
-static void t_rw_errors(void)
-{
+static void t_rw_errors(void) {
     husk_handle rw = 0;
     REQUIRE_RC(H->rw_create(C, "cf-rw-err", &rw), HUSK_OK);
-    static const uint32_t bad_modes[] = { 0, 3, 4, 0x80000000u };
+    static const uint32_t bad_modes[] = {0, 3, 4, 0x80000000u};
     for (int i = 0; i < 4; i++) {
         int32_t rc = H->rw_enter(C, rw, bad_modes[i]);
         CHECK(rc == HUSK_EINVAL, "rw_enter(mode %u): expected EINVAL got %s", bad_modes[i], cf_errname(rc));
         if (rc == HUSK_OK) H->rw_exit(C, rw);
         rc = H->rw_tryenter(C, rw, bad_modes[i]);
-        CHECK(rc == HUSK_EINVAL, "rw_tryenter(mode %u): expected EINVAL got %s", bad_modes[i],
-              cf_errname(rc));
+        CHECK(rc == HUSK_EINVAL, "rw_tryenter(mode %u): expected EINVAL got %s", bad_modes[i], cf_errname(rc));
         if (rc == HUSK_OK) H->rw_exit(C, rw);
     }
     /* Still free after the refusals. */
     CHECK_RC(H->rw_tryenter(C, rw, HUSK_RW_WRITER), HUSK_OK);
     CHECK_RC(H->rw_exit(C, rw), HUSK_OK);
     CHECK_RC(H->rw_destroy(C, rw), HUSK_OK);
-    husk_handle list[] = { rw, 0, CF_BOGUS_HANDLE };
+    husk_handle list[] = {rw, 0, CF_BOGUS_HANDLE};
     for (int i = 0; i < 3; i++) {
         CHECK_RC(H->rw_enter(C, list[i], HUSK_RW_READER), HUSK_EBADF);
         CHECK_RC(H->rw_tryenter(C, list[i], HUSK_RW_WRITER), HUSK_EBADF);
@@ -245,14 +242,13 @@ static void t_rw_errors(void)
 enum { RD = 4 };
 static struct {
     husk_handle rw, m, cv;
-    int inside;         /* protected by m */
+    int inside; /* protected by m */
     uint64_t deadline;
     int max_seen[RD];
     int32_t rc[RD];
 } rs;
 
-static void rw_share_reader(void *p)
-{
+static void rw_share_reader(void *p) {
     int i = (int)(intptr_t)p;
     rs.rc[i] = H->rw_enter(C, rs.rw, HUSK_RW_READER);
     if (rs.rc[i] != HUSK_OK) return;
@@ -267,8 +263,7 @@ static void rw_share_reader(void *p)
     rs.rc[i] = H->rw_exit(C, rs.rw);
 }
 
-static void t_rw_readers_share(void)
-{
+static void t_rw_readers_share(void) {
     static struct cf_thread t[RD];
     cf_fill(&rs, sizeof rs, 0);
     REQUIRE_RC(H->rw_create(C, "cf-rw-share", &rs.rw), HUSK_OK);
@@ -281,8 +276,10 @@ static void t_rw_readers_share(void)
     if (!all) return;
     for (int i = 0; i < RD; i++) {
         CHECK(rs.rc[i] == HUSK_OK, "reader %d: rw_enter/rw_exit returned %s", i, cf_errname(rs.rc[i]));
-        CHECK(rs.max_seen[i] == RD, "reader %d saw at most %d of %d readers inside at once: readers "
-              "do not share", i, rs.max_seen[i], RD);
+        CHECK(rs.max_seen[i] == RD,
+              "reader %d saw at most %d of %d readers inside at once: readers "
+              "do not share",
+              i, rs.max_seen[i], RD);
     }
     CHECK_RC(H->rw_destroy(C, rs.rw), HUSK_OK);
     CHECK_RC(H->cv_destroy(C, rs.cv), HUSK_OK);
@@ -296,8 +293,7 @@ struct rw_probe {
     int step, got;
 };
 
-static void rw_probe_worker(void *p)
-{
+static void rw_probe_worker(void *p) {
     struct rw_probe *a = p;
     a->try_rc = H->rw_tryenter(C, a->rw, a->mode);
     if (a->try_rc == HUSK_OK) H->rw_exit(C, a->rw);
@@ -309,8 +305,7 @@ static void rw_probe_worker(void *p)
 }
 
 /* Main holds the lock in `held`; a worker wanting `want` must wait. */
-static void rw_exclusion_case(uint32_t held, uint32_t want)
-{
+static void rw_exclusion_case(uint32_t held, uint32_t want) {
     static struct rw_probe a;
     static struct cf_thread t;
     cf_fill(&a, sizeof a, 0);
@@ -324,13 +319,14 @@ static void rw_exclusion_case(uint32_t held, uint32_t want)
         return;
     }
     if (CHECK(cf_wait_flag(&a.step, 1, 10 * CF_S), "worker did not start"))
-        CHECK(a.try_rc == HUSK_EBUSY, "%s held: rw_tryenter(%s) from another thread: expected EBUSY "
-              "got %s", hn, wn, cf_errname(a.try_rc));
+        CHECK(a.try_rc == HUSK_EBUSY,
+              "%s held: rw_tryenter(%s) from another thread: expected EBUSY "
+              "got %s",
+              hn, wn, cf_errname(a.try_rc));
     cf_pause_ms(100);
     CHECK(cf_load(&a.got) == 0, "%s held: rw_enter(%s) from another thread got in", hn, wn);
     CHECK_RC(H->rw_exit(C, a.rw), HUSK_OK);
-    CHECK(cf_wait_flag(&a.got, 1, 10 * CF_S), "%s released: the waiting %s did not get in within 10 s",
-          hn, wn);
+    CHECK(cf_wait_flag(&a.got, 1, 10 * CF_S), "%s released: the waiting %s did not get in within 10 s", hn, wn);
     if (cf_join(&t, 15 * CF_S)) {
         CHECK(a.enter_rc == HUSK_OK, "rw_enter in the worker: %s", cf_errname(a.enter_rc));
         CHECK(a.exit_rc == HUSK_OK, "rw_exit in the worker: %s", cf_errname(a.exit_rc));
@@ -338,23 +334,20 @@ static void rw_exclusion_case(uint32_t held, uint32_t want)
     }
 }
 
-static void t_rw_writer_excludes(void)
-{
+static void t_rw_writer_excludes(void) {
     rw_exclusion_case(HUSK_RW_WRITER, HUSK_RW_READER);
     rw_exclusion_case(HUSK_RW_WRITER, HUSK_RW_WRITER);
     rw_exclusion_case(HUSK_RW_READER, HUSK_RW_WRITER);
 }
 
-static void rw_reader_enters(void *p)
-{
+static void rw_reader_enters(void *p) {
     struct rw_probe *a = p;
     a->try_rc = H->rw_tryenter(C, a->rw, HUSK_RW_READER);
     if (a->try_rc == HUSK_OK) a->exit_rc = H->rw_exit(C, a->rw);
     cf_store(&a->got, 1);
 }
 
-static void t_rw_reader_with_reader(void)
-{
+static void t_rw_reader_with_reader(void) {
     /* A reader holding the lock does not keep another reader out. */
     static struct rw_probe a;
     static struct cf_thread t;
@@ -363,8 +356,10 @@ static void t_rw_reader_with_reader(void)
     REQUIRE_RC(H->rw_enter(C, a.rw, HUSK_RW_READER), HUSK_OK);
     cf_spawn(&t, "cf-rw-rr", rw_reader_enters, &a);
     if (cf_join(&t, 10 * CF_S)) {
-        CHECK(a.try_rc == HUSK_OK, "reader held: rw_tryenter(reader) from another thread: expected OK "
-              "got %s", cf_errname(a.try_rc));
+        CHECK(a.try_rc == HUSK_OK,
+              "reader held: rw_tryenter(reader) from another thread: expected OK "
+              "got %s",
+              cf_errname(a.try_rc));
         CHECK(a.exit_rc == HUSK_OK, "rw_exit: %s", cf_errname(a.exit_rc));
     }
     CHECK_RC(H->rw_exit(C, a.rw), HUSK_OK);
@@ -374,43 +369,52 @@ static void t_rw_reader_with_reader(void)
 enum { RW_WRITERS = 2, RW_READERS = 3, RW_ITERS = 3000 };
 static struct {
     husk_handle rw;
-    long a, b;            /* writers keep a == b */
+    long a, b; /* writers keep a == b */
     int readers_in, writers_in;
     int violations, torn, errors, go;
 } rws;
 
-static void rw_stress_writer(void *p)
-{
+static void rw_stress_writer(void *p) {
     (void)p;
     cf_wait_flag(&rws.go, 1, 10 * CF_S);
     for (int i = 0; i < RW_ITERS; i++) {
-        if (H->rw_enter(C, rws.rw, HUSK_RW_WRITER) != HUSK_OK) { cf_inc(&rws.errors); return; }
+        if (H->rw_enter(C, rws.rw, HUSK_RW_WRITER) != HUSK_OK) {
+            cf_inc(&rws.errors);
+            return;
+        }
         if (cf_inc(&rws.writers_in) != 1 || cf_load(&rws.readers_in) != 0) cf_inc(&rws.violations);
         long v = rws.a;
         rws.a = v + 1;
         if ((i & 255) == 0) H->sleep_ns(C, 0);
         rws.b = v + 1;
         cf_dec(&rws.writers_in);
-        if (H->rw_exit(C, rws.rw) != HUSK_OK) { cf_inc(&rws.errors); return; }
+        if (H->rw_exit(C, rws.rw) != HUSK_OK) {
+            cf_inc(&rws.errors);
+            return;
+        }
     }
 }
 
-static void rw_stress_reader(void *p)
-{
+static void rw_stress_reader(void *p) {
     (void)p;
     cf_wait_flag(&rws.go, 1, 10 * CF_S);
     for (int i = 0; i < RW_ITERS; i++) {
-        if (H->rw_enter(C, rws.rw, HUSK_RW_READER) != HUSK_OK) { cf_inc(&rws.errors); return; }
+        if (H->rw_enter(C, rws.rw, HUSK_RW_READER) != HUSK_OK) {
+            cf_inc(&rws.errors);
+            return;
+        }
         cf_inc(&rws.readers_in);
         if (cf_load(&rws.writers_in) != 0) cf_inc(&rws.violations);
         if (rws.a != rws.b) cf_inc(&rws.torn);
         cf_dec(&rws.readers_in);
-        if (H->rw_exit(C, rws.rw) != HUSK_OK) { cf_inc(&rws.errors); return; }
+        if (H->rw_exit(C, rws.rw) != HUSK_OK) {
+            cf_inc(&rws.errors);
+            return;
+        }
     }
 }
 
-static void t_rw_stress(void)
-{
+static void t_rw_stress(void) {
     static struct cf_thread t[RW_WRITERS + RW_READERS];
     cf_fill(&rws, sizeof rws, 0);
     REQUIRE_RC(H->rw_create(C, "cf-rw-stress", &rws.rw), HUSK_OK);
@@ -425,15 +429,13 @@ static void t_rw_stress(void)
     CHECK(cf_load(&rws.errors) == 0, "%d rw_enter/rw_exit calls failed", cf_load(&rws.errors));
     CHECK(cf_load(&rws.violations) == 0, "%d times a writer shared the lock", cf_load(&rws.violations));
     CHECK(cf_load(&rws.torn) == 0, "%d reads saw a half-done write", cf_load(&rws.torn));
-    CHECK(rws.a == (long)writers * RW_ITERS, "counter %ld, expected %ld", rws.a,
-          (long)writers * RW_ITERS);
+    CHECK(rws.a == (long)writers * RW_ITERS, "counter %ld, expected %ld", rws.a, (long)writers * RW_ITERS);
     CHECK_RC(H->rw_destroy(C, rws.rw), HUSK_OK);
 }
 
 /* ==== Condition variables ================================================= */
 
-static void t_cv_basic(void)
-{
+static void t_cv_basic(void) {
     husk_handle m = 0, cv = 0;
     REQUIRE_RC(H->mutex_create(C, "cf-cv-m", &m), HUSK_OK);
     REQUIRE_RC(H->cv_create(C, "cf-cv", &cv), HUSK_OK);
@@ -448,36 +450,32 @@ static void t_cv_basic(void)
     /* timedwait: ETIMEDOUT, not before the deadline, mutex held again. */
     uint64_t deadline = cf_now() + 50 * CF_MS;
     int32_t rc;
-    do rc = H->cv_timedwait(C, cv, m, deadline); while (rc == HUSK_OK && cf_now() < deadline);
+    do rc = H->cv_timedwait(C, cv, m, deadline);
+    while (rc == HUSK_OK && cf_now() < deadline);
     uint64_t now = cf_now();
-    CHECK(rc == HUSK_ETIMEDOUT, "cv_timedwait(+50 ms), nobody signals: expected ETIMEDOUT got %s",
-          cf_errname(rc));
-    CHECK(now >= deadline, "cv_timedwait returned %s %llu ns before its deadline", cf_errname(rc),
-          U64(deadline - now));
-    CHECK(now - deadline < 5 * CF_S, "cv_timedwait(+50 ms) returned %llu ms late",
-          U64((now - deadline) / CF_MS));
+    CHECK(rc == HUSK_ETIMEDOUT, "cv_timedwait(+50 ms), nobody signals: expected ETIMEDOUT got %s", cf_errname(rc));
+    CHECK(now >= deadline, "cv_timedwait returned %s %llu ns before its deadline", cf_errname(rc), U64(deadline - now));
+    CHECK(now - deadline < 5 * CF_S, "cv_timedwait(+50 ms) returned %llu ms late", U64((now - deadline) / CF_MS));
     CHECK_EQ(H->mutex_owned(C, m), 1);
     /* Deadline already passed / 0: ETIMEDOUT at once, mutex held. */
     uint64_t t0 = cf_now();
     CHECK_RC(H->cv_timedwait(C, cv, m, t0 - 1), HUSK_ETIMEDOUT);
     CHECK_RC(H->cv_timedwait(C, cv, m, 0), HUSK_ETIMEDOUT);
-    CHECK(cf_now() - t0 < 2 * CF_S, "cv_timedwait(past deadline) took %llu ms",
-          U64((cf_now() - t0) / CF_MS));
+    CHECK(cf_now() - t0 < 2 * CF_S, "cv_timedwait(past deadline) took %llu ms", U64((cf_now() - t0) / CF_MS));
     CHECK_EQ(H->mutex_owned(C, m), 1);
     CHECK_RC(H->mutex_unlock(C, m), HUSK_OK);
     CHECK_RC(H->cv_destroy(C, cv), HUSK_OK);
     CHECK_RC(H->mutex_destroy(C, m), HUSK_OK);
 }
 
-static void t_cv_errors(void)
-{
+static void t_cv_errors(void) {
     husk_handle m = 0, cv = 0, cv2 = 0;
     REQUIRE_RC(H->mutex_create(C, "cf-cv-err-m", &m), HUSK_OK);
     REQUIRE_RC(H->cv_create(C, "cf-cv-err", &cv), HUSK_OK);
     REQUIRE_RC(H->cv_create(C, "cf-cv-err2", &cv2), HUSK_OK);
     CHECK(cv != cv2, "two condition variables share handle 0x%llx", U64(cv));
     CHECK_RC(H->cv_destroy(C, cv2), HUSK_OK);
-    husk_handle bad[] = { cv2, 0, CF_BOGUS_HANDLE };
+    husk_handle bad[] = {cv2, 0, CF_BOGUS_HANDLE};
     CHECK_RC(H->mutex_lock(C, m), HUSK_OK);
     for (int i = 0; i < 3; i++) {
         CHECK_RC(H->cv_signal(C, bad[i]), HUSK_EBADF);
@@ -504,15 +502,22 @@ static struct {
     int timeouts, errors;
 } pc;
 
-static void pc_producer(void *p)
-{
+static void pc_producer(void *p) {
     int base = (int)(intptr_t)p * PC_ITEMS;
     for (int i = 1; i <= PC_ITEMS; i++) {
         H->mutex_lock(C, pc.m);
         while (pc.count == PC_CAP) {
             int32_t rc = H->cv_timedwait(C, pc.not_full, pc.m, pc.deadline);
-            if (rc == HUSK_ETIMEDOUT) { pc.timeouts++; H->mutex_unlock(C, pc.m); return; }
-            if (rc != HUSK_OK) { pc.errors++; H->mutex_unlock(C, pc.m); return; }
+            if (rc == HUSK_ETIMEDOUT) {
+                pc.timeouts++;
+                H->mutex_unlock(C, pc.m);
+                return;
+            }
+            if (rc != HUSK_OK) {
+                pc.errors++;
+                H->mutex_unlock(C, pc.m);
+                return;
+            }
         }
         pc.buf[pc.tail] = base + i;
         pc.tail = (pc.tail + 1) % PC_CAP;
@@ -523,16 +528,23 @@ static void pc_producer(void *p)
     }
 }
 
-static void pc_consumer(void *p)
-{
+static void pc_consumer(void *p) {
     (void)p;
     const int total = PC_PRODUCERS * PC_ITEMS;
     H->mutex_lock(C, pc.m);
     for (;;) {
         while (pc.count == 0 && pc.consumed < total) {
             int32_t rc = H->cv_timedwait(C, pc.not_empty, pc.m, pc.deadline);
-            if (rc == HUSK_ETIMEDOUT) { pc.timeouts++; H->mutex_unlock(C, pc.m); return; }
-            if (rc != HUSK_OK) { pc.errors++; H->mutex_unlock(C, pc.m); return; }
+            if (rc == HUSK_ETIMEDOUT) {
+                pc.timeouts++;
+                H->mutex_unlock(C, pc.m);
+                return;
+            }
+            if (rc != HUSK_OK) {
+                pc.errors++;
+                H->mutex_unlock(C, pc.m);
+                return;
+            }
         }
         if (pc.consumed == total) break;
         pc.sum += pc.buf[pc.head];
@@ -540,13 +552,12 @@ static void pc_consumer(void *p)
         pc.count--;
         pc.consumed++;
         H->cv_signal(C, pc.not_full);
-        if (pc.consumed == total) H->cv_broadcast(C, pc.not_empty);  /* release the other consumer */
+        if (pc.consumed == total) H->cv_broadcast(C, pc.not_empty); /* release the other consumer */
     }
     H->mutex_unlock(C, pc.m);
 }
 
-static void t_cv_producer_consumer(void)
-{
+static void t_cv_producer_consumer(void) {
     static struct cf_thread t[PC_PRODUCERS + PC_CONSUMERS];
     cf_fill(&pc, sizeof pc, 0);
     REQUIRE_RC(H->mutex_create(C, "cf-pc", &pc.m), HUSK_OK);
@@ -556,8 +567,7 @@ static void t_cv_producer_consumer(void)
      * until it, and shows as a timeout. */
     pc.deadline = cf_now() + 20 * CF_S;
     for (int i = 0; i < PC_CONSUMERS; i++) cf_spawn(&t[PC_PRODUCERS + i], "cf-consumer", pc_consumer, 0);
-    for (int i = 0; i < PC_PRODUCERS; i++)
-        cf_spawn(&t[i], "cf-producer", pc_producer, (void *)(intptr_t)i);
+    for (int i = 0; i < PC_PRODUCERS; i++) cf_spawn(&t[i], "cf-producer", pc_producer, (void *)(intptr_t)i);
     bool all = true;
     for (int i = 0; i < PC_PRODUCERS + PC_CONSUMERS; i++) all &= cf_join(&t[i], 30 * CF_S);
     if (!all) return;
@@ -565,8 +575,10 @@ static void t_cv_producer_consumer(void)
     long want_sum = 0;
     for (int p = 0; p < PC_PRODUCERS; p++)
         for (int i = 1; i <= PC_ITEMS; i++) want_sum += p * PC_ITEMS + i;
-    CHECK(pc.timeouts == 0, "%d waiters reached the 20 s deadline: a signal was lost (produced %d, "
-          "consumed %d of %d)", pc.timeouts, pc.produced, pc.consumed, total);
+    CHECK(pc.timeouts == 0,
+          "%d waiters reached the 20 s deadline: a signal was lost (produced %d, "
+          "consumed %d of %d)",
+          pc.timeouts, pc.produced, pc.consumed, total);
     CHECK(pc.errors == 0, "%d cv_timedwait calls failed", pc.errors);
     CHECK(pc.consumed == total, "consumed %d of %d items", pc.consumed, total);
     CHECK(pc.sum == want_sum, "sum of consumed items %ld, expected %ld", pc.sum, want_sum);
@@ -582,11 +594,10 @@ static struct {
     int waiting, go, tickets, woken;
     uint64_t deadline;
     int32_t rc[BC_K];
-    int mode;   /* 0: wait for go (broadcast), 1: wait for a ticket (signal) */
+    int mode; /* 0: wait for go (broadcast), 1: wait for a ticket (signal) */
 } bc;
 
-static void bc_waiter(void *p)
-{
+static void bc_waiter(void *p) {
     int i = (int)(intptr_t)p;
     int32_t rc = HUSK_OK;
     H->mutex_lock(C, bc.m);
@@ -605,8 +616,7 @@ static void bc_waiter(void *p)
 
 /* Wait until all K waiters are inside cv_timedwait: each counts itself
  * under the mutex and only releases it by waiting. */
-static bool bc_all_waiting(void)
-{
+static bool bc_all_waiting(void) {
     uint64_t deadline = cf_now() + 10 * CF_S;
     for (;;) {
         H->mutex_lock(C, bc.m);
@@ -618,8 +628,7 @@ static bool bc_all_waiting(void)
     }
 }
 
-static void bc_run(int mode)
-{
+static void bc_run(int mode) {
     static struct cf_thread t[BC_K];
     cf_fill(&bc, sizeof bc, 0);
     bc.mode = mode;
@@ -632,7 +641,7 @@ static void bc_run(int mode)
         H->mutex_lock(C, bc.m);
         bc.go = 1;
         H->mutex_unlock(C, bc.m);
-        CHECK_RC(H->cv_broadcast(C, bc.cv), HUSK_OK);   /* without the mutex: allowed */
+        CHECK_RC(H->cv_broadcast(C, bc.cv), HUSK_OK); /* without the mutex: allowed */
     } else {
         /* One signal per waiter, each after the previous one was consumed:
          * a signal that wakes nobody leaves a waiter stuck until the deadline. */
@@ -656,9 +665,9 @@ static void bc_run(int mode)
     if (!all) return;
     for (int i = 0; i < BC_K; i++)
         CHECK(bc.rc[i] == HUSK_OK, "waiter %d: %s", i,
-              bc.rc[i] == -1 ? "returned without holding the mutex"
+              bc.rc[i] == -1               ? "returned without holding the mutex"
               : bc.rc[i] == HUSK_ETIMEDOUT ? "never woken (ETIMEDOUT at the 10 s deadline)"
-              : cf_errname(bc.rc[i]));
+                                           : cf_errname(bc.rc[i]));
     CHECK(bc.woken == BC_K, "%d of %d waiters woke", bc.woken, BC_K);
     CHECK_RC(H->cv_destroy(C, bc.cv), HUSK_OK);
     CHECK_RC(H->mutex_destroy(C, bc.m), HUSK_OK);
@@ -675,8 +684,7 @@ static struct {
     int owned;
 } uw;
 
-static void uw_waiter(void *p)
-{
+static void uw_waiter(void *p) {
     (void)p;
     int32_t rc = HUSK_OK;
     H->mutex_lock(C, uw.m);
@@ -687,8 +695,7 @@ static void uw_waiter(void *p)
     if (uw.owned) H->mutex_unlock(C, uw.m);
 }
 
-static void t_cv_wait_untimed(void)
-{
+static void t_cv_wait_untimed(void) {
     static struct cf_thread t;
     cf_fill(&uw, sizeof uw, 0);
     REQUIRE_RC(H->mutex_create(C, "cf-uw", &uw.m), HUSK_OK);
@@ -706,7 +713,7 @@ static void t_cv_wait_untimed(void)
     cf_pause_ms(20);
     H->mutex_lock(C, uw.m);
     uw.go = 1;
-    CHECK_RC(H->cv_signal(C, uw.cv), HUSK_OK);   /* holding the mutex: also allowed */
+    CHECK_RC(H->cv_signal(C, uw.cv), HUSK_OK); /* holding the mutex: also allowed */
     H->mutex_unlock(C, uw.m);
     if (!cf_wait_flag(&t.done, 1, 10 * CF_S)) {
         cf_fail(__FILE__, __LINE__, "cv_wait not woken by cv_signal within 10 s");
@@ -723,8 +730,7 @@ static void t_cv_wait_untimed(void)
     CHECK_RC(H->mutex_destroy(C, uw.m), HUSK_OK);
 }
 
-static void t_cv_destroy_busy(void)
-{
+static void t_cv_destroy_busy(void) {
     /* A waiter registered (it released the mutex only by waiting, and we
      * hold the mutex now, so it cannot have left): destroy is EBUSY. */
     static struct cf_thread t;
@@ -757,8 +763,7 @@ static void t_cv_destroy_busy(void)
     CHECK_RC(H->mutex_destroy(C, uw.m), HUSK_OK);
 }
 
-void cf_area_mutex(void)
-{
+void cf_area_mutex(void) {
     cf_test("mutex: create/lock/owned/trylock (EBUSY by self)/unlock/destroy", t_mutex_basic);
     cf_test("mutex: destroyed and bogus handles -> EBADF, owned 0", t_mutex_stale);
     cf_test("mutex: 128 live mutexes, distinct, held together", t_mutex_many);
@@ -766,8 +771,7 @@ void cf_area_mutex(void)
     cf_test_budget("mutex: contention 8 threads x 20000", t_mutex_contention, 90);
 }
 
-void cf_area_rwlock(void)
-{
+void cf_area_rwlock(void) {
     cf_test("rwlock: enter/tryenter/exit in both modes", t_rw_basic);
     cf_test("rwlock: bad mode -> EINVAL, stale/bogus handle -> EBADF", t_rw_errors);
     cf_test("rwlock: 4 readers inside at once", t_rw_readers_share);
@@ -776,8 +780,7 @@ void cf_area_rwlock(void)
     cf_test_budget("rwlock: 2 writers + 3 readers x 3000", t_rw_stress, 90);
 }
 
-void cf_area_condvar(void)
-{
+void cf_area_condvar(void) {
     cf_test("cv: signal/broadcast without waiters; timedwait ETIMEDOUT not before deadline", t_cv_basic);
     cf_test("cv: stale/bogus cv -> EBADF (mutex still held)", t_cv_errors);
     cf_test("cv: untimed cv_wait woken by cv_signal", t_cv_wait_untimed);

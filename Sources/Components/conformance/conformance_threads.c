@@ -7,10 +7,10 @@
 struct targ {
     int magic;
     int ran;
-    int after_exit;       /* must stay 0: code after thread_exit */
+    int after_exit; /* must stay 0: code after thread_exit */
     int finished;
     husk_handle self1, self2;
-    husk_handle created;  /* the handle thread_create returned, published by the creator */
+    husk_handle created; /* the handle thread_create returned, published by the creator */
     husk_ctx *ctx;
     void *tls_initial;
     int tls_ok;
@@ -18,8 +18,7 @@ struct targ {
     uint64_t delay_ms;
 };
 
-static void plain_worker(void *p)
-{
+static void plain_worker(void *p) {
     struct targ *a = p;
     if (a->delay_ms) H->sleep_ns(C, a->delay_ms * CF_MS);
     a->self1 = H->thread_self(C);
@@ -29,8 +28,7 @@ static void plain_worker(void *p)
     cf_store(&a->ran, a->magic);
 }
 
-static void t_create_join(void)
-{
+static void t_create_join(void) {
     static struct targ a;
     cf_fill(&a, sizeof a, 0);
     a.magic = 0x5151;
@@ -40,29 +38,24 @@ static void t_create_join(void)
     REQUIRE(h != 0, "thread_create returned handle 0");
     /* join blocks until the thread has run (it sleeps 100 ms first). */
     CHECK_RC(H->thread_join(C, h), HUSK_OK);
-    CHECK(cf_load(&a.ran) == 0x5151, "thread_join returned before the thread ran (ran=%d)",
-          cf_load(&a.ran));
+    CHECK(cf_load(&a.ran) == 0x5151, "thread_join returned before the thread ran (ran=%d)", cf_load(&a.ran));
     CHECK(a.ctx == C, "ctx_current() on a created thread: expected %p got %p", (void *)C, (void *)a.ctx);
-    CHECK(a.self1 != 0 && a.self1 == a.self2, "thread_self unstable or 0: 0x%llx then 0x%llx",
-          U64(a.self1), U64(a.self2));
-    CHECK(a.self1 == h, "thread_self() 0x%llx differs from the handle thread_create gave 0x%llx",
-          U64(a.self1), U64(h));
+    CHECK(a.self1 != 0 && a.self1 == a.self2, "thread_self unstable or 0: 0x%llx then 0x%llx", U64(a.self1),
+          U64(a.self2));
+    CHECK(a.self1 == h, "thread_self() 0x%llx differs from the handle thread_create gave 0x%llx", U64(a.self1), U64(h));
     CHECK(a.tls_initial == 0, "tls_get() on a new thread: expected NULL got %p", a.tls_initial);
     /* The handle is invalid after the join. */
     CHECK_RC(H->thread_join(C, h), HUSK_EBADF);
 }
 
-static void t_create_names(void)
-{
-    static const char *names[] = { "x", "cf-fifteen-char", "cf-a-name-much-longer-than-fifteen-bytes",
-                                   "" };
+static void t_create_names(void) {
+    static const char *names[] = {"x", "cf-fifteen-char", "cf-a-name-much-longer-than-fifteen-bytes", ""};
     for (unsigned i = 0; i < 4; i++) {
         static struct targ a;
         cf_fill(&a, sizeof a, 0);
         a.magic = (int)i + 1;
         husk_handle h = 0;
-        if (!CHECK_RC(H->thread_create(C, names[i], plain_worker, &a, HUSK_THREAD_JOINABLE, &h), HUSK_OK))
-            continue;
+        if (!CHECK_RC(H->thread_create(C, names[i], plain_worker, &a, HUSK_THREAD_JOINABLE, &h), HUSK_OK)) continue;
         if (!cf_wait_flag(&a.ran, 1, 10 * CF_S)) {
             cf_fail(__FILE__, __LINE__, "thread named \"%s\" did not run within 10 s", names[i]);
             continue;
@@ -74,8 +67,7 @@ static void t_create_names(void)
     CHECK_RC(H->thread_create(C, "cf-nofn", 0, &a, HUSK_THREAD_JOINABLE, &h), HUSK_EINVAL);
 }
 
-static void t_args_many(void)
-{
+static void t_args_many(void) {
     /* 16 threads at once, each gets its own argument. */
     enum { N = 16 };
     static struct targ a[N];
@@ -86,9 +78,7 @@ static void t_args_many(void)
         a[i].magic = 1000 + i;
         a[i].delay_ms = 20;
         h[i] = 0;
-        if (!CHECK_RC(H->thread_create(C, "cf-many", plain_worker, &a[i], HUSK_THREAD_JOINABLE, &h[i]),
-                      HUSK_OK))
-            break;
+        if (!CHECK_RC(H->thread_create(C, "cf-many", plain_worker, &a[i], HUSK_THREAD_JOINABLE, &h[i]), HUSK_OK)) break;
         made++;
     }
     for (int i = 0; i < made; i++) {
@@ -96,8 +86,7 @@ static void t_args_many(void)
             cf_fail(__FILE__, __LINE__, "thread %d did not run within 10 s", i);
             continue;
         }
-        CHECK(cf_load(&a[i].ran) == 1000 + i, "thread %d got another thread's argument (%d)", i,
-              cf_load(&a[i].ran));
+        CHECK(cf_load(&a[i].ran) == 1000 + i, "thread %d got another thread's argument (%d)", i, cf_load(&a[i].ran));
         CHECK_RC(H->thread_join(C, h[i]), HUSK_OK);
     }
     /* thread_self is distinct per thread, and differs from the run thread's. */
@@ -107,24 +96,20 @@ static void t_args_many(void)
     for (int i = 0; i < made; i++) {
         CHECK(a[i].self1 != me, "thread %d has the run thread's thread_self", i);
         for (int j = i + 1; j < made; j++)
-            CHECK(a[i].self1 != a[j].self1, "threads %d and %d share thread_self 0x%llx", i, j,
-                  U64(a[i].self1));
+            CHECK(a[i].self1 != a[j].self1, "threads %d and %d share thread_self 0x%llx", i, j, U64(a[i].self1));
         for (int j = 0; j < made; j++)
-            CHECK(i == j || a[i].self1 != h[j], "thread %d's thread_self equals thread %d's handle",
-                  i, j);
+            CHECK(i == j || a[i].self1 != h[j], "thread %d's thread_self equals thread %d's handle", i, j);
     }
 }
 
-static void t_detached(void)
-{
+static void t_detached(void) {
     static struct targ a;
     cf_fill(&a, sizeof a, 0);
     a.magic = 7;
     /* out may be NULL for a detached thread. */
     REQUIRE_RC(H->thread_create(C, "cf-detached", plain_worker, &a, 0, 0), HUSK_OK);
     CHECK(cf_wait_flag(&a.ran, 7, 10 * CF_S), "detached thread did not run within 10 s");
-    CHECK(a.ctx == C, "ctx_current() on a detached thread: expected %p got %p", (void *)C,
-          (void *)a.ctx);
+    CHECK(a.ctx == C, "ctx_current() on a detached thread: expected %p got %p", (void *)C, (void *)a.ctx);
 
     /* With a handle: it cannot be joined (EBADF), before or after it ended. */
     static struct targ b;
@@ -140,16 +125,14 @@ static void t_detached(void)
     CHECK_RC(H->thread_join(C, h), HUSK_EBADF);
 }
 
-static void exit_worker(void *p)
-{
+static void exit_worker(void *p) {
     struct targ *a = p;
     cf_store(&a->ran, 1);
     H->thread_exit(C);
     cf_store(&a->after_exit, 1);
 }
 
-static void t_thread_exit(void)
-{
+static void t_thread_exit(void) {
     static struct targ a;
     cf_fill(&a, sizeof a, 0);
     husk_handle h = 0;
@@ -169,13 +152,11 @@ static void t_thread_exit(void)
     CHECK(cf_load(&b.after_exit) == 0, "thread_exit returned to its caller (detached)");
 }
 
-static void join_self_worker(void *p)
-{
+static void join_self_worker(void *p) {
     struct targ *a = p;
     /* Wait until the creator published our handle. */
     uint64_t deadline = cf_now() + 10 * CF_S;
-    while (__atomic_load_n(&a->created, __ATOMIC_SEQ_CST) == 0 && cf_now() < deadline)
-        H->sleep_ns(C, CF_MS);
+    while (__atomic_load_n(&a->created, __ATOMIC_SEQ_CST) == 0 && cf_now() < deadline) H->sleep_ns(C, CF_MS);
     husk_handle me = __atomic_load_n(&a->created, __ATOMIC_SEQ_CST);
     a->join_self_rc = me ? H->thread_join(C, me) : -1;
     a->self1 = H->thread_self(C);
@@ -186,8 +167,7 @@ static void join_self_worker(void *p)
     }
 }
 
-static void t_join_errors(void)
-{
+static void t_join_errors(void) {
     CHECK_RC(H->thread_join(C, 0), HUSK_EBADF);
     CHECK_RC(H->thread_join(C, CF_BOGUS_HANDLE), HUSK_EBADF);
     static struct targ a;
@@ -196,8 +176,10 @@ static void t_join_errors(void)
     if (cf_spawn(&t, "cf-joinself", join_self_worker, &a) == HUSK_OK) {
         __atomic_store_n(&a.created, t.h, __ATOMIC_SEQ_CST);
         if (cf_join(&t, 15 * CF_S)) {
-            CHECK(a.join_self_rc == HUSK_EDEADLK, "thread_join(own handle) from the thread itself: "
-                  "expected EDEADLK got %s", cf_errname(a.join_self_rc));
+            CHECK(a.join_self_rc == HUSK_EDEADLK,
+                  "thread_join(own handle) from the thread itself: "
+                  "expected EDEADLK got %s",
+                  cf_errname(a.join_self_rc));
             CHECK(a.tls_ok == 0, "thread_join(thread_self()) from the thread: expected EDEADLK got %s",
                   cf_errname(a.tls_ok - 1000));
         }
@@ -215,9 +197,13 @@ static void t_join_errors(void)
     }
 }
 
-struct tls_arg { void *mine; int ok; int step; int phase; };
-static void tls_worker(void *p)
-{
+struct tls_arg {
+    void *mine;
+    int ok;
+    int step;
+    int phase;
+};
+static void tls_worker(void *p) {
     struct tls_arg *a = p;
     if (H->tls_get(C) != 0) return;
     H->tls_set(C, a->mine);
@@ -230,8 +216,7 @@ static void tls_worker(void *p)
     a->ok = 1;
 }
 
-static void t_tls(void)
-{
+static void t_tls(void) {
     void *saved = H->tls_get(C);
     static int marker_main;
     H->tls_set(C, &marker_main);
@@ -254,13 +239,11 @@ static void t_tls(void)
     for (int i = 0; i < N; i++)
         if (cf_join(&t[i], 15 * CF_S))
             CHECK(a[i].ok, "worker %d: its tls slot did not start NULL or did not keep its own value", i);
-    CHECK(H->tls_get(C) == &marker_main, "run thread's tls slot changed by other threads: %p",
-          H->tls_get(C));
+    CHECK(H->tls_get(C) == &marker_main, "run thread's tls slot changed by other threads: %p", H->tls_get(C));
     H->tls_set(C, saved);
 }
 
-void cf_area_threads(void)
-{
+void cf_area_threads(void) {
     cf_test("threads: joinable create/join; self, ctx, tls in the thread", t_create_join);
     cf_test("threads: names (short, 15, long, empty); NULL fn -> EINVAL", t_create_names);
     cf_test("threads: 16 at once, own arguments, distinct thread_self", t_args_many);

@@ -7,7 +7,7 @@
 #include "edu_private.h"
 
 static const struct pci_device_id edu_ids[] = {
-    { EDU_VENDOR_ID, EDU_DEVICE_ID },
+    {EDU_VENDOR_ID, EDU_DEVICE_ID},
     PCI_ID_END,
 };
 

@@ -20,14 +20,14 @@ static int edu_identify(struct edu_softc *sc) {
 /* The liveness register returns the inverse of what was written: proves
  * that writes reach the device and reads come from it. */
 static int edu_liveness(struct edu_softc *sc) {
-    static const uint32_t patterns[] = { 0x12345678u, 0xa5a5a5a5u, 0u };
+    static const uint32_t patterns[] = {0x12345678u, 0xa5a5a5a5u, 0u};
     for (unsigned i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
         bus_space_write_4(sc->regs, EDU_REG_LIVENESS, patterns[i]);
         bus_space_barrier(sc->regs, EDU_REG_LIVENESS, 4, BUS_SPACE_BARRIER_WRITE | BUS_SPACE_BARRIER_READ);
         uint32_t got = bus_space_read_4(sc->regs, EDU_REG_LIVENESS);
         if (got != ~patterns[i]) {
-            glue_logf(LOG_ERR, "liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)",
-                      patterns[i], got, ~patterns[i]);
+            glue_logf(LOG_ERR, "liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)", patterns[i], got,
+                      ~patterns[i]);
             return HUSK_EIO;
         }
     }
@@ -101,20 +101,18 @@ int edu_attach(struct pci_attach_args *pa, void **softc_out) {
 /* Also the unwinding of a failed attach: every step checks what exists. */
 void edu_detach(void *softc) {
     struct edu_softc *sc = softc;
-    if (sc == NULL)
-        return;
+    if (sc == NULL) return;
     if (sc->engine_registered) {
-        dma_engine_unregister(&sc->engine);   /* no new copies from here on */
+        dma_engine_unregister(&sc->engine); /* no new copies from here on */
         sc->engine_registered = false;
     }
-    edu_dma_quiesce(sc);                      /* in-flight copies finish or fail */
+    edu_dma_quiesce(sc); /* in-flight copies finish or fail */
     if (sc->ih_established) {
         pci_intr_disestablish(sc->pa, sc->ih);
         sc->ih_established = false;
     }
     edu_dma_fini(sc);
-    if (sc->regs != NULL)
-        bus_space_unmap(sc->regs);
+    if (sc->regs != NULL) bus_space_unmap(sc->regs);
     glue_logf(LOG_INFO, "detached after %llu interrupt(s)", (unsigned long long)sc->interrupts);
     kmem_free(sc, sizeof *sc);
 }

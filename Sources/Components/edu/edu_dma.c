@@ -21,11 +21,17 @@ int edu_dma_init(struct edu_softc *sc) {
     int r = mutex_init(&sc->lock, "edu");
     if (r != 0) return r;
     r = cv_init(&sc->cv, "edu");
-    if (r != 0) { mutex_destroy(&sc->lock); sc->lock.mtx_handle = 0; return r; }
+    if (r != 0) {
+        mutex_destroy(&sc->lock);
+        sc->lock.mtx_handle = 0;
+        return r;
+    }
     r = callout_init(&sc->watchdog, edu_watchdog, sc);
     if (r != 0) {
-        cv_destroy(&sc->cv); sc->cv.cv_handle = 0;
-        mutex_destroy(&sc->lock); sc->lock.mtx_handle = 0;
+        cv_destroy(&sc->cv);
+        sc->cv.cv_handle = 0;
+        mutex_destroy(&sc->lock);
+        sc->lock.mtx_handle = 0;
     }
     return r;
 }
@@ -99,7 +105,7 @@ static unsigned edu_step_done_locked(struct edu_softc *sc, struct edu_report *re
         edu_start_step_locked(sc, EDU_FROM_DEVICE);
         return 0;
     }
-    if (sc->step != EDU_FROM_DEVICE) return 0;          /* stray: nothing in flight */
+    if (sc->step != EDU_FROM_DEVICE) return 0; /* stray: nothing in flight */
     struct edu_copy *c = &sc->queue[sc->q_head];
     c->done_bytes += sc->chunk;
     unsigned n = 0;
@@ -116,11 +122,21 @@ int edu_dma_copy(void *priv, uint64_t dst, uint64_t src, uint64_t len, dma_done_
     struct edu_softc *sc = priv;
     if (len == 0 || len > EDU_MAX_COPY || done == NULL) return HUSK_EINVAL;
     mutex_enter(&sc->lock);
-    if (sc->detaching) { mutex_exit(&sc->lock); return HUSK_ENODEV; }
-    if (sc->q_count == EDU_QUEUE_LEN) { mutex_exit(&sc->lock); return HUSK_EAGAIN; }
+    if (sc->detaching) {
+        mutex_exit(&sc->lock);
+        return HUSK_ENODEV;
+    }
+    if (sc->q_count == EDU_QUEUE_LEN) {
+        mutex_exit(&sc->lock);
+        return HUSK_EAGAIN;
+    }
     struct edu_copy *c = &sc->queue[(sc->q_head + sc->q_count) % EDU_QUEUE_LEN];
-    c->dst = dst; c->src = src; c->len = len; c->done_bytes = 0;
-    c->done = done; c->arg = arg;
+    c->dst = dst;
+    c->src = src;
+    c->len = len;
+    c->done_bytes = 0;
+    c->done = done;
+    c->arg = arg;
     sc->q_count++;
     if (sc->step == EDU_IDLE) edu_start_step_locked(sc, EDU_TO_DEVICE);
     mutex_exit(&sc->lock);
@@ -146,7 +162,7 @@ void edu_dma_quiesce(struct edu_softc *sc) {
 int edu_intr(void *arg) {
     struct edu_softc *sc = arg;
     uint32_t status = bus_space_read_4(sc->regs, EDU_REG_IRQ_STATUS);
-    if (status == 0 || status == 0xffffffffu) return 0;  /* not ours (shared INTx) or gone */
+    if (status == 0 || status == 0xffffffffu) return 0; /* not ours (shared INTx) or gone */
     bus_space_write_4(sc->regs, EDU_REG_IRQ_ACK, status);
     bus_space_barrier(sc->regs, EDU_REG_IRQ_ACK, 4, BUS_SPACE_BARRIER_WRITE | BUS_SPACE_BARRIER_READ);
     if (sc->intr_kind == HUSK_IRQ_INTX) pci_intr_ack(sc->pa, 0);

@@ -11,13 +11,13 @@
 
 #include <husk/glue.h>
 
-#define EDU_QUEUE_LEN   16                       /* copies accepted at once */
-#define EDU_MAX_COPY    (64u * 1024u)            /* per copy: QEMU takes ~100 ms per DMA step */
+#define EDU_QUEUE_LEN       16                     /* copies accepted at once */
+#define EDU_MAX_COPY        (64u * 1024u)          /* per copy: QEMU takes ~100 ms per DMA step */
 #define EDU_STEP_TIMEOUT_NS (2ull * GLUE_NS_PER_S) /* one DMA step must finish within this */
 
 struct edu_copy {
     uint64_t dst, src, len;
-    uint64_t done_bytes;      /* copied to dst so far */
+    uint64_t done_bytes; /* copied to dst so far */
     dma_done_fn done;
     void *arg;
 };
@@ -29,20 +29,20 @@ struct edu_softc {
     bus_space_handle_t regs;
     pci_intr_handle_t ih;
     bool ih_established;
-    uint32_t intr_kind;            /* HUSK_IRQ_INTX / MSI / MSIX */
+    uint32_t intr_kind; /* HUSK_IRQ_INTX / MSI / MSIX */
 
     kmutex_t lock;
-    kcondvar_t cv;                 /* state changes: self-tests, detach wait */
-    callout_t watchdog;            /* fails a DMA step the device never finishes */
+    kcondvar_t cv;      /* state changes: self-tests, detach wait */
+    callout_t watchdog; /* fails a DMA step the device never finishes */
 
     /* Guarded by lock. */
     struct edu_copy queue[EDU_QUEUE_LEN];
     unsigned q_head, q_count;
     enum edu_step step;
-    uint64_t chunk;                /* bytes of the step in flight */
-    uint64_t step_seq;             /* bumped per step: the watchdog's identity check */
-    bool detaching;                /* no new copies; fail the rest after this step */
-    uint32_t irq_bits_seen;        /* non-DMA IRQ_STATUS bits (self-test) */
+    uint64_t chunk;         /* bytes of the step in flight */
+    uint64_t step_seq;      /* bumped per step: the watchdog's identity check */
+    bool detaching;         /* no new copies; fail the rest after this step */
+    uint32_t irq_bits_seen; /* non-DMA IRQ_STATUS bits (self-test) */
     uint64_t interrupts;
 
     struct dma_engine engine;

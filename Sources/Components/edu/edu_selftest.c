@@ -20,7 +20,10 @@ int edu_selftest_irq(struct edu_softc *sc) {
     mutex_enter(&sc->lock);
     while (!(sc->irq_bits_seen & EDU_IRQ_SELFTEST)) {
         uint64_t now = glue_uptime_ns();
-        if (now >= deadline) { r = HUSK_ETIMEDOUT; break; }
+        if (now >= deadline) {
+            r = HUSK_ETIMEDOUT;
+            break;
+        }
         cv_timedwait(&sc->cv, &sc->lock, deadline - now);
     }
     mutex_exit(&sc->lock);
@@ -47,12 +50,12 @@ static void edu_selftest_done(void *arg, int status) {
 }
 
 int edu_selftest_dma(struct edu_softc *sc) {
-    const uint64_t len = EDU_BUF_SIZE + 100;   /* two chunks */
+    const uint64_t len = EDU_BUF_SIZE + 100; /* two chunks */
     bus_dma_segment_t seg;
     int r = bus_dmamem_alloc(2 * len, 0, EDU_DMA_LIMIT, &seg);
     if (r != 0) {
-        glue_logf(LOG_ERR, "self-test: no DMA memory below 0x%llx: %s",
-                  (unsigned long long)EDU_DMA_LIMIT, glue_strerror(r));
+        glue_logf(LOG_ERR, "self-test: no DMA memory below 0x%llx: %s", (unsigned long long)EDU_DMA_LIMIT,
+                  glue_strerror(r));
         return r;
     }
     uint8_t *src = seg.ds_vaddr, *dst = src + len;
@@ -66,12 +69,12 @@ int edu_selftest_dma(struct edu_softc *sc) {
     }
     bus_dmamap_sync(map, 0, 2 * len, BUS_DMASYNC_PREWRITE | BUS_DMASYNC_PREREAD);
 
-    struct edu_wait w = { sc, false, 0 };
+    struct edu_wait w = {sc, false, 0};
     uint64_t bus = map->dm_segs[0].ds_addr;
     r = edu_dma_copy(sc, bus + len, bus, len, edu_selftest_done, &w);
     if (r == 0) {
         mutex_enter(&sc->lock);
-        while (!w.finished) cv_wait(&sc->cv, &sc->lock);  /* the watchdog bounds this */
+        while (!w.finished) cv_wait(&sc->cv, &sc->lock); /* the watchdog bounds this */
         mutex_exit(&sc->lock);
         r = w.status;
     }
@@ -79,8 +82,8 @@ int edu_selftest_dma(struct edu_softc *sc) {
     if (r == 0 && memcmp(src, dst, len) != 0) {
         uint64_t i = 0;
         while (src[i] == dst[i]) i++;
-        glue_logf(LOG_ERR, "self-test: DMA copy differs at byte %llu (0x%02x, want 0x%02x)",
-                  (unsigned long long)i, dst[i], src[i]);
+        glue_logf(LOG_ERR, "self-test: DMA copy differs at byte %llu (0x%02x, want 0x%02x)", (unsigned long long)i,
+                  dst[i], src[i]);
         r = HUSK_EIO;
     } else if (r != 0) {
         glue_logf(LOG_ERR, "self-test: DMA copy failed: %s", glue_strerror(r));
@@ -88,7 +91,10 @@ int edu_selftest_dma(struct edu_softc *sc) {
         glue_logf(LOG_INFO, "self-test: %llu-byte DMA round trip ok", (unsigned long long)len);
     }
 out:
-    if (map != NULL) { bus_dmamap_unload(map); bus_dmamap_destroy(map); }
+    if (map != NULL) {
+        bus_dmamap_unload(map);
+        bus_dmamap_destroy(map);
+    }
     bus_dmamem_free(&seg);
     return r;
 }

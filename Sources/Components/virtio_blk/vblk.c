@@ -8,7 +8,7 @@
 #include "vblk_private.h"
 
 static const struct pci_device_id vblk_ids[] = {
-    { VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_DEVICE_BLK },
+    {VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_DEVICE_BLK},
     PCI_ID_END,
 };
 
@@ -21,8 +21,7 @@ static const struct pci_driver vblk_driver = {
 
 static int32_t vblk_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
     int32_t r = vblk_params_load();
-    if (r != HUSK_OK)
-        return r;
+    if (r != HUSK_OK) return r;
     unsigned n = 0;
     r = pci_driver_register(&vblk_driver, &n);
     if (r != 0) {

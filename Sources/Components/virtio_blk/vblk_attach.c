@@ -11,13 +11,11 @@
 HUSK_PRIVATE unsigned vblk_next_unit;
 
 /* Features this driver understands (and so may accept when offered). */
-#define VBLK_DRIVER_FEATURES                                                      \
-    (VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM | VIRTIO_BLK_F_SEG_MAX |       \
-     VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO)
+#define VBLK_DRIVER_FEATURES                                                                        \
+    (VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | \
+     VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO)
 
-static void vblk_fail_device(struct vblk_softc *sc) {
-    vblk_set_status(sc, vblk_get_status(sc) | VIRTIO_STATUS_FAILED);
-}
+static void vblk_fail_device(struct vblk_softc *sc) { vblk_set_status(sc, vblk_get_status(sc) | VIRTIO_STATUS_FAILED); }
 
 /* 3.1.1 device initialisation, from reset to DRIVER_OK. first: also read
  * the configuration, size the queue and allocate the request slots. The
@@ -30,8 +28,10 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
 
     sc->dev_features = vblk_read_device_features(sc);
     if (!(sc->dev_features & VIRTIO_F_VERSION_1)) {
-        glue_dev_logf(LOG_ERR, addr, "the device does not offer VIRTIO_F_VERSION_1 (features 0x%llx): "
-                  "legacy virtio is not supported", (unsigned long long)sc->dev_features);
+        glue_dev_logf(LOG_ERR, addr,
+                      "the device does not offer VIRTIO_F_VERSION_1 (features 0x%llx): "
+                      "legacy virtio is not supported",
+                      (unsigned long long)sc->dev_features);
         vblk_fail_device(sc);
         return HUSK_ENODEV;
     }
@@ -40,13 +40,16 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
     vblk_set_status(sc, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     if (!(vblk_get_status(sc) & VIRTIO_STATUS_FEATURES_OK)) {
         glue_dev_logf(LOG_ERR, addr, "the device refused features 0x%llx (FEATURES_OK not kept)",
-                  (unsigned long long)sc->features);
+                      (unsigned long long)sc->features);
         vblk_fail_device(sc);
         return HUSK_ENODEV;
     }
     if (first) {
         int r = vblk_read_config(sc);
-        if (r != 0) { vblk_fail_device(sc); return r; }
+        if (r != 0) {
+            vblk_fail_device(sc);
+            return r;
+        }
     }
 
     uint16_t qvec = VIRTIO_MSI_NO_VECTOR;
@@ -54,15 +57,15 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
         bus_space_write_2(sc->common, VIRTIO_COMMON_MSIX, 0);
         uint16_t got = bus_space_read_2(sc->common, VIRTIO_COMMON_MSIX);
         if (got != 0) {
-            glue_dev_logf(LOG_ERR, addr, "the device refused MSI-X vector 0 for configuration changes (reads 0x%x)", got);
+            glue_dev_logf(LOG_ERR, addr, "the device refused MSI-X vector 0 for configuration changes (reads 0x%x)",
+                          got);
             vblk_fail_device(sc);
             return HUSK_EIO;
         }
         qvec = sc->intr_count >= 2 ? 1 : 0;
     }
     int r = vblk_vq_setup(sc, qvec);
-    if (r == 0 && first)
-        r = vblk_io_alloc(sc);
+    if (r == 0 && first) r = vblk_io_alloc(sc);
     if (r != 0) {
         vblk_fail_device(sc);
         return r;
@@ -86,7 +89,7 @@ int vblk_device_init(struct vblk_softc *sc, bool first) {
 void vblk_reset_path(struct vblk_softc *sc, const char *why) {
     const char *addr = sc->pa->pa_id.address;
     mutex_enter(&sc->lock);
-    sc->state = VBLK_STOPPED;    /* submit says EAGAIN, the reaper stays out */
+    sc->state = VBLK_STOPPED; /* submit says EAGAIN, the reaper stays out */
     sc->resets++;
     uint64_t n = sc->resets;
     mutex_exit(&sc->lock);
@@ -101,12 +104,12 @@ void vblk_reset_path(struct vblk_softc *sc, const char *why) {
     if (r == 0)
         glue_dev_logf(LOG_INFO, addr, "device reinitialised after reset %llu", (unsigned long long)n);
     else
-        glue_dev_logf(LOG_ERR, addr, "the device did not come back after reset (%s): requests fail with EIO", glue_strerror(r));
+        glue_dev_logf(LOG_ERR, addr, "the device did not come back after reset (%s): requests fail with EIO",
+                      glue_strerror(r));
 }
 
 static void vblk_intr_release(struct vblk_softc *sc) {
-    for (unsigned i = 0; i < sc->nih; i++)
-        pci_intr_disestablish(sc->pa, sc->ih[i]);
+    for (unsigned i = 0; i < sc->nih; i++) pci_intr_disestablish(sc->pa, sc->ih[i]);
     sc->nih = 0;
 }
 
@@ -142,20 +145,20 @@ static int vblk_setup_intr(struct vblk_softc *sc) {
         r = HUSK_ENOTSUP;
     }
     if (r != 0) {
-        glue_dev_logf(LOG_WARN, addr, "cannot establish interrupt handlers (%s): polling the used ring instead", glue_strerror(r));
+        glue_dev_logf(LOG_WARN, addr, "cannot establish interrupt handlers (%s): polling the used ring instead",
+                      glue_strerror(r));
         vblk_intr_release(sc);
         sc->intr_kind = 0;
         sc->polling = true;
         return 0;
     }
     glue_dev_logf(LOG_INFO, addr, "using %s interrupts (%u vector(s))",
-              sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X" : "INTx", sc->intr_count);
+                  sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X" : "INTx", sc->intr_count);
     return 0;
 }
 
 static int vblk_start_poller(struct vblk_softc *sc) {
-    if (!sc->polling)
-        return 0;
+    if (!sc->polling) return 0;
     sc->poller_stop = false;
     int r = kthread_create("virtio_blk-poll", vblk_poll_thread, sc, &sc->poller);
     if (r != 0) {
@@ -167,8 +170,7 @@ static int vblk_start_poller(struct vblk_softc *sc) {
 }
 
 static void vblk_stop_poller(struct vblk_softc *sc) {
-    if (!sc->poller_running)
-        return;
+    if (!sc->poller_running) return;
     mutex_enter(&sc->lock);
     sc->poller_stop = true;
     cv_broadcast(&sc->cv);
@@ -238,21 +240,24 @@ int vblk_attach(struct pci_attach_args *pa, void **softc_out) {
         *softc_out = NULL;
         return r;
     }
-    glue_dev_logf(LOG_INFO, pa->pa_id.address, "disk %s: %llu blocks of %u bytes (%llu sectors)%s%s, queue %u, "
-              "%u requests of up to %u bytes in flight, %s", sc->name, (unsigned long long)sc->disk.info.block_count, sc->blk_size,
-              (unsigned long long)sc->capacity, (sc->features & VIRTIO_BLK_F_RO) ? ", read-only" : "",
-              (sc->features & VIRTIO_BLK_F_FLUSH) ? ", flush" : "", sc->qsize, sc->nslots, sc->max_transfer,
-              sc->polling ? "polling" : sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X" : "INTx");
+    glue_dev_logf(LOG_INFO, pa->pa_id.address,
+                  "disk %s: %llu blocks of %u bytes (%llu sectors)%s%s, queue %u, "
+                  "%u requests of up to %u bytes in flight, %s",
+                  sc->name, (unsigned long long)sc->disk.info.block_count, sc->blk_size,
+                  (unsigned long long)sc->capacity, (sc->features & VIRTIO_BLK_F_RO) ? ", read-only" : "",
+                  (sc->features & VIRTIO_BLK_F_FLUSH) ? ", flush" : "", sc->qsize, sc->nslots, sc->max_transfer,
+                  sc->polling                      ? "polling"
+                  : sc->intr_kind == HUSK_IRQ_MSIX ? "MSI-X"
+                                                   : "INTx");
     glue_dev_logf(LOG_DEBUG, pa->pa_id.address, "features offered 0x%llx, accepted 0x%llx, seg_max %u",
-              (unsigned long long)sc->dev_features, (unsigned long long)sc->features, sc->seg_max);
+                  (unsigned long long)sc->dev_features, (unsigned long long)sc->features, sc->seg_max);
     return 0;
 }
 
 /* Also the unwinding of a failed attach: every step checks what exists. */
 void vblk_detach(void *softc) {
     struct vblk_softc *sc = softc;
-    if (sc == NULL)
-        return;
+    if (sc == NULL) return;
     if (sc->disk_registered) {
         /* New submissions fail with ENODEV; waits for the ones accepted
          * (interrupts, the poller and the reset path keep completing them). */
@@ -266,10 +271,9 @@ void vblk_detach(void *softc) {
         sc->state = VBLK_STOPPED;
         mutex_exit(&sc->lock);
     }
-    if (sc->common != NULL)
-        vblk_device_reset(sc);            /* no DMA from here on */
+    if (sc->common != NULL) vblk_device_reset(sc); /* no DMA from here on */
     if (sc->lock.mtx_handle != 0 && sc->nslots > 0)
-        vblk_fail_inflight(sc, HUSK_ENODEV);   /* none after unregister; defensive */
+        vblk_fail_inflight(sc, HUSK_ENODEV); /* none after unregister; defensive */
     vblk_intr_release(sc);
     vblk_stop_poller(sc);
     vblk_io_free(sc);
@@ -277,8 +281,9 @@ void vblk_detach(void *softc) {
     vblk_pci_unmap(sc);
     if (sc->cv.cv_handle != 0) cv_destroy(&sc->cv);
     if (sc->lock.mtx_handle != 0) mutex_destroy(&sc->lock);
-    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "detached%s%s after %llu request(s), %llu interrupt(s), %llu reset(s)", sc->name[0] ? " disk " : "", sc->name,
-              (unsigned long long)sc->completed, (unsigned long long)sc->interrupts,
-              (unsigned long long)sc->resets);
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address,
+                  "detached%s%s after %llu request(s), %llu interrupt(s), %llu reset(s)", sc->name[0] ? " disk " : "",
+                  sc->name, (unsigned long long)sc->completed, (unsigned long long)sc->interrupts,
+                  (unsigned long long)sc->resets);
     kmem_free(sc, sizeof *sc);
 }

@@ -35,7 +35,7 @@ int vblk_io_alloc(struct vblk_softc *sc) {
     if (n == 0) n = 1;
     if (n > VBLK_MAX_SLOTS) n = VBLK_MAX_SLOTS;
     sc->nslots = n;
-    sc->max_transfer = VBLK_MAX_TRANSFER;   /* a multiple of every valid blk_size */
+    sc->max_transfer = VBLK_MAX_TRANSFER; /* a multiple of every valid blk_size */
     int r = bus_dmamem_alloc((bus_size_t)n * sizeof(struct vblk_slot_hdr), 64, 0, &sc->hdr_seg);
     if (r != 0) {
         glue_dev_logf(LOG_ERR, addr, "no DMA memory for request headers: %s", glue_strerror(r));
@@ -48,7 +48,8 @@ int vblk_io_alloc(struct vblk_softc *sc) {
         uint32_t k = n - first < VBLK_SLOTS_PER_CHUNK ? n - first : VBLK_SLOTS_PER_CHUNK;
         r = bus_dmamem_alloc((bus_size_t)k * sc->max_transfer, 4096, 0, &sc->buf_seg[sc->nbufsegs]);
         if (r != 0) {
-            glue_dev_logf(LOG_ERR, addr, "no DMA memory for bounce buffers (%u of %u slots of %u bytes allocated): %s", first, n, sc->max_transfer, glue_strerror(r));
+            glue_dev_logf(LOG_ERR, addr, "no DMA memory for bounce buffers (%u of %u slots of %u bytes allocated): %s",
+                          first, n, sc->max_transfer, glue_strerror(r));
             return r;
         }
         sc->nbufsegs++;
@@ -58,7 +59,10 @@ int vblk_io_alloc(struct vblk_softc *sc) {
 
 void vblk_io_free(struct vblk_softc *sc) {
     while (sc->nbufsegs > 0) bus_dmamem_free(&sc->buf_seg[--sc->nbufsegs]);
-    if (sc->hdr_allocated) { bus_dmamem_free(&sc->hdr_seg); sc->hdr_allocated = false; }
+    if (sc->hdr_allocated) {
+        bus_dmamem_free(&sc->hdr_seg);
+        sc->hdr_allocated = false;
+    }
 }
 
 /* Every slot free. Lock held, nothing in flight. */
@@ -116,12 +120,13 @@ int vblk_submit(void *priv, struct disk_req *req) {
     sc->desc_slot[d[0]] = (uint16_t)s;
 
     struct vblk_slot_hdr *h = vblk_slot_hdr(sc, s);
-    h->hdr.type = req->op == DISK_OP_READ ? VIRTIO_BLK_T_IN
-                : req->op == DISK_OP_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
+    h->hdr.type = req->op == DISK_OP_READ    ? VIRTIO_BLK_T_IN
+                  : req->op == DISK_OP_WRITE ? VIRTIO_BLK_T_OUT
+                                             : VIRTIO_BLK_T_FLUSH;
     h->hdr.reserved = 0;
     /* Always 512-byte units, whatever blk_size is (5.2.6). */
     h->hdr.sector = data ? req->offset / VIRTIO_BLK_SECTOR_SIZE : 0;
-    h->status = 0xff;   /* a value the device never writes: catches a missing status */
+    h->status = 0xff; /* a value the device never writes: catches a missing status */
 
     bus_addr_t hdr_bus = sc->hdr_seg.ds_addr + (bus_addr_t)s * sizeof(struct vblk_slot_hdr);
     bus_addr_t status_bus = hdr_bus + __builtin_offsetof(struct vblk_slot_hdr, status);
@@ -129,8 +134,7 @@ int vblk_submit(void *priv, struct disk_req *req) {
     vblk_set_desc(sc, d[0], hdr_bus, sizeof h->hdr, VIRTQ_DESC_F_NEXT, d[1]);
     if (data) {
         bus_addr_t buf_bus = vblk_slot_buf_bus(sc, s);
-        if (req->op == DISK_OP_WRITE)
-            memcpy(vblk_slot_buf(sc, s), req->data, req->len);
+        if (req->op == DISK_OP_WRITE) memcpy(vblk_slot_buf(sc, s), req->data, req->len);
         vblk_set_desc(sc, d[1], buf_bus, (uint32_t)req->len,
                       (uint16_t)(VIRTQ_DESC_F_NEXT | (req->op == DISK_OP_READ ? VIRTQ_DESC_F_WRITE : 0)), d[2]);
     }
@@ -138,8 +142,7 @@ int vblk_submit(void *priv, struct disk_req *req) {
     vblk_vq_publish(sc, d[0]);
     vblk_vq_kick(sc);
     bool wake = sc->polling && sc->inflight == 1;
-    if (wake)
-        cv_signal(&sc->cv);
+    if (wake) cv_signal(&sc->cv);
     mutex_exit(&sc->lock);
     return 0;
 }
@@ -148,13 +151,12 @@ static int32_t vblk_status_to_error(uint8_t st) {
     switch (st) {
     case VIRTIO_BLK_S_OK: return 0;
     case VIRTIO_BLK_S_UNSUPP: return HUSK_ENOTSUP;
-    default: return HUSK_EIO;   /* IOERR, or a status the device never wrote */
+    default: return HUSK_EIO; /* IOERR, or a status the device never wrote */
     }
 }
 
 static void vblk_report(struct disk_req **done, unsigned n) {
-    for (unsigned i = 0; i < n; i++)
-        done[i]->done(done[i]);
+    for (unsigned i = 0; i < n; i++) done[i]->done(done[i]);
 }
 
 /* Consume the used ring; call the finished requests' done without the
@@ -176,23 +178,22 @@ void vblk_reap(struct vblk_softc *sc) {
             struct disk_req *req = slot->req;
             uint8_t st = __atomic_load_n(&vblk_slot_hdr(sc, s)->status, __ATOMIC_ACQUIRE);
             req->status = vblk_status_to_error(st);
-            if (req->status == 0 && req->op == DISK_OP_READ)
-                memcpy(req->data, vblk_slot_buf(sc, s), req->len);
+            if (req->status == 0 && req->op == DISK_OP_READ) memcpy(req->data, vblk_slot_buf(sc, s), req->len);
             vblk_vq_free_chain(sc, slot->head, slot->ndesc);
             vblk_slot_put_locked(sc, s);
             sc->completed++;
             done[n++] = req;
         }
         if (broken && !sc->reset_pending) {
-            glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "the device completed descriptor %u, which is not the head of a request in flight", id);
+            glue_dev_logf(LOG_ERR, sc->pa->pa_id.address,
+                          "the device completed descriptor %u, which is not the head of a request in flight", id);
             sc->reset_pending = true;
             sc->reset_why = "the used ring named a descriptor that is not in flight";
             callout_schedule(&sc->reset_co, 0);
         }
         mutex_exit(&sc->lock);
         vblk_report(done, n);
-        if (n < VBLK_BATCH)
-            return;
+        if (n < VBLK_BATCH) return;
     }
 }
 
@@ -204,8 +205,7 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     mutex_enter(&sc->lock);
     for (uint32_t s = 0; s < sc->nslots; s++) {
         struct disk_req *req = sc->slots[s].req;
-        if (req == NULL)
-            continue;
+        if (req == NULL) continue;
         req->status = status;
         done[n++] = req;
         vblk_vq_free_chain(sc, sc->slots[s].head, sc->slots[s].ndesc);
@@ -214,7 +214,9 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     mutex_exit(&sc->lock);
     if (n > 0)
         glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "failed %u request(s) in flight with %s", n,
-                  status == HUSK_EIO ? "EIO" : status == HUSK_ENODEV ? "ENODEV" : "an error");
+                      status == HUSK_EIO      ? "EIO"
+                      : status == HUSK_ENODEV ? "ENODEV"
+                                              : "an error");
     vblk_report(done, n);
 }
 
@@ -222,18 +224,16 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
  * (the sim's config never changes; capacity changes are not supported). */
 static void vblk_config_changed(struct vblk_softc *sc) {
     uint8_t st = vblk_get_status(sc);
-    if (!(st & VIRTIO_STATUS_NEEDS_RESET))
-        return;
+    if (!(st & VIRTIO_STATUS_NEEDS_RESET)) return;
     mutex_enter(&sc->lock);
     bool first = !sc->reset_pending && sc->state == VBLK_RUNNING;
     if (first) {
         sc->reset_pending = true;
         sc->reset_why = "DEVICE_NEEDS_RESET (configuration interrupt)";
-        callout_schedule(&sc->reset_co, 0);  /* the reset runs in thread context */
+        callout_schedule(&sc->reset_co, 0); /* the reset runs in thread context */
     }
     mutex_exit(&sc->lock);
-    if (first)
-        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "device status 0x%02x: DEVICE_NEEDS_RESET; resetting", st);
+    if (first) glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "device status 0x%02x: DEVICE_NEEDS_RESET; resetting", st);
 }
 
 /* MSI-X vector 1 (or 0 when only one vector was granted). */
@@ -241,8 +241,7 @@ int vblk_intr_queue(void *arg) {
     struct vblk_softc *sc = arg;
     __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
     vblk_reap(sc);
-    if (sc->intr_count < 2)
-        vblk_config_changed(sc);
+    if (sc->intr_count < 2) vblk_config_changed(sc);
     return 1;
 }
 
@@ -260,13 +259,10 @@ int vblk_intr_intx(void *arg) {
     struct vblk_softc *sc = arg;
     uint8_t isr = bus_space_read_1(sc->isr, 0);
     pci_intr_ack(sc->pa, 0);
-    if (isr == 0 || isr == 0xff)
-        return 0;   /* not ours, or the device is gone */
+    if (isr == 0 || isr == 0xff) return 0; /* not ours, or the device is gone */
     __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
-    if (isr & VIRTIO_ISR_QUEUE)
-        vblk_reap(sc);
-    if (isr & VIRTIO_ISR_CONFIG)
-        vblk_config_changed(sc);
+    if (isr & VIRTIO_ISR_QUEUE) vblk_reap(sc);
+    if (isr & VIRTIO_ISR_CONFIG) vblk_config_changed(sc);
     return 1;
 }
 
@@ -297,8 +293,7 @@ void vblk_reset_task(void *arg) {
     bool pending = sc->reset_pending;
     const char *why = sc->reset_why;
     mutex_exit(&sc->lock);
-    if (pending)
-        vblk_reset_path(sc, why != NULL ? why : "reset requested");
+    if (pending) vblk_reset_path(sc, why != NULL ? why : "reset requested");
 }
 
 /* Periodic: the device must still be running with DRIVER_OK and without
@@ -311,8 +306,7 @@ void vblk_health(void *arg) {
     mutex_enter(&sc->lock);
     bool running = sc->state == VBLK_RUNNING && !sc->reset_pending;
     mutex_exit(&sc->lock);
-    if (!running)
-        return;
+    if (!running) return;
     uint8_t st = vblk_get_status(sc);
     if (st & VIRTIO_STATUS_NEEDS_RESET) {
         vblk_reset_path(sc, "DEVICE_NEEDS_RESET");

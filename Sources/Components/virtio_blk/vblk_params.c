@@ -30,34 +30,28 @@ int32_t vblk_params_load(void) {
     vblk_next_unit = 0;
     glue_snprintf(vblk_params.name, sizeof vblk_params.name, "vblk0");
     r = glue_param_string("name", vblk_params.name, sizeof vblk_params.name, &present);
-    if (r != HUSK_OK && first == HUSK_OK)
-        first = r;
+    if (r != HUSK_OK && first == HUSK_OK) first = r;
     if (r == HUSK_OK && present && !disk_name_valid(vblk_params.name, VBLK_NAME_BASE_MAX)) {
         glue_logf(LOG_ERR, "parameter name='%s' must be 1..27 characters of [A-Za-z0-9_.-]", vblk_params.name);
-        if (first == HUSK_OK)
-            first = HUSK_EINVAL;
+        if (first == HUSK_OK) first = HUSK_EINVAL;
     }
     if (r != HUSK_OK || (present && !disk_name_valid(vblk_params.name, VBLK_NAME_BASE_MAX)))
         glue_snprintf(vblk_params.name, sizeof vblk_params.name, "vblk0");
 
     r = glue_param_bool("poll", &vblk_params.poll);
-    if (r != HUSK_OK && first == HUSK_OK)
-        first = r;
+    if (r != HUSK_OK && first == HUSK_OK) first = r;
     r = glue_param_bool("intx", &vblk_params.intx);
-    if (r != HUSK_OK && first == HUSK_OK)
-        first = r;
+    if (r != HUSK_OK && first == HUSK_OK) first = r;
 
     /* 0 (unset) = the device's maximum. Suffixed values are >= 1024 or 0:
      * out of range. */
     uint64_t q = 0;
     r = glue_param_u64("queue_size", &q, 4, VBLK_QUEUE_MAX);
-    if (r != HUSK_OK && first == HUSK_OK)
-        first = r;
+    if (r != HUSK_OK && first == HUSK_OK) first = r;
     if (r == HUSK_OK && (q & (q - 1)) != 0) {
         glue_logf(LOG_ERR, "parameter queue_size=%llu must be a power of two from 4 to %u", (unsigned long long)q,
                   VBLK_QUEUE_MAX);
-        if (first == HUSK_OK)
-            first = HUSK_EINVAL;
+        if (first == HUSK_OK) first = HUSK_EINVAL;
     } else if (r == HUSK_OK) {
         vblk_params.queue_size = (uint32_t)q;
     }
@@ -77,21 +71,17 @@ void vblk_disk_name(unsigned unit, char *out, unsigned outlen) {
         return;
     }
     unsigned len = 0, digits_at;
-    while (base[len] != '\0')
-        len++;
+    while (base[len] != '\0') len++;
     digits_at = len;
-    while (digits_at > 0 && base[digits_at - 1] >= '0' && base[digits_at - 1] <= '9')
-        digits_at--;
+    while (digits_at > 0 && base[digits_at - 1] >= '0' && base[digits_at - 1] <= '9') digits_at--;
     if (digits_at == len || len - digits_at > 6) {
         glue_snprintf(out, outlen, "%s%u", base, unit);
         return;
     }
     unsigned n = 0;
-    for (unsigned i = digits_at; i < len; i++)
-        n = n * 10 + (unsigned)(base[i] - '0');
+    for (unsigned i = digits_at; i < len; i++) n = n * 10 + (unsigned)(base[i] - '0');
     char prefix[VBLK_NAME_MAX];
-    for (unsigned i = 0; i < digits_at && i + 1 < sizeof prefix; i++)
-        prefix[i] = base[i];
+    for (unsigned i = 0; i < digits_at && i + 1 < sizeof prefix; i++) prefix[i] = base[i];
     prefix[digits_at < sizeof prefix ? digits_at : sizeof prefix - 1] = '\0';
     glue_snprintf(out, outlen, "%s%u", prefix, n + unit);
 }

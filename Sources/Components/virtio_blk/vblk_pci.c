@@ -20,8 +20,7 @@ struct vblk_cap {
 static void vblk_find_caps(struct vblk_softc *sc, struct vblk_cap caps[5]) {
     struct pci_attach_args *pa = sc->pa;
     memset(caps, 0, 5 * sizeof caps[0]);
-    if (!(glue_pci_conf_read_2(pa, PCI_STATUS) & PCI_STATUS_CAP_LIST))
-        return;
+    if (!(glue_pci_conf_read_2(pa, PCI_STATUS) & PCI_STATUS_CAP_LIST)) return;
     uint32_t off = glue_pci_conf_read_1(pa, PCI_CAPLIST_PTR) & 0xfcu;
     for (unsigned guard = 0; off >= 0x40 && off < 0x100 && guard < 48; guard++) {
         uint8_t id = glue_pci_conf_read_1(pa, off);
@@ -47,38 +46,45 @@ static void vblk_find_caps(struct vblk_softc *sc, struct vblk_cap caps[5]) {
 static int vblk_map_one(struct vblk_softc *sc, const struct vblk_cap *c, const char *what, uint32_t min_len,
                         bus_space_handle_t *out) {
     if (!c->found) {
-        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "no virtio %s capability: not a modern (VIRTIO 1.x) device", what);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "no virtio %s capability: not a modern (VIRTIO 1.x) device",
+                      what);
         return HUSK_ENODEV;
     }
     if (c->length < min_len) {
-        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "virtio %s structure is %u bytes, need %u", what,
-                  c->length, min_len);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "virtio %s structure is %u bytes, need %u", what, c->length,
+                      min_len);
         return HUSK_ENODEV;
     }
     int r = bus_space_map(sc->pa, c->bar, c->offset, c->length, out);
     if (r != 0)
-        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot map the %s structure (BAR %u offset 0x%x length 0x%x): %s", what, c->bar, c->offset, c->length, glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address,
+                      "cannot map the %s structure (BAR %u offset 0x%x length 0x%x): %s", what, c->bar, c->offset,
+                      c->length, glue_strerror(r));
     return r;
 }
 
 int vblk_pci_map(struct vblk_softc *sc) {
     struct vblk_cap caps[5];
     vblk_find_caps(sc, caps);
-    int r = vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_COMMON_CFG], "common configuration", VIRTIO_COMMON_MIN_LEN, &sc->common);
+    int r =
+        vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_COMMON_CFG], "common configuration", VIRTIO_COMMON_MIN_LEN, &sc->common);
     if (r == 0) r = vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_NOTIFY_CFG], "notification", 2, &sc->notify);
     if (r == 0) r = vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_ISR_CFG], "ISR status", 1, &sc->isr);
-    if (r == 0) r = vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_DEVICE_CFG], "device configuration", VIRTIO_BLK_CFG_BLK_SIZE + 4, &sc->devcfg);
-    if (r != 0)
-        return r;
+    if (r == 0)
+        r = vblk_map_one(sc, &caps[VIRTIO_PCI_CAP_DEVICE_CFG], "device configuration", VIRTIO_BLK_CFG_BLK_SIZE + 4,
+                         &sc->devcfg);
+    if (r != 0) return r;
     sc->notify_mult = caps[VIRTIO_PCI_CAP_NOTIFY_CFG].notify_mult;
     sc->notify_len = caps[VIRTIO_PCI_CAP_NOTIFY_CFG].length;
-    glue_dev_logf(LOG_DEBUG, sc->pa->pa_id.address, "common BAR%u+0x%x, notify BAR%u+0x%x (x%u), ISR BAR%u+0x%x, device BAR%u+0x%x", caps[1].bar, caps[1].offset, caps[2].bar, caps[2].offset, sc->notify_mult,
-              caps[3].bar, caps[3].offset, caps[4].bar, caps[4].offset);
+    glue_dev_logf(LOG_DEBUG, sc->pa->pa_id.address,
+                  "common BAR%u+0x%x, notify BAR%u+0x%x (x%u), ISR BAR%u+0x%x, device BAR%u+0x%x", caps[1].bar,
+                  caps[1].offset, caps[2].bar, caps[2].offset, sc->notify_mult, caps[3].bar, caps[3].offset,
+                  caps[4].bar, caps[4].offset);
     return 0;
 }
 
 void vblk_pci_unmap(struct vblk_softc *sc) {
-    bus_space_handle_t *hs[] = { &sc->common, &sc->notify, &sc->isr, &sc->devcfg };
+    bus_space_handle_t *hs[] = {&sc->common, &sc->notify, &sc->isr, &sc->devcfg};
     for (unsigned i = 0; i < 4; i++) {
         if (*hs[i] != NULL) {
             bus_space_unmap(*hs[i]);
@@ -87,9 +93,7 @@ void vblk_pci_unmap(struct vblk_softc *sc) {
     }
 }
 
-uint8_t vblk_get_status(struct vblk_softc *sc) {
-    return bus_space_read_1(sc->common, VIRTIO_COMMON_STATUS);
-}
+uint8_t vblk_get_status(struct vblk_softc *sc) { return bus_space_read_1(sc->common, VIRTIO_COMMON_STATUS); }
 
 void vblk_set_status(struct vblk_softc *sc, uint8_t status) {
     bus_space_write_1(sc->common, VIRTIO_COMMON_STATUS, status);
@@ -104,7 +108,7 @@ void vblk_device_reset(struct vblk_softc *sc) {
     while (vblk_get_status(sc) != 0) {
         if (glue_uptime_ns() >= deadline) {
             glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "device status still 0x%02x 1 s after reset",
-                      vblk_get_status(sc));
+                          vblk_get_status(sc));
             return;
         }
         glue_sleep_ns(GLUE_NS_PER_MS);
@@ -141,8 +145,7 @@ int vblk_read_config(struct vblk_softc *sc) {
         uint64_t hi = bus_space_read_4(sc->devcfg, VIRTIO_BLK_CFG_CAPACITY + 4);
         uint32_t seg_max = bus_space_read_4(sc->devcfg, VIRTIO_BLK_CFG_SEG_MAX);
         uint32_t blk_size = bus_space_read_4(sc->devcfg, VIRTIO_BLK_CFG_BLK_SIZE);
-        if (bus_space_read_1(sc->common, VIRTIO_COMMON_CFGGEN) != gen)
-            continue;
+        if (bus_space_read_1(sc->common, VIRTIO_COMMON_CFGGEN) != gen) continue;
         sc->capacity = lo | (hi << 32);
         sc->seg_max = (sc->dev_features & VIRTIO_BLK_F_SEG_MAX) ? seg_max : 0;
         sc->blk_size = VIRTIO_BLK_SECTOR_SIZE;
@@ -150,7 +153,8 @@ int vblk_read_config(struct vblk_softc *sc) {
             if (blk_size >= 512 && blk_size <= 65536 && (blk_size & (blk_size - 1)) == 0)
                 sc->blk_size = blk_size;
             else
-                glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "device blk_size %u is not a power of two in 512..65536; using 512", blk_size);
+                glue_dev_logf(LOG_WARN, sc->pa->pa_id.address,
+                              "device blk_size %u is not a power of two in 512..65536; using 512", blk_size);
         }
         return 0;
     }

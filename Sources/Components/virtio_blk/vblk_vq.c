@@ -10,9 +10,9 @@
 /* Offsets inside the ring area, for the largest queue (so that a reset
  * can reinitialise any size in place): descriptors (16-byte aligned),
  * available ring (2), used ring (4, put on its own page). */
-#define VBLK_RING_AVAIL_OFF  (16u * VBLK_QUEUE_MAX)
-#define VBLK_RING_USED_OFF   8192u
-#define VBLK_RING_BYTES      (VBLK_RING_USED_OFF + 8u * VBLK_QUEUE_MAX + 8u)
+#define VBLK_RING_AVAIL_OFF (16u * VBLK_QUEUE_MAX)
+#define VBLK_RING_USED_OFF  8192u
+#define VBLK_RING_BYTES     (VBLK_RING_USED_OFF + 8u * VBLK_QUEUE_MAX + 8u)
 
 int vblk_vq_alloc(struct vblk_softc *sc) {
     int r = bus_dmamem_alloc(VBLK_RING_BYTES, 4096, 0, &sc->ring_seg);
@@ -42,14 +42,12 @@ void vblk_vq_free(struct vblk_softc *sc) {
  * reset (or not yet set up). Lock held (or not yet shared). */
 void vblk_vq_init_locked(struct vblk_softc *sc) {
     memset(sc->ring_seg.ds_vaddr, 0, VBLK_RING_BYTES);
-    for (unsigned i = 0; i < sc->qsize; i++)
-        sc->desc_next[i] = (uint16_t)(i + 1);
+    for (unsigned i = 0; i < sc->qsize; i++) sc->desc_next[i] = (uint16_t)(i + 1);
     sc->free_head = 0;
     sc->num_free = sc->qsize;
     sc->avail_idx = 0;
     sc->last_used = 0;
-    if (sc->polling)
-        *(volatile uint16_t *)(sc->avail + VIRTQ_AVAIL_FLAGS) = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    if (sc->polling) *(volatile uint16_t *)(sc->avail + VIRTQ_AVAIL_FLAGS) = VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
 /* 4.1.5.1.3: select queue 0, size it, give the device the rings and the
@@ -67,12 +65,11 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
         glue_dev_logf(LOG_ERR, addr, "queue 0 is already enabled after reset");
         return HUSK_EIO;
     }
-    if (sc->qsize == 0) {      /* first time: pick the size */
+    if (sc->qsize == 0) { /* first time: pick the size */
         uint32_t q = max < VBLK_QUEUE_MAX ? max : VBLK_QUEUE_MAX;
-        while (q & (q - 1))    /* split rings are powers of two; round a strange maximum down */
+        while (q & (q - 1)) /* split rings are powers of two; round a strange maximum down */
             q &= q - 1;
-        if (vblk_params.queue_size != 0 && vblk_params.queue_size < q)
-            q = vblk_params.queue_size;
+        if (vblk_params.queue_size != 0 && vblk_params.queue_size < q) q = vblk_params.queue_size;
         if (q < 2) {
             glue_dev_logf(LOG_ERR, addr, "queue size %u is too small for a request", max);
             return HUSK_ENODEV;
@@ -105,7 +102,7 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
     sc->notify_off = (bus_size_t)noff * sc->notify_mult;
     if (sc->notify_off + 2 > sc->notify_len) {
         glue_dev_logf(LOG_ERR, addr, "queue notify offset 0x%llx lies outside the notify structure (%llu bytes)",
-                  (unsigned long long)sc->notify_off, (unsigned long long)sc->notify_len);
+                      (unsigned long long)sc->notify_off, (unsigned long long)sc->notify_len);
         return HUSK_EIO;
     }
     /* The rings are zeroed and in place before the device may look. */
@@ -120,8 +117,7 @@ int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector) {
 
 /* Take n descriptors off the free list into idx[]. Lock held. */
 int vblk_vq_alloc_chain(struct vblk_softc *sc, unsigned n, uint16_t *idx) {
-    if (sc->num_free < n)
-        return HUSK_EAGAIN;
+    if (sc->num_free < n) return HUSK_EAGAIN;
     for (unsigned i = 0; i < n; i++) {
         idx[i] = sc->free_head;
         sc->free_head = sc->desc_next[sc->free_head];
@@ -135,8 +131,7 @@ int vblk_vq_alloc_chain(struct vblk_softc *sc, unsigned n, uint16_t *idx) {
  * Lock held. */
 void vblk_vq_free_chain(struct vblk_softc *sc, uint16_t head, unsigned n) {
     uint16_t last = head;
-    for (unsigned i = 1; i < n; i++)
-        last = sc->desc_next[last];
+    for (unsigned i = 1; i < n; i++) last = sc->desc_next[last];
     sc->desc_next[last] = sc->free_head;
     sc->free_head = head;
     sc->num_free = (uint16_t)(sc->num_free + n);
@@ -161,8 +156,7 @@ void vblk_vq_kick(struct vblk_softc *sc) {
 /* The next used element, if the device published one. Lock held. */
 bool vblk_vq_next_used(struct vblk_softc *sc, uint32_t *id, uint32_t *len) {
     uint16_t idx = __atomic_load_n((uint16_t *)(sc->used + VIRTQ_USED_IDX), __ATOMIC_ACQUIRE);
-    if (idx == sc->last_used)
-        return false;
+    if (idx == sc->last_used) return false;
     bus_dmamap_sync(NULL, 0, 0, BUS_DMASYNC_POSTREAD);
     volatile struct virtq_used_elem *e =
         (volatile struct virtq_used_elem *)(sc->used + VIRTQ_USED_RING) + (sc->last_used & (sc->qsize - 1));

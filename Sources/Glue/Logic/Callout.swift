@@ -10,15 +10,19 @@ final class Callout: @unchecked Sendable {
     let fn: @convention(c) (UnsafeMutableRawPointer?) -> Void
     let arg: UnsafeMutableRawPointer?
     var deadline: UInt64 = 0
-    var period: UInt64 = 0          // 0: one-shot
-    var seq: UInt64 = 0             // FIFO among equal deadlines
-    var pending = false             // in engine.queue
-    var generation: UInt64 = 0      // bumped by schedule/stop: a running periodic is re-armed only if unchanged
-    var releaseWhenDone = false     // destroyed from its own handler
+    var period: UInt64 = 0  // 0: one-shot
+    var seq: UInt64 = 0  // FIFO among equal deadlines
+    var pending = false  // in engine.queue
+    var generation: UInt64 = 0  // bumped by schedule/stop: a running periodic is re-armed only if unchanged
+    var releaseWhenDone = false  // destroyed from its own handler
 
-    init(engine: CalloutEngine, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
-         arg: UnsafeMutableRawPointer?) {
-        self.engine = engine; self.fn = fn; self.arg = arg
+    init(
+        engine: CalloutEngine, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
+        arg: UnsafeMutableRawPointer?
+    ) {
+        self.engine = engine
+        self.fn = fn
+        self.arg = arg
     }
 }
 
@@ -28,9 +32,9 @@ final class CalloutEngine: @unchecked Sendable {
     // of the component); `ctx`, `monitor` and `thread` are set before the
     // engine is shared.
     let ctx: OpaquePointer
-    let monitor: HypMonitor        // cvs[0]: wake the thread; cvs[1]: a handler finished
+    let monitor: HypMonitor  // cvs[0]: wake the thread; cvs[1]: a handler finished
     private(set) var thread: husk_handle = 0
-    private var queue: [Callout] = []   // sorted by (deadline, seq)
+    private var queue: [Callout] = []  // sorted by (deadline, seq)
     private(set) var running: Callout?
     private var runnerSelf: husk_handle = 0
     private var nextSeq: UInt64 = 0
@@ -47,9 +51,11 @@ final class CalloutEngine: @unchecked Sendable {
         let engine = CalloutEngine(ctx: ctx, monitor: monitor)
         let arg = Unmanaged.passRetained(engine).toOpaque()
         var t: husk_handle = 0
-        let r = Hyp.table.pointee.thread_create!(ctx, "callout", { arg in
-            Unmanaged<CalloutEngine>.fromOpaque(arg!).takeRetainedValue().run()
-        }, arg, UInt32(HUSK_THREAD_JOINABLE), &t)
+        let r = Hyp.table.pointee.thread_create!(
+            ctx, "callout",
+            { arg in
+                Unmanaged<CalloutEngine>.fromOpaque(arg!).takeRetainedValue().run()
+            }, arg, UInt32(HUSK_THREAD_JOINABLE), &t)
         if r != HUSK_OK {
             Unmanaged<CalloutEngine>.fromOpaque(arg).release()
             monitor.destroy()
@@ -60,7 +66,8 @@ final class CalloutEngine: @unchecked Sendable {
     }
 
     private init(ctx: OpaquePointer, monitor: HypMonitor) {
-        self.ctx = ctx; self.monitor = monitor
+        self.ctx = ctx
+        self.monitor = monitor
     }
 
     /// A new callout of this engine (callout_init).
@@ -87,7 +94,7 @@ final class CalloutEngine: @unchecked Sendable {
         c.pending = true
         let at = queue.firstIndex { ($0.deadline, $0.seq) > (c.deadline, c.seq) } ?? queue.endIndex
         queue.insert(c, at: at)
-        if at == 0 { monitor.signal(Self.wake) }   // the thread sleeps until the old head
+        if at == 0 { monitor.signal(Self.wake) }  // the thread sleeps until the old head
         monitor.unlock()
     }
 
@@ -162,9 +169,15 @@ final class CalloutEngine: @unchecked Sendable {
         monitor.lock()
         runnerSelf = Hyp.table.pointee.thread_self!(ctx)
         while !stopping {
-            guard let first = queue.first else { monitor.wait(Self.wake); continue }
+            guard let first = queue.first else {
+                monitor.wait(Self.wake)
+                continue
+            }
             let now = Hyp.now(ctx)
-            if first.deadline > now { monitor.wait(Self.wake, until: first.deadline); continue }
+            if first.deadline > now {
+                monitor.wait(Self.wake, until: first.deadline)
+                continue
+            }
             queue.removeFirst()
             first.pending = false
             running = first

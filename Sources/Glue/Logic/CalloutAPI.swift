@@ -5,9 +5,11 @@ import HypercallABI
 // retained reference to a Callout; callout_destroy drops it.
 
 @_cdecl("glue_callout_init")
-public func glue_callout_init(_ c: UnsafeMutablePointer<callout_t>?,
-                       _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
-                       _ arg: UnsafeMutableRawPointer?) -> Int32 {
+public func glue_callout_init(
+    _ c: UnsafeMutablePointer<callout_t>?,
+    _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+    _ arg: UnsafeMutableRawPointer?
+) -> Int32 {
     let ctx = Hyp.current("callout_init")
     guard let c, let fn else { Hyp.panic(ctx, "callout_init: NULL callout or function") }
     guard let engine = CalloutEngines.shared.engine(for: ctx) else { return HUSK_EAGAIN }

@@ -12,7 +12,11 @@ extension Glue {
         public var uid: UInt32
         public var gid: UInt32
         public var groups: [UInt32]
-        public init(uid: UInt32, gid: UInt32, groups: [UInt32]) { self.uid = uid; self.gid = gid; self.groups = groups }
+        public init(uid: UInt32, gid: UInt32, groups: [UInt32]) {
+            self.uid = uid
+            self.gid = gid
+            self.groups = groups
+        }
     }
 
     /// Run `body` with `caller` as the calling thread's current caller

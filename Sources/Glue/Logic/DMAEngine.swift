@@ -9,7 +9,7 @@ final class EngineRecord: @unchecked Sendable {
     // stays valid until unregister returns (the API contract).
     let engine: UnsafePointer<dma_engine>
     let ctx: UInt
-    let name: UnsafeMutablePointer<CChar>     // our copy, outlives the provider's
+    let name: UnsafeMutablePointer<CChar>  // our copy, outlives the provider's
     let maxLen: UInt64
     let maxBusAddr: UInt64
     var alive = true
@@ -34,7 +34,10 @@ final class DMAChannel: @unchecked Sendable {
     // @unchecked: immutable.
     let record: EngineRecord
     let ctx: UInt
-    init(_ r: EngineRecord, ctx: UInt) { record = r; self.ctx = ctx }
+    init(_ r: EngineRecord, ctx: UInt) {
+        record = r
+        self.ctx = ctx
+    }
 }
 
 final class DMAEngines: Sendable {
@@ -93,8 +96,10 @@ final class DMAEngines: Sendable {
         withLock { s in s.channels.removeValue(forKey: ObjectIdentifier(ch)) != nil }
     }
 
-    func copy(_ ch: DMAChannel, dst: UInt64, src: UInt64, len: UInt64,
-              done: dma_done_fn, arg: UnsafeMutableRawPointer?) -> Int32 {
+    func copy(
+        _ ch: DMAChannel, dst: UInt64, src: UInt64, len: UInt64,
+        done: dma_done_fn, arg: UnsafeMutableRawPointer?
+    ) -> Int32 {
         let rec = ch.record
         if len == 0 || (rec.maxLen != 0 && len > rec.maxLen) { return HUSK_EINVAL }
         if rec.maxBusAddr != 0 {
@@ -115,8 +120,10 @@ final class DMAEngines: Sendable {
     /// A finished component: withdraw its engines, put back its channels.
     func releaseAll(of ctx: OpaquePointer) {
         let (engines, channels) = withLock { s in
-            (s.engines.values.filter { $0.ctx == ctxKey(ctx) }.map(\.engine),
-             s.channels.values.filter { $0.ctx == ctxKey(ctx) })
+            (
+                s.engines.values.filter { $0.ctx == ctxKey(ctx) }.map(\.engine),
+                s.channels.values.filter { $0.ctx == ctxKey(ctx) }
+            )
         }
         for e in engines {
             Hyp.log(ctx, HUSK_LOG_WARN, "glue: dma engine '\(String(cString: e.pointee.name))' still registered; withdrawing it")
@@ -157,8 +164,10 @@ public func glue_dma_engine_put(_ p: OpaquePointer?) {
 }
 
 @_cdecl("glue_dma_chan_limits")
-public func glue_dma_chan_limits(_ p: OpaquePointer?, _ maxLen: UnsafeMutablePointer<UInt64>?,
-                          _ maxBus: UnsafeMutablePointer<UInt64>?) {
+public func glue_dma_chan_limits(
+    _ p: OpaquePointer?, _ maxLen: UnsafeMutablePointer<UInt64>?,
+    _ maxBus: UnsafeMutablePointer<UInt64>?
+) {
     let ch = DMAChan.get(p)
     maxLen?.pointee = ch.record.maxLen
     maxBus?.pointee = ch.record.maxBusAddr
@@ -170,8 +179,10 @@ public func glue_dma_chan_name(_ p: OpaquePointer?) -> UnsafePointer<CChar>? {
 }
 
 @_cdecl("glue_dma_engine_copy")
-public func glue_dma_engine_copy(_ p: OpaquePointer?, _ dst: UInt64, _ src: UInt64, _ len: UInt64,
-                          _ done: dma_done_fn?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
+public func glue_dma_engine_copy(
+    _ p: OpaquePointer?, _ dst: UInt64, _ src: UInt64, _ len: UInt64,
+    _ done: dma_done_fn?, _ arg: UnsafeMutableRawPointer?
+) -> Int32 {
     let ch = DMAChan.get(p)
     guard let done else { return HUSK_EINVAL }
     return DMAEngines.shared.copy(ch, dst: dst, src: src, len: len, done: done, arg: arg)

@@ -68,17 +68,22 @@ final class DMAMemory: Sendable {
 // MARK: C entry points (husk/glue/bus_dma.h)
 
 @_cdecl("glue_bus_dmamem_alloc")
-public func glue_bus_dmamem_alloc(_ size: UInt64, _ align: UInt64, _ maxaddr: UInt64,
-                           _ seg: UnsafeMutablePointer<bus_dma_segment_t>?) -> Int32 {
+public func glue_bus_dmamem_alloc(
+    _ size: UInt64, _ align: UInt64, _ maxaddr: UInt64,
+    _ seg: UnsafeMutablePointer<bus_dma_segment_t>?
+) -> Int32 {
     let ctx = Hyp.current("bus_dmamem_alloc")
     guard let seg else { return HUSK_EINVAL }
     var buf = husk_dma_buf()
     let r = Hyp.table.pointee.dma_alloc!(ctx, size, align, maxaddr, &buf)
     guard r == HUSK_OK, let cpu = buf.cpu else { return r == HUSK_OK ? HUSK_ENOMEM : r }
-    DMAMemory.shared.add(.init(cpu: UInt(bitPattern: cpu), size: buf.size, bus: buf.bus,
-                               handle: buf.handle, ctx: ctxKey(ctx)))
-    seg.pointee = bus_dma_segment_t(ds_addr: buf.bus, ds_len: size, ds_vaddr: cpu,
-                                    ds_handle: buf.handle, ds_ctx: ctx)
+    DMAMemory.shared.add(
+        .init(
+            cpu: UInt(bitPattern: cpu), size: buf.size, bus: buf.bus,
+            handle: buf.handle, ctx: ctxKey(ctx)))
+    seg.pointee = bus_dma_segment_t(
+        ds_addr: buf.bus, ds_len: size, ds_vaddr: cpu,
+        ds_handle: buf.handle, ds_ctx: ctx)
     return HUSK_OK
 }
 
@@ -95,8 +100,10 @@ public func glue_bus_dmamem_free(_ seg: UnsafeMutablePointer<bus_dma_segment_t>?
 }
 
 @_cdecl("glue_bus_dmamap_create")
-public func glue_bus_dmamap_create(_ maxsize: UInt64, _ maxaddr: UInt64,
-                            _ out: UnsafeMutablePointer<bus_dmamap_t?>?) -> Int32 {
+public func glue_bus_dmamap_create(
+    _ maxsize: UInt64, _ maxaddr: UInt64,
+    _ out: UnsafeMutablePointer<bus_dmamap_t?>?
+) -> Int32 {
     guard let out, maxsize > 0 else { return HUSK_EINVAL }
     let map = UnsafeMutablePointer<glue_dmamap>.allocate(capacity: 1)
     map.initialize(to: glue_dmamap())

@@ -41,8 +41,10 @@ public func glue_disk_submit(_ p: OpaquePointer?, _ req: UnsafeMutablePointer<di
 }
 
 @_cdecl("glue_disk_transfer")
-public func glue_disk_transfer(_ p: OpaquePointer?, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64,
-                        _ len: UInt64) -> Int32 {
+public func glue_disk_transfer(
+    _ p: OpaquePointer?, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64,
+    _ len: UInt64
+) -> Int32 {
     let ref = DiskRef.get(p)
     if let r = Disks.shared.transfer(ref, op: op, data: data, offset: offset, len: len) { return r }
     return SyncWait.submitAndWait(ref, op: op, data: data, offset: offset, len: len)
@@ -51,12 +53,20 @@ public func glue_disk_transfer(_ p: OpaquePointer?, _ op: UInt32, _ data: Unsafe
 /// Submit one request and wait for `done` on a glue mutex and condition
 /// variable (for providers without a synchronous transfer).
 enum SyncWait {
-    struct State { var m = kmutex_t(); var cv = kcondvar_t(); var finished = false; var status: Int32 = 0 }
+    struct State {
+        var m = kmutex_t()
+        var cv = kcondvar_t()
+        var finished = false
+        var status: Int32 = 0
+    }
 
     static func submitAndWait(_ ref: DiskReference, op: UInt32, data: UnsafeMutableRawPointer?, offset: UInt64, len: UInt64) -> Int32 {
         let st = UnsafeMutablePointer<State>.allocate(capacity: 1)
         st.initialize(to: State())
-        defer { st.deinitialize(count: 1); st.deallocate() }
+        defer {
+            st.deinitialize(count: 1)
+            st.deallocate()
+        }
         guard glue_mutex_init(&st.pointee.m, "disk-wait") == HUSK_OK else { return HUSK_ENOMEM }
         defer { glue_mutex_destroy(&st.pointee.m) }
         guard glue_cv_init(&st.pointee.cv, "disk-wait") == HUSK_OK else { return HUSK_ENOMEM }
@@ -64,8 +74,14 @@ enum SyncWait {
         // On the heap: the provider holds the request after submit returns.
         let req = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
         req.initialize(to: disk_req())
-        defer { req.deinitialize(count: 1); req.deallocate() }
-        req.pointee.op = op; req.pointee.data = data; req.pointee.offset = offset; req.pointee.len = len
+        defer {
+            req.deinitialize(count: 1)
+            req.deallocate()
+        }
+        req.pointee.op = op
+        req.pointee.data = data
+        req.pointee.offset = offset
+        req.pointee.len = len
         req.pointee.arg = UnsafeMutableRawPointer(st)
         req.pointee.done = { r in
             let st = r!.pointee.arg!.assumingMemoryBound(to: State.self)
@@ -77,7 +93,10 @@ enum SyncWait {
         }
         while true {
             let r = Disks.shared.submit(ref, req)
-            if r == HUSK_EAGAIN { _ = Hyp.table.pointee.sleep_ns!(Hyp.currentOrNil, 50_000); continue }
+            if r == HUSK_EAGAIN {
+                _ = Hyp.table.pointee.sleep_ns!(Hyp.currentOrNil, 50_000)
+                continue
+            }
             if r != HUSK_OK { return r }
             break
         }
@@ -146,8 +165,10 @@ extension Glue {
         /// valid until `completion` runs). Returns 0 and calls `completion`
         /// exactly once with the request's status, or returns an error
         /// (EINVAL, EROFS, ENODEV, EAGAIN) and never calls it.
-        public func submit(_ op: Operation, data: UnsafeMutableRawPointer?, offset: UInt64, length: UInt64,
-                           completion: @escaping @Sendable (Int32) -> Void) -> Int32 {
+        public func submit(
+            _ op: Operation, data: UnsafeMutableRawPointer?, offset: UInt64, length: UInt64,
+            completion: @escaping @Sendable (Int32) -> Void
+        ) -> Int32 {
             let req = UnsafeMutablePointer<disk_req>.allocate(capacity: 1)
             req.initialize(to: disk_req())
             req.pointee.op = op.rawValue

@@ -31,7 +31,10 @@ final class DiskReference: @unchecked Sendable {
     // @unchecked: immutable.
     let record: DiskRecord
     let ctx: UInt
-    init(_ r: DiskRecord, ctx: UInt) { record = r; self.ctx = ctx }
+    init(_ r: DiskRecord, ctx: UInt) {
+        record = r
+        self.ctx = ctx
+    }
 }
 
 /// The disk registry behind husk/glue/disk.h and `Glue.Disk`.
@@ -58,8 +61,9 @@ final class Disks: Sendable {
         let info = d.pointee.info
         let bs = info.block_size
         guard bs >= 512, bs <= 65536, bs & (bs - 1) == 0,
-              info.max_transfer % bs == 0, info.block_count > 0,
-              info.block_count <= UInt64.max / UInt64(bs) else { return HUSK_EINVAL }
+            info.max_transfer % bs == 0, info.block_count > 0,
+            info.block_count <= UInt64.max / UInt64(bs)
+        else { return HUSK_EINVAL }
         let rec = DiskRecord(d, name: name, ctx: ctx.map(ctxKey) ?? 0)
         return withLock { s in
             if s.disks[name] != nil { return HUSK_EEXIST }
@@ -108,8 +112,9 @@ final class Disks: Sendable {
         case UInt32(DISK_OP_READ), UInt32(DISK_OP_WRITE):
             let bs = UInt64(rec.info.block_size)
             guard len > 0, data != nil, offset % bs == 0, len % bs == 0,
-                  offset <= rec.sizeBytes, len <= rec.sizeBytes - offset,
-                  rec.info.max_transfer == 0 || len <= UInt64(rec.info.max_transfer) else { return HUSK_EINVAL }
+                offset <= rec.sizeBytes, len <= rec.sizeBytes - offset,
+                rec.info.max_transfer == 0 || len <= UInt64(rec.info.max_transfer)
+            else { return HUSK_EINVAL }
             if op == UInt32(DISK_OP_WRITE) && rec.readOnly { return HUSK_EROFS }
             return nil
         case UInt32(DISK_OP_FLUSH):
@@ -176,8 +181,10 @@ final class Disks: Sendable {
     /// A finished component: withdraw its disks, close its references.
     func releaseAll(of ctx: OpaquePointer) {
         let (disks, refs) = withLock { s in
-            (s.disks.values.filter { $0.ctx == ctxKey(ctx) }.map { ($0.disk, $0.name) },
-             s.refs.values.filter { $0.ctx == ctxKey(ctx) })
+            (
+                s.disks.values.filter { $0.ctx == ctxKey(ctx) }.map { ($0.disk, $0.name) },
+                s.refs.values.filter { $0.ctx == ctxKey(ctx) }
+            )
         }
         for (d, name) in disks {
             Hyp.log(ctx, HUSK_LOG_WARN, "glue: disk '\(name)' still registered; withdrawing it")
@@ -194,6 +201,8 @@ final class PendingRequest: @unchecked Sendable {
     let done: disk_done_fn
     let arg: UnsafeMutableRawPointer?
     init(record: DiskRecord, done: disk_done_fn, arg: UnsafeMutableRawPointer?) {
-        self.record = record; self.done = done; self.arg = arg
+        self.record = record
+        self.done = done
+        self.arg = arg
     }
 }

@@ -11,8 +11,9 @@ public enum Glue {
     /// init; calling again with the same table is harmless. A different table
     /// later replaces it (tests run several hosts one after another).
     public static func bind(_ hyp: UnsafePointer<husk_hyp>) {
-        precondition(hyp.pointee.abi_major == UInt32(HUSK_ABI_MAJOR),
-                     "glue built for hypercall ABI \(HUSK_ABI_MAJOR).x, host offers \(hyp.pointee.abi_major).\(hyp.pointee.abi_minor)")
+        precondition(
+            hyp.pointee.abi_major == UInt32(HUSK_ABI_MAJOR),
+            "glue built for hypercall ABI \(HUSK_ABI_MAJOR).x, host offers \(hyp.pointee.abi_major).\(hyp.pointee.abi_minor)")
         Hyp.install(hyp)
     }
 
@@ -38,10 +39,12 @@ enum ComponentReaper {
         let box = Unmanaged.passRetained(CtxBox(ctx)).toOpaque()
         var thread: husk_handle = 0
         let r = "glue-reaper".withCString { name in
-            Hyp.table.pointee.thread_create!(ctx, name, { arg in
-                let box = Unmanaged<CtxBox>.fromOpaque(arg!).takeRetainedValue()
-                ComponentReaper.run(box.ctx)
-            }, box, UInt32(HUSK_THREAD_JOINABLE), &thread)
+            Hyp.table.pointee.thread_create!(
+                ctx, name,
+                { arg in
+                    let box = Unmanaged<CtxBox>.fromOpaque(arg!).takeRetainedValue()
+                    ComponentReaper.run(box.ctx)
+                }, box, UInt32(HUSK_THREAD_JOINABLE), &thread)
         }
         if r == HUSK_OK {
             _ = Hyp.table.pointee.thread_join!(ctx, thread)

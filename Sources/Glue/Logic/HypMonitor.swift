@@ -67,7 +67,7 @@ final class HypMonitor: @unchecked Sendable {
 /// The early return is a legal spurious wake-up; bounding the flagless wait
 /// bounds the delay should the cancellation have swallowed a signal.
 enum CancelSafeWait {
-    static let cancelledSlice: UInt64 = 10_000_000   // 10 ms
+    static let cancelledSlice: UInt64 = 10_000_000  // 10 ms
 
     static func wait(ctx: OpaquePointer, cv: husk_handle, mutex: husk_handle, deadline: UInt64?) -> Int32 {
         let h = Hyp.table
@@ -78,8 +78,8 @@ enum CancelSafeWait {
         let limit = deadline.map { min($0, slice) } ?? slice
         var r2 = h.pointee.cv_timedwait!(ctx, cv, mutex, limit)
         _ = h.pointee.thread_cancel!(ctx, h.pointee.thread_self!(ctx))
-        if r2 == HUSK_EINTR { r2 = HUSK_OK }            // cancelled again meanwhile
+        if r2 == HUSK_EINTR { r2 = HUSK_OK }  // cancelled again meanwhile
         if r2 == HUSK_ETIMEDOUT, let d = deadline, Hyp.now(ctx) >= d { return HUSK_ETIMEDOUT }
-        return r2 == HUSK_ETIMEDOUT ? HUSK_OK : r2     // the slice ended: a spurious wake-up
+        return r2 == HUSK_ETIMEDOUT ? HUSK_OK : r2  // the slice ended: a spurious wake-up
     }
 }

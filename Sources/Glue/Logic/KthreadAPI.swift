@@ -4,8 +4,10 @@ import HypercallABI
 // Kernel threads of the calling component (husk/glue/kthread.h).
 
 @_cdecl("glue_kthread_create")
-public func glue_kthread_create(_ name: UnsafePointer<CChar>?, _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
-                         _ arg: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<kthread_t>?) -> Int32 {
+public func glue_kthread_create(
+    _ name: UnsafePointer<CChar>?, _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+    _ arg: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<kthread_t>?
+) -> Int32 {
     let ctx = Hyp.current("kthread_create")
     guard let fn else { return HUSK_EINVAL }
     let flags = out != nil ? UInt32(HUSK_THREAD_JOINABLE) : 0

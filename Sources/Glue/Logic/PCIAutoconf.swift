@@ -16,7 +16,10 @@ final class Attachment: @unchecked Sendable {
     var interrupts: Set<husk_handle> = []
 
     init(serial: UInt64, driver: UnsafePointer<pci_driver>, ctx: OpaquePointer, pa: UnsafeMutablePointer<pci_attach_args>) {
-        self.serial = serial; self.driver = driver; self.ctx = ctx; self.pa = pa
+        self.serial = serial
+        self.driver = driver
+        self.ctx = ctx
+        self.pa = pa
     }
 }
 
@@ -24,7 +27,7 @@ final class Attachment: @unchecked Sendable {
 /// the host's release request, the component finishing).
 final class PCIAutoconf: Sendable {
     struct Registry {
-        var drivers: [UInt: (ctx: UInt, serials: Set<UInt64>)] = [:]   // by pci_driver address
+        var drivers: [UInt: (ctx: UInt, serials: Set<UInt64>)] = [:]  // by pci_driver address
         var attachments: [UInt64: Attachment] = [:]
         var nextSerial: UInt64 = 1
     }
@@ -78,7 +81,7 @@ final class PCIAutoconf: Sendable {
         let where_ = withUnsafeBytes(of: id.address) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         var dev: husk_handle = 0
         let r = h.pointee.dev_open!(ctx, index, &dev)
-        if r == HUSK_EBUSY { return false }   // another driver or component has it
+        if r == HUSK_EBUSY { return false }  // another driver or component has it
         if r != HUSK_OK {
             Hyp.log(ctx, HUSK_LOG_WARN, "\(name): cannot open \(where_): \(Hyp.errorName(r))")
             return false
@@ -87,9 +90,11 @@ final class PCIAutoconf: Sendable {
         let a = withLock { reg -> Attachment in
             let serial = reg.nextSerial
             reg.nextSerial += 1
-            pa.initialize(to: pci_attach_args(pa_dev: dev, pa_id: id, pa_index: index, pa_intr_kind: 0,
-                                              pa_intr_count: 0, pa_reserved: 0, pa_hyp: h, pa_ctx: ctx,
-                                              pa_glue: UnsafeMutableRawPointer(bitPattern: UInt(serial))))
+            pa.initialize(
+                to: pci_attach_args(
+                    pa_dev: dev, pa_id: id, pa_index: index, pa_intr_kind: 0,
+                    pa_intr_count: 0, pa_reserved: 0, pa_hyp: h, pa_ctx: ctx,
+                    pa_glue: UnsafeMutableRawPointer(bitPattern: UInt(serial))))
             let a = Attachment(serial: serial, driver: drv, ctx: ctx, pa: pa)
             reg.attachments[serial] = a
             reg.drivers[UInt(bitPattern: drv)]?.serials.insert(serial)
@@ -102,12 +107,17 @@ final class PCIAutoconf: Sendable {
             teardown(a)
             return false
         }
-        withLock { _ in a.softc = softc; a.state = .attached }
+        withLock { _ in
+            a.softc = softc
+            a.state = .attached
+        }
         // Ask to hear when the host wants the device back. Hosts that never
         // ask answer with an error, which is fine.
-        _ = h.pointee.dev_on_release!(ctx, dev, { arg in
-            PCIAutoconf.shared.detach(serial: UInt64(UInt(bitPattern: arg)), reason: "the host asked for the device back")
-        }, UnsafeMutableRawPointer(bitPattern: UInt(a.serial)))
+        _ = h.pointee.dev_on_release!(
+            ctx, dev,
+            { arg in
+                PCIAutoconf.shared.detach(serial: UInt64(UInt(bitPattern: arg)), reason: "the host asked for the device back")
+            }, UnsafeMutableRawPointer(bitPattern: UInt(a.serial)))
         Hyp.log(ctx, HUSK_LOG_INFO, "\(name) attached to \(where_)")
         return true
     }

@@ -5,8 +5,10 @@ import HypercallABI
 // recorded per attachment so a detach removes the ones a driver left.
 
 @_cdecl("glue_pci_intr_alloc")
-public func glue_pci_intr_alloc(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ kinds: UInt32, _ want: UInt32,
-                         _ kind: UnsafeMutablePointer<UInt32>?, _ count: UnsafeMutablePointer<UInt32>?) -> Int32 {
+public func glue_pci_intr_alloc(
+    _ pa: UnsafeMutablePointer<pci_attach_args>?, _ kinds: UInt32, _ want: UInt32,
+    _ kind: UnsafeMutablePointer<UInt32>?, _ count: UnsafeMutablePointer<UInt32>?
+) -> Int32 {
     guard let pa else { return HUSK_EINVAL }
     var k: UInt32 = 0, c: UInt32 = 0
     let r = Hyp.table.pointee.irq_alloc!(pa.pointee.pa_ctx, pa.pointee.pa_dev, kinds, want, &k, &c)
@@ -19,9 +21,11 @@ public func glue_pci_intr_alloc(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ 
 }
 
 @_cdecl("glue_pci_intr_establish")
-public func glue_pci_intr_establish(_ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32,
-                             _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
-                             _ arg: UnsafeMutableRawPointer?, _ ih: UnsafeMutablePointer<pci_intr_handle_t>?) -> Int32 {
+public func glue_pci_intr_establish(
+    _ pa: UnsafeMutablePointer<pci_attach_args>?, _ vector: UInt32,
+    _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
+    _ arg: UnsafeMutableRawPointer?, _ ih: UnsafeMutablePointer<pci_intr_handle_t>?
+) -> Int32 {
     guard let pa, let fn else { return HUSK_EINVAL }
     let a = PCIAutoconf.shared.attachment(pa, "pci_intr_establish")
     var h: husk_handle = 0

@@ -6,8 +6,10 @@ import HypercallABI
 // parses flags and sizes, and logs every problem naming key and value.
 
 @_cdecl("glue_param_string")
-public func glue_param_string(_ key: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
-                       _ present: UnsafeMutablePointer<Bool>?) -> Int32 {
+public func glue_param_string(
+    _ key: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+    _ present: UnsafeMutablePointer<Bool>?
+) -> Int32 {
     let ctx = Hyp.current("glue_param_string")
     guard let key, let buf, let present else {
         Hyp.panic(ctx, "glue_param_string: key, buf and present must not be NULL")
@@ -53,8 +55,10 @@ public func glue_param_bool(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePo
 }
 
 @_cdecl("glue_param_u64")
-public func glue_param_u64(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UInt64>?, _ min: UInt64,
-                    _ max: UInt64) -> Int32 {
+public func glue_param_u64(
+    _ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UInt64>?, _ min: UInt64,
+    _ max: UInt64
+) -> Int32 {
     let ctx = Hyp.current("glue_param_u64")
     guard let key, let out else { Hyp.panic(ctx, "glue_param_u64: key and out must not be NULL") }
     let name = String(cString: key)
@@ -68,12 +72,16 @@ public func glue_param_u64(_ key: UnsafePointer<CChar>?, _ out: UnsafeMutablePoi
     let range = "from \(min) to \(max)"
     switch Param.parseNumber(v) {
     case .notANumber:
-        Param.error(ctx, "parameter \(name)='\(Param.shown(v))' is not a number (decimal digits, optional "
-                    + "suffix K, M or G = 2^10, 2^20, 2^30): must be \(range)")
+        Param.error(
+            ctx,
+            "parameter \(name)='\(Param.shown(v))' is not a number (decimal digits, optional "
+                + "suffix K, M or G = 2^10, 2^20, 2^30): must be \(range)")
         return HUSK_EINVAL
     case .overflow:
-        Param.error(ctx, "parameter \(name)='\(Param.shown(v))' is out of range (does not fit in 64 bits): "
-                    + "must be \(range)")
+        Param.error(
+            ctx,
+            "parameter \(name)='\(Param.shown(v))' is out of range (does not fit in 64 bits): "
+                + "must be \(range)")
         return HUSK_EINVAL
     case .number(let n):
         guard n >= min && n <= max else {
@@ -101,7 +109,7 @@ enum Param {
     /// short, but a wrong long one is still read so the message can show it.
     static func fetch(_ ctx: OpaquePointer, _ key: UnsafePointer<CChar>) -> Fetched {
         var cap = 64
-        for _ in 0..<3 {   // the second read fits unless the value changed meanwhile
+        for _ in 0..<3 {  // the second read fits unless the value changed meanwhile
             var buf = [CChar](repeating: 0, count: cap)
             var len: UInt64 = 0
             let r = buf.withUnsafeMutableBufferPointer {

@@ -124,14 +124,18 @@ public func glue_cv_wait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: Unsaf
 }
 
 @_cdecl("glue_cv_timedwait")
-public func glue_cv_timedwait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
-                       _ ns: UInt64) -> Int32 {
+public func glue_cv_timedwait(
+    _ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
+    _ ns: UInt64
+) -> Int32 {
     Sync.wait(cv, m, timeout: ns, interruptible: false, "cv_timedwait")
 }
 
 @_cdecl("glue_cv_timedwait_sig")
-public func glue_cv_timedwait_sig(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
-                           _ ns: UInt64) -> Int32 {
+public func glue_cv_timedwait_sig(
+    _ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
+    _ ns: UInt64
+) -> Int32 {
     Sync.wait(cv, m, timeout: ns, interruptible: true, "cv_timedwait_sig")
 }
 
@@ -175,8 +179,10 @@ enum Sync {
         if r != HUSK_OK { Hyp.panic(ctx, "\(call): \(Hyp.errorName(r))") }
     }
 
-    static func wait(_ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
-                     timeout: UInt64?, interruptible: Bool, _ call: StaticString) -> Int32 {
+    static func wait(
+        _ cv: UnsafeMutablePointer<kcondvar_t>?, _ m: UnsafeMutablePointer<kmutex_t>?,
+        timeout: UInt64?, interruptible: Bool, _ call: StaticString
+    ) -> Int32 {
         let (ctx, cvh) = condvar(cv, call)
         let (_, mh) = mutex(m, call)
         let deadline = timeout.map { Hyp.now(ctx).plusSaturating($0) }

@@ -10,7 +10,7 @@ final class WorkQueue: @unchecked Sendable {
     // while queued (the API contract) and are touched under the same lock.
     let ctx: OpaquePointer
     let name: String
-    let monitor: HypMonitor            // cvs[0]: work available; cvs[1]: idle
+    let monitor: HypMonitor  // cvs[0]: work available; cvs[1]: idle
     private var head: UnsafeMutablePointer<work>?
     private var tail: UnsafeMutablePointer<work>?
     private var runningCount = 0
@@ -23,14 +23,18 @@ final class WorkQueue: @unchecked Sendable {
 
     init?(ctx: OpaquePointer, name: String, threads n: Int) {
         guard let m = HypMonitor(ctx: ctx, name: name, conditions: 2) else { return nil }
-        self.ctx = ctx; self.name = name; monitor = m
+        self.ctx = ctx
+        self.name = name
+        monitor = m
         for _ in 0..<n {
             let arg = Unmanaged.passRetained(self).toOpaque()
             var t: husk_handle = 0
             let r = name.withCString {
-                Hyp.table.pointee.thread_create!(ctx, $0, { arg in
-                    Unmanaged<WorkQueue>.fromOpaque(arg!).takeRetainedValue().worker()
-                }, arg, UInt32(HUSK_THREAD_JOINABLE), &t)
+                Hyp.table.pointee.thread_create!(
+                    ctx, $0,
+                    { arg in
+                        Unmanaged<WorkQueue>.fromOpaque(arg!).takeRetainedValue().worker()
+                    }, arg, UInt32(HUSK_THREAD_JOINABLE), &t)
             }
             if r != HUSK_OK {
                 Unmanaged<WorkQueue>.fromOpaque(arg).release()
@@ -38,7 +42,9 @@ final class WorkQueue: @unchecked Sendable {
                 m.destroy()
                 return nil
             }
-            monitor.lock(); threads.append(t); monitor.unlock()
+            monitor.lock()
+            threads.append(t)
+            monitor.unlock()
         }
     }
 
@@ -100,7 +106,7 @@ final class WorkQueue: @unchecked Sendable {
             let fn = wk.pointee.wk_fn, arg = wk.pointee.wk_arg
             runningCount += 1
             monitor.unlock()
-            fn?(wk, arg)            // wk may be re-queued or freed from here on
+            fn?(wk, arg)  // wk may be re-queued or freed from here on
             monitor.lock()
             runningCount -= 1
             if head == nil && runningCount == 0 { monitor.broadcast(Self.idleCV) }
@@ -126,7 +132,7 @@ final class Workqueues: Sendable {
         for q in mine {
             Hyp.log(ctx, HUSK_LOG_WARN, "glue: workqueue '\(q.name)' was not destroyed; destroying it")
             q.destroy()
-            Unmanaged.passUnretained(q).release()   // the C pointer's reference
+            Unmanaged.passUnretained(q).release()  // the C pointer's reference
         }
     }
 }
@@ -134,8 +140,10 @@ final class Workqueues: Sendable {
 // MARK: C entry points (husk/glue/workqueue.h)
 
 @_cdecl("glue_workqueue_create")
-public func glue_workqueue_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: UnsafePointer<CChar>?,
-                           _ nthreads: UInt32) -> Int32 {
+public func glue_workqueue_create(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: UnsafePointer<CChar>?,
+    _ nthreads: UInt32
+) -> Int32 {
     let ctx = Hyp.current("workqueue_create")
     guard let out, nthreads >= 1, nthreads <= 64 else { return HUSK_EINVAL }
     let n = name.map { String(cString: $0) } ?? "workqueue"
@@ -146,8 +154,10 @@ public func glue_workqueue_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, 
 }
 
 @_cdecl("glue_workqueue_enqueue")
-public func glue_workqueue_enqueue(_ wq: OpaquePointer?, _ wk: UnsafeMutablePointer<work>?, _ fn: work_fn_t?,
-                            _ arg: UnsafeMutableRawPointer?) -> Bool {
+public func glue_workqueue_enqueue(
+    _ wq: OpaquePointer?, _ wk: UnsafeMutablePointer<work>?, _ fn: work_fn_t?,
+    _ arg: UnsafeMutableRawPointer?
+) -> Bool {
     let q = WorkqueueRef.get(wq, "workqueue_enqueue")
     guard let wk, let fn else { Hyp.panic(q.ctx, "workqueue_enqueue: NULL work or function") }
     return q.enqueue(wk, fn, arg)

@@ -1,7 +1,7 @@
 import Hypercalls
 import SimBackend
-import VFIOBackend
 import UIOBackend
+import VFIOBackend
 
 /// Chooses a runtime backend by name, at run time, in one binary.
 public enum BackendFactory {
@@ -17,7 +17,9 @@ public enum BackendFactory {
         case "sim":
             return try SimBackend(specs: devices)
         case "vfio":
-            if devices.isEmpty { throw HostError("the vfio backend needs --device BDF (a PCI address such as 0000:00:03.0 bound to vfio-pci)") }
+            if devices.isEmpty {
+                throw HostError("the vfio backend needs --device BDF (a PCI address such as 0000:00:03.0 bound to vfio-pci)")
+            }
             return try VFIOBackend(addresses: devices)
         case "uio":
             if devices.isEmpty { throw HostError("the uio backend needs --device BDF (a PCI address bound to uio_pci_generic)") }

@@ -44,7 +44,8 @@ public struct ComponentDescriptor: @unchecked Sendable, CustomStringConvertible 
     public func abiMismatch(hostMajor: UInt32, hostMinor: UInt32) -> String? {
         if abiMajor != hostMajor || abiMinor > hostMinor {
             return "component '\(name)' needs hypercall ABI \(abiMajor).\(abiMinor), but this host provides \(hostMajor).\(hostMinor)"
-                + (abiMajor != hostMajor ? " (major versions differ)" : " (rebuild it against ABI \(hostMajor).\(hostMinor) or update the host)")
+                + (abiMajor != hostMajor
+                    ? " (major versions differ)" : " (rebuild it against ABI \(hostMajor).\(hostMinor) or update the host)")
         }
         return nil
     }

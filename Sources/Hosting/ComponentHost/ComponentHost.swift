@@ -1,7 +1,7 @@
 import Glibc
+import Glue
 import HypercallABI
 import Hypercalls
-import Glue
 
 /// Hosts components on one backend: checks versions and dependencies,
 /// initialises in dependency order, runs their main jobs on cancellable
@@ -81,10 +81,12 @@ public final class ComponentHost: @unchecked Sendable {
             let arg = Unmanaged.passRetained(lc).toOpaque()
             // A host thread in the ABI's sense: cancellable and joinable, but
             // not the component's own, so thread_exit on it is a panic.
-            let created = HypercallThreads.create(ctx: lc.context.pointer, name: "run", fn: { raw in
-                let lc = Unmanaged<LoadedComponent>.fromOpaque(raw!).takeRetainedValue()
-                lc.result = lc.descriptor.raw.pointee.run!(lc.context.pointer)
-            }, arg: arg, joinable: true, hostThread: true)
+            let created = HypercallThreads.create(
+                ctx: lc.context.pointer, name: "run",
+                fn: { raw in
+                    let lc = Unmanaged<LoadedComponent>.fromOpaque(raw!).takeRetainedValue()
+                    lc.result = lc.descriptor.raw.pointee.run!(lc.context.pointer)
+                }, arg: arg, joinable: true, hostThread: true)
             switch created {
             case .success(let h): lc.runThread = h
             case .failure(let e):
@@ -122,14 +124,16 @@ public final class ComponentHost: @unchecked Sendable {
             // (and after the glue reclaimed its objects) is a leak.
             let ctx = lc.context
             if ctx.bytesAllocated != 0 || ctx.dmaBytes != 0 {
-                HostLog.host("\(lc.descriptor.name) leaked \(ctx.bytesAllocated) bytes of memory and \(ctx.dmaBytes) bytes of DMA memory",
-                             level: UInt32(HUSK_LOG_WARN))
+                HostLog.host(
+                    "\(lc.descriptor.name) leaked \(ctx.bytesAllocated) bytes of memory and \(ctx.dmaBytes) bytes of DMA memory",
+                    level: UInt32(HUSK_LOG_WARN))
             }
             let sync = ctx.reclaimSyncObjects()
             if !sync.isEmpty {
-                HostLog.host("\(lc.descriptor.name) never destroyed \(sync.count) lock(s) and condition variable(s): "
-                             + sync.prefix(8).joined(separator: ", ") + (sync.count > 8 ? ", ..." : ""),
-                             level: UInt32(HUSK_LOG_WARN))
+                HostLog.host(
+                    "\(lc.descriptor.name) never destroyed \(sync.count) lock(s) and condition variable(s): "
+                        + sync.prefix(8).joined(separator: ", ") + (sync.count > 8 ? ", ..." : ""),
+                    level: UInt32(HUSK_LOG_WARN))
             }
             lc.context.retire()
         }

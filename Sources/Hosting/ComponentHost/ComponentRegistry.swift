@@ -26,9 +26,10 @@ public enum ComponentRegistry {
     /// symbols against the husk executable (linked with --export-dynamic).
     public static func load(path: String) throws(HostError) -> ComponentDescriptor {
         #if HUSK_STATIC
-        // A static executable has no dynamic loader worth trusting (glibc's
-        // static dlopen needs the very shared libraries it was meant to avoid).
-        throw HostError("cannot load \(path): this husk is a static executable; only built-in components are available (see `husk components`)")
+            // A static executable has no dynamic loader worth trusting (glibc's
+            // static dlopen needs the very shared libraries it was meant to avoid).
+            throw HostError(
+                "cannot load \(path): this husk is a static executable; only built-in components are available (see `husk components`)")
         #endif
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let why = dlerror().map { String(cString: $0) } ?? "unknown error"

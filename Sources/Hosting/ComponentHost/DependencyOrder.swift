@@ -15,14 +15,18 @@ public enum DependencyOrder {
         for c in components where reasons[c.name] == nil {
             if let first = byName[c.name] {
                 // The first one given wins; only the later copy is refused.
-                refused.append((c.name, "component '\(c.name)' is given twice: the copy from \(c.origin) is refused, "
-                                      + "the one from \(first.origin) is used"))
+                refused.append(
+                    (
+                        c.name,
+                        "component '\(c.name)' is given twice: the copy from \(c.origin) is refused, "
+                            + "the one from \(first.origin) is used"
+                    ))
                 continue
             }
             byName[c.name] = c
         }
         var ordered: [ComponentDescriptor] = []
-        var state: [String: Int] = [:]   // 1 visiting, 2 done
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
 
         func visit(_ c: ComponentDescriptor, path: [String]) -> Bool {
             if state[c.name] == 2 { return reasons[c.name] == nil }
@@ -39,7 +43,8 @@ public enum DependencyOrder {
                     ok = false
                 } else if let d = byName[dep] {
                     if !visit(d, path: path + [c.name]) {
-                        reasons[c.name] = reasons[c.name] ?? "component '\(c.name)' depends on '\(dep)', which was refused (\(reasons[dep] ?? "cycle"))"
+                        reasons[c.name] =
+                            reasons[c.name] ?? "component '\(c.name)' depends on '\(dep)', which was refused (\(reasons[dep] ?? "cycle"))"
                         ok = false
                     }
                 } else {

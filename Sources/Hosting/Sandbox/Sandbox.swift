@@ -16,7 +16,10 @@ import SandboxC
 public struct SandboxError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public let errno: Int32
-    public init(_ message: String, errno: Int32 = 0) { self.message = message; self.errno = errno }
+    public init(_ message: String, errno: Int32 = 0) {
+        self.message = message
+        self.errno = errno
+    }
     public var description: String { errno == 0 ? message : "\(message): \(errnoName(errno))" }
 }
 
@@ -37,7 +40,10 @@ public enum SeccompMode: String, Sendable, CaseIterable {
 /// A numeric uid/gid to run as.
 public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     public var uid: UInt32, gid: UInt32
-    public init(uid: UInt32, gid: UInt32) { self.uid = uid; self.gid = gid }
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
     /// nobody:nogroup on Debian.
     public static let nobody = Credentials(uid: 65534, gid: 65534)
     public var description: String { "uid \(uid) gid \(gid)" }
@@ -46,8 +52,10 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     /// (root only); otherwise a server started as root drops to nobody unless
     /// told `noDrop`, and a server started as another user keeps its ids.
     /// Returns nil for "do not drop".
-    public static func choose(user: UInt32?, group: UInt32?, noDrop: Bool,
-                              euid: UInt32 = UInt32(geteuid())) throws(SandboxError) -> Credentials? {
+    public static func choose(
+        user: UInt32?, group: UInt32?, noDrop: Bool,
+        euid: UInt32 = UInt32(geteuid())
+    ) throws(SandboxError) -> Credentials? {
         if noDrop {
             if user != nil || group != nil { throw SandboxError("--no-drop-privileges contradicts --user/--group") }
             return nil
@@ -58,8 +66,9 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         case (let u?, let g?):
             if u == 0 { throw SandboxError("--user 0 drops nothing; use --no-drop-privileges to keep root") }
             if euid != 0 {
-                throw SandboxError("cannot drop privileges to uid \(u) gid \(g): the server runs as uid \(euid), " +
-                                   "and only root can change its uid and gid; start it as root or leave out --user/--group")
+                throw SandboxError(
+                    "cannot drop privileges to uid \(u) gid \(g): the server runs as uid \(euid), "
+                        + "and only root can change its uid and gid; start it as root or leave out --user/--group")
             }
             return Credentials(uid: u, gid: g)
         default:
@@ -144,8 +153,10 @@ public final class Sandbox: @unchecked Sendable {
             if rc != 0 {
                 let e = errno
                 husk_sb_filter_free(f)
-                throw SandboxError(e == ENOENT ? "seccomp allow-list: unknown system call '\(r.name)' on this architecture"
-                                              : "seccomp rule for \(r.name)", errno: e == ENOENT ? 0 : e)
+                throw SandboxError(
+                    e == ENOENT
+                        ? "seccomp allow-list: unknown system call '\(r.name)' on this architecture"
+                        : "seccomp rule for \(r.name)", errno: e == ENOENT ? 0 : e)
             }
         }
         if husk_sb_filter_load(f) != 0 { throw SandboxError("seccomp_load (TSYNC)", errno: errno) }
@@ -175,8 +186,8 @@ public final class Sandbox: @unchecked Sendable {
             let r = husk_sb_raw_syscall(Int(nr), a0, a1, a2)
             lines.append("\(name) -> \(r < 0 ? errnoName(Int32(-r)) : "OK")")
         }
-        raw("personality", 0xffff_ffff)        // query only: changes nothing even if it ran
-        raw("setresuid", 0, 0, 0)               // regain root
+        raw("personality", 0xffff_ffff)  // query only: changes nothing even if it ran
+        raw("setresuid", 0, 0, 0)  // regain root
         let f = husk_sb_try_fork()
         lines.append("fork -> \(f < 0 ? errnoName(Int32(-f)) : "OK")")
         let t = husk_sb_try_thread()

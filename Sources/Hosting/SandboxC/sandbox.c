@@ -25,8 +25,14 @@ int husk_sb_raise_memlock(uint64_t bytes) {
     if (getrlimit(RLIMIT_MEMLOCK, &r) != 0) return -1;
     rlim_t want = bytes == UINT64_MAX ? RLIM_INFINITY : (rlim_t)bytes;
     int changed = 0;
-    if (r.rlim_max != RLIM_INFINITY && (want == RLIM_INFINITY || r.rlim_max < want)) { r.rlim_max = want; changed = 1; }
-    if (r.rlim_cur != RLIM_INFINITY && (want == RLIM_INFINITY || r.rlim_cur < want)) { r.rlim_cur = want; changed = 1; }
+    if (r.rlim_max != RLIM_INFINITY && (want == RLIM_INFINITY || r.rlim_max < want)) {
+        r.rlim_max = want;
+        changed = 1;
+    }
+    if (r.rlim_cur != RLIM_INFINITY && (want == RLIM_INFINITY || r.rlim_cur < want)) {
+        r.rlim_cur = want;
+        changed = 1;
+    }
     if (!changed) return 0;
     return setrlimit(RLIMIT_MEMLOCK, &r);
 }
@@ -41,15 +47,30 @@ int husk_sb_drop_privileges(uint32_t uid, uint32_t gid) {
     uid_t ru, eu, su;
     gid_t rg, eg, sg;
     if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0) return -1;
-    if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) { errno = EPERM; return -1; }
-    if (getgroups(0, NULL) != 0) { errno = EPERM; return -1; }
+    if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
+        errno = EPERM;
+        return -1;
+    }
+    if (getgroups(0, NULL) != 0) {
+        errno = EPERM;
+        return -1;
+    }
     if (uid != 0) {
         /* Nothing may bring root back: these must fail. If one succeeded the
          * process is not safe to continue; the caller exits. */
-        if (setresuid((uid_t)-1, 0, (uid_t)-1) == 0) { errno = EPERM; return -1; }
-        if (setresgid((gid_t)-1, 0, (gid_t)-1) == 0) { errno = EPERM; return -1; }
+        if (setresuid((uid_t)-1, 0, (uid_t)-1) == 0) {
+            errno = EPERM;
+            return -1;
+        }
+        if (setresgid((gid_t)-1, 0, (gid_t)-1) == 0) {
+            errno = EPERM;
+            return -1;
+        }
         gid_t zero = 0;
-        if (setgroups(1, &zero) == 0) { errno = EPERM; return -1; }
+        if (setgroups(1, &zero) == 0) {
+            errno = EPERM;
+            return -1;
+        }
     }
     return 0;
 }
@@ -80,15 +101,27 @@ static void fill_sigsys_names(void) {
 }
 
 struct husk_sb_filter *husk_sb_filter_new(int mode) {
-    if (mode != HUSK_SB_MODE_ENOSYS && mode != HUSK_SB_MODE_TRAP) { errno = EINVAL; return NULL; }
+    if (mode != HUSK_SB_MODE_ENOSYS && mode != HUSK_SB_MODE_TRAP) {
+        errno = EINVAL;
+        return NULL;
+    }
     struct husk_sb_filter *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->mode = mode;
     f->default_action = mode == HUSK_SB_MODE_TRAP ? SCMP_ACT_TRAP : SCMP_ACT_ERRNO(ENOSYS);
     f->ctx = seccomp_init(f->default_action);
-    if (!f->ctx) { free(f); errno = ENOMEM; return NULL; }
+    if (!f->ctx) {
+        free(f);
+        errno = ENOMEM;
+        return NULL;
+    }
     int r = seccomp_attr_set(f->ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (r < 0) { seccomp_release(f->ctx); free(f); errno = -r; return NULL; }
+    if (r < 0) {
+        seccomp_release(f->ctx);
+        free(f);
+        errno = -r;
+        return NULL;
+    }
     if (mode == HUSK_SB_MODE_TRAP) fill_sigsys_names();
     return f;
 }
@@ -100,10 +133,16 @@ int husk_sb_syscall_number(const char *name) {
 
 static int rule(struct husk_sb_filter *f, uint32_t action, const char *name, unsigned count, struct scmp_arg_cmp cmp) {
     int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) { errno = ENOENT; return -1; }
+    if (nr == __NR_SCMP_ERROR) {
+        errno = ENOENT;
+        return -1;
+    }
     if (action == f->default_action && count == 0) return 0; /* libseccomp refuses a rule equal to the default */
     int r = count ? seccomp_rule_add(f->ctx, action, nr, 1, cmp) : seccomp_rule_add(f->ctx, action, nr, 0);
-    if (r < 0) { errno = -r; return -1; }
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
     return 0;
 }
 
@@ -119,13 +158,18 @@ int husk_sb_filter_allow(struct husk_sb_filter *f, const char *name) {
 
 int husk_sb_filter_allow_arg0(struct husk_sb_filter *f, const char *name, uint64_t value) {
     struct scmp_arg_cmp c = no_arg();
-    c.arg = 0; c.op = SCMP_CMP_EQ; c.datum_a = value;
+    c.arg = 0;
+    c.op = SCMP_CMP_EQ;
+    c.datum_a = value;
     return rule(f, SCMP_ACT_ALLOW, name, 1, c);
 }
 
 int husk_sb_filter_allow_arg0_bits(struct husk_sb_filter *f, const char *name, uint64_t mask) {
     struct scmp_arg_cmp c = no_arg();
-    c.arg = 0; c.op = SCMP_CMP_MASKED_EQ; c.datum_a = mask; c.datum_b = mask;
+    c.arg = 0;
+    c.op = SCMP_CMP_MASKED_EQ;
+    c.datum_a = mask;
+    c.datum_b = mask;
     return rule(f, SCMP_ACT_ALLOW, name, 1, c);
 }
 
@@ -143,7 +187,10 @@ static size_t put_num(char *buf, size_t n, size_t cap, long v) {
     char tmp[24];
     size_t k = 0;
     unsigned long u = v < 0 ? (unsigned long)(-v) : (unsigned long)v;
-    do { tmp[k++] = (char)('0' + u % 10); u /= 10; } while (u && k < sizeof tmp);
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && k < sizeof tmp);
     if (v < 0 && n < cap) buf[n++] = '-';
     while (k && n < cap) buf[n++] = tmp[--k];
     return n;
@@ -162,7 +209,8 @@ static void sigsys_handler(int sig, siginfo_t *info, void *context) {
     n = put_num(line, n, sizeof line, nr);
     n = put_str(line, n, sizeof line, ") in thread ");
     n = put_num(line, n, sizeof line, (long)syscall(SYS_gettid));
-    n = put_str(line, n, sizeof line, ": answered ENOSYS; allow it in Sources/Hosting/Sandbox/AllowList.swift if the server needs it\n");
+    n = put_str(line, n, sizeof line,
+                ": answered ENOSYS; allow it in Sources/Hosting/Sandbox/AllowList.swift if the server needs it\n");
     ssize_t w = write(2, line, n);
     (void)w;
     /* The call was not executed; its return value is what the return
@@ -186,11 +234,17 @@ int husk_sb_filter_load(struct husk_sb_filter *f) {
         sa.sa_sigaction = sigsys_handler;
         sa.sa_flags = SA_SIGINFO;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGSYS, &sa, NULL) != 0) { husk_sb_filter_free(f); return -1; }
+        if (sigaction(SIGSYS, &sa, NULL) != 0) {
+            husk_sb_filter_free(f);
+            return -1;
+        }
     }
     int r = seccomp_load(f->ctx);
     husk_sb_filter_free(f);
-    if (r < 0) { errno = -r; return -1; }
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
     return 0;
 }
 
@@ -244,11 +298,18 @@ int husk_sb_keeper_start(const char *path, struct husk_sb_keeper *k) {
     if (lstat(path, &st) != 0) return -1;
     int cmd[2], ack[2];
     if (pipe2(cmd, O_CLOEXEC) != 0) return -1;
-    if (pipe2(ack, O_CLOEXEC) != 0) { close(cmd[0]); close(cmd[1]); return -1; }
+    if (pipe2(ack, O_CLOEXEC) != 0) {
+        close(cmd[0]);
+        close(cmd[1]);
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
-        close(cmd[0]); close(cmd[1]); close(ack[0]); close(ack[1]);
+        close(cmd[0]);
+        close(cmd[1]);
+        close(ack[0]);
+        close(ack[1]);
         errno = e;
         return -1;
     }
@@ -266,7 +327,9 @@ int husk_sb_keeper_start(const char *path, struct husk_sb_keeper *k) {
         prctl(PR_SET_NAME, "husk-keeper", 0, 0, 0);
         char c = 0;
         ssize_t n;
-        do { n = read(in, &c, 1); } while (n < 0 && errno == EINTR);
+        do {
+            n = read(in, &c, 1);
+        } while (n < 0 && errno == EINTR);
         /* End of file (the server died without asking): leave the file, as a
          * crashed server without a keeper would; the next server replaces a
          * stale socket. */
@@ -288,12 +351,19 @@ int husk_sb_keeper_start(const char *path, struct husk_sb_keeper *k) {
 }
 
 int husk_sb_keeper_remove(struct husk_sb_keeper *k) {
-    if (k->pid <= 0) { errno = ESRCH; return -1; }
+    if (k->pid <= 0) {
+        errno = ESRCH;
+        return -1;
+    }
     char c = 'r', result = 0;
     ssize_t n;
-    do { n = write(k->command_fd, &c, 1); } while (n < 0 && errno == EINTR);
+    do {
+        n = write(k->command_fd, &c, 1);
+    } while (n < 0 && errno == EINTR);
     if (n == 1) {
-        do { n = read(k->ack_fd, &result, 1); } while (n < 0 && errno == EINTR);
+        do {
+            n = read(k->ack_fd, &result, 1);
+        } while (n < 0 && errno == EINTR);
     }
     int e = errno;
     close(k->command_fd);
@@ -302,6 +372,9 @@ int husk_sb_keeper_remove(struct husk_sb_keeper *k) {
     while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR) {}
     k->pid = 0;
     k->command_fd = k->ack_fd = -1;
-    if (n != 1) { errno = n == 0 ? EPIPE : e; return -1; }
+    if (n != 1) {
+        errno = n == 0 ? EPIPE : e;
+        return -1;
+    }
     return result == '0' ? 0 : 1;
 }

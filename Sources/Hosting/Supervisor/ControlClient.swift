@@ -1,7 +1,7 @@
 import Glibc
+import Platform
 import RPCSys
 import RPCTransport
-import Platform
 
 /// The client side of STATE_DIR/control.sock (AF_UNIX SOCK_SEQPACKET): one
 /// request message (`status` or `down`, UTF-8), replies as UTF-8 messages.
@@ -13,7 +13,9 @@ public enum SupervisorControl {
 
     /// Send `request`, collect reply messages until the supervisor closes
     /// the connection or `timeout` seconds pass (then `timedOut` is true).
-    public static func request(stateDir: String, _ request: String, timeout: Double) throws(SupervisorError) -> (replies: [String], timedOut: Bool) {
+    public static func request(
+        stateDir: String, _ request: String, timeout: Double
+    ) throws(SupervisorError) -> (replies: [String], timedOut: Bool) {
         let path = socketPath(stateDir: stateDir)
         let fd = husk_rpc_socket()
         guard fd >= 0 else { throw SupervisorError("socket: \(String(cString: strerror(errno)))") }

@@ -16,7 +16,7 @@ public struct ServerKind: Sendable {
             if let u = s.user { a += ["--user", "\(u)"] }
             if let g = s.group { a += ["--group", "\(g)"] }
             return a + s.args
-        },
+        }
     ]
 
     public static func find(_ name: String) -> ServerKind? { all.first { $0.name == name } }

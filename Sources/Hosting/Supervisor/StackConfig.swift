@@ -60,7 +60,10 @@ public struct StackConfig: Equatable, Sendable {
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = read(fd, &buf, buf.count)
-            if n < 0 { if errno == EINTR { continue }; throw ConfigError(file: path, line: 0, "read failed: \(String(cString: strerror(errno)))") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ConfigError(file: path, line: 0, "read failed: \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             bytes += buf[0..<n]
             if bytes.count > 1 << 20 { throw ConfigError(file: path, line: 0, "larger than 1 MiB") }
@@ -93,7 +96,9 @@ public struct StackConfig: Equatable, Sendable {
         }
         func integer(_ e: TOMLEntry, _ range: ClosedRange<Int64>) throws(ConfigError) -> Int64 {
             guard case .integer(let i) = e.value else { throw err(e.line, "`\(e.key)` must be an integer, not \(e.value.typeName)") }
-            guard range.contains(i) else { throw err(e.line, "`\(e.key)` = \(i) is out of range \(range.lowerBound)...\(range.upperBound)") }
+            guard range.contains(i) else {
+                throw err(e.line, "`\(e.key)` = \(i) is out of range \(range.lowerBound)...\(range.upperBound)")
+            }
             return i
         }
         func validName(_ s: String) -> Bool {
@@ -139,9 +144,11 @@ public struct StackConfig: Equatable, Sendable {
                 for e in t.entries {
                     switch e.key {
                     case "kind":
-                        s.kind = try string(e); kindLine = e.line
+                        s.kind = try string(e)
+                        kindLine = e.line
                         guard ServerKind.find(s.kind) != nil else {
-                            throw err(e.line, "unknown server kind `\(s.kind)` (known: \(ServerKind.all.map(\.name).joined(separator: ", ")))")
+                            throw err(
+                                e.line, "unknown server kind `\(s.kind)` (known: \(ServerKind.all.map(\.name).joined(separator: ", ")))")
                         }
                     case "socket":
                         let p = try string(e)
@@ -152,12 +159,16 @@ public struct StackConfig: Equatable, Sendable {
                         sockets[s.socket] = sname
                     case "mode":
                         let m = try string(e)
-                        guard let v = mode_t(m, radix: 8), v <= 0o777 else { throw err(e.line, "`mode` must be octal permissions like \"660\"") }
+                        guard let v = mode_t(m, radix: 8), v <= 0o777 else {
+                            throw err(e.line, "`mode` must be octal permissions like \"660\"")
+                        }
                         s.mode = v
                     case "user": s.user = UInt32(try integer(e, 0...4_294_967_294))
                     case "group": s.group = UInt32(try integer(e, 0...4_294_967_294))
                     case "args":
-                        guard case .strings(let a) = e.value else { throw err(e.line, "`args` must be an array of strings, not \(e.value.typeName)") }
+                        guard case .strings(let a) = e.value else {
+                            throw err(e.line, "`args` must be an array of strings, not \(e.value.typeName)")
+                        }
                         s.args = a
                     case "restart":
                         let r = try string(e)
@@ -166,10 +177,14 @@ public struct StackConfig: Equatable, Sendable {
                         }
                         s.restart = p
                     case "enabled":
-                        guard case .boolean(let b) = e.value else { throw err(e.line, "`enabled` must be true or false, not \(e.value.typeName)") }
+                        guard case .boolean(let b) = e.value else {
+                            throw err(e.line, "`enabled` must be true or false, not \(e.value.typeName)")
+                        }
                         s.enabled = b
                     default:
-                        throw err(e.line, "unknown key `\(e.key)` in [server.\(sname)] (known: kind, socket, mode, user, group, args, restart, enabled)")
+                        throw err(
+                            e.line,
+                            "unknown key `\(e.key)` in [server.\(sname)] (known: kind, socket, mode, user, group, args, restart, enabled)")
                     }
                 }
                 guard !s.kind.isEmpty else { throw err(t.line, "[server.\(sname)] has no `kind`") }

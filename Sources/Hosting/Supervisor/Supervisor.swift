@@ -1,7 +1,7 @@
 import Glibc
+import Platform
 import RPCSys
 import RPCTransport
-import Platform
 
 /// Write end of the self-pipe the signal handler writes signal numbers to.
 nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
@@ -32,7 +32,7 @@ public final class Supervisor {
         let config: ServerConfig
         let kind: ServerKind
         var listener: SeqPacketListener?
-        var spawnFD: Int32 = -1            // a close-on-exec dup >= 10, dup2'ed to 3 in the child
+        var spawnFD: Int32 = -1  // a close-on-exec dup >= 10, dup2'ed to 3 in the child
         var pid: pid_t = 0
         var state = State.stopped
         var restarts = 0
@@ -40,7 +40,10 @@ public final class Supervisor {
         var lastExit = "-"
         var delay: UInt64 = 0
         var nextStart: UInt64 = 0
-        init(_ c: ServerConfig) { config = c; kind = ServerKind.find(c.kind)! }
+        init(_ c: ServerConfig) {
+            config = c
+            kind = ServerKind.find(c.kind)!
+        }
     }
 
     let config: StackConfig
@@ -116,8 +119,14 @@ public final class Supervisor {
             }
         }
         var p: [Int32] = [0, 0]
-        guard pipe(&p) == 0 else { cleanup(); throw SupervisorError("pipe: \(String(cString: strerror(errno)))") }
-        for fd in p { setNonBlocking(fd); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard pipe(&p) == 0 else {
+            cleanup()
+            throw SupervisorError("pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in p {
+            setNonBlocking(fd)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
         signalPipeRead = p[0]
         signalPipeWrite = p[1]
         for sig in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] {
@@ -141,7 +150,10 @@ public final class Supervisor {
             if stopping {
                 if !servers.contains(where: { $0.pid != 0 }) { return }
                 if now >= stopDeadline {
-                    if killed { say("servers still not reaped after SIGKILL; giving up on them"); return }
+                    if killed {
+                        say("servers still not reaped after SIGKILL; giving up on them")
+                        return
+                    }
                     for s in servers where s.pid != 0 {
                         say("server \(s.config.name) (pid \(s.pid)) did not stop within \(config.stopTimeout) s: SIGKILL")
                         kill(s.pid, SIGKILL)
@@ -165,11 +177,14 @@ public final class Supervisor {
             if let c = control, !stopping { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
             for c in controlConns { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&fds, nfds_t(fds.count), timeoutMs)
-            if n < 0 { if errno == EINTR { continue }; say("poll: \(String(cString: strerror(errno)))"); usleep(100_000); continue }
+            if n < 0 {
+                if errno == EINTR { continue }
+                say("poll: \(String(cString: strerror(errno)))")
+                usleep(100_000)
+                continue
+            }
             for f in fds where f.revents != 0 {
-                if f.fd == signalPipeRead { handleSignals() }
-                else if f.fd == control?.fd { acceptControl() }
-                else { handleControl(f.fd) }
+                if f.fd == signalPipeRead { handleSignals() } else if f.fd == control?.fd { acceptControl() } else { handleControl(f.fd) }
             }
         }
     }
@@ -182,9 +197,13 @@ public final class Supervisor {
             if n <= 0 { break }
             for b in buf[0..<n] {
                 let sig = Int32(b)
-                if sig == SIGCHLD { reap = true }
-                else if sig == SIGHUP { say("SIGHUP ignored (reloading is not supported; restart the stack)") }
-                else { beginStop(reason: "signal \(signalName(sig))") }
+                if sig == SIGCHLD {
+                    reap = true
+                } else if sig == SIGHUP {
+                    say("SIGHUP ignored (reloading is not supported; restart the stack)")
+                } else {
+                    beginStop(reason: "signal \(signalName(sig))")
+                }
             }
         }
         if reap { reapChildren() }
@@ -211,7 +230,9 @@ public final class Supervisor {
                 say("server \(s.config.name) (pid \(pid)) \(how) \(ran); restart \(s.restarts + 1) in \(s.delay / 1_000_000) ms")
             } else {
                 s.state = .stopped
-                say("server \(s.config.name) (pid \(pid)) \(how) \(ran); \(stopping ? "stopped" : "not restarted (restart = \(s.config.restart.rawValue))")")
+                say(
+                    "server \(s.config.name) (pid \(pid)) \(how) \(ran); \(stopping ? "stopped" : "not restarted (restart = \(s.config.restart.rawValue))")"
+                )
             }
             writeState()
         }
@@ -222,7 +243,7 @@ public final class Supervisor {
         posix_spawn_file_actions_init(&fa)
         defer { posix_spawn_file_actions_destroy(&fa) }
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&fa, s.spawnFD, Self.listenFD)   // dup2 clears FD_CLOEXEC
+        posix_spawn_file_actions_adddup2(&fa, s.spawnFD, Self.listenFD)  // dup2 clears FD_CLOEXEC
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -271,7 +292,10 @@ public final class Supervisor {
         while true {
             let fd = husk_rpc_accept(c.fd)
             if fd < 0 { return }
-            if controlConns.count >= 32 { close(fd); continue }
+            if controlConns.count >= 32 {
+                close(fd)
+                continue
+            }
             controlConns.append(fd)
         }
     }
@@ -281,7 +305,10 @@ public final class Supervisor {
         let n = recv(fd, &buf, buf.count, Int32(MSG_DONTWAIT))
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
         controlConns.removeAll { $0 == fd }
-        guard n > 0 else { close(fd); return }
+        guard n > 0 else {
+            close(fd)
+            return
+        }
         let request = String(decoding: buf[0..<n], as: UTF8.self).trimmingSpaces
         switch request {
         case "status":
@@ -306,11 +333,14 @@ public final class Supervisor {
     /// The reply to `status` (also written to STATE_DIR/state).
     func statusText() -> String {
         let now = monotonicNanos()
-        var out = "stack \(config.name) supervisor \(getpid()) \(stopping ? "stopping" : "running") uptime \(formatSeconds(now - started)) state_dir \(stateDir)\n"
+        var out =
+            "stack \(config.name) supervisor \(getpid()) \(stopping ? "stopping" : "running") uptime \(formatSeconds(now - started)) state_dir \(stateDir)\n"
         var rows = [["SERVER", "STATE", "PID", "RESTARTS", "UPTIME", "LAST-EXIT"]]
         for s in servers {
-            rows.append([s.config.name, s.state.rawValue, s.pid == 0 ? "-" : "\(s.pid)", "\(s.restarts)",
-                         s.state == .running ? formatSeconds(now - s.startedAt) : "-", s.lastExit])
+            rows.append([
+                s.config.name, s.state.rawValue, s.pid == 0 ? "-" : "\(s.pid)", "\(s.restarts)",
+                s.state == .running ? formatSeconds(now - s.startedAt) : "-", s.lastExit
+            ])
         }
         var widths = [Int](repeating: 0, count: 6)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
@@ -330,14 +360,20 @@ public final class Supervisor {
     // MARK: cleanup
 
     private func cleanup() {
-        for fd in downWaiters { send(fd, "stopped\n"); close(fd) }
+        for fd in downWaiters {
+            send(fd, "stopped\n")
+            close(fd)
+        }
         downWaiters = []
         for fd in controlConns { close(fd) }
         controlConns = []
         for s in servers {
-            s.listener?.close()   // unlinks the socket path
+            s.listener?.close()  // unlinks the socket path
             s.listener = nil
-            if s.spawnFD >= 0 { close(s.spawnFD); s.spawnFD = -1 }
+            if s.spawnFD >= 0 {
+                close(s.spawnFD)
+                s.spawnFD = -1
+            }
         }
         control?.close()
         control = nil
@@ -388,10 +424,12 @@ func formatSeconds(_ nanos: UInt64) -> String {
 }
 
 public func signalName(_ sig: Int32) -> String {
-    let names: [Int32: String] = [SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
-                                  SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
-                                  SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM",
-                                  SIGTERM: "SIGTERM", SIGSYS: "SIGSYS", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2"]
+    let names: [Int32: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
+        SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
+        SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM",
+        SIGTERM: "SIGTERM", SIGSYS: "SIGSYS", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2"
+    ]
     return names[sig].map { "\(sig) (\($0))" } ?? "\(sig)"
 }
 

@@ -57,7 +57,11 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     public let file: String
     public let line: Int
     public let message: String
-    public init(file: String, line: Int, _ message: String) { self.file = file; self.line = line; self.message = message }
+    public init(file: String, line: Int, _ message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
     public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
@@ -81,7 +85,10 @@ public enum TOMLParser {
                     cur.skipSpaces()
                     path.append(try cur.bareKey(what: "table name"))
                     cur.skipSpaces()
-                    if cur.peek == UInt8(ascii: ".") { cur.pos += 1; continue }
+                    if cur.peek == UInt8(ascii: ".") {
+                        cur.pos += 1
+                        continue
+                    }
                     guard cur.peek == UInt8(ascii: "]") else { throw cur.error("expected `]` to close the table header") }
                     cur.pos += 1
                     break
@@ -114,7 +121,11 @@ public enum TOMLParser {
         var pos = 0
         let file: String
         let line: Int
-        init(_ b: [UInt8], file: String, line: Int) { bytes = b; self.file = file; self.line = line }
+        init(_ b: [UInt8], file: String, line: Int) {
+            bytes = b
+            self.file = file
+            self.line = line
+        }
 
         var peek: UInt8? { pos < bytes.count ? bytes[pos] : nil }
         var atEndOrComment: Bool { peek == nil || peek == UInt8(ascii: "#") }
@@ -136,7 +147,9 @@ public enum TOMLParser {
             let start = pos
             while let c = peek, Self.isBare(c) { pos += 1 }
             if pos == start {
-                if peek == UInt8(ascii: "\"") || peek == UInt8(ascii: "'") { throw error("quoted \(what)s are not supported; use letters, digits, `_` and `-`") }
+                if peek == UInt8(ascii: "\"") || peek == UInt8(ascii: "'") {
+                    throw error("quoted \(what)s are not supported; use letters, digits, `_` and `-`")
+                }
                 throw error("expected a \(what) (letters, digits, `_`, `-`)")
             }
             return String(decoding: bytes[start..<pos], as: UTF8.self)
@@ -150,7 +163,9 @@ public enum TOMLParser {
             case UInt8(ascii: "{"): throw error("inline tables are not supported")
             default:
                 let start = pos
-                while let d = peek, d != 0x20, d != 0x09, d != UInt8(ascii: "#"), d != UInt8(ascii: ",") , d != UInt8(ascii: "]") { pos += 1 }
+                while let d = peek, d != 0x20, d != 0x09, d != UInt8(ascii: "#"), d != UInt8(ascii: ","), d != UInt8(ascii: "]") {
+                    pos += 1
+                }
                 let word = String(decoding: bytes[start..<pos], as: UTF8.self)
                 if word == "true" { return .boolean(true) }
                 if word == "false" { return .boolean(false) }
@@ -162,13 +177,20 @@ public enum TOMLParser {
         static func integer(_ w: String) -> Int64? {
             var s = Substring(w)
             var sign: Int64 = 1
-            if s.first == "+" || s.first == "-" { if s.first == "-" { sign = -1 }; s = s.dropFirst() }
+            if s.first == "+" || s.first == "-" {
+                if s.first == "-" { sign = -1 }
+                s = s.dropFirst()
+            }
             guard let f = s.first, f.isASCII, f.isNumber, let l = s.last, l.isNumber else { return nil }
-            if s.count > 1 && f == "0" { return nil }   // TOML: no leading zeros
+            if s.count > 1 && f == "0" { return nil }  // TOML: no leading zeros
             var prevUnderscore = false
             var digits = ""
             for ch in s {
-                if ch == "_" { if prevUnderscore { return nil }; prevUnderscore = true; continue }
+                if ch == "_" {
+                    if prevUnderscore { return nil }
+                    prevUnderscore = true
+                    continue
+                }
                 guard ch.isASCII, ch.isNumber else { return nil }
                 prevUnderscore = false
                 digits.append(ch)
@@ -183,8 +205,10 @@ public enum TOMLParser {
             var out: [UInt8] = []
             while true {
                 guard let c = peek else {
-                    throw error(quote == UInt8(ascii: "\"") ? "unterminated string (missing `\"`; multi-line strings are not supported)"
-                                                           : "unterminated string (missing `'`)")
+                    throw error(
+                        quote == UInt8(ascii: "\"")
+                            ? "unterminated string (missing `\"`; multi-line strings are not supported)"
+                            : "unterminated string (missing `'`)")
                 }
                 pos += 1
                 if c == quote { break }
@@ -207,19 +231,28 @@ public enum TOMLParser {
         }
 
         mutating func array() throws(ConfigError) -> [String] {
-            pos += 1   // [
+            pos += 1  // [
             var items: [String] = []
             while true {
                 skipSpaces()
                 guard let c = peek, c != UInt8(ascii: "#") else { throw error("unterminated array (arrays must be on one line)") }
-                if c == UInt8(ascii: "]") { pos += 1; return items }
+                if c == UInt8(ascii: "]") {
+                    pos += 1
+                    return items
+                }
                 guard c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") else {
                     throw error("arrays may only hold strings")
                 }
                 items.append(try string())
                 skipSpaces()
-                if peek == UInt8(ascii: ",") { pos += 1; continue }
-                if peek == UInt8(ascii: "]") { pos += 1; return items }
+                if peek == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if peek == UInt8(ascii: "]") {
+                    pos += 1
+                    return items
+                }
                 throw error("expected `,` or `]` in the array")
             }
         }

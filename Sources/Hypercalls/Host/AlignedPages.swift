@@ -8,7 +8,8 @@ public enum AlignedPages {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let slack = alignment > page ? alignment : 0
         guard let raw = mmap(nil, size + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != MAP_FAILED else { return nil }
+            raw != MAP_FAILED
+        else { return nil }
         let base = UInt(bitPattern: raw)
         let aligned = slack == 0 ? base : (base + UInt(alignment) - 1) & ~(UInt(alignment) - 1)
         if aligned > base { munmap(raw, Int(aligned - base)) }

@@ -12,10 +12,16 @@ public struct PCIIdentity: Sendable, Equatable, CustomStringConvertible {
     /// The backend's name for it: "0000:00:03.0" (vfio, uio) or "sim:1".
     public var address: String
 
-    public init(vendor: UInt16, device: UInt16, subVendor: UInt16 = 0, subDevice: UInt16 = 0,
-                classCode: UInt32 = 0, revision: UInt8 = 0, address: String) {
-        self.vendor = vendor; self.device = device; self.subVendor = subVendor
-        self.subDevice = subDevice; self.classCode = classCode; self.revision = revision
+    public init(
+        vendor: UInt16, device: UInt16, subVendor: UInt16 = 0, subDevice: UInt16 = 0,
+        classCode: UInt32 = 0, revision: UInt8 = 0, address: String
+    ) {
+        self.vendor = vendor
+        self.device = device
+        self.subVendor = subVendor
+        self.subDevice = subDevice
+        self.classCode = classCode
+        self.revision = revision
         self.address = address
     }
 
@@ -29,7 +35,10 @@ public struct PCIIdentity: Sendable, Equatable, CustomStringConvertible {
 public struct BARInfo: Sendable, Equatable {
     public var size: UInt64
     public var flags: UInt32
-    public init(size: UInt64, flags: UInt32) { self.size = size; self.flags = flags }
+    public init(size: UInt64, flags: UInt32) {
+        self.size = size
+        self.flags = flags
+    }
     public static let absent = BARInfo(size: 0, flags: 0)
 }
 
@@ -39,7 +48,9 @@ public struct DMAMapping: @unchecked Sendable, Equatable {
     public var bus: UInt64
     public var size: Int
     public init(cpu: UnsafeMutableRawPointer, bus: UInt64, size: Int) {
-        self.cpu = cpu; self.bus = bus; self.size = size
+        self.cpu = cpu
+        self.bus = bus
+        self.size = size
     }
 }
 
@@ -50,7 +61,10 @@ public struct DMAMapping: @unchecked Sendable, Equatable {
 public struct InterruptSet: Sendable, Equatable {
     public var kind: UInt32
     public var eventFDs: [Int32]
-    public init(kind: UInt32, eventFDs: [Int32]) { self.kind = kind; self.eventFDs = eventFDs }
+    public init(kind: UInt32, eventFDs: [Int32]) {
+        self.kind = kind
+        self.eventFDs = eventFDs
+    }
 }
 
 /// A runtime backend: where DMA memory and devices come from. The hypercall

@@ -1,7 +1,7 @@
 import Glibc
-import PlatformC
 import HypercallABI
 import Platform
+import PlatformC
 
 /// A host file or block device opened through blk_open: a fixed-size array
 /// of bytes. Transfers outside it are refused, never grow the file.
@@ -34,7 +34,10 @@ final class BlockFile: @unchecked Sendable {
             return .failure(.fromErrno(errno, "open \(path)"))
         }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { Glibc.close(fd); return .failure(.fromErrno(errno, "fstat \(path)")) }
+        guard fstat(fd, &st) == 0 else {
+            Glibc.close(fd)
+            return .failure(.fromErrno(errno, "fstat \(path)"))
+        }
         var size: UInt64 = 0
         var sector: UInt32 = 512
         switch st.st_mode & S_IFMT {
@@ -43,7 +46,10 @@ final class BlockFile: @unchecked Sendable {
         case S_IFBLK:
             var bytes: UInt64 = 0
             var ssz: Int32 = 0
-            guard ioctl(fd, BLKGETSIZE64, &bytes) == 0 else { Glibc.close(fd); return .failure(.fromErrno(errno, "BLKGETSIZE64")) }
+            guard ioctl(fd, BLKGETSIZE64, &bytes) == 0 else {
+                Glibc.close(fd)
+                return .failure(.fromErrno(errno, "BLKGETSIZE64"))
+            }
             if ioctl(fd, BLKSSZGET, &ssz) == 0, ssz > 0 { sector = UInt32(ssz) }
             size = bytes
         default:
@@ -54,8 +60,13 @@ final class BlockFile: @unchecked Sendable {
     }
 
     private init(fd: Int32, size: UInt64, sectorSize: UInt32, readOnly: Bool, direct: Bool, ctx: OpaquePointer?, path: String) {
-        self.fd = fd; self.size = size; self.sectorSize = sectorSize; self.readOnly = readOnly
-        self.direct = direct; self.ctx = ctx; self.path = path
+        self.fd = fd
+        self.size = size
+        self.sectorSize = sectorSize
+        self.readOnly = readOnly
+        self.direct = direct
+        self.ctx = ctx
+        self.path = path
     }
 
     deinit {
@@ -78,8 +89,11 @@ final class BlockFile: @unchecked Sendable {
         var done: UInt64 = 0
         while done < len {
             let n = pread(fd, buf + Int(done), Int(len - done), off_t(offset + done))
-            if n < 0 { if errno == EINTR { continue }; return HypError.fromErrno(errno).code }
-            if n == 0 { return HUSK_EIO }   // the file shrank underneath us
+            if n < 0 {
+                if errno == EINTR { continue }
+                return HypError.fromErrno(errno).code
+            }
+            if n == 0 { return HUSK_EIO }  // the file shrank underneath us
             done += UInt64(n)
         }
         return HUSK_OK
@@ -89,7 +103,10 @@ final class BlockFile: @unchecked Sendable {
         var done: UInt64 = 0
         while done < len {
             let n = pwrite(fd, buf + Int(done), Int(len - done), off_t(offset + done))
-            if n < 0 { if errno == EINTR { continue }; return HypError.fromErrno(errno).code }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return HypError.fromErrno(errno).code
+            }
             if n == 0 { return HUSK_EIO }
             done += UInt64(n)
         }

@@ -7,7 +7,7 @@ import Platform
 /// component that submitted (irq context).
 final class BlockIO: @unchecked Sendable {
     // @unchecked: the queue and worker list are behind `lock`.
-    let files = HandleRegistry<BlockFile>(tag: 0x424B)   // "BK"
+    let files = HandleRegistry<BlockFile>(tag: 0x424B)  // "BK"
     private let lock = Monitor()
     private var queue: [(BlockFile, UnsafeMutablePointer<husk_blk_req>)] = []
     private var head = 0
@@ -34,10 +34,16 @@ final class BlockIO: @unchecked Sendable {
         while true {
             lock.lock()
             while head == queue.count && !stopping { lock.wait() }
-            if head == queue.count && stopping { lock.unlock(); return }
+            if head == queue.count && stopping {
+                lock.unlock()
+                return
+            }
             let (file, req) = queue[head]
             head += 1
-            if head > 1024 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            if head > 1024 && head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
             lock.unlock()
             perform(file, req)
         }

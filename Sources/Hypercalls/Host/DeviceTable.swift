@@ -6,7 +6,7 @@ import Platform
 final class DeviceTable: @unchecked Sendable {
     // @unchecked: registries are locked; OpenDevice guards its own state.
     let backend: any HostBackend
-    let open = HandleRegistry<OpenDevice>(tag: 0x4456)        // "DV"
+    let open = HandleRegistry<OpenDevice>(tag: 0x4456)  // "DV"
     let handlers = HandleRegistry<(dev: husk_handle, vector: Int)>(tag: 0x4948)  // "IH"
     private let openIndices = Locked<Set<Int>>([])
 
@@ -21,8 +21,9 @@ final class DeviceTable: @unchecked Sendable {
             return .success(open.insert(od))
         } catch {
             _ = openIndices.withLock { $0.remove(index) }
-            HostLog.write(level: UInt32(HUSK_LOG_WARN), component: ComponentContext.name(of: ctx),
-                          "dev_open(\(index)) on \(backend.name): \(error)")
+            HostLog.write(
+                level: UInt32(HUSK_LOG_WARN), component: ComponentContext.name(of: ctx),
+                "dev_open(\(index)) on \(backend.name): \(error)")
             return .failure(error)
         }
     }
@@ -54,11 +55,14 @@ final class OpenDevice: @unchecked Sendable {
     private var releaseThread: HostThread?
 
     init(device: any HostDevice, index: Int, ctx: OpaquePointer?) {
-        self.device = device; self.index = index; self.ctx = ctx
+        self.device = device
+        self.index = index
+        self.ctx = ctx
     }
 
     func mapBAR(_ bar: Int) throws(HypError) -> UnsafeMutableRawPointer {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let p = bars[bar] { return p }
         let p = try device.mapBAR(bar)
         bars[bar] = p
@@ -66,7 +70,8 @@ final class OpenDevice: @unchecked Sendable {
     }
 
     func allocateInterrupts(kinds: UInt32, want: Int) throws(HypError) -> InterruptSet {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if interrupts != nil { throw HypError.busy }
         let set = try device.enableInterrupts(kinds: kinds, want: want)
         interrupts = set
@@ -108,7 +113,10 @@ final class OpenDevice: @unchecked Sendable {
             releaseThread = nil
             return r
         }
-        for v in vs { v.disestablish(); v.terminate() }
+        for v in vs {
+            v.disestablish()
+            v.terminate()
+        }
         if let watcher {
             releaseStop?.signal()
             // The watcher may be the thread closing us (a release handler that
@@ -116,7 +124,10 @@ final class OpenDevice: @unchecked Sendable {
             if pthread_equal(watcher.id, pthread_self()) == 0 { watcher.join() } else { watcher.detach() }
         }
         lock.withLock {
-            if interrupts != nil { device.disableInterrupts(); interrupts = nil }
+            if interrupts != nil {
+                device.disableInterrupts()
+                interrupts = nil
+            }
             bars = [:]
         }
         device.close()

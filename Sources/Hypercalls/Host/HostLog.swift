@@ -1,6 +1,6 @@
 import Glibc
-import PlatformC
 import HypercallABI
+import PlatformC
 
 /// Where component log lines and host messages go: stderr, one line each,
 /// prefixed with the level and the component's name. Written with a single
@@ -24,7 +24,10 @@ public enum HostLog {
     public static func write(level: UInt32, component: String, _ message: String) {
         guard level <= maxLevel else { return }
         let line = "[\(levelName(level))] \(component): \(message)\n"
-        if let sink { sink(line); return }
+        if let sink {
+            sink(line)
+            return
+        }
         writeRaw(line)
     }
 
@@ -38,7 +41,10 @@ public enum HostLog {
             var off = 0
             while off < buf.count {
                 let n = Glibc.write(2, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    break
+                }
                 off += n
             }
         }

@@ -15,7 +15,7 @@ public final class HypercallHost: @unchecked Sendable {
     public let table: UnsafeMutablePointer<husk_hyp>
     let memory = Locked<[UInt: MemoryBlock]>([:])
     let mappings = Locked<[UInt: MemoryBlock]>([:])
-    let dma = HandleRegistry<DMABlock>(tag: 0x444D)      // "DM"
+    let dma = HandleRegistry<DMABlock>(tag: 0x444D)  // "DM"
     let devices: DeviceTable
     let blocks: BlockIO
 
@@ -42,12 +42,13 @@ public final class HypercallHost: @unchecked Sendable {
         table.pointee.abi_minor = UInt32(HUSK_ABI_MINOR)
         table.pointee.size = UInt32(MemoryLayout<husk_hyp>.size)
         table.pointee.features = backend.features | UInt64(HUSK_FEAT_BLK)
-        table.pointee.backend = UnsafePointer(HypercallHost.backendName.withLock { names in
-            if let p = names[backend.name] { return UnsafePointer(p) }
-            let p = strdup(backend.name)!
-            names[backend.name] = p
-            return UnsafePointer(p)
-        })
+        table.pointee.backend = UnsafePointer(
+            HypercallHost.backendName.withLock { names in
+                if let p = names[backend.name] { return UnsafePointer(p) }
+                let p = strdup(backend.name)!
+                names[backend.name] = p
+                return UnsafePointer(p)
+            })
         HypercallHost.fillMemory(table)
         HypercallHost.fillThreads(table)
         HypercallHost.fillSync(table)
@@ -59,8 +60,9 @@ public final class HypercallHost: @unchecked Sendable {
 
     /// Make this the host the table's functions talk to. One at a time.
     public func activate() {
-        precondition(HypercallHost.active == nil || HypercallHost.active === self,
-                     "another HypercallHost is active; shut it down first")
+        precondition(
+            HypercallHost.active == nil || HypercallHost.active === self,
+            "another HypercallHost is active; shut it down first")
         HypercallHost.active = self
     }
 
@@ -88,7 +90,7 @@ public final class HypercallHost: @unchecked Sendable {
         let names: [(UInt64, String)] = [
             (UInt64(HUSK_FEAT_PCI), "pci"), (UInt64(HUSK_FEAT_BAR_MAP), "bar-map"), (UInt64(HUSK_FEAT_IRQ_INTX), "irq-intx"),
             (UInt64(HUSK_FEAT_IRQ_MSI), "irq-msi"), (UInt64(HUSK_FEAT_IRQ_MSIX), "irq-msix"), (UInt64(HUSK_FEAT_DMA), "dma"),
-            (UInt64(HUSK_FEAT_DMA_IOMMU), "dma-iommu"), (UInt64(HUSK_FEAT_BLK), "blk"), (UInt64(HUSK_FEAT_DEV_RELEASE), "dev-release"),
+            (UInt64(HUSK_FEAT_DMA_IOMMU), "dma-iommu"), (UInt64(HUSK_FEAT_BLK), "blk"), (UInt64(HUSK_FEAT_DEV_RELEASE), "dev-release")
         ]
         return names.filter { bits & $0.0 != 0 }.map { $0.1 }
     }

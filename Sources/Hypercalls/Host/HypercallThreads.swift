@@ -1,8 +1,8 @@
 import Glibc
 import HostSys
-import PlatformC
 import HypercallABI
 import Platform
+import PlatformC
 
 typealias ThreadRecord = UnsafeMutablePointer<husk_thread_rec>
 
@@ -13,7 +13,7 @@ typealias ThreadRecord = UnsafeMutablePointer<husk_thread_rec>
 /// on first use. Records are freed when their thread ends (or, for joinable
 /// component threads, when joined).
 public enum HypercallThreads {
-    static let handleTag: UInt64 = 0x5448 << 48   // "TH": thread handles
+    static let handleTag: UInt64 = 0x5448 << 48  // "TH": thread handles
     private static let registry = Locked<State>(State())
 
     struct State {
@@ -103,14 +103,17 @@ public enum HypercallThreads {
 
     /// - hostThread: a thread the host runs component code on (a component's
     ///   `run`): joinable and cancellable, but thread_exit on it panics.
-    public static func create(ctx: OpaquePointer?, name: UnsafePointer<CChar>?, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
-                              arg: UnsafeMutableRawPointer?, joinable: Bool, hostThread: Bool = false) -> Result<husk_handle, HypError> {
+    public static func create(
+        ctx: OpaquePointer?, name: UnsafePointer<CChar>?, fn: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void,
+        arg: UnsafeMutableRawPointer?, joinable: Bool, hostThread: Bool = false
+    ) -> Result<husk_handle, HypError> {
         let rec = newRecord(flags: (hostThread ? 0 : HUSK_REC_COMPONENT_THREAD) | (joinable ? HUSK_REC_JOINABLE : 0))
         rec.pointee.fn = fn
         rec.pointee.arg = arg
         rec.pointee.ctx = UnsafeMutableRawPointer(ctx)
         withUnsafeMutableBytes(of: &rec.pointee.name) { dst in
-            let src = name.map { UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 15)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            let src =
+                name.map { UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 15)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
             if src.count > 0 { dst.copyMemory(from: src) }
         }
         var attr = pthread_attr_t()
@@ -119,15 +122,17 @@ public enum HypercallThreads {
         if !joinable { pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED)) }
         var tid = pthread_t()
         let handle = rec.pointee.handle
-        let r = pthread_create(&tid, &attr, { raw in
-            let rec = raw!.assumingMemoryBound(to: husk_thread_rec.self)
-            HypercallThreads.bind(rec)
-            withUnsafeBytes(of: &rec.pointee.name) { buf in
-                if buf[0] != 0 { _ = husk_set_thread_name(buf.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            }
-            rec.pointee.fn(rec.pointee.arg)
-            return nil
-        }, UnsafeMutableRawPointer(rec))
+        let r = pthread_create(
+            &tid, &attr,
+            { raw in
+                let rec = raw!.assumingMemoryBound(to: husk_thread_rec.self)
+                HypercallThreads.bind(rec)
+                withUnsafeBytes(of: &rec.pointee.name) { buf in
+                    if buf[0] != 0 { _ = husk_set_thread_name(buf.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                }
+                rec.pointee.fn(rec.pointee.arg)
+                return nil
+            }, UnsafeMutableRawPointer(rec))
         if r != 0 {
             release(rec)
             return .failure(HypError(HUSK_EAGAIN, "pthread_create: \(String(cString: strerror(r)))"))

@@ -36,14 +36,20 @@ final class InterruptVector: @unchecked Sendable {
     func establish(_ h: @escaping Handler, arg: UnsafeMutableRawPointer?, ctx: OpaquePointer?) -> Bool {
         handlerLock.withLock {
             if handler != nil { return false }
-            handler = h; self.arg = arg; self.ctx = ctx
+            handler = h
+            self.arg = arg
+            self.ctx = ctx
             return true
         }
     }
 
     /// Returns when the handler is not running and will not run again.
     func disestablish() {
-        handlerLock.withLock { handler = nil; arg = nil; ctx = nil }
+        handlerLock.withLock {
+            handler = nil
+            arg = nil
+            ctx = nil
+        }
     }
 
     func mask() { husk_atomic_store_u32(&masked, 1) }
@@ -79,6 +85,9 @@ final class InterruptVector: @unchecked Sendable {
     /// Stop the thread (the device closes the eventfd afterwards).
     func terminate() {
         stop.signal()
-        if let t = thread { t.join(); thread = nil }
+        if let t = thread {
+            t.join()
+            thread = nil
+        }
     }
 }

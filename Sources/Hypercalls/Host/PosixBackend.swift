@@ -21,7 +21,8 @@ public final class PosixBackend: HostBackend, @unchecked Sendable {
         // refuse rather than hand out memory a device could not reach.
         if maxBusAddress != 0 && UInt64(aligned) + UInt64(size) > maxBusAddress {
             munmap(p, size)
-            throw HypError(HUSK_ENOMEM, "posix DMA memory is ordinary memory at CPU addresses: none below 0x\(String(maxBusAddress, radix: 16))")
+            throw HypError(
+                HUSK_ENOMEM, "posix DMA memory is ordinary memory at CPU addresses: none below 0x\(String(maxBusAddress, radix: 16))")
         }
         live.withLock { $0[UInt(bitPattern: p)] = size }
         return DMAMapping(cpu: p, bus: UInt64(aligned), size: size)

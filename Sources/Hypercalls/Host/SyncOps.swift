@@ -59,9 +59,11 @@ enum SyncOps {
     static func unlockSlow(_ s: UnsafeMutablePointer<husk_sync_slot>, _ w: UnsafeMutablePointer<UInt32>, me: UInt32, ctx: OpaquePointer?) {
         let v = husk_atomic_load_u32(w)
         if v & ownerMask != me {
-            HostPanic.panic(ctx: ctx, v == 0
-                ? "mutex '\(SyncSlab.name(of: s))' unlocked but not locked"
-                : "mutex '\(SyncSlab.name(of: s))' unlocked by a thread that does not own it")
+            HostPanic.panic(
+                ctx: ctx,
+                v == 0
+                    ? "mutex '\(SyncSlab.name(of: s))' unlocked but not locked"
+                    : "mutex '\(SyncSlab.name(of: s))' unlocked by a thread that does not own it")
         }
         if husk_atomic_exchange_release_u32(w, 0) & contended != 0 {
             _ = husk_futex_wake(w, 1)
@@ -76,8 +78,10 @@ enum SyncOps {
     // MARK: condition variable (word = sequence, waiters = threads inside wait)
 
     /// Returns HUSK_OK, HUSK_EINTR or HUSK_ETIMEDOUT; the mutex is held again.
-    static func wait(cv: UnsafeMutablePointer<husk_sync_slot>, mutex m: UnsafeMutablePointer<husk_sync_slot>,
-                     rec: ThreadRecord, deadline: UInt64?, ctx: OpaquePointer?) -> Int32 {
+    static func wait(
+        cv: UnsafeMutablePointer<husk_sync_slot>, mutex m: UnsafeMutablePointer<husk_sync_slot>,
+        rec: ThreadRecord, deadline: UInt64?, ctx: OpaquePointer?
+    ) -> Int32 {
         let me = rec.pointee.id
         if !owned(m, me: me) {
             HostPanic.panic(ctx: ctx, "cv_wait on '\(SyncSlab.name(of: cv))' without holding mutex '\(SyncSlab.name(of: m))'")

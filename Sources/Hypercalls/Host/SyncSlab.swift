@@ -28,7 +28,7 @@ enum SyncSlab {
         pthread_mutex_init(m, nil)
         return m
     }()
-    nonisolated(unsafe) static var freeHead: UInt32 = 0   // index + 1, 0 = empty
+    nonisolated(unsafe) static var freeHead: UInt32 = 0  // index + 1, 0 = empty
     nonisolated(unsafe) static var chunkCount = 0
     nonisolated(unsafe) static var liveCount = 0
 
@@ -39,7 +39,8 @@ enum SyncSlab {
         let index = Int(low - 1)
         let chunk = index >> 10
         if chunk >= maxChunks { return nil }
-        guard let base = husk_atomic_load_ptr(UnsafeRawPointer(chunks + chunk).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)) else { return nil }
+        guard let base = husk_atomic_load_ptr(UnsafeRawPointer(chunks + chunk).assumingMemoryBound(to: UnsafeMutableRawPointer?.self))
+        else { return nil }
         let s = base.assumingMemoryBound(to: husk_sync_slot.self) + (index & 1023)
         if husk_atomic_load_u32(&s.pointee.gen) != UInt32(truncatingIfNeeded: handle >> 32) { return nil }
         if s.pointee.kind != kind.rawValue { return nil }
@@ -54,7 +55,8 @@ enum SyncSlab {
             guard chunkCount < maxChunks else { return nil }
             let bytes = slotsPerChunk * MemoryLayout<husk_sync_slot>.stride
             guard let mem = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-                  mem != MAP_FAILED else { return nil }
+                mem != MAP_FAILED
+            else { return nil }
             let slots = mem.assumingMemoryBound(to: husk_sync_slot.self)
             let first = UInt32(chunkCount * slotsPerChunk)
             for i in 0..<slotsPerChunk {

@@ -34,8 +34,9 @@ extension HypercallHost {
             guard let f = host.blocks.files.get(h) else { return HUSK_EBADF }
             switch req.pointee.op {
             case UInt32(HUSK_BLK_READ), UInt32(HUSK_BLK_WRITE):
-                let c = f.check(write: req.pointee.op == UInt32(HUSK_BLK_WRITE), buf: req.pointee.buf,
-                                len: req.pointee.len, offset: req.pointee.offset)
+                let c = f.check(
+                    write: req.pointee.op == UInt32(HUSK_BLK_WRITE), buf: req.pointee.buf,
+                    len: req.pointee.len, offset: req.pointee.offset)
                 if c != HUSK_OK { return c }
             case UInt32(HUSK_BLK_FLUSH):
                 break

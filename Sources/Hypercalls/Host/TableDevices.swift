@@ -24,8 +24,12 @@ extension HypercallHost {
             guard Int(index) < devs.count else { return HUSK_ENOENT }
             let d = devs[Int(index)]
             var id = husk_pci_id()
-            id.vendor = d.vendor; id.device = d.device; id.subvendor = d.subVendor; id.subdevice = d.subDevice
-            id.class_code = d.classCode; id.revision = d.revision
+            id.vendor = d.vendor
+            id.device = d.device
+            id.subvendor = d.subVendor
+            id.subdevice = d.subDevice
+            id.class_code = d.classCode
+            id.revision = d.revision
             withUnsafeMutableBytes(of: &id.address) { dst in
                 let bytes = Array(d.address.utf8.prefix(dst.count - 1))
                 dst.copyBytes(from: bytes)
@@ -39,7 +43,9 @@ extension HypercallHost {
             guard host.backend.features & UInt64(HUSK_FEAT_PCI) != 0 else { return HUSK_ENODEV }
             guard Int(index) < host.backend.devices.count else { return HUSK_ENOENT }
             switch host.devices.openDevice(index: Int(index), ctx: ctx) {
-            case .success(let h): out.pointee = h; return HUSK_OK
+            case .success(let h):
+                out.pointee = h
+                return HUSK_OK
             case .failure(let e): return e.code
             }
         }
@@ -47,13 +53,23 @@ extension HypercallHost {
         t.pointee.cfg_read = { ctx, h, offset, width, val in
             guard let val else { return HUSK_EFAULT }
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
-            guard [1, 2, 4].contains(width), offset % width == 0, offset < od.device.configSpaceSize, width <= od.device.configSpaceSize - offset else { return HUSK_EINVAL }
-            do throws(HypError) { val.pointee = try od.device.configRead(offset: offset, width: width); return HUSK_OK } catch { return error.code }
+            guard [1, 2, 4].contains(width), offset % width == 0, offset < od.device.configSpaceSize,
+                width <= od.device.configSpaceSize - offset
+            else { return HUSK_EINVAL }
+            do throws(HypError) {
+                val.pointee = try od.device.configRead(offset: offset, width: width)
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.cfg_write = { ctx, h, offset, width, value in
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
-            guard [1, 2, 4].contains(width), offset % width == 0, offset < od.device.configSpaceSize, width <= od.device.configSpaceSize - offset else { return HUSK_EINVAL }
-            do throws(HypError) { try od.device.configWrite(offset: offset, width: width, value: value); return HUSK_OK } catch { return error.code }
+            guard [1, 2, 4].contains(width), offset % width == 0, offset < od.device.configSpaceSize,
+                width <= od.device.configSpaceSize - offset
+            else { return HUSK_EINVAL }
+            do throws(HypError) {
+                try od.device.configWrite(offset: offset, width: width, value: value)
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.bar_info = { ctx, h, bar, out in
             guard let out else { return HUSK_EFAULT }
@@ -67,22 +83,34 @@ extension HypercallHost {
             guard let va else { return HUSK_EFAULT }
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
             guard bar < 6, od.device.barInfo(Int(bar)).size > 0 else { return HUSK_EINVAL }
-            do throws(HypError) { va.pointee = try od.mapBAR(Int(bar)); return HUSK_OK } catch { return error.code }
+            do throws(HypError) {
+                va.pointee = try od.mapBAR(Int(bar))
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.bar_read = { ctx, h, bar, offset, width, val in
             guard let val else { return HUSK_EFAULT }
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
             guard HypercallHost.validBAR(od, bar, offset, width) else { return HUSK_EINVAL }
-            do throws(HypError) { val.pointee = try od.device.barRead(bar: Int(bar), offset: offset, width: width); return HUSK_OK } catch { return error.code }
+            do throws(HypError) {
+                val.pointee = try od.device.barRead(bar: Int(bar), offset: offset, width: width)
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.bar_write = { ctx, h, bar, offset, width, value in
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
             guard HypercallHost.validBAR(od, bar, offset, width) else { return HUSK_EINVAL }
-            do throws(HypError) { try od.device.barWrite(bar: Int(bar), offset: offset, width: width, value: value); return HUSK_OK } catch { return error.code }
+            do throws(HypError) {
+                try od.device.barWrite(bar: Int(bar), offset: offset, width: width, value: value)
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.dev_reset = { ctx, h in
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
-            do throws(HypError) { try od.device.reset(); return HUSK_OK } catch { return error.code }
+            do throws(HypError) {
+                try od.device.reset()
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.dev_on_release = { ctx, h, fn, arg in
             guard let fn else { return HUSK_EINVAL }
@@ -120,7 +148,10 @@ extension HypercallHost {
         t.pointee.irq_ack = { ctx, h, vector in
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }
             guard od.vector(Int(vector)) != nil else { return HUSK_EINVAL }
-            do throws(HypError) { try od.device.acknowledgeInterrupt(vector: Int(vector)); return HUSK_OK } catch { return error.code }
+            do throws(HypError) {
+                try od.device.acknowledgeInterrupt(vector: Int(vector))
+                return HUSK_OK
+            } catch { return error.code }
         }
         t.pointee.irq_mask = { ctx, h, vector in
             guard let od = HypercallHost.openDevice(ctx, h) else { return HUSK_EBADF }

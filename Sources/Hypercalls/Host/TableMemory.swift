@@ -38,7 +38,8 @@ extension HypercallHost {
             guard let out else { return HUSK_EFAULT }
             let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
             guard size > 0, size <= HypercallHost.maxAllocation, size % page == 0,
-                  prot & ~UInt32(HUSK_PROT_READ | HUSK_PROT_WRITE) == 0 else { return HUSK_EINVAL }
+                prot & ~UInt32(HUSK_PROT_READ | HUSK_PROT_WRITE) == 0
+            else { return HUSK_EINVAL }
             var p: Int32 = PROT_NONE
             if prot & UInt32(HUSK_PROT_READ) != 0 { p |= PROT_READ }
             if prot & UInt32(HUSK_PROT_WRITE) != 0 { p |= PROT_WRITE }

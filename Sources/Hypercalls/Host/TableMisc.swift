@@ -1,6 +1,6 @@
 import Glibc
-import PlatformC
 import HypercallABI
+import PlatformC
 
 /// Random bytes, logging, panic and component configuration.
 extension HypercallHost {
@@ -24,7 +24,9 @@ extension HypercallHost {
             let bytes = Array(value.utf8)
             len?.pointee = UInt64(bytes.count)
             guard let buf, buflen > UInt64(bytes.count) else { return HUSK_ERANGE }
-            if !bytes.isEmpty { bytes.withUnsafeBytes { UnsafeMutableRawPointer(buf).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) } }
+            if !bytes.isEmpty {
+                bytes.withUnsafeBytes { UnsafeMutableRawPointer(buf).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            }
             buf[bytes.count] = 0
             return HUSK_OK
         }

@@ -51,7 +51,8 @@ extension HypercallHost {
         t.pointee.rw_tryenter = { ctx, h, mode in
             guard let s = SyncSlab.slot(h, .rwlock) else { return HUSK_EBADF }
             guard mode == UInt32(HUSK_RW_READER) || mode == UInt32(HUSK_RW_WRITER) else { return HUSK_EINVAL }
-            return SyncOps.rwTry(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HypercallThreads.current().pointee.id) ? HUSK_OK : HUSK_EBUSY
+            return SyncOps.rwTry(s, writer: mode == UInt32(HUSK_RW_WRITER), me: HypercallThreads.current().pointee.id)
+                ? HUSK_OK : HUSK_EBUSY
         }
         t.pointee.rw_exit = { ctx, h in
             guard let s = SyncSlab.slot(h, .rwlock) else { return HUSK_EBADF }
@@ -86,8 +87,10 @@ extension HypercallHost {
         }
     }
 
-    static func createSync(_ kind: SyncKind, _ ctx: OpaquePointer?, _ name: UnsafePointer<CChar>?,
-                               _ out: UnsafeMutablePointer<husk_handle>?) -> Int32 {
+    static func createSync(
+        _ kind: SyncKind, _ ctx: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+        _ out: UnsafeMutablePointer<husk_handle>?
+    ) -> Int32 {
         guard let out else { return HUSK_EFAULT }
         guard let h = SyncSlab.allocate(kind, ctx: ctx, name: name) else { return HUSK_EAGAIN }
         out.pointee = h

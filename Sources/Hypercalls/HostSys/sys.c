@@ -11,8 +11,8 @@ _Thread_local void *husk_tls_record;
 int husk_futex_wait(uint32_t *addr, uint32_t expected, const struct timespec *deadline) {
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, which is
      * what the hypercall ABI's timed waits are expressed in. */
-    long r = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
-                     deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
     return r == 0 ? 0 : -errno;
 }
 

@@ -19,7 +19,10 @@ public struct HostThread: @unchecked Sendable {
         // @unchecked: written once before the thread starts, read by it only.
         let name: String
         let body: @Sendable () -> Void
-        init(_ name: String, _ body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+        init(_ name: String, _ body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
     }
 
     /// Start `body` on a new thread named `name` (the first 15 bytes show in
@@ -29,8 +32,10 @@ public struct HostThread: @unchecked Sendable {
     /// thread that blocks it kills the process instead of reaching the
     /// sandbox's logging handler).
     @discardableResult
-    public static func spawn(name: String, detached: Bool = false, blockSignals: Bool = false,
-                             _ body: @escaping @Sendable () -> Void) throws(SpawnError) -> HostThread {
+    public static func spawn(
+        name: String, detached: Bool = false, blockSignals: Bool = false,
+        _ body: @escaping @Sendable () -> Void
+    ) throws(SpawnError) -> HostThread {
         var old = sigset_t()
         if blockSignals {
             var all = sigset_t()
@@ -45,12 +50,14 @@ public struct HostThread: @unchecked Sendable {
         if detached { pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED)) }
         let start = Unmanaged.passRetained(Start(name, body)).toOpaque()
         var tid = pthread_t()
-        let r = pthread_create(&tid, &attr, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = husk_set_thread_name(String(start.name.prefix(15)))
-            start.body()
-            return nil
-        }, start)
+        let r = pthread_create(
+            &tid, &attr,
+            { raw in
+                let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                _ = husk_set_thread_name(String(start.name.prefix(15)))
+                start.body()
+                return nil
+            }, start)
         guard r == 0 else {
             Unmanaged<Start>.fromOpaque(start).release()
             throw SpawnError(code: r)
@@ -61,8 +68,10 @@ public struct HostThread: @unchecked Sendable {
     /// Like spawn, for threads without which the process cannot go on:
     /// failing to create one (the process is out of threads) ends it.
     @discardableResult
-    public static func start(name: String, detached: Bool = false, blockSignals: Bool = false,
-                             _ body: @escaping @Sendable () -> Void) -> HostThread {
+    public static func start(
+        name: String, detached: Bool = false, blockSignals: Bool = false,
+        _ body: @escaping @Sendable () -> Void
+    ) -> HostThread {
         do {
             return try spawn(name: name, detached: detached, blockSignals: blockSignals, body)
         } catch {

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Calls: start, wait (blocking on the thread's eventfd, or async), retry, cancel.
 extension RPCClient {
@@ -16,8 +16,12 @@ extension RPCClient {
     public func start(interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = []) throws(RPCError) -> UInt64 {
         try checkHandle()
         var info = server
-        guard UInt64(payload.count) <= info.limits.maxPayload else { throw RPCError(RPCStatus.msgsize, "payload of \(payload.count) bytes") }
-        guard descriptors.count <= Int(info.limits.maxFDs) else { throw RPCError(RPCStatus.inval, "more than \(info.limits.maxFDs) descriptors") }
+        guard UInt64(payload.count) <= info.limits.maxPayload else {
+            throw RPCError(RPCStatus.msgsize, "payload of \(payload.count) bytes")
+        }
+        guard descriptors.count <= Int(info.limits.maxFDs) else {
+            throw RPCError(RPCStatus.inval, "more than \(info.limits.maxFDs) descriptors")
+        }
         var registered: (id: UInt64, p: Pending, t: SeqPacketConnection)? = nil
         var seen: UInt64 = 0
         for attempt in 0..<2 {
@@ -44,16 +48,24 @@ extension RPCClient {
             repeat {
                 let n = min(chunk, payload.count - offset)
                 let last = offset + n == payload.count
-                let h = RPCHeader(flags: last ? [] : .more, interface: interface, operation: operation, requestID: id,
-                                  payloadLength: UInt32(n), fdCount: offset == 0 ? UInt16(descriptors.count) : 0)
+                let h = RPCHeader(
+                    flags: last ? [] : .more, interface: interface, operation: operation, requestID: id,
+                    payloadLength: UInt32(n), fdCount: offset == 0 ? UInt16(descriptors.count) : 0)
                 do throws(TransportError) {
                     try transport.send(h.encoded() + payload[offset..<offset + n], descriptors: offset == 0 ? descriptors : [])
-                } catch { failure = error; return }
+                } catch {
+                    failure = error
+                    return
+                }
                 offset += n
             } while offset < payload.count
         }
         if let failure {
-            lock.withLock { _ = pending.removeValue(forKey: id); unanswered = max(0, unanswered - 1); lock.broadcast() }
+            lock.withLock {
+                _ = pending.removeValue(forKey: id)
+                unanswered = max(0, unanswered - 1)
+                lock.broadcast()
+            }
             throw RPCError(RPCStatus.connreset, "\(failure)")
         }
         return id
@@ -100,15 +112,24 @@ extension RPCClient {
         while true {
             let done: Bool = p.monitor.withLock {
                 if p.done { return true }
-                if !registered { p.wakeFD = efd; registered = true }
+                if !registered {
+                    p.wakeFD = efd
+                    registered = true
+                }
                 return false
             }
             if done { break }
             var v: UInt64 = 0
             let n = Glibc.read(efd, &v, 8)
-            if n == 8 { consumed = true; continue }
+            if n == 8 {
+                consumed = true
+                continue
+            }
             if n < 0 && errno == EINTR {
-                if !cancelled { cancelled = true; cancel(requestID) }
+                if !cancelled {
+                    cancelled = true
+                    cancel(requestID)
+                }
                 continue
             }
             // Unexpected: leave it to the condition wait (p.wakeFD stays
@@ -129,8 +150,10 @@ extension RPCClient {
     }
 
     /// One call, status in the reply (not thrown).
-    public func invoke(interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = [],
-                       timeoutSeconds: Double? = nil) -> RPCReply {
+    public func invoke(
+        interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = [],
+        timeoutSeconds: Double? = nil
+    ) -> RPCReply {
         do {
             let id = try start(interface: interface, operation: operation, payload: payload, descriptors: descriptors)
             return wait(id, timeoutSeconds: timeoutSeconds)
@@ -142,15 +165,21 @@ extension RPCClient {
     /// RPCCaller: a non-zero status throws. With `reconnect`, a call marked
     /// `idempotent` that died with the connection (ECONNRESET) is sent again
     /// on a new connection; any other call fails with ECONNRESET.
-    public func call(interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
-                     idempotent: Bool) throws(RPCError) -> RPCResponse {
+    public func call(
+        interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
+        idempotent: Bool
+    ) throws(RPCError) -> RPCResponse {
         var retries = 0
         while true {
-            guard let (id, generation) = try startAttempt(interface: interface, operation: operation, payload: payload,
-                                                          descriptors: descriptors, idempotent: idempotent, retries: &retries)
+            guard
+                let (id, generation) = try startAttempt(
+                    interface: interface, operation: operation, payload: payload,
+                    descriptors: descriptors, idempotent: idempotent, retries: &retries)
             else { continue }
-            if let response = try finishAttempt(wait(id), generation: generation, idempotent: idempotent, mayRetry: true,
-                                                retries: &retries) {
+            if let response = try finishAttempt(
+                wait(id), generation: generation, idempotent: idempotent, mayRetry: true,
+                retries: &retries)
+            {
                 return response
             }
         }
@@ -160,16 +189,22 @@ extension RPCClient {
     /// the call returns the server's final reply (the result if it had
     /// completed, else EINTR, thrown). Retries exactly as the synchronous
     /// call does (the same two steps), except once the Task is cancelled.
-    public func call(interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = [],
-                     idempotent: Bool = false) async throws(RPCError) -> RPCResponse {
+    public func call(
+        interface: UInt32, operation: UInt32, payload: [UInt8] = [], descriptors: [Int32] = [],
+        idempotent: Bool = false
+    ) async throws(RPCError) -> RPCResponse {
         var retries = 0
         while true {
-            guard let (id, generation) = try startAttempt(interface: interface, operation: operation, payload: payload,
-                                                          descriptors: descriptors, idempotent: idempotent, retries: &retries)
+            guard
+                let (id, generation) = try startAttempt(
+                    interface: interface, operation: operation, payload: payload,
+                    descriptors: descriptors, idempotent: idempotent, retries: &retries)
             else { continue }
             let reply = await waitAsync(id)
-            if let response = try finishAttempt(reply, generation: generation, idempotent: idempotent,
-                                                mayRetry: !Task.isCancelled, retries: &retries) {
+            if let response = try finishAttempt(
+                reply, generation: generation, idempotent: idempotent,
+                mayRetry: !Task.isCancelled, retries: &retries)
+            {
                 return response
             }
         }
@@ -179,8 +214,10 @@ extension RPCClient {
     /// and the connection generation it went out on, or nil when the send
     /// met a connection that had just died and the call is to be retried
     /// on a new one (idempotent, with `reconnect`, retries left).
-    func startAttempt(interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
-                              idempotent: Bool, retries: inout Int) throws(RPCError) -> (UInt64, UInt64)? {
+    func startAttempt(
+        interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
+        idempotent: Bool, retries: inout Int
+    ) throws(RPCError) -> (UInt64, UInt64)? {
         let seen = lock.withLock { generation }
         let id: UInt64
         do throws(RPCError) {
@@ -199,8 +236,10 @@ extension RPCClient {
     /// Second step: judge the reply. Returns the response, nil to retry on
     /// a new connection (ECONNRESET of an idempotent call, `mayRetry`,
     /// retries left), or throws the status.
-    func finishAttempt(_ r: RPCReply, generation: UInt64, idempotent: Bool, mayRetry: Bool,
-                               retries: inout Int) throws(RPCError) -> RPCResponse? {
+    func finishAttempt(
+        _ r: RPCReply, generation: UInt64, idempotent: Bool, mayRetry: Bool,
+        retries: inout Int
+    ) throws(RPCError) -> RPCResponse? {
         if r.status == 0 { return RPCResponse(payload: r.payload, descriptors: r.descriptors) }
         closeDescriptors(r.descriptors)
         if r.status == RPCStatus.connreset {

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// EVENT messages: the onEvent handler and signals registered per event.
 extension RPCClient {

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// A call between its request and its reply, and what a synchronous caller
 /// blocks on meanwhile.
@@ -23,15 +23,25 @@ extension RPCClient {
         /// The connection generation the request was sent on.
         let generation: UInt64
         init(interface: UInt32, operation: UInt32, generation: UInt64) {
-            self.interface = interface; self.operation = operation; self.generation = generation
+            self.interface = interface
+            self.operation = operation
+            self.generation = generation
         }
         func complete(_ r: RPCReply) {
             let c: CheckedContinuation<RPCReply, Never>? = monitor.withLock {
-                if done { closeDescriptors(r.descriptors); return nil }
-                reply = r; done = true; monitor.broadcast()
+                if done {
+                    closeDescriptors(r.descriptors)
+                    return nil
+                }
+                reply = r
+                done = true
+                monitor.broadcast()
                 // Written under the monitor: a waiter that sees `done` after
                 // registering knows the eventfd holds this write.
-                if wakeFD >= 0 { var one: UInt64 = 1; _ = Glibc.write(wakeFD, &one, 8) }
+                if wakeFD >= 0 {
+                    var one: UInt64 = 1
+                    _ = Glibc.write(wakeFD, &one, 8)
+                }
                 let c = continuation
                 continuation = nil
                 return c

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Reconnecting after the connection died (ReconnectOptions).
 extension RPCClient {
@@ -44,7 +44,7 @@ extension RPCClient {
                         readersRunning += 1
                         return (old, generation)
                     }
-                    _ = old   // closed by its reader's exit path (deinit of the last reference)
+                    _ = old  // closed by its reader's exit path (deinit of the last reference)
                     HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(t, generation: g) }
                     return g
                 } catch {

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Shared memory registration and the other control calls.
 extension RPCClient {
@@ -26,16 +26,25 @@ extension RPCClient {
     }
 
     public func unregisterSharedMemory(_ shm: SharedMemory) throws(RPCError) {
-        var w = PayloadWriter(); w.u32(shm.id)
-        _ = try call(interface: RPCControl.interface, operation: RPCControl.Operation.unregisterShm.rawValue, payload: w.bytes, descriptors: [], idempotent: false)
+        var w = PayloadWriter()
+        w.u32(shm.id)
+        _ = try call(
+            interface: RPCControl.interface, operation: RPCControl.Operation.unregisterShm.rawValue, payload: w.bytes, descriptors: [],
+            idempotent: false)
     }
 
     /// PING on the control interface.
-    public func ping() throws(RPCError) { _ = try call(interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, payload: [], descriptors: [], idempotent: true) }
+    public func ping() throws(RPCError) {
+        _ = try call(
+            interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, payload: [], descriptors: [], idempotent: true)
+    }
 
     /// STATS: uptime and per-operation (interface, operation, calls, errors).
-    public func stats() throws(RPCError) -> (uptimeNanos: UInt64, operations: [(interface: UInt32, operation: UInt32, calls: UInt64, errors: UInt64)]) {
-        let r = try call(interface: RPCControl.interface, operation: RPCControl.Operation.stats.rawValue, payload: [], descriptors: [], idempotent: true)
+    public func stats() throws(RPCError) -> (
+        uptimeNanos: UInt64, operations: [(interface: UInt32, operation: UInt32, calls: UInt64, errors: UInt64)]
+    ) {
+        let r = try call(
+            interface: RPCControl.interface, operation: RPCControl.Operation.stats.rawValue, payload: [], descriptors: [], idempotent: true)
         let parsed: (UInt64, [(UInt32, UInt32, UInt64, UInt64)])? = r.payload.withUnsafeBytes { b in
             var rd = PayloadReader(b)
             guard let up = rd.u64(), let n = rd.count(minElementSize: 24) else { return nil }

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The Swift client: one connection, any number of threads calling at once,
 /// replies matched by request id on a reader thread.
@@ -59,7 +59,9 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         /// How many times one idempotent call is retried.
         public var maxRetries: Int
         public init(timeoutSeconds: Double = 10, retryIntervalSeconds: Double = 0.05, maxRetries: Int = 3) {
-            self.timeoutSeconds = timeoutSeconds; self.retryIntervalSeconds = retryIntervalSeconds; self.maxRetries = maxRetries
+            self.timeoutSeconds = timeoutSeconds
+            self.retryIntervalSeconds = retryIntervalSeconds
+            self.maxRetries = maxRetries
         }
     }
 
@@ -80,31 +82,38 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     /// With `reconnect`, a dead connection is re-established on the next
     /// call (same path, HELLO again) and calls marked idempotent that died
     /// with it are retried; other calls fail with ECONNRESET.
-    public static func connect(path: String, require: [(interface: UInt32, version: UInt32)] = [],
-                               timeoutSeconds: Double = 10, reconnect: ReconnectOptions? = nil) throws(RPCError) -> RPCClient {
+    public static func connect(
+        path: String, require: [(interface: UInt32, version: UInt32)] = [],
+        timeoutSeconds: Double = 10, reconnect: ReconnectOptions? = nil
+    ) throws(RPCError) -> RPCClient {
         let t = try dial(path)
         let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds)
         return RPCClient(transport: t, info: info, path: path, require: require, reconnect: reconnect, parent: nil)
     }
 
     static func dial(_ path: String) throws(RPCError) -> SeqPacketConnection {
-        do { return try SeqPacketConnection.connect(path: path, maxMessage: 1 << 20, maxDescriptors: 64) }
-        catch { throw RPCError(error.errno == ENOENT || error.errno == ECONNREFUSED ? RPCStatus.connreset : error.errno, "\(error)") }
+        do { return try SeqPacketConnection.connect(path: path, maxMessage: 1 << 20, maxDescriptors: 64) } catch {
+            throw RPCError(error.errno == ENOENT || error.errno == ECONNREFUSED ? RPCStatus.connreset : error.errno, "\(error)")
+        }
     }
 
     /// Use an already-connected descriptor (e.g. an opened object's, from an
     /// `fd` reply field); takes ownership. Pass the client whose call
     /// returned the descriptor as `parent`: once that client has seen the
     /// server restart (another epoch), calls on this handle fail with ESTALE.
-    public static func adopt(fd: Int32, require: [(interface: UInt32, version: UInt32)] = [],
-                             timeoutSeconds: Double = 10, parent: RPCClient? = nil) throws(RPCError) -> RPCClient {
+    public static func adopt(
+        fd: Int32, require: [(interface: UInt32, version: UInt32)] = [],
+        timeoutSeconds: Double = 10, parent: RPCClient? = nil
+    ) throws(RPCError) -> RPCClient {
         let t = SeqPacketConnection(adopting: OwnedDescriptor(fd), maxMessage: 1 << 20, maxDescriptors: 64)
         let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds)
         return RPCClient(transport: t, info: info, path: nil, require: require, reconnect: nil, parent: parent)
     }
 
-    init(transport: SeqPacketConnection, info: RPCServerInfo, path: String?,
-                 require: [(interface: UInt32, version: UInt32)], reconnect: ReconnectOptions?, parent: RPCClient?) {
+    init(
+        transport: SeqPacketConnection, info: RPCServerInfo, path: String?,
+        require: [(interface: UInt32, version: UInt32)], reconnect: ReconnectOptions?, parent: RPCClient?
+    ) {
         currentTransport = transport
         serverInfo = info
         self.path = path
@@ -117,26 +126,40 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     }
 
     /// Say HELLO on a fresh connection; closes it on failure.
-    static func hello(_ transport: SeqPacketConnection, require: [(interface: UInt32, version: UInt32)],
-                              timeoutSeconds: Double) throws(RPCError) -> RPCServerInfo {
+    static func hello(
+        _ transport: SeqPacketConnection, require: [(interface: UInt32, version: UInt32)],
+        timeoutSeconds: Double
+    ) throws(RPCError) -> RPCServerInfo {
         var w = PayloadWriter()
-        w.u16(RPCHeader.protocolVersion); w.u16(RPCHeader.protocolVersion)
+        w.u16(RPCHeader.protocolVersion)
+        w.u16(RPCHeader.protocolVersion)
         let asked = [(UInt32(0), UInt32(1))] + require.map { ($0.interface, $0.version) }
         w.u32(UInt32(asked.count))
-        for (i, v) in asked { w.u32(i); w.u32(v) }
-        let h = RPCHeader(interface: RPCControl.interface, operation: RPCControl.Operation.hello.rawValue, requestID: 1, payloadLength: UInt32(w.bytes.count))
+        for (i, v) in asked {
+            w.u32(i)
+            w.u32(v)
+        }
+        let h = RPCHeader(
+            interface: RPCControl.interface, operation: RPCControl.Operation.hello.rawValue, requestID: 1,
+            payloadLength: UInt32(w.bytes.count))
         do { try transport.send(h.encoded() + w.bytes) } catch {
-            transport.close(); throw RPCError(RPCStatus.connreset, "sending HELLO: \(error)")
+            transport.close()
+            throw RPCError(RPCStatus.connreset, "sending HELLO: \(error)")
         }
         var pfd = pollfd(fd: transport.fd, events: Int16(POLLIN), revents: 0)
         if poll(&pfd, 1, Int32(timeoutSeconds * 1000)) <= 0 {
-            transport.close(); throw RPCError(RPCStatus.timedout, "no HELLO reply within \(timeoutSeconds) s")
+            transport.close()
+            throw RPCError(RPCStatus.timedout, "no HELLO reply within \(timeoutSeconds) s")
         }
         let m: ReceivedMessage
         switch transport.receive() {
         case .message(let x): m = x
-        case .closed: transport.close(); throw RPCError(RPCStatus.connreset, "server closed the connection during HELLO")
-        case .rejected(let e, _): transport.close(); throw RPCError(RPCStatus.proto, "HELLO reply: \(e)")
+        case .closed:
+            transport.close()
+            throw RPCError(RPCStatus.connreset, "server closed the connection during HELLO")
+        case .rejected(let e, _):
+            transport.close()
+            throw RPCError(RPCStatus.proto, "HELLO reply: \(e)")
         }
         closeDescriptors(m.descriptors)
         let decoded = m.bytes.withUnsafeBytes { RPCHeader.decode($0, messageLength: m.bytes.count, fdsReceived: 0) }
@@ -144,7 +167,11 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
             // A header whose version is not 1 lands here too.
             transport.close()
             if m.bytes.count >= 28 {
-                let status = m.bytes.withUnsafeBytes { b -> Int32 in var r = PayloadReader(b); for _ in 0..<6 { _ = r.u32() }; return r.i32() ?? 0 }
+                let status = m.bytes.withUnsafeBytes { b -> Int32 in
+                    var r = PayloadReader(b)
+                    for _ in 0..<6 { _ = r.u32() }
+                    return r.i32() ?? 0
+                }
                 if status == RPCStatus.protonosupport {
                     throw RPCError(RPCStatus.protonosupport, "server does not speak protocol version \(RPCHeader.protocolVersion)")
                 }
@@ -162,18 +189,30 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
             var r = PayloadReader(UnsafeRawBufferPointer(rebasing: all[RPCHeader.size...]))
             guard let v = r.u16(), let _ = r.u16(), let name = r.string(), let n = r.count(minElementSize: 8) else { return nil }
             var ifs: [UInt32: UInt32] = [:]
-            for _ in 0..<n { guard let i = r.u32(), let ver = r.u32() else { return nil }; ifs[i] = ver }
-            guard let mm = r.u32(), let mf = r.u32(), let mi = r.u32(), let epoch = r.u32(), let ms = r.u64(), let mp = r.u64(), r.isAtEnd else { return nil }
+            for _ in 0..<n {
+                guard let i = r.u32(), let ver = r.u32() else { return nil }
+                ifs[i] = ver
+            }
+            guard let mm = r.u32(), let mf = r.u32(), let mi = r.u32(), let epoch = r.u32(), let ms = r.u64(), let mp = r.u64(), r.isAtEnd
+            else { return nil }
             var l = RPCLimits()
-            l.maxMessage = mm; l.maxFDs = mf; l.maxInFlight = mi; l.maxSharedMemory = ms; l.maxPayload = mp
+            l.maxMessage = mm
+            l.maxFDs = mf
+            l.maxInFlight = mi
+            l.maxSharedMemory = ms
+            l.maxPayload = mp
             return RPCServerInfo(protocolVersion: v, name: name, interfaces: ifs, limits: l, epoch: epoch)
         }
-        guard let info else { transport.close(); throw RPCError(RPCStatus.proto, "malformed HELLO reply payload") }
+        guard let info else {
+            transport.close()
+            throw RPCError(RPCStatus.proto, "malformed HELLO reply payload")
+        }
         for (i, v) in require {
             let has = info.interfaces[i] ?? 0
             if has == 0 {
                 transport.close()
-                throw RPCError(RPCStatus.nosys, "interface \(i) version \(v) not offered by server '\(info.name)': it does not have that interface")
+                throw RPCError(
+                    RPCStatus.nosys, "interface \(i) version \(v) not offered by server '\(info.name)': it does not have that interface")
             }
             if has < v {
                 transport.close()
@@ -188,7 +227,10 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     /// Close the connection: pending calls fail with ECONNRESET (and no
     /// reconnect happens any more).
     public func close() {
-        let t = lock.withLock { closedByUser = true; return currentTransport }
+        let t = lock.withLock {
+            closedByUser = true
+            return currentTransport
+        }
         t.shutdown()
         readerExit.withLock { while readersRunning > 0 { readerExit.wait(deadlineNanos: monotonicNanos() + 100_000_000) } }
     }

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import PlatformC
 import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// A memfd mapped read-write, registered with a server (`id`).
 public final class SharedMemory: @unchecked Sendable {
@@ -19,20 +19,35 @@ public final class SharedMemory: @unchecked Sendable {
         guard size > 0 else { throw RPCError(RPCStatus.inval, "size 0") }
         let fd = husk_rpc_memfd("husk-rpc-shm")
         guard fd >= 0 else { throw RPCError(errno, "memfd_create") }
-        guard ftruncate(fd, off_t(size)) == 0 else { let e = errno; Glibc.close(fd); throw RPCError(e, "ftruncate") }
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw RPCError(e, "ftruncate")
+        }
         if seal {
             guard husk_rpc_add_seals(fd, husk_rpc_seal_shrink() | husk_rpc_seal_grow()) == 0 else {
-                let e = errno; Glibc.close(fd); throw RPCError(e, "F_ADD_SEALS")
+                let e = errno
+                Glibc.close(fd)
+                throw RPCError(e, "F_ADD_SEALS")
             }
         }
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
-            let e = errno; Glibc.close(fd); throw RPCError(e, "mmap")
+            let e = errno
+            Glibc.close(fd)
+            throw RPCError(e, "mmap")
         }
         return SharedMemory(fd: fd, base: p, size: size)
     }
 
-    private init(fd: Int32, base: UnsafeMutableRawPointer, size: Int) { self.fd = fd; self.base = base; self.size = size }
-    deinit { munmap(base, size); Glibc.close(fd) }
+    private init(fd: Int32, base: UnsafeMutableRawPointer, size: Int) {
+        self.fd = fd
+        self.base = base
+        self.size = size
+    }
+    deinit {
+        munmap(base, size)
+        Glibc.close(fd)
+    }
 
     public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: size) }
     public func ref(offset: UInt64 = 0, length: UInt64? = nil) -> SharedMemoryRef {

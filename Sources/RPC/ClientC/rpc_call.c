@@ -9,8 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void husk_rpc_mark_dead(struct husk_rpc_conn *c)
-{
+void husk_rpc_mark_dead(struct husk_rpc_conn *c) {
     pthread_mutex_lock(&c->state_lock);
     if (!c->dead) {
         c->dead = true;
@@ -20,8 +19,7 @@ void husk_rpc_mark_dead(struct husk_rpc_conn *c)
     pthread_mutex_unlock(&c->state_lock);
 }
 
-bool husk_rpc_is_dead(struct husk_rpc_conn *c)
-{
+bool husk_rpc_is_dead(struct husk_rpc_conn *c) {
     pthread_mutex_lock(&c->state_lock);
     bool dead = c->dead;
     pthread_mutex_unlock(&c->state_lock);
@@ -30,9 +28,8 @@ bool husk_rpc_is_dead(struct husk_rpc_conn *c)
 
 /* Send one message; the caller holds send_lock. EINTR is retried: a
  * SEQPACKET send either sends the whole record or nothing. */
-static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload,
-                    const int *fds, unsigned nfds)
-{
+static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload, const int *fds,
+                    unsigned nfds) {
     uint8_t head[HUSK_RPC_HEADER_SIZE];
     husk_rpc_encode_header(head, h);
     struct iovec iov[2] = {
@@ -56,10 +53,8 @@ static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, co
     }
     for (;;) {
         ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-        if (n >= 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
+        if (n >= 0) return 0;
+        if (errno == EINTR) continue;
         if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
             husk_rpc_mark_dead(c);
             return ECONNRESET;
@@ -70,13 +65,10 @@ static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, co
 
 /* Send a request, fragmented with MORE if needed (docs/protocol.md §5). */
 static int send_request(struct husk_rpc_conn *c, struct husk_rpc_header h, const uint8_t *payload, size_t len,
-                        const int *fds, unsigned nfds, bool *any_sent)
-{
+                        const int *fds, unsigned nfds, bool *any_sent) {
     *any_sent = false;
-    if (len > c->limits.max_payload)
-        return EMSGSIZE;
-    if (nfds > c->limits.max_fds || nfds > HUSK_RPC_MAX_REPLY_FDS)
-        return EINVAL;
+    if (len > c->limits.max_payload) return EMSGSIZE;
+    if (nfds > c->limits.max_fds || nfds > HUSK_RPC_MAX_REPLY_FDS) return EINVAL;
     size_t chunk = c->limits.max_message - HUSK_RPC_HEADER_SIZE;
     int st = 0;
     pthread_mutex_lock(&c->send_lock);
@@ -88,18 +80,16 @@ static int send_request(struct husk_rpc_conn *c, struct husk_rpc_header h, const
         f.flags = (uint16_t)(h.flags | (off + n < len ? HUSK_RPC_FLAG_MORE : 0));
         f.fd_count = (uint16_t)(off == 0 ? nfds : 0);
         st = send_one(c, &f, payload ? payload + off : NULL, fds, off == 0 ? nfds : 0);
-        if (st == 0)
-            *any_sent = true;
+        if (st == 0) *any_sent = true;
         off += n;
     } while (st == 0 && off < len);
     pthread_mutex_unlock(&c->send_lock);
     return st;
 }
 
-static int send_cancel(struct husk_rpc_conn *c, uint64_t id, uint32_t interface, uint32_t operation)
-{
-    struct husk_rpc_header h = {.flags = HUSK_RPC_FLAG_CANCEL, .interface = interface, .operation = operation,
-                                .request_id = id};
+static int send_cancel(struct husk_rpc_conn *c, uint64_t id, uint32_t interface, uint32_t operation) {
+    struct husk_rpc_header h = {
+        .flags = HUSK_RPC_FLAG_CANCEL, .interface = interface, .operation = operation, .request_id = id};
     pthread_mutex_lock(&c->send_lock);
     int st = send_one(c, &h, NULL, NULL, 0);
     pthread_mutex_unlock(&c->send_lock);
@@ -108,20 +98,18 @@ static int send_cancel(struct husk_rpc_conn *c, uint64_t id, uint32_t interface,
 
 /* Receive one message into the connection's buffer. Returns EINTR when a
  * signal without SA_RESTART interrupted the wait. */
-static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m)
-{
+static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * HUSK_RPC_MAX_REPLY_FDS)];
     } control;
     struct iovec iov = {.iov_base = c->rx, .iov_len = c->rx_cap};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof control.buf};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
     m->nfds = 0;
     ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0) {
-        if (errno == EINTR)
-            return EINTR;
+        if (errno == EINTR) return EINTR;
         if (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE) {
             husk_rpc_mark_dead(c);
             return ECONNRESET;
@@ -133,8 +121,7 @@ static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m)
         return ECONNRESET;
     }
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
         unsigned count = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
         for (unsigned i = 0; i < count; i++) {
             int fd;
@@ -156,8 +143,7 @@ static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m)
     return 0;
 }
 
-static void deliver_event(struct husk_rpc_conn *c, struct husk_rpc_message *m)
-{
+static void deliver_event(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
     if (c->event_handler != NULL && (m->header.flags & HUSK_RPC_FLAG_MORE) == 0)
         c->event_handler(c->event_context, m->header.interface, m->header.operation, m->payload,
                          m->header.payload_length, m->fds, m->nfds);
@@ -165,8 +151,7 @@ static void deliver_event(struct husk_rpc_conn *c, struct husk_rpc_message *m)
 }
 
 /* Append a fragment of our reply to *reply (payload and descriptors). */
-static int collect(struct husk_rpc_conn *c, struct husk_rpc_reply *reply, struct husk_rpc_message *m)
-{
+static int collect(struct husk_rpc_conn *c, struct husk_rpc_reply *reply, struct husk_rpc_message *m) {
     size_t n = m->header.payload_length;
     int st = 0;
     if (reply->nfds + m->nfds > HUSK_RPC_MAX_REPLY_FDS) {
@@ -194,29 +179,23 @@ static int collect(struct husk_rpc_conn *c, struct husk_rpc_reply *reply, struct
     return st;
 }
 
-static void reply_init(struct husk_rpc_reply *reply)
-{
+static void reply_init(struct husk_rpc_reply *reply) {
     reply->payload = NULL;
     reply->payload_len = 0;
-    for (unsigned i = 0; i < HUSK_RPC_MAX_REPLY_FDS; i++)
-        reply->fds[i] = -1;
+    for (unsigned i = 0; i < HUSK_RPC_MAX_REPLY_FDS; i++) reply->fds[i] = -1;
     reply->nfds = 0;
     reply->signal = 0;
 }
 
-void husk_rpc_reply_release(struct husk_rpc_reply *reply)
-{
-    if (reply == NULL)
-        return;
+void husk_rpc_reply_release(struct husk_rpc_reply *reply) {
+    if (reply == NULL) return;
     free(reply->payload);
     husk_rpc_close_fds(reply->fds, reply->nfds);
     reply_init(reply);
 }
 
-int husk_rpc_reply_take_fd(struct husk_rpc_reply *reply, unsigned index)
-{
-    if (reply == NULL || index >= reply->nfds)
-        return -1;
+int husk_rpc_reply_take_fd(struct husk_rpc_reply *reply, unsigned index) {
+    if (reply == NULL || index >= reply->nfds) return -1;
     int fd = reply->fds[index];
     reply->fds[index] = -1;
     return fd;
@@ -226,8 +205,7 @@ int husk_rpc_reply_take_fd(struct husk_rpc_reply *reply, unsigned index)
  * the connection is not known to be dead. *sent tells whether the server
  * may have received (part of) the request. */
 static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
-                     size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply, bool *sent_out)
-{
+                     size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply, bool *sent_out) {
     reply_init(reply);
     pthread_mutex_lock(&c->state_lock);
     uint64_t id = c->next_request_id++;
@@ -253,8 +231,7 @@ static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t opera
             cancelled = true;
             continue;
         }
-        if (st != 0)
-            break;
+        if (st != 0) break;
         if ((m.header.flags & HUSK_RPC_FLAG_EVENT) != 0) {
             deliver_event(c, &m);
             continue;
@@ -265,8 +242,7 @@ static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t opera
             continue;
         }
         st = collect(c, reply, &m);
-        if (st != 0 || (m.header.flags & HUSK_RPC_FLAG_MORE) != 0)
-            continue;
+        if (st != 0 || (m.header.flags & HUSK_RPC_FLAG_MORE) != 0) continue;
         status = m.header.status;
         sig = m.header.signal;
         break;
@@ -281,8 +257,7 @@ static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t opera
     c->current_request_id = 0;
     pthread_mutex_unlock(&c->state_lock);
 
-    if (st == 0 && status < 0)
-        status = EPROTO;
+    if (st == 0 && status < 0) status = EPROTO;
     if (st != 0 || status != 0) {
         husk_rpc_reply_release(reply);
         reply->signal = sig;
@@ -296,10 +271,8 @@ static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t opera
  * than the one the handle was opened under. After the handle's own
  * connection died, PING through the parent first so that a parent with
  * reconnect enabled finds out whether the server restarted. */
-static bool is_stale(struct husk_rpc_conn *c, bool after_reset)
-{
-    if (c->parent == NULL)
-        return false;
+static bool is_stale(struct husk_rpc_conn *c, bool after_reset) {
+    if (c->parent == NULL) return false;
     if (after_reset) {
         struct husk_rpc_reply r;
         if (husk_rpc_call_flags(c->parent, HUSK_RPC_CONTROL_INTERFACE, HUSK_RPC_OP_PING, NULL, 0, NULL, 0,
@@ -311,15 +284,14 @@ static bool is_stale(struct husk_rpc_conn *c, bool after_reset)
 
 int husk_rpc_call_flags(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
                         size_t payload_len, const int *fds, unsigned nfds, uint32_t flags,
-                        struct husk_rpc_reply *reply)
-{
+                        struct husk_rpc_reply *reply) {
     if (c == NULL || reply == NULL || (payload == NULL && payload_len != 0) || (fds == NULL && nfds != 0) ||
         (flags & ~HUSK_RPC_CALL_IDEMPOTENT) != 0)
         return EINVAL;
     reply_init(reply);
     pthread_mutex_lock(&c->call_lock);
-    int retries = 0;     /* re-sends of a request the server may have had */
-    int unsent = 0;      /* new connections for a request never sent */
+    int retries = 0; /* re-sends of a request the server may have had */
+    int unsent = 0;  /* new connections for a request never sent */
     int st;
     for (;;) {
         if (is_stale(c, false)) {
@@ -337,20 +309,17 @@ int husk_rpc_call_flags(struct husk_rpc_conn *c, uint32_t interface, uint32_t op
         }
         bool sent = false;
         st = call_once(c, interface, operation, payload, payload_len, fds, nfds, reply, &sent);
-        if (st != ECONNRESET)
-            break;
+        if (st != ECONNRESET) break;
         if (c->parent != NULL) {
             /* A handle never reconnects: stale, or just reset. */
             st = is_stale(c, true) ? ESTALE : ECONNRESET;
             break;
         }
-        if (c->reconnect_timeout_ms <= 0)
-            break;
+        if (c->reconnect_timeout_ms <= 0) break;
         if (!sent) {
             /* The death was noticed by the send: nothing reached the
              * server. Bounded in case the server keeps dying. */
-            if (unsent++ > c->max_retries)
-                break;
+            if (unsent++ > c->max_retries) break;
             continue;
         }
         if ((flags & HUSK_RPC_CALL_IDEMPOTENT) == 0 || retries >= c->max_retries)
@@ -359,35 +328,28 @@ int husk_rpc_call_flags(struct husk_rpc_conn *c, uint32_t interface, uint32_t op
     }
     pthread_mutex_unlock(&c->call_lock);
     int sig = reply->signal;
-    if (sig > 0 && sig < NSIG)
-        pthread_kill(pthread_self(), sig);
+    if (sig > 0 && sig < NSIG) pthread_kill(pthread_self(), sig);
     return st;
 }
 
 int husk_rpc_call(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation, const void *payload,
-                  size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply)
-{
+                  size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply) {
     return husk_rpc_call_flags(c, interface, operation, payload, payload_len, fds, nfds, 0, reply);
 }
 
-int husk_rpc_cancel(struct husk_rpc_conn *c)
-{
-    if (c == NULL)
-        return EINVAL;
+int husk_rpc_cancel(struct husk_rpc_conn *c) {
+    if (c == NULL) return EINVAL;
     pthread_mutex_lock(&c->state_lock);
     uint64_t id = c->current_request_id;
     uint32_t interface = c->current_interface, operation = c->current_operation;
     bool dead = c->dead;
     pthread_mutex_unlock(&c->state_lock);
-    if (dead)
-        return ECONNRESET;
-    if (id == 0)
-        return ENOENT;
+    if (dead) return ECONNRESET;
+    if (id == 0) return ENOENT;
     return send_cancel(c, id, interface, operation);
 }
 
-void husk_rpc_set_event_handler(struct husk_rpc_conn *c, husk_rpc_event_handler handler, void *context)
-{
+void husk_rpc_set_event_handler(struct husk_rpc_conn *c, husk_rpc_event_handler handler, void *context) {
     pthread_mutex_lock(&c->call_lock);
     c->event_handler = handler;
     c->event_context = context;

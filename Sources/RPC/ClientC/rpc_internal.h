@@ -5,25 +5,25 @@
 #include <husk/rpc_client.h>
 #include <pthread.h>
 
-#define HUSK_RPC_MAGIC 0x4B535548u
-#define HUSK_RPC_FLAG_REPLY 0x1u
-#define HUSK_RPC_FLAG_EVENT 0x2u
+#define HUSK_RPC_MAGIC       0x4B535548u
+#define HUSK_RPC_FLAG_REPLY  0x1u
+#define HUSK_RPC_FLAG_EVENT  0x2u
 #define HUSK_RPC_FLAG_CANCEL 0x4u
-#define HUSK_RPC_FLAG_MORE 0x8u
-#define HUSK_RPC_FLAGS_ALL 0xFu
+#define HUSK_RPC_FLAG_MORE   0x8u
+#define HUSK_RPC_FLAGS_ALL   0xFu
 
 #define HUSK_RPC_CONTROL_INTERFACE 0u
-#define HUSK_RPC_OP_HELLO 1u
-#define HUSK_RPC_OP_PING 2u
-#define HUSK_RPC_OP_REGISTER_SHM 3u
+#define HUSK_RPC_OP_HELLO          1u
+#define HUSK_RPC_OP_PING           2u
+#define HUSK_RPC_OP_REGISTER_SHM   3u
 #define HUSK_RPC_OP_UNREGISTER_SHM 4u
 
 /* Defaults until the server's hello reply says otherwise (docs/protocol.md §3). */
 #define HUSK_RPC_DEFAULT_MAX_MESSAGE 131072u
-#define HUSK_RPC_DEFAULT_MAX_FDS 8u
+#define HUSK_RPC_DEFAULT_MAX_FDS     8u
 #define HUSK_RPC_DEFAULT_MAX_PAYLOAD (16u << 20)
 /* The largest message the library accepts whatever a server announces. */
-#define HUSK_RPC_HARD_MAX_MESSAGE (16u << 20)
+#define HUSK_RPC_HARD_MAX_MESSAGE    (16u << 20)
 
 struct husk_rpc_header {
     uint16_t flags;
@@ -57,7 +57,7 @@ struct husk_rpc_conn {
     uint32_t current_interface;
     uint32_t current_operation;
     bool dead;
-    uint32_t epoch;           /* from the latest HELLO reply */
+    uint32_t epoch; /* from the latest HELLO reply */
     uint64_t reconnect_count;
 
     uint8_t *rx;

@@ -1,9 +1,9 @@
 import Glibc
+import Platform
 import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The echo interface's server (Interfaces/echo.idl): the generated
 /// EchoDispatcher decodes and encodes; EchoService below is the behaviour.
@@ -46,7 +46,12 @@ final class EchoBehaviour: EchoService, @unchecked Sendable {
     private let lock = Monitor()
     private var calls: UInt64 = 0
 
-    private func count() -> UInt64 { lock.withLock { calls += 1; return calls } }
+    private func count() -> UInt64 {
+        lock.withLock {
+            calls += 1
+            return calls
+        }
+    }
 
     func ping(_ request: Echo.PingRequest, call: any RPCCall) throws(RPCError) -> Echo.PingReply {
         _ = count()

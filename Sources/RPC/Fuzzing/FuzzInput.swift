@@ -18,11 +18,16 @@ public struct FuzzRecord: Equatable, Sendable {
     public var controlTruncated: Bool
     public var closeAfter: Bool
 
-    public init(_ message: [UInt8], descriptors: Int = 0, kind: FuzzDescriptorKind = .devNull,
-                controlTruncated: Bool = false, closeAfter: Bool = false) {
+    public init(
+        _ message: [UInt8], descriptors: Int = 0, kind: FuzzDescriptorKind = .devNull,
+        controlTruncated: Bool = false, closeAfter: Bool = false
+    ) {
         precondition(message.count <= Int(UInt16.max) && descriptors <= 15)
-        self.message = message; self.descriptorCount = descriptors; self.descriptorKind = kind
-        self.controlTruncated = controlTruncated; self.closeAfter = closeAfter
+        self.message = message
+        self.descriptorCount = descriptors
+        self.descriptorKind = kind
+        self.controlTruncated = controlTruncated
+        self.closeAfter = closeAfter
     }
 
     var attachByte: UInt8 {
@@ -52,10 +57,12 @@ public enum FuzzInput {
             let attach = data[i + 2]
             i += 3
             let n = min(length, data.count - i)
-            out.append(FuzzRecord(Array(UnsafeRawBufferPointer(rebasing: data[i..<i + n])),
-                                  descriptors: Int(attach & 0x0F),
-                                  kind: FuzzDescriptorKind(rawValue: (attach >> 4) & 3)!,
-                                  controlTruncated: attach & 0x40 != 0, closeAfter: attach & 0x80 != 0))
+            out.append(
+                FuzzRecord(
+                    Array(UnsafeRawBufferPointer(rebasing: data[i..<i + n])),
+                    descriptors: Int(attach & 0x0F),
+                    kind: FuzzDescriptorKind(rawValue: (attach >> 4) & 3)!,
+                    controlTruncated: attach & 0x40 != 0, closeAfter: attach & 0x80 != 0))
             i += n
         }
         return out

@@ -1,10 +1,10 @@
 import Glibc
-import RPCSys
+import Platform
 import RPCEcho
 import RPCServer
+import RPCSys
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The server every fuzzed message sequence talks to: the real RPCServer
 /// runtime with the echo handler, reached through RPCServer.serveInline over
@@ -97,7 +97,10 @@ private final class Feeder: @unchecked Sendable {
     var sentBeforeProbe = 0
     weak var transport: InMemoryTransport?
 
-    init(records: [FuzzRecord], probe: Bool) { self.records = records; self.probe = probe }
+    init(records: [FuzzRecord], probe: Bool) {
+        self.records = records
+        self.probe = probe
+    }
 
     func next() -> InMemoryTransport.Incoming {
         if peerClosed { return .closed }
@@ -116,7 +119,8 @@ private final class Feeder: @unchecked Sendable {
             while server.callsInFlight > 0 && monotonicNanos() < end { usleep(50) }
             probeSent = true
             sentBeforeProbe = transport?.sent.count ?? 0
-            let h = RPCHeader(interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, requestID: RPCFuzzServer.probeRequestID)
+            let h = RPCHeader(
+                interface: RPCControl.interface, operation: RPCControl.Operation.ping.rawValue, requestID: RPCFuzzServer.probeRequestID)
             return .message(h.encoded(), descriptors: [], controlTruncated: false)
         }
         return .closed
@@ -131,7 +135,10 @@ private func makeDescriptor(_ kind: FuzzDescriptorKind) -> Int32? {
     let fd = husk_rpc_memfd("husk-fuzz")
     guard fd >= 0 else { return nil }
     if kind != .emptyMemfd {
-        guard ftruncate(fd, 4096) == 0 else { close(fd); return nil }
+        guard ftruncate(fd, 4096) == 0 else {
+            close(fd)
+            return nil
+        }
         var pattern: UInt64 = 0x4855_534B_4655_5A5A
         _ = pwrite(fd, &pattern, 8, 100)
     }
@@ -151,9 +158,11 @@ public func runMessageSequence(_ data: UnsafeRawBufferPointer, probe: Bool = tru
     let server = RPCFuzzServer.server
     let records = FuzzInput.parse(data)
     let feeder = Feeder(records: records, probe: probe)
-    let transport = InMemoryTransport(maxMessage: Int(RPCFuzzServer.limits.maxMessage),
-                                      maxDescriptors: Int(RPCFuzzServer.limits.maxFDs),
-                                      peerIdentity: RPCFuzzServer.identity) { feeder.next() }
+    let transport = InMemoryTransport(
+        maxMessage: Int(RPCFuzzServer.limits.maxMessage),
+        maxDescriptors: Int(RPCFuzzServer.limits.maxFDs),
+        peerIdentity: RPCFuzzServer.identity
+    ) { feeder.next() }
     feeder.transport = transport
     var out = SequenceOutcome()
     out.records = records.count
@@ -191,17 +200,22 @@ private func checkReplies(_ out: inout SequenceOutcome, probeStart: Int, records
         if h.status != 0 && (h.payloadLength != 0 || m.descriptorCount != 0 || h.flags.contains(.more)) {
             out.violations.append("error reply \(i) (\(RPCStatus.name(h.status))) carries a payload or descriptors")
         }
-        if h.interface == RPCControl.interface && h.operation == RPCControl.Operation.hello.rawValue && h.status == 0 { out.helloAccepted = true }
+        if h.interface == RPCControl.interface && h.operation == RPCControl.Operation.hello.rawValue && h.status == 0 {
+            out.helloAccepted = true
+        }
         if i >= probeStart && out.probeSent && out.probeReply == nil
-            && h.interface == RPCControl.interface && h.operation == RPCControl.Operation.ping.rawValue && h.requestID == RPCFuzzServer.probeRequestID {
+            && h.interface == RPCControl.interface && h.operation == RPCControl.Operation.ping.rawValue
+            && h.requestID == RPCFuzzServer.probeRequestID
+        {
             out.probeReply = h
         }
     }
     // The probe's request id used by the input itself (e.g. a pending
     // fragment with that id) makes the probe something else: no check.
     let probeIDUsed = records.contains { r in
-        r.message.count >= 24 && r.message[16..<24].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            == RPCFuzzServer.probeRequestID.littleEndian
+        r.message.count >= 24
+            && r.message[16..<24].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                == RPCFuzzServer.probeRequestID.littleEndian
     }
     if out.probeSent && !probeIDUsed {
         if let p = out.probeReply {

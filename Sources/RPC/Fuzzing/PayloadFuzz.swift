@@ -31,22 +31,85 @@ public func checkPayloadDecoding(_ data: UnsafeRawBufferPointer) -> [String] {
         var w = PayloadWriter()
         let ok: Bool
         switch op % 11 {
-        case 0: if let v = r.u8() { w.u8(v); ok = true } else { ok = false }
-        case 1: if let v = r.u16() { w.u16(v); ok = true } else { ok = false }
-        case 2: if let v = r.u32() { w.u32(v); ok = true } else { ok = false }
-        case 3: if let v = r.u64() { w.u64(v); ok = true } else { ok = false }
-        case 4: if let v = r.i32() { w.i32(v); ok = true } else { ok = false }
-        case 5: if let v = r.i64() { w.i64(v); ok = true } else { ok = false }
-        case 6: if let v = r.bool() { w.bool(v); ok = true } else { ok = false }
-        case 7: if let v = r.bytes() { w.bytes(v); ok = true } else { ok = false }
-        case 8: if let v = r.string() { w.string(v); ok = true } else { ok = false }
-        case 9: if let v = r.shm() { w.shm(v); ok = true } else { ok = false }
+        case 0:
+            if let v = r.u8() {
+                w.u8(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 1:
+            if let v = r.u16() {
+                w.u16(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 2:
+            if let v = r.u32() {
+                w.u32(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 3:
+            if let v = r.u64() {
+                w.u64(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 4:
+            if let v = r.i32() {
+                w.i32(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 5:
+            if let v = r.i64() {
+                w.i64(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 6:
+            if let v = r.bool() {
+                w.bool(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 7:
+            if let v = r.bytes() {
+                w.bytes(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 8:
+            if let v = r.string() {
+                w.string(v)
+                ok = true
+            } else {
+                ok = false
+            }
+        case 9:
+            if let v = r.shm() {
+                w.shm(v)
+                ok = true
+            } else {
+                ok = false
+            }
         default:
             let size = Int(op >> 4)
             if let n = r.count(minElementSize: size) {
-                w.u32(UInt32(n)); ok = true
+                w.u32(UInt32(n))
+                ok = true
                 if n > 0 && n * max(size, 1) > r.remaining { problems.append("count \(n) x \(size) bytes but \(r.remaining) remain") }
-            } else { ok = false }
+            } else {
+                ok = false
+            }
         }
         if r.offset > payload.count || r.remaining != payload.count - r.offset || r.isAtEnd != (r.offset == payload.count) {
             problems.append("reader offset \(r.offset) outside a payload of \(payload.count)")

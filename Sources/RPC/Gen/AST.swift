@@ -31,7 +31,7 @@ indirect enum IDLType: Equatable, Sendable, CustomStringConvertible {
 
     static let scalarNames: [String: IDLType] = [
         "u8": .u8, "u16": .u16, "u32": .u32, "u64": .u64, "i32": .i32, "i64": .i64,
-        "bool": .bool, "bytes": .bytes, "string": .string, "shm": .shm, "fd": .fd,
+        "bool": .bool, "bytes": .bytes, "string": .string, "shm": .shm, "fd": .fd
     ]
 
     var description: String {

@@ -188,7 +188,9 @@ struct CEmitter {
             o.line("int husk_st = husk_w.error;")
             o.line("if (husk_st == 0)")
             let flags = op.idempotent ? "HUSK_RPC_CALL_IDEMPOTENT" : "0u"
-            o.line("    husk_st = husk_rpc_call_flags(conn, \(macro)_INTERFACE_ID, \(macro)_OP_\(op.name.uppercased()), husk_w.data, husk_w.len, husk_fds, \(requestFDs.count)u, \(flags), &husk_rep);")
+            o.line(
+                "    husk_st = husk_rpc_call_flags(conn, \(macro)_INTERFACE_ID, \(macro)_OP_\(op.name.uppercased()), husk_w.data, husk_w.len, husk_fds, \(requestFDs.count)u, \(flags), &husk_rep);"
+            )
             o.line("husk_rpc_writer_free(&husk_w);")
             o.line("if (husk_st != 0)")
             o.line("    return husk_st;")

@@ -4,7 +4,10 @@ final class CodeWriter {
     private var depth = 0
 
     func line(_ s: String = "") {
-        if s.isEmpty { text += "\n"; return }
+        if s.isEmpty {
+            text += "\n"
+            return
+        }
         text += String(repeating: "    ", count: depth) + s + "\n"
     }
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The few file operations the generator needs, on libc (no Foundation).
@@ -31,8 +31,14 @@ enum FileIO {
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         let closed = fclose(f)
-        guard n == bytes.count, closed == 0 else { unlink(tmp); throw GeneratorError("\(path): write error") }
-        guard rename(tmp, path) == 0 else { unlink(tmp); throw GeneratorError("\(path): \(errorText())") }
+        guard n == bytes.count, closed == 0 else {
+            unlink(tmp)
+            throw GeneratorError("\(path): write error")
+        }
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw GeneratorError("\(path): \(errorText())")
+        }
     }
 
     static func remove(_ path: String) throws {

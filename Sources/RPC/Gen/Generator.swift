@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Turns IDL files into the generated files: parses every input, checks
@@ -28,7 +28,8 @@ struct Generator {
                     throw IDLError(location: decl.location, message: "interface '\(decl.name)' is already declared at \(other.location)")
                 }
                 if let (other, _) = all.first(where: { $0.0.id == decl.id }) {
-                    throw IDLError(location: decl.location, message: "interface id \(decl.id) is already used by '\(other.name)' at \(other.location)")
+                    throw IDLError(
+                        location: decl.location, message: "interface id \(decl.id) is already used by '\(other.name)' at \(other.location)")
                 }
                 all.append((decl, name))
             }
@@ -87,7 +88,10 @@ struct Generator {
         var diffs: [String] = []
         for (name, text) in files.sorted(by: { $0.key < $1.key }) {
             let path = directory + "/" + name
-            guard let current = try? FileIO.read(path) else { diffs.append("\(path): missing"); continue }
+            guard let current = try? FileIO.read(path) else {
+                diffs.append("\(path): missing")
+                continue
+            }
             if current != text { diffs.append("\(path): differs from the generator's output") }
         }
         let present = (try? FileIO.list(directory)) ?? []

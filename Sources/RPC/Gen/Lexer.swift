@@ -59,21 +59,34 @@ struct Lexer {
     }
 
     private mutating func advance() {
-        if chars[index] == "\n" || chars[index] == "\r\n" { line += 1; column = 1 } else { column += 1 }
+        if chars[index] == "\n" || chars[index] == "\r\n" {
+            line += 1
+            column = 1
+        } else {
+            column += 1
+        }
         index += 1
     }
 
     private mutating func next() throws(IDLError) -> Token {
         // Spaces, tabs, carriage returns and comments separate tokens.
         while let c = peek() {
-            if c == " " || c == "\t" || c == "\r" { advance(); continue }
-            if c == "#" { while let d = peek(), d != "\n" && d != "\r\n" { advance() }; continue }
+            if c == " " || c == "\t" || c == "\r" {
+                advance()
+                continue
+            }
+            if c == "#" {
+                while let d = peek(), d != "\n" && d != "\r\n" { advance() }
+                continue
+            }
             break
         }
         let start = here
         guard let c = peek() else { return Token(kind: .eof, location: start) }
-        let single: [Character: TokenKind] = ["(": .lparen, ")": .rparen, "[": .lbracket, "]": .rbracket,
-                                               ":": .colon, ",": .comma, "\n": .newline, "\r\n": .newline]
+        let single: [Character: TokenKind] = [
+            "(": .lparen, ")": .rparen, "[": .lbracket, "]": .rbracket,
+            ":": .colon, ",": .comma, "\n": .newline, "\r\n": .newline
+        ]
         if let kind = single[c] {
             advance()
             return Token(kind: kind, location: start)
@@ -88,12 +101,18 @@ struct Lexer {
         }
         if c.isASCII && (c.isLetter || c == "_") {
             var s = ""
-            while let d = peek(), d.isASCII && (d.isLetter || d.isNumber || d == "_") { s.append(d); advance() }
+            while let d = peek(), d.isASCII && (d.isLetter || d.isNumber || d == "_") {
+                s.append(d)
+                advance()
+            }
             return Token(kind: .identifier(s), location: start)
         }
         if c.isASCII && c.isNumber {
             var s = ""
-            while let d = peek(), d.isASCII && (d.isLetter || d.isNumber || d == "_") { s.append(d); advance() }
+            while let d = peek(), d.isASCII && (d.isLetter || d.isNumber || d == "_") {
+                s.append(d)
+                advance()
+            }
             let value: UInt64?
             if s.hasPrefix("0x") || s.hasPrefix("0X") {
                 value = s.count > 2 ? UInt64(s.dropFirst(2), radix: 16) : nil

@@ -22,7 +22,7 @@ enum Names {
         "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
         "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
         "volatile", "while", "bool", "true", "false", "alignas", "alignof", "static_assert", "thread_local",
-        "nullptr", "typeof", "constexpr",
+        "nullptr", "typeof", "constexpr"
     ]
 
     static let swiftKeywords: Set<String> = [
@@ -31,7 +31,7 @@ enum Names {
         "rethrows", "static", "struct", "subscript", "typealias", "var", "break", "case", "catch", "continue",
         "default", "defer", "do", "else", "fallthrough", "for", "guard", "if", "in", "repeat", "return",
         "throw", "switch", "where", "while", "Any", "as", "await", "false", "is", "nil", "self", "Self",
-        "super", "throws", "true", "try", "async", "some", "any",
+        "super", "throws", "true", "try", "async", "some", "any"
     ]
 
     /// Names the generated code itself uses where fields and operations live.
@@ -43,7 +43,7 @@ enum Names {
         "Optional", "Never", "Void", "Character", "Double", "Float", "Set", "Dictionary", "UInt8", "UInt16",
         "UInt32", "UInt64", "Int32", "Int64", "Int8", "Int16", "PayloadReader", "PayloadWriter",
         "RPCError", "RPCStatus", "RPCCall", "RPCCaller", "RPCResponse", "RPCReplyBody", "RPCInterfaceHandler",
-        "SharedMemoryRef", "RPCGenSupport",
+        "SharedMemoryRef", "RPCGenSupport"
     ]
 
     private static func checkBasic(_ name: String, _ what: String, at loc: SourceLocation) throws(IDLError) {
@@ -82,7 +82,8 @@ enum Names {
             throw IDLError(location: loc, message: "field name '\(name)' is used by the generated code")
         }
         if isRequest && name.hasPrefix("out_") {
-            throw IDLError(location: loc, message: "request field '\(name)' must not start with 'out_' (the C stubs prefix reply fields with it)")
+            throw IDLError(
+                location: loc, message: "request field '\(name)' must not start with 'out_' (the C stubs prefix reply fields with it)")
         }
     }
 }
@@ -106,7 +107,9 @@ extension Names {
             for f in fields {
                 for p in cParameters(f, isRequest: isRequest) {
                     if let other = seen[p] {
-                        throw IDLError(location: f.location, message: "field '\(f.name)' clashes with field '\(other.name)': both need the C parameter '\(p)'")
+                        throw IDLError(
+                            location: f.location,
+                            message: "field '\(f.name)' clashes with field '\(other.name)': both need the C parameter '\(p)'")
                     }
                     seen[p] = f
                 }

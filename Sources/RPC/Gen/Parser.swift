@@ -26,10 +26,13 @@ struct Parser {
         while current.kind != .eof {
             let decl = try parseInterface()
             if let other = interfaces.first(where: { $0.name == decl.name }) {
-                throw IDLError(location: decl.location, message: "interface '\(decl.name)' is already declared at line \(other.location.line)")
+                throw IDLError(
+                    location: decl.location, message: "interface '\(decl.name)' is already declared at line \(other.location.line)")
             }
             if let other = interfaces.first(where: { $0.id == decl.id }) {
-                throw IDLError(location: decl.location, message: "interface id \(decl.id) is already used by '\(other.name)' at line \(other.location.line)")
+                throw IDLError(
+                    location: decl.location,
+                    message: "interface id \(decl.id) is already used by '\(other.name)' at line \(other.location.line)")
             }
             interfaces.append(decl)
             skipNewlines()
@@ -61,19 +64,27 @@ struct Parser {
         var ops: [OperationDecl] = []
         while true {
             skipNewlines()
-            if case .identifier("end") = current.kind { advance(); break }
+            if case .identifier("end") = current.kind {
+                advance()
+                break
+            }
             if current.kind == .eof {
-                throw IDLError(location: current.location, message: "expected 'op' or 'end', found end of file (interface '\(name)' started at line \(start.line))")
+                throw IDLError(
+                    location: current.location,
+                    message: "expected 'op' or 'end', found end of file (interface '\(name)' started at line \(start.line))")
             }
             guard case .identifier("op") = current.kind else {
                 throw IDLError(location: current.location, message: "expected 'op' or 'end', found \(current.display)")
             }
             let op = try parseOperation()
             if let other = ops.first(where: { $0.id == op.id }) {
-                throw IDLError(location: op.location, message: "operation id \(op.id) is already used by '\(other.name)' at line \(other.location.line)")
+                throw IDLError(
+                    location: op.location,
+                    message: "operation id \(op.id) is already used by '\(other.name)' at line \(other.location.line)")
             }
             if let other = ops.first(where: { $0.name == op.name || Names.upperCamel($0.name) == Names.upperCamel(op.name) }) {
-                throw IDLError(location: op.location, message: "operation '\(op.name)' clashes with '\(other.name)' at line \(other.location.line)")
+                throw IDLError(
+                    location: op.location, message: "operation '\(op.name)' clashes with '\(other.name)' at line \(other.location.line)")
             }
             ops.append(op)
             try expectEndOfLine()
@@ -119,7 +130,8 @@ struct Parser {
             let (name, loc) = try expectIdentifier("a field name")
             try Names.checkFieldName(name, isRequest: isRequest, at: loc)
             if let other = fields.first(where: { $0.name == name || Names.lowerCamel($0.name) == Names.lowerCamel(name) }) {
-                throw IDLError(location: loc, message: "field '\(name)' clashes with field '\(other.name)' at column \(other.location.column)")
+                throw IDLError(
+                    location: loc, message: "field '\(name)' clashes with field '\(other.name)' at column \(other.location.column)")
             }
             try expect(.colon, "':' after field name '\(name)'")
             let type = try parseType()
@@ -135,10 +147,13 @@ struct Parser {
             advance()
             let loc = current.location
             guard case .identifier(let word) = current.kind, let element = IDLType.scalarNames[word] else {
-                throw IDLError(location: loc, message: "expected an array element type (u8, u16, u32, u64, i32 or i64), found \(current.display)")
+                throw IDLError(
+                    location: loc, message: "expected an array element type (u8, u16, u32, u64, i32 or i64), found \(current.display)")
             }
             guard element.fixedWidth != nil else {
-                throw IDLError(location: loc, message: "arrays of '\(word)' are not supported: array elements are fixed-width integers (u8, u16, u32, u64, i32, i64)")
+                throw IDLError(
+                    location: loc,
+                    message: "arrays of '\(word)' are not supported: array elements are fixed-width integers (u8, u16, u32, u64, i32, i64)")
             }
             advance()
             try expect(.rbracket, "']' after the array element type")

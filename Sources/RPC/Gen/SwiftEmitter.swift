@@ -182,7 +182,9 @@ struct SwiftEmitter {
         o.block("public protocol \(typeName)Service: Sendable") {
             for op in interface.operations {
                 o.line("/// `op \(op.id) \(op.name)`\(op.idempotent ? ", idempotent" : "").")
-                o.line("func \(Names.swiftIdentifier(Names.lowerCamel(op.name)))(_ request: \(typeName).\(structName(op, isRequest: true)), call: any RPCCall) throws(RPCError) -> \(typeName).\(structName(op, isRequest: false))")
+                o.line(
+                    "func \(Names.swiftIdentifier(Names.lowerCamel(op.name)))(_ request: \(typeName).\(structName(op, isRequest: true)), call: any RPCCall) throws(RPCError) -> \(typeName).\(structName(op, isRequest: false))"
+                )
             }
         }
     }
@@ -205,8 +207,12 @@ struct SwiftEmitter {
                     for op in interface.operations {
                         let m = Names.lowerCamel(op.name)
                         o.line("case .\(m)?:")
-                        o.line("    guard let request = \(typeName).\(structName(op, isRequest: true)).decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }")
-                        o.line("    return RPCGenSupport.reply { () throws(RPCError) in try service.\(Names.swiftIdentifier(m))(request, call: call) }")
+                        o.line(
+                            "    guard let request = \(typeName).\(structName(op, isRequest: true)).decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }"
+                        )
+                        o.line(
+                            "    return RPCGenSupport.reply { () throws(RPCError) in try service.\(Names.swiftIdentifier(m))(request, call: call) }"
+                        )
                     }
                     o.line("case nil:")
                     o.line("    return .error(RPCStatus.nosys)")
@@ -230,9 +236,15 @@ struct SwiftEmitter {
                 o.line()
                 o.line("/// `op \(op.id) \(op.name)`\(op.idempotent ? ", idempotent (retried after a reconnect)" : "").")
                 o.line("@discardableResult")
-                o.block("public func \(Names.swiftIdentifier(m))(\(params)) throws(RPCError) -> \(typeName).\(structName(op, isRequest: false))") {
-                    o.line("try RPCGenSupport.call(caller, interface: \(typeName).interfaceID, operation: \(typeName).Operation.\(m).rawValue,")
-                    o.line("                       request: \(typeName).\(structName(op, isRequest: true))(\(args)), idempotent: \(op.idempotent))")
+                o.block(
+                    "public func \(Names.swiftIdentifier(m))(\(params)) throws(RPCError) -> \(typeName).\(structName(op, isRequest: false))"
+                ) {
+                    o.line(
+                        "try RPCGenSupport.call(caller, interface: \(typeName).interfaceID, operation: \(typeName).Operation.\(m).rawValue,"
+                    )
+                    o.line(
+                        "                       request: \(typeName).\(structName(op, isRequest: true))(\(args)), idempotent: \(op.idempotent))"
+                    )
                 }
             }
         }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// husk-rpcgen: generate Swift and C stubs from IDL files (docs/idl.md).
@@ -40,7 +40,9 @@ while let a = args.popFirst() {
     case "--swift-out": swiftOut = value(a)
     case "--c-out": cOut = value(a)
     case "--check": check = true
-    case "-h", "--help": print(usage); exit(0)
+    case "-h", "--help":
+        print(usage)
+        exit(0)
     default:
         if a.hasPrefix("-") { fail("unknown option '\(a)'\n\(usage)") }
         inputs.append(a)

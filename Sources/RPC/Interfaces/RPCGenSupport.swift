@@ -1,14 +1,15 @@
+import RPCWire
+
 // Hand-written support for the stubs husk-rpcgen generates into Generated/
 // (docs/idl.md). Everything here is used by generated code; the types are
 // public so that servers and clients can use them too.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import RPCWire
 
 /// A generated request or reply: encodes to a payload plus descriptors and
 /// decodes from them, refusing anything that is not exactly one message.
@@ -66,11 +67,11 @@ public enum RPCGenSupport {
     public static func close(_ fds: [Int32]) {
         for fd in fds where fd >= 0 {
             #if canImport(Glibc)
-            _ = Glibc.close(fd)
+                _ = Glibc.close(fd)
             #elseif canImport(Musl)
-            _ = Musl.close(fd)
+                _ = Musl.close(fd)
             #elseif canImport(Darwin)
-            _ = Darwin.close(fd)
+                _ = Darwin.close(fd)
             #endif
         }
     }
@@ -91,8 +92,9 @@ public enum RPCGenSupport {
         _ caller: any RPCCaller, interface: UInt32, operation: UInt32, request: Request, idempotent: Bool,
         as: Reply.Type = Reply.self
     ) throws(RPCError) -> Reply {
-        let response = try caller.call(interface: interface, operation: operation, payload: request.encode(),
-                                       descriptors: request.descriptors, idempotent: idempotent)
+        let response = try caller.call(
+            interface: interface, operation: operation, payload: request.encode(),
+            descriptors: request.descriptors, idempotent: idempotent)
         guard let reply = Reply.decode(response.payload, descriptors: response.descriptors) else {
             throw RPCError(RPCStatus.proto, "undecodable reply to interface \(interface) operation \(operation)")
         }

@@ -11,7 +11,10 @@ public struct AccessPolicy: Sendable, Equatable {
     public struct Grant: Sendable, Equatable {
         public var uids: Set<UInt32> = []
         public var gids: Set<UInt32> = []
-        public init(uids: Set<UInt32> = [], gids: Set<UInt32> = []) { self.uids = uids; self.gids = gids }
+        public init(uids: Set<UInt32> = [], gids: Set<UInt32> = []) {
+            self.uids = uids
+            self.gids = gids
+        }
     }
     public var defaultAllow: Bool
     public var rules: [String: Grant]
@@ -71,7 +74,9 @@ public struct AccessPolicy: Sendable, Equatable {
                 }
                 p.defaultAllow = words[1] == "allow"
             case "allow":
-                guard words.count >= 2 else { throw ParseError(line: i + 1, message: "expected `allow INTERFACE.OPERATION uid=N,... gid=N,...`") }
+                guard words.count >= 2 else {
+                    throw ParseError(line: i + 1, message: "expected `allow INTERFACE.OPERATION uid=N,... gid=N,...`")
+                }
                 let key = words[1]
                 let parts = key.split(separator: ".")
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {

@@ -1,6 +1,6 @@
 import Glibc
-import RPCTransport
 import Platform
+import RPCTransport
 
 /// One thread for the whole server that drains reply queues of clients whose
 /// socket buffer was full: it polls their sockets for POLLOUT and sends what
@@ -22,13 +22,21 @@ final class ReplyFlusher: @unchecked Sendable {
         if start { HostThread.start(name: "rpc-flush", detached: true, blockSignals: true) { [self] in loop() } }
     }
 
-    func stop() { monitor.withLock { stopping = true; monitor.signal() } }
+    func stop() {
+        monitor.withLock {
+            stopping = true
+            monitor.signal()
+        }
+    }
 
     private func loop() {
         while true {
             monitor.lock()
             while waiting.isEmpty && !stopping { monitor.wait() }
-            if stopping { monitor.unlock(); return }
+            if stopping {
+                monitor.unlock()
+                return
+            }
             let conns = Array(waiting.values)
             monitor.unlock()
             var fds = conns.map { pollfd(fd: $0.pollDescriptor, events: Int16(POLLOUT), revents: 0) }

@@ -1,9 +1,9 @@
 import Glibc
-import Logging
 import Hypercalls
+import Logging
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 public enum RPCLogLevel: String, Sendable { case debug, info, warning, error }
 /// Where the runtime's log lines go (default: swift-log, `RPCServer.swiftLog`).
@@ -28,8 +28,10 @@ public protocol RPCServerCallContext: RPCCall {
     /// (`Array(buffer)`) and checks the copy. EFAULT outside the region,
     /// EINVAL for an unknown id, EACCES when `writable` is asked of a region
     /// the client sealed against writes.
-    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
-                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError>
+    func withSharedMemory<T>(
+        _ ref: SharedMemoryRef, writable: Bool,
+        _ body: (UnsafeMutableRawBufferPointer) -> T
+    ) -> Result<T, RPCError>
     /// The calling connection as a place to post EVENT messages (protocol
     /// §8) to, now or later (a handler may keep it after the call returns).
     func eventChannel() -> RPCEventChannel
@@ -106,7 +108,10 @@ public final class RPCServer: @unchecked Sendable {
     public init(configuration: Configuration, handlers: [any RPCInterfaceHandler]) {
         self.configuration = configuration
         var h: [UInt32: any RPCInterfaceHandler] = [:]
-        for x in handlers { precondition(x.interfaceID != 0, "interface 0 is the control interface"); h[x.interfaceID] = x }
+        for x in handlers {
+            precondition(x.interfaceID != 0, "interface 0 is the control interface")
+            h[x.interfaceID] = x
+        }
         self.handlers = h
         pool = WorkerPool(minThreads: configuration.minWorkers, maxThreads: configuration.maxWorkers)
         flusher = ReplyFlusher()
@@ -148,7 +153,10 @@ public final class RPCServer: @unchecked Sendable {
         acceptDone.withLock { acceptRunning = true }
         HostThread.start(name: "rpc-accept", detached: true, blockSignals: true) { [self] in
             acceptLoop(l)
-            acceptDone.withLock { acceptRunning = false; acceptDone.broadcast() }
+            acceptDone.withLock {
+                acceptRunning = false
+                acceptDone.broadcast()
+            }
         }
         log(.info, "server '\(configuration.name)' listening on \(path)")
     }
@@ -160,7 +168,8 @@ public final class RPCServer: @unchecked Sendable {
                 if connectionsLock.withLock({ stopping }) { return }
                 if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
                     log(.warning, "\(error); retrying in 100 ms")
-                    usleep(100_000); continue
+                    usleep(100_000)
+                    continue
                 }
                 log(.error, "\(error); no longer accepting")
                 return
@@ -168,7 +177,7 @@ public final class RPCServer: @unchecked Sendable {
             let raw = fd.raw
             guard let who = try? SeqPacketConnection.peerIdentity(of: raw) else {
                 log(.warning, "connection without peer credentials refused")
-                continue   // fd closed here
+                continue  // fd closed here
             }
             _ = adopt(fd, identity: who, note: "")
         }
@@ -178,19 +187,26 @@ public final class RPCServer: @unchecked Sendable {
     /// `identity` (kernel credentials of a peer, or inherited for an opened
     /// object). Returns false when the server is stopping (fd closed).
     @discardableResult
-    public func adopt(_ fd: consuming OwnedDescriptor, identity: PeerIdentity, note: String,
-                      binding: (any Sendable)? = nil) -> Bool {
-        let transport = SeqPacketConnection(adopting: fd, maxMessage: Int(configuration.limits.maxMessage),
-                                            maxDescriptors: Int(configuration.limits.maxFDs))
+    public func adopt(
+        _ fd: consuming OwnedDescriptor, identity: PeerIdentity, note: String,
+        binding: (any Sendable)? = nil
+    ) -> Bool {
+        let transport = SeqPacketConnection(
+            adopting: fd, maxMessage: Int(configuration.limits.maxMessage),
+            maxDescriptors: Int(configuration.limits.maxFDs))
         let conn: ServerConnection? = connectionsLock.withLock {
             if stopping { return nil }
-            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity,
-                                     binding: binding)
+            let c = ServerConnection(
+                id: nextConnectionID, server: self, transport: transport, identity: identity,
+                binding: binding)
             nextConnectionID += 1
             connections[c.id] = c
             return c
         }
-        guard let conn else { transport.close(); return false }
+        guard let conn else {
+            transport.close()
+            return false
+        }
         log(.info, "connection \(conn.id) opened: \(identity)\(note)")
         HostThread.start(name: "rpc-conn-\(conn.id)", detached: true, blockSignals: true) { conn.readerLoop() }
         return true
@@ -207,13 +223,17 @@ public final class RPCServer: @unchecked Sendable {
     package func serveInline(_ transport: any RPCTransport, identity: PeerIdentity, timeout: Double = 10) -> Bool {
         let conn: ServerConnection? = connectionsLock.withLock {
             if stopping { return nil }
-            let c = ServerConnection(id: nextConnectionID, server: self, transport: transport, identity: identity,
-                                     binding: nil)
+            let c = ServerConnection(
+                id: nextConnectionID, server: self, transport: transport, identity: identity,
+                binding: nil)
             nextConnectionID += 1
             connections[c.id] = c
             return c
         }
-        guard let conn else { transport.close(); return false }
+        guard let conn else {
+            transport.close()
+            return false
+        }
         conn.readerLoop()
         let end = monotonicNanos() + UInt64(timeout * 1e9)
         return connectionsLock.withLock {
@@ -248,7 +268,11 @@ public final class RPCServer: @unchecked Sendable {
     /// EINTR) and wait up to `grace` seconds more; then close every
     /// connection.
     public func shutdown(deadline: Double = 5, grace: Double = 2) {
-        let already: Bool = connectionsLock.withLock { let s = stopping; stopping = true; return s }
+        let already: Bool = connectionsLock.withLock {
+            let s = stopping
+            stopping = true
+            return s
+        }
         if already { return }
         if let l = listenerBox.withLock({ $0 }) {
             l.shutdown()

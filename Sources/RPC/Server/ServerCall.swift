@@ -1,8 +1,8 @@
 import Glibc
 import Glue
-import RPCSys
 import HypercallABI
 import Hypercalls
+import RPCSys
 import RPCTransport
 import RPCWire
 
@@ -15,12 +15,15 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
     let header: RPCHeader
     let payload: [UInt8]
     private var descriptors: [Int32]
-    var cancelled = false           // under connection.state
+    var cancelled = false  // under connection.state
     var worker: husk_handle? = nil  // under connection.state
-    private var signalToRaise: Int32 = 0   // written by the worker only
+    private var signalToRaise: Int32 = 0  // written by the worker only
 
     init(connection: ServerConnection, header: RPCHeader, payload: [UInt8], descriptors: [Int32]) {
-        self.connection = connection; self.header = header; self.payload = payload; self.descriptors = descriptors
+        self.connection = connection
+        self.header = header
+        self.payload = payload
+        self.descriptors = descriptors
     }
 
     var identity: PeerIdentity { connection.identity }
@@ -34,7 +37,11 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
         connection.state.withLock { descriptors.isEmpty ? nil : descriptors.removeFirst() }
     }
     func closeRemainingDescriptors() {
-        let rest = connection.state.withLock { () -> [Int32] in let r = descriptors; descriptors = []; return r }
+        let rest = connection.state.withLock { () -> [Int32] in
+            let r = descriptors
+            descriptors = []
+            return r
+        }
         closeDescriptors(rest)
     }
     func raiseSignal(_ signal: Int32) { signalToRaise = signal }
@@ -49,19 +56,24 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
 
     var objectBinding: (any Sendable)? { connection.binding }
 
-    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
-                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError> {
+    func withSharedMemory<T>(
+        _ ref: SharedMemoryRef, writable: Bool,
+        _ body: (UnsafeMutableRawBufferPointer) -> T
+    ) -> Result<T, RPCError> {
         connection.withSharedMemory(ref, writable: writable, body)
     }
 
     private func openObject(name: String, binding: (any Sendable)?) -> Result<Int32, RPCError> {
         let server = connection.server
         var fds: [Int32] = [-1, -1]
-        guard husk_rpc_socketpair(&fds) == 0 else { return .failure(RPCError(RPCStatus.nomem, "socketpair: \(String(cString: strerror(errno)))")) }
+        guard husk_rpc_socketpair(&fds) == 0 else {
+            return .failure(RPCError(RPCStatus.nomem, "socketpair: \(String(cString: strerror(errno)))"))
+        }
         let serverEnd = OwnedDescriptor(fds[0])
         let clientEnd = OwnedDescriptor(fds[1])
-        let ok = server.adopt(serverEnd, identity: identity, note: " (object '\(name)' opened on connection \(connection.id))",
-                              binding: binding)
+        let ok = server.adopt(
+            serverEnd, identity: identity, note: " (object '\(name)' opened on connection \(connection.id))",
+            binding: binding)
         guard ok else { return .failure(RPCError(RPCStatus.again, "server is stopping")) }
         return .success(clientEnd.take())
     }

@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Calls in flight: cancellation, completion, and their access to the
 /// client's shared memory.
@@ -11,7 +11,7 @@ extension ServerConnection {
 
     func cancel(requestID: UInt64) {
         let what: (UInt32, UInt32)? = state.withLock {
-            guard let c = inFlight[requestID], !c.cancelled else { return nil }   // unknown or finished: ignored
+            guard let c = inFlight[requestID], !c.cancelled else { return nil }  // unknown or finished: ignored
             c.cancelled = true
             // Under `state`, so the worker cannot move on to another call
             // between the check and the cancel.
@@ -32,26 +32,27 @@ extension ServerConnection {
         }
     }
 
-
     // MARK: completion
 
     func finish(_ c: ServerCall, reply: RPCReplyBody, signal: Int32) {
-        sendReply(header: c.header, status: reply.status, payload: reply.payload, fds: reply.descriptors,
-                  signal: UInt16(truncatingIfNeeded: signal))
+        sendReply(
+            header: c.header, status: reply.status, payload: reply.payload, fds: reply.descriptors,
+            signal: UInt16(truncatingIfNeeded: signal))
         state.withLock {
             inFlight.removeValue(forKey: c.requestID)
-            state.broadcast()   // a reader waiting for an in-flight slot
+            state.broadcast()  // a reader waiting for an in-flight slot
         }
         maybeClose()
     }
-
 
     // MARK: shared memory
 
     /// Run `body` over the bytes `ref` names, in place (no copy). The region
     /// stays mapped until `body` returns, even if the client unregisters it.
-    func withSharedMemory<T>(_ ref: SharedMemoryRef, writable: Bool,
-                             _ body: (UnsafeMutableRawBufferPointer) -> T) -> Result<T, RPCError> {
+    func withSharedMemory<T>(
+        _ ref: SharedMemoryRef, writable: Bool,
+        _ body: (UnsafeMutableRawBufferPointer) -> T
+    ) -> Result<T, RPCError> {
         guard let region = state.withLock({ regions[ref.id] }) else {
             return .failure(RPCError(RPCStatus.inval, "no shared memory region \(ref.id)"))
         }

@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The control interface (interface 0, protocol §4): HELLO, PING,
 /// shared memory registration, STATS.
@@ -16,7 +16,8 @@ extension ServerConnection {
         }
         let oname = RPCControl.name(h.operation)
         if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue,
-           !server.configuration.policy.allows(identity, names: { ("control", oname) }) {
+            !server.configuration.policy.allows(identity, names: { ("control", oname) })
+        {
             closeDescriptors(fds)
             server.log(.warning, "connection \(id): control.\(oname) denied to \(identity) (EACCES)")
             server.count(0, h.operation, status: RPCStatus.acces)
@@ -30,7 +31,11 @@ extension ServerConnection {
             closeDescriptors(fds)
             if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval }
         case RPCControl.Operation.registerShm.rawValue:
-            if fds.count != 1 || !payload.isEmpty { closeDescriptors(fds); status = RPCStatus.inval; break }
+            if fds.count != 1 || !payload.isEmpty {
+                closeDescriptors(fds)
+                status = RPCStatus.inval
+                break
+            }
             let r = SharedRegion.map(fd: fds[0])
             closeDescriptors(fds)
             switch r {
@@ -47,17 +52,29 @@ extension ServerConnection {
                     regionBytes += UInt64(region.size)
                     return sid
                 }
-                if let sid { w.u32(sid); w.u32(0); w.u64(UInt64(region.size)) } else { status = RPCStatus.nospc }
+                if let sid {
+                    w.u32(sid)
+                    w.u32(0)
+                    w.u64(UInt64(region.size))
+                } else {
+                    status = RPCStatus.nospc
+                }
             }
         case RPCControl.Operation.unregisterShm.rawValue:
             closeDescriptors(fds)
-            if !fds.isEmpty { status = RPCStatus.inval; break }
+            if !fds.isEmpty {
+                status = RPCStatus.inval
+                break
+            }
             let sid: UInt32? = payload.withUnsafeBytes { b in
                 var r = PayloadReader(b)
                 guard let v = r.u32(), r.isAtEnd else { return nil }
                 return v
             }
-            guard let sid else { status = RPCStatus.inval; break }
+            guard let sid else {
+                status = RPCStatus.inval
+                break
+            }
             let removed: Bool = state.withLock {
                 guard let r = regions.removeValue(forKey: sid) else { return false }
                 regionBytes -= UInt64(r.size)
@@ -66,16 +83,26 @@ extension ServerConnection {
             if !removed { status = RPCStatus.inval }
         case RPCControl.Operation.stats.rawValue:
             closeDescriptors(fds)
-            if !payload.isEmpty || !fds.isEmpty { status = RPCStatus.inval; break }
+            if !payload.isEmpty || !fds.isEmpty {
+                status = RPCStatus.inval
+                break
+            }
             let s = server.statistics()
             w.u64(server.uptimeNanos)
             w.u32(UInt32(s.count))
-            for e in s { w.u32(e.interface); w.u32(e.operation); w.u64(e.calls); w.u64(e.errors) }
+            for e in s {
+                w.u32(e.interface)
+                w.u32(e.operation)
+                w.u64(e.calls)
+                w.u64(e.errors)
+            }
         default:
             closeDescriptors(fds)
             status = RPCStatus.nosys
         }
-        if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue { server.count(0, h.operation, status: status) }
+        if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue {
+            server.count(0, h.operation, status: status)
+        }
         sendReply(header: h, status: status, payload: status == 0 ? w.bytes : [], fds: [], signal: 0)
         return nil
     }
@@ -108,7 +135,8 @@ extension ServerConnection {
             return "client wants protocol versions \(ask.minV)...\(ask.maxV), server speaks \(ours)"
         }
         var w = PayloadWriter()
-        w.u16(ours); w.u16(0)
+        w.u16(ours)
+        w.u16(0)
         w.string(server.configuration.name)
         w.u32(UInt32(ask.wanted.count))
         for (i, _) in ask.wanted {
@@ -116,8 +144,12 @@ extension ServerConnection {
             w.u32(i == 0 ? 1 : (server.handlers[i]?.interfaceVersion ?? 0))
         }
         let l = limits
-        w.u32(l.maxMessage); w.u32(l.maxFDs); w.u32(l.maxInFlight); w.u32(server.epoch)
-        w.u64(l.maxSharedMemory); w.u64(l.maxPayload)
+        w.u32(l.maxMessage)
+        w.u32(l.maxFDs)
+        w.u32(l.maxInFlight)
+        w.u32(server.epoch)
+        w.u64(l.maxSharedMemory)
+        w.u64(l.maxPayload)
         state.withLock { helloDone = true }
         sendReply(header: h, status: 0, payload: w.bytes, fds: [], signal: 0)
         return nil

@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The reader thread: validation (protocol §7), reassembly of fragments,
 /// routing to the control interface or a handler, back-pressure.
@@ -12,7 +12,10 @@ extension ServerConnection {
     func readerLoop() {
         var reason = "peer closed the connection"
         loop: while true {
-            if state.withLock({ stopReadingRequested }) { reason = "server shutting down"; break }
+            if state.withLock({ stopReadingRequested }) {
+                reason = "server shutting down"
+                break
+            }
             switch transport.receive() {
             case .closed:
                 if state.withLock({ stopReadingRequested }) { reason = "server shutting down" }
@@ -22,7 +25,10 @@ extension ServerConnection {
                 reason = "protocol error: \(err)"
                 break loop
             case .message(let m):
-                if let why = handle(m) { reason = why; break loop }
+                if let why = handle(m) {
+                    reason = why
+                    break loop
+                }
             }
         }
         teardown(reason: reason)
@@ -58,7 +64,9 @@ extension ServerConnection {
             return malformed("first message is not HELLO")
         }
         if h.flags.contains(.cancel) {
-            if h.flags.contains(.more) || h.payloadLength != 0 || h.fdCount != 0 { return malformed("CANCEL with payload, descriptors or MORE") }
+            if h.flags.contains(.more) || h.payloadLength != 0 || h.fdCount != 0 {
+                return malformed("CANCEL with payload, descriptors or MORE")
+            }
             cancel(requestID: h.requestID)
             return nil
         }
@@ -69,7 +77,9 @@ extension ServerConnection {
             let first = fragments[h.requestID] == nil
             var f = fragments[h.requestID] ?? Fragmented(header: h, payload: [], descriptors: fds, discarding: false)
             if !first {
-                if h.interface != f.header.interface || h.operation != f.header.operation { return malformed("fragment names another interface/operation") }
+                if h.interface != f.header.interface || h.operation != f.header.operation {
+                    return malformed("fragment names another interface/operation")
+                }
                 if !fds.isEmpty { return malformed("descriptors on a continuation fragment") }
             } else if fragments.count >= Int(limits.maxInFlight) {
                 return malformed("too many fragmented requests at once")
@@ -79,7 +89,8 @@ extension ServerConnection {
                     // EMSGSIZE once; swallow the remaining fragments.
                     fragmentBytes -= f.payload.count
                     f.payload = []
-                    closeDescriptors(f.descriptors); f.descriptors = []
+                    closeDescriptors(f.descriptors)
+                    f.descriptors = []
                     f.discarding = true
                     sendReply(header: h, status: RPCStatus.msgsize, payload: [], fds: [], signal: 0)
                     server.count(h.interface, h.operation, status: RPCStatus.msgsize)
@@ -88,7 +99,10 @@ extension ServerConnection {
                     fragmentBytes += payload.count
                 }
             }
-            if h.flags.contains(.more) { fragments[h.requestID] = f; return nil }
+            if h.flags.contains(.more) {
+                fragments[h.requestID] = f
+                return nil
+            }
             fragments.removeValue(forKey: h.requestID)
             fragmentBytes -= f.payload.count
             if f.discarding { return nil }

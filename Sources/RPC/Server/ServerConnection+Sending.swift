@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Replies: fragmented to the message limit, sent without blocking, the
 /// rest queued for the flusher up to the queued-reply limit.
@@ -18,9 +18,10 @@ extension ServerConnection {
         repeat {
             let n = min(chunk, payload.count - offset)
             let last = offset + n == payload.count
-            var h = RPCHeader(flags: last ? .reply : [.reply, .more], interface: req.interface, operation: req.operation,
-                              requestID: req.requestID, status: status, payloadLength: UInt32(n),
-                              fdCount: offset == 0 ? UInt16(fds.count) : 0, signal: signal)
+            var h = RPCHeader(
+                flags: last ? .reply : [.reply, .more], interface: req.interface, operation: req.operation,
+                requestID: req.requestID, status: status, payloadLength: UInt32(n),
+                fdCount: offset == 0 ? UInt16(fds.count) : 0, signal: signal)
             h.version = RPCHeader.protocolVersion
             var bytes = h.encoded()
             bytes.append(contentsOf: payload[offset..<offset + n])
@@ -34,7 +35,10 @@ extension ServerConnection {
         var needFlusher = false
         var overflow = false
         sendLock.withLock {
-            if sendBroken { for m in messages { closeDescriptors(m.fds) }; return }
+            if sendBroken {
+                for m in messages { closeDescriptors(m.fds) }
+                return
+            }
             var i = 0
             if queue.isEmpty {
                 while i < messages.count {
@@ -56,18 +60,24 @@ extension ServerConnection {
             // limit (up to max_payload) is queued whole and streams out as
             // the client drains it.
             let backlog = queuedBytes
-            for m in messages[i...] { queue.append(m); queuedBytes += m.bytes.count }
+            for m in messages[i...] {
+                queue.append(m)
+                queuedBytes += m.bytes.count
+            }
             if backlog > limits.maxQueuedReplyBytes {
                 overflow = true
                 sendBroken = true
                 for m in queue { closeDescriptors(m.fds) }
-                queue = []; queuedBytes = 0
+                queue = []
+                queuedBytes = 0
             } else {
                 needFlusher = true
             }
         }
         if overflow {
-            server.log(.warning, "connection \(id): more than \(limits.maxQueuedReplyBytes) reply bytes queued (client not reading); disconnecting")
+            server.log(
+                .warning, "connection \(id): more than \(limits.maxQueuedReplyBytes) reply bytes queued (client not reading); disconnecting"
+            )
             state.withLock { closeReason = "reply queue overflow" }
             transport.shutdown()
         } else if needFlusher {
@@ -86,7 +96,8 @@ extension ServerConnection {
                     if error.errno == EAGAIN { return false }
                     sendBroken = true
                     for q in queue { closeDescriptors(q.fds) }
-                    queue = []; queuedBytes = 0
+                    queue = []
+                    queuedBytes = 0
                     return true
                 }
                 closeDescriptors(m.fds)

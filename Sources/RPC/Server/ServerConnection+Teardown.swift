@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// Protocol errors and the end of a connection.
 extension ServerConnection {
@@ -15,7 +15,9 @@ extension ServerConnection {
         guard bytes.count >= 24 else { return }
         let parsed: (UInt32, UInt32, UInt32, UInt64)? = bytes.withUnsafeBytes { b in
             var r = PayloadReader(b)
-            guard let magic = r.u32(), let _ = r.u16(), let _ = r.u16(), let i = r.u32(), let o = r.u32(), let rid = r.u64() else { return nil }
+            guard let magic = r.u32(), let _ = r.u16(), let _ = r.u16(), let i = r.u32(), let o = r.u32(), let rid = r.u64() else {
+                return nil
+            }
             return (magic, i, o, rid)
         }
         // Request id 0 belongs to events: no reply carries it, so such a
@@ -33,7 +35,8 @@ extension ServerConnection {
         copy[5] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion >> 8)
         let decoded = copy.withUnsafeBytes { RPCHeader.decode($0, messageLength: copy.count, fdsReceived: 0) }
         guard case .success(let h) = decoded, h.interface == 0, h.operation == RPCControl.Operation.hello.rawValue, h.flags.isEmpty,
-              h.requestID != 0, h.fdCount == 0 else { return nil }
+            h.requestID != 0, h.fdCount == 0
+        else { return nil }
         return h
     }
 
@@ -56,7 +59,10 @@ extension ServerConnection {
 
     /// Server shutdown: no more requests; replies still go out.
     func stopReading() {
-        state.withLock { stopReadingRequested = true; state.broadcast() }
+        state.withLock {
+            stopReadingRequested = true
+            state.broadcast()
+        }
         transport.shutdownReceive()
     }
 
@@ -79,7 +85,8 @@ extension ServerConnection {
         sendLock.withLock {
             sendBroken = true
             for m in queue { closeDescriptors(m.fds) }
-            queue = []; queuedBytes = 0
+            queue = []
+            queuedBytes = 0
             transport.close()
         }
         server.connectionClosed(self, reason: reason)

@@ -1,8 +1,8 @@
 import Glibc
 import Hypercalls
+import Platform
 import RPCTransport
 import RPCWire
-import Platform
 
 /// One client connection: a reader thread that validates and routes
 /// messages, the calls in flight, the client's shared memory and its reply
@@ -20,30 +20,38 @@ final class ServerConnection: @unchecked Sendable {
     /// Released with the connection, so a dead client releases its handles.
     let binding: (any Sendable)?
     let state = Monitor()
-    var inFlight: [UInt64: ServerCall] = [:]           // (state)
-    var helloDone = false                               // (state)
-    var readerDone = false                              // (state)
-    var closed = false                                  // (state)
-    var stopReadingRequested = false                    // (state)
-    var regions: [UInt32: SharedRegion] = [:]           // (state)
-    var regionBytes: UInt64 = 0                         // (state)
-    var nextRegionID: UInt32 = 1                        // (state)
-    var closeReason = "peer closed the connection"      // (state)
+    var inFlight: [UInt64: ServerCall] = [:]  // (state)
+    var helloDone = false  // (state)
+    var readerDone = false  // (state)
+    var closed = false  // (state)
+    var stopReadingRequested = false  // (state)
+    var regions: [UInt32: SharedRegion] = [:]  // (state)
+    var regionBytes: UInt64 = 0  // (state)
+    var nextRegionID: UInt32 = 1  // (state)
+    var closeReason = "peer closed the connection"  // (state)
 
-    struct Fragmented { var header: RPCHeader; var payload: [UInt8]; var descriptors: [Int32]; var discarding: Bool }
-    var fragments: [UInt64: Fragmented] = [:]           // (reader)
-    var fragmentBytes = 0                               // (reader)
+    struct Fragmented {
+        var header: RPCHeader
+        var payload: [UInt8]
+        var descriptors: [Int32]
+        var discarding: Bool
+    }
+    var fragments: [UInt64: Fragmented] = [:]  // (reader)
+    var fragmentBytes = 0  // (reader)
 
     let sendLock = Monitor()
-    var queue: [(bytes: [UInt8], fds: [Int32])] = []    // (send)
-    var queuedBytes = 0                                 // (send)
-    var sendBroken = false                              // (send)
+    var queue: [(bytes: [UInt8], fds: [Int32])] = []  // (send)
+    var queuedBytes = 0  // (send)
+    var sendBroken = false  // (send)
 
     var limits: RPCLimits { server.configuration.limits }
 
     init(id: UInt64, server: RPCServer, transport: any RPCTransport, identity: PeerIdentity, binding: (any Sendable)? = nil) {
         self.binding = binding
-        self.id = id; self.server = server; self.transport = transport; self.identity = identity
+        self.id = id
+        self.server = server
+        self.transport = transport
+        self.identity = identity
     }
 
     /// The descriptor the reply flusher polls for POLLOUT; -1 for a transport

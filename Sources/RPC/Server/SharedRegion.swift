@@ -18,7 +18,9 @@ final class SharedRegion: @unchecked Sendable {
     /// Validate and map `fd` (which stays owned by the caller).
     static func map(fd: Int32) -> Result<SharedRegion, RPCError> {
         let seals = husk_rpc_get_seals(fd)
-        guard seals >= 0 else { return .failure(RPCError(RPCStatus.inval, "not a memfd (F_GET_SEALS: \(String(cString: strerror(errno))))")) }
+        guard seals >= 0 else {
+            return .failure(RPCError(RPCStatus.inval, "not a memfd (F_GET_SEALS: \(String(cString: strerror(errno))))"))
+        }
         guard seals & husk_rpc_seal_shrink() != 0 else { return .failure(RPCError(RPCStatus.inval, "memfd not sealed with F_SEAL_SHRINK")) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_size > 0 else { return .failure(RPCError(RPCStatus.inval, "empty memfd")) }
@@ -35,7 +37,9 @@ final class SharedRegion: @unchecked Sendable {
     }
 
     private init(base: UnsafeRawPointer, size: Int, writable: Bool) {
-        self.base = base; self.size = size; self.writable = writable
+        self.base = base
+        self.size = size
+        self.writable = writable
     }
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 

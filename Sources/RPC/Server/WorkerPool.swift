@@ -1,8 +1,8 @@
 import Glibc
 import HypercallABI
 import Hypercalls
-import RPCTransport
 import Platform
+import RPCTransport
 
 /// A bounded, elastic pool of host threads that run calls. Threads are made
 /// with HypercallThreads.create, so each has a hypercall thread record: the
@@ -32,7 +32,12 @@ final class WorkerPool: @unchecked Sendable {
         jobs.append(job)
         let waiting = jobs.count - head
         var spawn = false
-        if waiting <= idle { monitor.signal() } else if threads < maxThreads { threads += 1; spawn = true }
+        if waiting <= idle {
+            monitor.signal()
+        } else if threads < maxThreads {
+            threads += 1
+            spawn = true
+        }
         monitor.unlock()
         if spawn { startWorker() }
     }
@@ -40,7 +45,10 @@ final class WorkerPool: @unchecked Sendable {
     var threadCount: Int { monitor.withLock { threads } }
 
     func stop() {
-        monitor.withLock { stopping = true; monitor.broadcast() }
+        monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+        }
     }
 
     private final class Box: @unchecked Sendable {
@@ -58,10 +66,12 @@ final class WorkerPool: @unchecked Sendable {
         // kills the process instead of reaching the sandbox's logging handler.
         sigdelset(&all, SIGSYS)
         pthread_sigmask(SIG_SETMASK, &all, &old)
-        let r = HypercallThreads.create(ctx: nil, name: "rpc-worker", fn: { raw in
-            let pool = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().pool
-            pool.workerLoop()
-        }, arg: box, joinable: false, hostThread: true)
+        let r = HypercallThreads.create(
+            ctx: nil, name: "rpc-worker",
+            fn: { raw in
+                let pool = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().pool
+                pool.workerLoop()
+            }, arg: box, joinable: false, hostThread: true)
         pthread_sigmask(SIG_SETMASK, &old, nil)
         if case .failure = r {
             Unmanaged<Box>.fromOpaque(box).release()
@@ -77,12 +87,23 @@ final class WorkerPool: @unchecked Sendable {
                 // Threads above the minimum leave after 10 s without work.
                 let ok = monitor.wait(deadlineNanos: monotonicNanos() + 10_000_000_000)
                 idle -= 1
-                if !ok && head == jobs.count && threads > minThreads { threads -= 1; monitor.unlock(); return }
+                if !ok && head == jobs.count && threads > minThreads {
+                    threads -= 1
+                    monitor.unlock()
+                    return
+                }
             }
-            if head == jobs.count { threads -= 1; monitor.unlock(); return }   // stopping
+            if head == jobs.count {
+                threads -= 1
+                monitor.unlock()
+                return
+            }  // stopping
             let job = jobs[head]
             head += 1
-            if head > 64 && head * 2 > jobs.count { jobs.removeFirst(head); head = 0 }
+            if head > 64 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
             monitor.unlock()
             job()
         }

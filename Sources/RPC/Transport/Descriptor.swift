@@ -25,7 +25,10 @@ public func closeDescriptors(_ fds: [Int32]) {
 public struct TransportError: Error, Equatable, Sendable, CustomStringConvertible {
     public let errno: Int32
     public let operation: String
-    public init(_ errno: Int32, _ operation: String) { self.errno = errno; self.operation = operation }
+    public init(_ errno: Int32, _ operation: String) {
+        self.errno = errno
+        self.operation = operation
+    }
     public var description: String { "\(operation): \(String(cString: strerror(errno)))" }
     static func last(_ operation: String) -> TransportError { TransportError(Glibc.errno, operation) }
 }

@@ -1,6 +1,6 @@
 import Glibc
-import RPCWire
 import Platform
+import RPCWire
 
 /// A transport without a kernel, for the fuzz target and tests: incoming
 /// messages are pulled from a closure, outgoing ones are recorded in `sent`.
@@ -41,8 +41,10 @@ public final class InMemoryTransport: RPCTransport, @unchecked Sendable {
     private var writeShut = false
     private var isClosed = false
 
-    public init(maxMessage: Int = Int(RPCLimits().maxMessage), maxDescriptors: Int = Int(RPCLimits().maxFDs),
-                peerIdentity: PeerIdentity? = nil, next: @escaping @Sendable () -> Incoming) {
+    public init(
+        maxMessage: Int = Int(RPCLimits().maxMessage), maxDescriptors: Int = Int(RPCLimits().maxFDs),
+        peerIdentity: PeerIdentity? = nil, next: @escaping @Sendable () -> Incoming
+    ) {
         self.maxMessage = maxMessage
         self.maxDescriptors = maxDescriptors
         self.peerIdentity = peerIdentity
@@ -70,8 +72,14 @@ public final class InMemoryTransport: RPCTransport, @unchecked Sendable {
         case .message(let bytes, let fds, let ctrunc):
             if bytes.isEmpty && fds.isEmpty && !ctrunc { return .closed }
             let kept = Array(bytes.prefix(maxMessage))
-            if bytes.count > maxMessage { closeDescriptors(fds); return .rejected(.tooLarge(bytes.count), bytes: kept) }
-            if ctrunc { closeDescriptors(fds); return .rejected(.controlTruncated, bytes: kept) }
+            if bytes.count > maxMessage {
+                closeDescriptors(fds)
+                return .rejected(.tooLarge(bytes.count), bytes: kept)
+            }
+            if ctrunc {
+                closeDescriptors(fds)
+                return .rejected(.controlTruncated, bytes: kept)
+            }
             if fds.count > maxDescriptors {
                 closeDescriptors(fds)
                 return .rejected(.descriptorMismatch(declared: UInt16(truncatingIfNeeded: maxDescriptors), actual: fds.count), bytes: kept)
@@ -80,7 +88,12 @@ public final class InMemoryTransport: RPCTransport, @unchecked Sendable {
         }
     }
 
-    public func shutdown() { monitor.withLock { readShut = true; writeShut = true } }
+    public func shutdown() {
+        monitor.withLock {
+            readShut = true
+            writeShut = true
+        }
+    }
     public func shutdownReceive() { monitor.withLock { readShut = true } }
     public func close() { monitor.withLock { isClosed = true } }
 }

@@ -1,7 +1,7 @@
 import Glibc
+import Platform
 import RPCSys
 import RPCWire
-import Platform
 
 /// An AF_UNIX SOCK_SEQPACKET connection: one message = one sendmsg = one
 /// recvmsg, descriptors as SCM_RIGHTS.
@@ -21,7 +21,9 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
     private var receiveBuffer: [UInt8]
 
     /// Take ownership of a connected socket.
-    public init(adopting fd: consuming OwnedDescriptor, maxMessage: Int = Int(RPCLimits().maxMessage), maxDescriptors: Int = Int(RPCLimits().maxFDs)) {
+    public init(
+        adopting fd: consuming OwnedDescriptor, maxMessage: Int = Int(RPCLimits().maxMessage), maxDescriptors: Int = Int(RPCLimits().maxFDs)
+    ) {
         self.fd = fd.take()
         self.maxMessage = maxMessage
         self.maxDescriptors = maxDescriptors
@@ -29,8 +31,10 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
     }
 
     /// Connect to a listening socket at `path`.
-    public static func connect(path: String, maxMessage: Int = Int(RPCLimits().maxMessage),
-                               maxDescriptors: Int = Int(RPCLimits().maxFDs)) throws(TransportError) -> SeqPacketConnection {
+    public static func connect(
+        path: String, maxMessage: Int = Int(RPCLimits().maxMessage),
+        maxDescriptors: Int = Int(RPCLimits().maxFDs)
+    ) throws(TransportError) -> SeqPacketConnection {
         let s = husk_rpc_socket()
         guard s >= 0 else { throw .last("socket") }
         let owned = OwnedDescriptor(s)
@@ -73,7 +77,9 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
             let bytes = Array(receiveBuffer.prefix(kept))
             if info.truncated != 0 { return .rejected(.tooLarge(Int(n)), bytes: bytes) }
             if info.ctruncated != 0 { return .rejected(.controlTruncated, bytes: bytes) }
-            return .rejected(.descriptorMismatch(declared: UInt16(truncatingIfNeeded: maxDescriptors), actual: maxDescriptors + Int(info.extra_fds)), bytes: bytes)
+            return .rejected(
+                .descriptorMismatch(declared: UInt16(truncatingIfNeeded: maxDescriptors), actual: maxDescriptors + Int(info.extra_fds)),
+                bytes: bytes)
         }
         return .message(ReceivedMessage(bytes: Array(receiveBuffer.prefix(kept)), descriptors: got))
     }
@@ -89,7 +95,10 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
 
     public func close() {
         lock.withLock {
-            if !closed { closed = true; _ = Glibc.close(fd) }
+            if !closed {
+                closed = true
+                _ = Glibc.close(fd)
+            }
         }
     }
 
@@ -139,7 +148,10 @@ public final class SeqPacketListener: @unchecked Sendable {
         }
         var p: [Int32] = [-1, -1]
         guard pipe(&p) == 0 else { throw .last("pipe") }
-        for x in p + [fd] { _ = fcntl(x, F_SETFD, FD_CLOEXEC); _ = fcntl(x, F_SETFL, fcntl(x, F_GETFL) | O_NONBLOCK) }
+        for x in p + [fd] {
+            _ = fcntl(x, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(x, F_SETFL, fcntl(x, F_GETFL) | O_NONBLOCK)
+        }
         self.fd = fd
         self.path = path
         wake = (p[0], p[1])
@@ -165,8 +177,16 @@ public final class SeqPacketListener: @unchecked Sendable {
         guard s >= 0 else { throw .last("socket") }
         let owned = OwnedDescriptor(s)
         guard husk_rpc_bind(owned.raw, path) == 0 else { throw .last("bind \(path)") }
-        if let mode, chmod(path, mode) != 0 { let e = TransportError.last("chmod \(path)"); unlink(path); throw e }
-        guard Glibc.listen(owned.raw, backlog) == 0 else { let e = TransportError.last("listen"); unlink(path); throw e }
+        if let mode, chmod(path, mode) != 0 {
+            let e = TransportError.last("chmod \(path)")
+            unlink(path)
+            throw e
+        }
+        guard Glibc.listen(owned.raw, backlog) == 0 else {
+            let e = TransportError.last("listen")
+            unlink(path)
+            throw e
+        }
         fd = owned.take()
         self.path = path
     }
@@ -176,7 +196,10 @@ public final class SeqPacketListener: @unchecked Sendable {
         while true {
             if inherited {
                 var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
-                if poll(&p, 2, -1) < 0 { if errno == EINTR { continue }; throw .last("poll") }
+                if poll(&p, 2, -1) < 0 {
+                    if errno == EINTR { continue }
+                    throw .last("poll")
+                }
                 if p[1].revents != 0 { throw TransportError(EINVAL, "accept4 (listener shut down)") }
             }
             let c = husk_rpc_accept(fd)
@@ -193,7 +216,11 @@ public final class SeqPacketListener: @unchecked Sendable {
     public func shutdown() {
         lock.withLock {
             guard !closed else { return }
-            if inherited { var b: UInt8 = 1; _ = Glibc.write(wake.write, &b, 1); return }
+            if inherited {
+                var b: UInt8 = 1
+                _ = Glibc.write(wake.write, &b, 1)
+                return
+            }
             _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
         }
     }
@@ -203,7 +230,8 @@ public final class SeqPacketListener: @unchecked Sendable {
             guard !closed else { return }
             closed = true
             if inherited {
-                _ = Glibc.close(wake.read); _ = Glibc.close(wake.write)
+                _ = Glibc.close(wake.read)
+                _ = Glibc.close(wake.write)
                 _ = Glibc.close(fd)
                 return
             }

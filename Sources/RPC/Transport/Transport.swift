@@ -6,7 +6,10 @@ import RPCWire
 public struct ReceivedMessage: Sendable {
     public var bytes: [UInt8]
     public var descriptors: [Int32]
-    public init(bytes: [UInt8], descriptors: [Int32]) { self.bytes = bytes; self.descriptors = descriptors }
+    public init(bytes: [UInt8], descriptors: [Int32]) {
+        self.bytes = bytes
+        self.descriptors = descriptors
+    }
 }
 
 /// Outcome of one receive.
@@ -52,8 +55,7 @@ extension RPCTransport {
     public func send(_ message: [UInt8], descriptors: [Int32] = [], nonBlocking: Bool = false) throws(TransportError) {
         var failure: TransportError?
         message.withUnsafeBytes { buf in
-            do throws(TransportError) { try send(buf, descriptors: descriptors, nonBlocking: nonBlocking) }
-            catch { failure = error }
+            do throws(TransportError) { try send(buf, descriptors: descriptors, nonBlocking: nonBlocking) } catch { failure = error }
         }
         if let failure { throw failure }
     }

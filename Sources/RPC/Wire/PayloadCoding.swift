@@ -14,9 +14,17 @@ public struct PayloadWriter: Sendable {
     public mutating func u64(_ v: UInt64) { appendLE(v) }
     public mutating func i32(_ v: Int32) { appendLE(UInt32(bitPattern: v)) }
     public mutating func i64(_ v: Int64) { appendLE(UInt64(bitPattern: v)) }
-    public mutating func bytes(_ v: [UInt8]) { u32(UInt32(v.count)); bytes.append(contentsOf: v) }
+    public mutating func bytes(_ v: [UInt8]) {
+        u32(UInt32(v.count))
+        bytes.append(contentsOf: v)
+    }
     public mutating func string(_ v: String) { bytes(Array(v.utf8)) }
-    public mutating func shm(_ v: SharedMemoryRef) { u32(v.id); u32(0); u64(v.offset); u64(v.length) }
+    public mutating func shm(_ v: SharedMemoryRef) {
+        u32(v.id)
+        u32(0)
+        u64(v.offset)
+        u64(v.length)
+    }
 
     private mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
@@ -44,13 +52,19 @@ public struct PayloadReader {
 
     public mutating func bool() -> Bool? {
         let save = offset
-        guard let b = u8(), b <= 1 else { offset = save; return nil }
+        guard let b = u8(), b <= 1 else {
+            offset = save
+            return nil
+        }
         return b == 1
     }
 
     public mutating func bytes() -> [UInt8]? {
         let save = offset
-        guard let n = u32(), Int(n) <= remaining else { offset = save; return nil }
+        guard let n = u32(), Int(n) <= remaining else {
+            offset = save
+            return nil
+        }
         let out = Array(UnsafeRawBufferPointer(rebasing: base[offset..<offset + Int(n)]))
         offset += Int(n)
         return out
@@ -58,13 +72,19 @@ public struct PayloadReader {
 
     public mutating func string() -> String? {
         let save = offset
-        guard let b = bytes(), let s = String(validating: b, as: UTF8.self) else { offset = save; return nil }
+        guard let b = bytes(), let s = String(validating: b, as: UTF8.self) else {
+            offset = save
+            return nil
+        }
         return s
     }
 
     public mutating func shm() -> SharedMemoryRef? {
         let save = offset
-        guard let id = u32(), let pad = u32(), pad == 0, let off = u64(), let len = u64() else { offset = save; return nil }
+        guard let id = u32(), let pad = u32(), pad == 0, let off = u64(), let len = u64() else {
+            offset = save
+            return nil
+        }
         return SharedMemoryRef(id: id, offset: off, length: len)
     }
 
@@ -72,7 +92,10 @@ public struct PayloadReader {
     /// refused if the remaining bytes could not hold that many.
     public mutating func count(minElementSize: Int) -> Int? {
         let save = offset
-        guard let n = u32(), Int(n) <= remaining / max(minElementSize, 1) else { offset = save; return nil }
+        guard let n = u32(), Int(n) <= remaining / max(minElementSize, 1) else {
+            offset = save
+            return nil
+        }
         return Int(n)
     }
 
@@ -91,5 +114,9 @@ public struct SharedMemoryRef: Equatable, Sendable {
     public var id: UInt32
     public var offset: UInt64
     public var length: UInt64
-    public init(id: UInt32, offset: UInt64, length: UInt64) { self.id = id; self.offset = offset; self.length = length }
+    public init(id: UInt32, offset: UInt64, length: UInt64) {
+        self.id = id
+        self.offset = offset
+        self.length = length
+    }
 }

@@ -2,7 +2,7 @@
 /// every receiver applies before it looks at a payload.
 public struct RPCHeader: Equatable, Sendable {
     public static let size = 40
-    public static let magic: UInt32 = 0x4B53_5548   // "HUSK" in little-endian bytes
+    public static let magic: UInt32 = 0x4B53_5548  // "HUSK" in little-endian bytes
     public static let protocolVersion: UInt16 = 1
 
     public var version: UInt16 = RPCHeader.protocolVersion
@@ -15,19 +15,34 @@ public struct RPCHeader: Equatable, Sendable {
     public var fdCount: UInt16 = 0
     public var signal: UInt16 = 0
 
-    public init(flags: RPCFlags = [], interface: UInt32, operation: UInt32, requestID: UInt64,
-                status: Int32 = 0, payloadLength: UInt32 = 0, fdCount: UInt16 = 0, signal: UInt16 = 0) {
-        self.flags = flags; self.interface = interface; self.operation = operation
-        self.requestID = requestID; self.status = status; self.payloadLength = payloadLength
-        self.fdCount = fdCount; self.signal = signal
+    public init(
+        flags: RPCFlags = [], interface: UInt32, operation: UInt32, requestID: UInt64,
+        status: Int32 = 0, payloadLength: UInt32 = 0, fdCount: UInt16 = 0, signal: UInt16 = 0
+    ) {
+        self.flags = flags
+        self.interface = interface
+        self.operation = operation
+        self.requestID = requestID
+        self.status = status
+        self.payloadLength = payloadLength
+        self.fdCount = fdCount
+        self.signal = signal
     }
 
     /// Little-endian bytes of the header.
     public func encoded() -> [UInt8] {
         var w = PayloadWriter(capacity: RPCHeader.size)
-        w.u32(RPCHeader.magic); w.u16(version); w.u16(flags.rawValue)
-        w.u32(interface); w.u32(operation); w.u64(requestID)
-        w.i32(status); w.u32(payloadLength); w.u16(fdCount); w.u16(signal); w.u32(0)
+        w.u32(RPCHeader.magic)
+        w.u16(version)
+        w.u16(flags.rawValue)
+        w.u32(interface)
+        w.u32(operation)
+        w.u64(requestID)
+        w.i32(status)
+        w.u32(payloadLength)
+        w.u16(fdCount)
+        w.u16(signal)
+        w.u32(0)
         return w.bytes
     }
 
@@ -37,17 +52,19 @@ public struct RPCHeader: Equatable, Sendable {
         guard bytes.count >= size, messageLength >= size else { return .failure(.truncated) }
         var r = PayloadReader(bytes)
         guard let magic = r.u32(), let version = r.u16(), let flagBits = r.u16(),
-              let interface = r.u32(), let operation = r.u32(), let requestID = r.u64(),
-              let status = r.i32(), let length = r.u32(), let fdCount = r.u16(), let signal = r.u16(),
-              let reserved = r.u32() else { return .failure(.truncated) }
+            let interface = r.u32(), let operation = r.u32(), let requestID = r.u64(),
+            let status = r.i32(), let length = r.u32(), let fdCount = r.u16(), let signal = r.u16(),
+            let reserved = r.u32()
+        else { return .failure(.truncated) }
         guard magic == RPCHeader.magic else { return .failure(.badMagic) }
         guard version == protocolVersion else { return .failure(.badVersion(version)) }
         guard flagBits & ~RPCFlags.all.rawValue == 0 else { return .failure(.badFlags(flagBits)) }
         guard reserved == 0 else { return .failure(.reservedNotZero) }
         guard Int(length) == messageLength - size else { return .failure(.lengthMismatch(declared: length, actual: messageLength - size)) }
         guard Int(fdCount) == fdsReceived else { return .failure(.descriptorMismatch(declared: fdCount, actual: fdsReceived)) }
-        var h = RPCHeader(flags: RPCFlags(rawValue: flagBits), interface: interface, operation: operation,
-                          requestID: requestID, status: status, payloadLength: length, fdCount: fdCount, signal: signal)
+        var h = RPCHeader(
+            flags: RPCFlags(rawValue: flagBits), interface: interface, operation: operation,
+            requestID: requestID, status: status, payloadLength: length, fdCount: fdCount, signal: signal)
         h.version = version
         return .success(h)
     }

@@ -8,7 +8,10 @@ public struct PeerIdentity: Equatable, Sendable, CustomStringConvertible {
     /// Logged, never used for authorisation.
     public var pid: Int32
     public init(uid: UInt32, gid: UInt32, groups: [UInt32], pid: Int32) {
-        self.uid = uid; self.gid = gid; self.groups = groups; self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+        self.pid = pid
     }
     public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
 }
@@ -35,7 +38,9 @@ public struct RPCReplyBody: Sendable {
     /// Descriptors sent with the reply; the runtime closes them after sending.
     public var descriptors: [Int32]
     public init(status: Int32 = RPCStatus.ok, payload: [UInt8] = [], descriptors: [Int32] = []) {
-        self.status = status; self.payload = payload; self.descriptors = descriptors
+        self.status = status
+        self.payload = payload
+        self.descriptors = descriptors
     }
     public static func error(_ status: Int32) -> RPCReplyBody { RPCReplyBody(status: status) }
 }
@@ -66,13 +71,18 @@ extension RPCInterfaceHandler {
 public struct RPCResponse: Sendable {
     public var payload: [UInt8]
     public var descriptors: [Int32]
-    public init(payload: [UInt8], descriptors: [Int32]) { self.payload = payload; self.descriptors = descriptors }
+    public init(payload: [UInt8], descriptors: [Int32]) {
+        self.payload = payload
+        self.descriptors = descriptors
+    }
 }
 
 /// What generated Swift clients call: one request, one reply.
 public protocol RPCCaller: Sendable {
     /// Send a request and wait for its reply. A non-zero status throws.
     /// `idempotent` allows the runtime to retry after a reconnect.
-    func call(interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
-              idempotent: Bool) throws(RPCError) -> RPCResponse
+    func call(
+        interface: UInt32, operation: UInt32, payload: [UInt8], descriptors: [Int32],
+        idempotent: Bool
+    ) throws(RPCError) -> RPCResponse
 }

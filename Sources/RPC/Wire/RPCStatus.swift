@@ -34,7 +34,10 @@ public enum RPCStatus {
 public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
     public let status: Int32
     public let detail: String
-    public init(_ status: Int32, _ detail: String = "") { self.status = status; self.detail = detail }
+    public init(_ status: Int32, _ detail: String = "") {
+        self.status = status
+        self.detail = detail
+    }
     public static func == (a: RPCError, b: RPCError) -> Bool { a.status == b.status }
     public var description: String { detail.isEmpty ? RPCStatus.name(status) : "\(RPCStatus.name(status)): \(detail)" }
 }

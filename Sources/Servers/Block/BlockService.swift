@@ -2,11 +2,11 @@ import Glibc
 import Glue
 import HypercallABI
 import Hypercalls
+import Platform
 import RPCInterfaces
 import RPCServer
 import RPCTransport
 import RPCWire
-import Platform
 
 /// The block server's behaviour behind the generated BlkDispatcher
 /// (Interfaces/blk.idl, docs/block.md): devices are the glue disks the
@@ -53,8 +53,9 @@ public final class BlockService: BlkService, @unchecked Sendable {
         let dev = try device(of: call)
         let d = dev.disk
         let features = (d.hasFlush ? BlockFeature.flush : 0) | (d.hasDiscard ? BlockFeature.discard : 0)
-        return Blk.GetStatusReply(blockSize: d.blockSize, blockCount: d.blockCount,
-                                  readOnly: readOnly || d.isReadOnly, features: features)
+        return Blk.GetStatusReply(
+            blockSize: d.blockSize, blockCount: d.blockCount,
+            readOnly: readOnly || d.isReadOnly, features: features)
     }
 
     public func read(_ request: Blk.ReadRequest, call: any RPCCall) throws(RPCError) -> Blk.ReadReply {
@@ -89,7 +90,8 @@ public final class BlockService: BlkService, @unchecked Sendable {
         let dev = try device(of: call)
         let q = request.requests
         guard q.count % 4 == 0, q.count / 4 <= BlockService.maxBatch else {
-            throw RPCError(RPCStatus.inval, "batch: requests must be 1...\(BlockService.maxBatch) quadruples (op, offset, region offset, length)")
+            throw RPCError(
+                RPCStatus.inval, "batch: requests must be 1...\(BlockService.maxBatch) quadruples (op, offset, region offset, length)")
         }
         guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
         let n = q.count / 4
@@ -100,24 +102,44 @@ public final class BlockService: BlkService, @unchecked Sendable {
             let group = Tracker()
             for i in 0..<n {
                 let (op, off, roff, len) = (q[4 * i], q[4 * i + 1], q[4 * i + 2], q[4 * i + 3])
-                if cancelled(call) { statuses.set(i, HUSK_EINTR); continue }
-                guard let kind = BlockBatchOp(rawValue: op) else { statuses.set(i, HUSK_EINVAL); continue }
+                if cancelled(call) {
+                    statuses.set(i, HUSK_EINTR)
+                    continue
+                }
+                guard let kind = BlockBatchOp(rawValue: op) else {
+                    statuses.set(i, HUSK_EINVAL)
+                    continue
+                }
                 if kind == .flush {
                     group.waitForAll()
                     statuses.set(i, DiskIO.flush(dev.disk))
                     continue
                 }
-                if kind == .write && !dev.writable { statuses.set(i, HUSK_EROFS); continue }
+                if kind == .write && !dev.writable {
+                    statuses.set(i, HUSK_EROFS)
+                    continue
+                }
                 let (end, overflow) = roff.addingReportingOverflow(len)
-                guard !overflow, end <= UInt64(region.count), len > 0 else { statuses.set(i, HUSK_EFAULT); continue }
-                if let bad = checkRange(dev.disk, offset: off, length: len) { statuses.set(i, bad); continue }
+                guard !overflow, end <= UInt64(region.count), len > 0 else {
+                    statuses.set(i, HUSK_EFAULT)
+                    continue
+                }
+                if let bad = checkRange(dev.disk, offset: off, length: len) {
+                    statuses.set(i, bad)
+                    continue
+                }
                 group.started()
-                let r = startTransfer(dev.disk, kind == .read ? .read : .write, region.baseAddress! + Int(roff),
-                                      offset: off, length: len) { status in
+                let r = startTransfer(
+                    dev.disk, kind == .read ? .read : .write, region.baseAddress! + Int(roff),
+                    offset: off, length: len
+                ) { status in
                     statuses.set(i, status)
                     group.finished(status)
                 }
-                if r != HUSK_OK { group.unstarted(); statuses.set(i, r) }
+                if r != HUSK_OK {
+                    group.unstarted()
+                    statuses.set(i, r)
+                }
             }
             group.waitForAll()
         }
@@ -147,17 +169,23 @@ public final class BlockService: BlkService, @unchecked Sendable {
         return nil
     }
 
-    private func transfer(_ dev: OpenDevice, _ op: Glue.Disk.Operation, offset: UInt64, buffer: SharedMemoryRef,
-                          call: any RPCCall) throws(RPCError) {
+    private func transfer(
+        _ dev: OpenDevice, _ op: Glue.Disk.Operation, offset: UInt64, buffer: SharedMemoryRef,
+        call: any RPCCall
+    ) throws(RPCError) {
         guard buffer.length > 0 else { throw RPCError(RPCStatus.inval, "length 0") }
         if checkRange(dev.disk, offset: offset, length: buffer.length) != nil {
-            throw RPCError(RPCStatus.inval, "offset \(offset) length \(buffer.length): not whole \(dev.disk.blockSize)-byte blocks inside the device (\(dev.disk.sizeBytes) bytes)")
+            throw RPCError(
+                RPCStatus.inval,
+                "offset \(offset) length \(buffer.length): not whole \(dev.disk.blockSize)-byte blocks inside the device (\(dev.disk.sizeBytes) bytes)"
+            )
         }
         guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
         // Zero-copy: the disk reads into / writes from the client's memory.
         let mapped = ctx.withSharedMemory(buffer, writable: op == .read) { region in
-            DiskIO.transfer(dev.disk, op, buffer: region.baseAddress!, offset: offset, length: buffer.length,
-                            cancelled: { self.cancelled(call) })
+            DiskIO.transfer(
+                dev.disk, op, buffer: region.baseAddress!, offset: offset, length: buffer.length,
+                cancelled: { self.cancelled(call) })
         }
         switch mapped {
         case .failure(let e): throw e
@@ -167,8 +195,10 @@ public final class BlockService: BlkService, @unchecked Sendable {
     }
 
     /// One batch entry: the whole transfer in the background, `done` once.
-    private func startTransfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, _ p: UnsafeMutableRawPointer,
-                               offset: UInt64, length: UInt64, done: @escaping @Sendable (Int32) -> Void) -> Int32 {
+    private func startTransfer(
+        _ disk: Glue.Disk, _ op: Glue.Disk.Operation, _ p: UnsafeMutableRawPointer,
+        offset: UInt64, length: UInt64, done: @escaping @Sendable (Int32) -> Void
+    ) -> Int32 {
         if length <= DiskIO.pieceSize(disk) {
             while true {
                 let r = disk.submit(op, data: p, offset: offset, length: length, completion: done)

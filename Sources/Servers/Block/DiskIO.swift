@@ -1,8 +1,8 @@
 import Glibc
 import Glue
 import HypercallABI
-import RPCTransport
 import Platform
+import RPCTransport
 
 /// Synchronous I/O over an asynchronous glue disk, for code that serves one
 /// call on one thread (an RPC worker): a transfer is split into pieces of at
@@ -18,9 +18,11 @@ public enum DiskIO {
     /// or the first error (HUSK_E*); HUSK_EINTR when `cancelled()` turned
     /// true before every piece was submitted (pieces already submitted are
     /// waited for: the buffer is the caller's again when this returns).
-    public static func transfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
-                                offset: UInt64, length: UInt64,
-                                cancelled: () -> Bool = { false }) -> Int32 {
+    public static func transfer(
+        _ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
+        offset: UInt64, length: UInt64,
+        cancelled: () -> Bool = { false }
+    ) -> Int32 {
         if usesSynchronousPath(disk) {
             return synchronousTransfer(disk, op, buffer: buffer, offset: offset, length: length, cancelled: cancelled)
         }
@@ -30,8 +32,15 @@ public enum DiskIO {
         var done: UInt64 = 0
         var status: Int32 = HUSK_OK
         while done < length && status == HUSK_OK {
-            if cancelled() { status = HUSK_EINTR; break }
-            if tracker.inFlight >= depth { tracker.waitForOne(); status = tracker.firstError; continue }
+            if cancelled() {
+                status = HUSK_EINTR
+                break
+            }
+            if tracker.inFlight >= depth {
+                tracker.waitForOne()
+                status = tracker.firstError
+                continue
+            }
             let n = min(piece, length - done)
             tracker.started()
             let r = disk.submit(op, data: buffer + Int(done), offset: offset + done, length: n) { tracker.finished($0) }
@@ -42,7 +51,11 @@ public enum DiskIO {
                 if tracker.inFlight > 0 { tracker.waitForOne() } else { sched_yield() }
                 continue
             }
-            if r != HUSK_OK { tracker.unstarted(); status = r; break }
+            if r != HUSK_OK {
+                tracker.unstarted()
+                status = r
+                break
+            }
             done += n
         }
         tracker.waitForAll()
@@ -51,8 +64,10 @@ public enum DiskIO {
 
     /// The provider's blocking transfer on this thread, in pieces of its
     /// max_transfer: no hand-off to the provider's threads and back.
-    static func synchronousTransfer(_ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
-                                    offset: UInt64, length: UInt64, cancelled: () -> Bool) -> Int32 {
+    static func synchronousTransfer(
+        _ disk: Glue.Disk, _ op: Glue.Disk.Operation, buffer: UnsafeMutableRawPointer,
+        offset: UInt64, length: UInt64, cancelled: () -> Bool
+    ) -> Int32 {
         let piece = pieceSize(disk)
         var done: UInt64 = 0
         while done < length {
@@ -86,8 +101,15 @@ public enum DiskIO {
         while true {
             tracker.started()
             let r = disk.submit(.flush, data: nil, offset: 0, length: 0) { tracker.finished($0) }
-            if r == HUSK_EAGAIN { tracker.unstarted(); sched_yield(); continue }
-            if r != HUSK_OK { tracker.unstarted(); return r }
+            if r == HUSK_EAGAIN {
+                tracker.unstarted()
+                sched_yield()
+                continue
+            }
+            if r != HUSK_OK {
+                tracker.unstarted()
+                return r
+            }
             tracker.waitForAll()
             return tracker.firstError
         }

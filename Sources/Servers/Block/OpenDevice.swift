@@ -1,6 +1,6 @@
 import Glue
-import RPCTransport
 import Platform
+import RPCTransport
 
 /// What `open` binds a device descriptor to: one disk in one mode for the
 /// client that opened it. Released with the descriptor's connection, so a

@@ -10,8 +10,9 @@ public final class BlockServerClient: Sendable {
 
     /// Connect to the block server at `socket` (HELLO requires blk v1).
     public init(socket: String, timeoutSeconds: Double = 10) throws(RPCError) {
-        rpc = try RPCClient.connect(path: socket, require: [(Blk.interfaceID, Blk.interfaceVersion)],
-                                    timeoutSeconds: timeoutSeconds)
+        rpc = try RPCClient.connect(
+            path: socket, require: [(Blk.interfaceID, Blk.interfaceVersion)],
+            timeoutSeconds: timeoutSeconds)
         blk = BlkClient(rpc)
     }
 

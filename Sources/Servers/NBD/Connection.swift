@@ -127,8 +127,9 @@ final class Connection: @unchecked Sendable {
         waitForBudget(Int(length))
         guard let buffer = AlignedBuffer(count: Int(length)) else { return refuse(NBD.errNoMem) }
         guard socket.read(into: buffer.pointer, count: Int(length)) else { return "write payload truncated" }
-        let req = Request(cookie: cookie, command: NBD.cmdWrite, flags: flags, offset: offset, length: length,
-                          buffer: buffer, flushAfter: flags & NBD.cmdFlagFUA != 0 && export.disk.hasFlush)
+        let req = Request(
+            cookie: cookie, command: NBD.cmdWrite, flags: flags, offset: offset, length: length,
+            buffer: buffer, flushAfter: flags & NBD.cmdFlagFUA != 0 && export.disk.hasFlush)
         submit(req, .write, pieceStride: true)
         return nil
     }
@@ -145,8 +146,9 @@ final class Connection: @unchecked Sendable {
         guard let zeroes = AlignedBuffer(count: size, zeroed: true) else {
             return answer(cookie, NBD.cmdWriteZeroes, flags, NBD.errNoMem)
         }
-        let req = Request(cookie: cookie, command: NBD.cmdWriteZeroes, flags: flags, offset: offset, length: length,
-                          buffer: zeroes, flushAfter: flags & NBD.cmdFlagFUA != 0 && export.disk.hasFlush)
+        let req = Request(
+            cookie: cookie, command: NBD.cmdWriteZeroes, flags: flags, offset: offset, length: length,
+            buffer: zeroes, flushAfter: flags & NBD.cmdFlagFUA != 0 && export.disk.hasFlush)
         submit(req, .write, pieceStride: false)
     }
 
@@ -179,8 +181,10 @@ final class Connection: @unchecked Sendable {
     /// sender found the client gone.
     private func waitForBudget(_ bytes: Int) {
         monitor.withLock {
-            while !broken, inFlight >= NBDLimits.maxInFlightRequests
-                    || (inFlightBytes > 0 && inFlightBytes + bytes > NBDLimits.maxInFlightBytes) {
+            while !broken,
+                inFlight >= NBDLimits.maxInFlightRequests
+                    || (inFlightBytes > 0 && inFlightBytes + bytes > NBDLimits.maxInFlightBytes)
+            {
                 monitor.wait()
             }
         }

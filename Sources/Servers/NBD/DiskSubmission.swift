@@ -41,8 +41,10 @@ extension Connection {
     /// EAGAIN means the provider's queue is full (it may be shared with
     /// other connections): wait for a completion, or a millisecond since
     /// completions of other connections do not signal this one, and retry.
-    private func submitRetrying(_ op: Glue.Disk.Operation, data: UnsafeMutableRawPointer?, offset: UInt64,
-                                length: UInt64, for req: Request) -> Int32 {
+    private func submitRetrying(
+        _ op: Glue.Disk.Operation, data: UnsafeMutableRawPointer?, offset: UInt64,
+        length: UInt64, for req: Request
+    ) -> Int32 {
         while true {
             let r = export.disk.submit(op, data: data, offset: offset, length: length) { [self] status in
                 finishPieces(req, count: 1, status: status)

@@ -1,7 +1,7 @@
 import Glibc
 import Glue
-import RPCSys
 import Platform
+import RPCSys
 
 /// An NBD server (fixed newstyle, simple replies) on an AF_UNIX stream
 /// socket, serving glue disks by export name. One thread accepts; each
@@ -31,20 +31,26 @@ public final class NBDServer: @unchecked Sendable {
     /// - exportNames: what NBD_OPT_LIST reports.
     /// - defaultExport: served to clients asking for the empty name.
     /// - readOnly: every export read-only, whatever the disk says.
-    public init(socketPath: String, exports: @escaping @Sendable (String) -> Glue.Disk?,
-                exportNames: @escaping @Sendable () -> [String], defaultExport: String? = nil,
-                readOnly: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        socketPath: String, exports: @escaping @Sendable (String) -> Glue.Disk?,
+        exportNames: @escaping @Sendable () -> [String], defaultExport: String? = nil,
+        readOnly: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.socketPath = socketPath
-        config = ServerConfig(exports: exports, exportNames: exportNames, defaultExport: defaultExport,
-                              readOnly: readOnly, log: log)
+        config = ServerConfig(
+            exports: exports, exportNames: exportNames, defaultExport: defaultExport,
+            readOnly: readOnly, log: log)
     }
 
     /// A server over the glue's disk registry: every registered disk is an
     /// export under its own name.
-    public convenience init(socketPath: String, defaultExport: String? = nil, readOnly: Bool = false,
-                            log: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.init(socketPath: socketPath, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
-                  defaultExport: defaultExport, readOnly: readOnly, log: log)
+    public convenience init(
+        socketPath: String, defaultExport: String? = nil, readOnly: Bool = false,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.init(
+            socketPath: socketPath, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
+            defaultExport: defaultExport, readOnly: readOnly, log: log)
     }
 
     /// Listen and start accepting. Throws if a server already listens on
@@ -72,7 +78,10 @@ public final class NBDServer: @unchecked Sendable {
     public func shutdown() {
         let (fd, thread) = monitor.withLock { () -> (Int32, HostThread?) in
             stopping = true
-            defer { acceptThread = nil; listenFD = -1 }
+            defer {
+                acceptThread = nil
+                listenFD = -1
+            }
             return (listenFD, acceptThread)
         }
         guard fd >= 0 else { return waitForConnections() }

@@ -110,7 +110,8 @@ struct Negotiation {
     private func infoOrGo(_ option: UInt32, _ data: [UInt8]) -> InfoResult {
         var r = WireReader(data)
         guard let nameLength = r.u32(), nameLength <= UInt32(r.remaining), let nameBytes = r.take(Int(nameLength)),
-              let count = r.u16(), r.remaining == Int(count) * 2 else {
+            let count = r.u16(), r.remaining == Int(count) * 2
+        else {
             return reply(option, NBD.repErrInvalid, message: "malformed request") ? .again : .failed
         }
         let name = String(decoding: nameBytes, as: UTF8.self)
@@ -130,7 +131,8 @@ struct Negotiation {
         sizes.u32(bs.preferred)
         sizes.u32(bs.maximum)
         guard reply(option, NBD.repInfo, data: info.bytes), reply(option, NBD.repInfo, data: sizes.bytes),
-              reply(option, NBD.repAck) else { return .failed }
+            reply(option, NBD.repAck)
+        else { return .failed }
         return option == NBD.optGo ? .go(export) : .again
     }
 
@@ -153,5 +155,8 @@ struct Negotiation {
 }
 
 extension WireReader {
-    fileprivate var u32Value: UInt32? { var c = self; return c.u32() }
+    fileprivate var u32Value: UInt32? {
+        var c = self
+        return c.u32()
+    }
 }

@@ -21,8 +21,10 @@ final class Request: @unchecked Sendable {
     /// Bytes charged against the connection's in-flight budget.
     let charged: Int
 
-    init(cookie: UInt64, command: UInt16, flags: UInt16, offset: UInt64, length: UInt32,
-         error: UInt32 = 0, buffer: AlignedBuffer? = nil, flushAfter: Bool = false) {
+    init(
+        cookie: UInt64, command: UInt16, flags: UInt16, offset: UInt64, length: UInt32,
+        error: UInt32 = 0, buffer: AlignedBuffer? = nil, flushAfter: Bool = false
+    ) {
         self.cookie = cookie
         self.command = command
         self.flags = flags

@@ -12,7 +12,10 @@ struct StreamSocket: Sendable {
         var done = 0
         while done < count {
             let n = recv(fd, buffer + done, count - done, 0)
-            if n > 0 { done += n; continue }
+            if n > 0 {
+                done += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return false  // 0: peer closed; <0: error or SO_RCVTIMEO expired
         }
@@ -48,7 +51,10 @@ struct StreamSocket: Sendable {
         var done = 0
         while done < count {
             let n = send(fd, buffer + done, count - done, Int32(MSG_NOSIGNAL))
-            if n > 0 { done += n; continue }
+            if n > 0 {
+                done += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             return false
         }

@@ -28,8 +28,10 @@ public enum DiskPattern {
     /// Count the words of `buf` (sitting at byte `offset`) that differ from
     /// pattern 1 or 2 of `nonce`; `first` gets the first one's offset and a
     /// description (which says when it still holds the other pattern).
-    public static func verify(_ buf: UnsafeRawPointer, length: Int, at offset: UInt64, nonce: UInt64, second: Bool,
-                              first: inout (offset: UInt64, detail: String)?) -> Int {
+    public static func verify(
+        _ buf: UnsafeRawPointer, length: Int, at offset: UInt64, nonce: UInt64, second: Bool,
+        first: inout (offset: UInt64, detail: String)?
+    ) -> Int {
         let key = key(nonce: nonce, second: second)
         var bad = 0
         for i in stride(from: 0, to: length - length % 8, by: 8) {
@@ -38,8 +40,11 @@ public enum DiskPattern {
             guard got != o ^ key else { continue }
             if first == nil {
                 let wasOther = got == o ^ Self.key(nonce: nonce, second: !second)
-                first = (o, "first at offset \(o): got 0x\(String(got, radix: 16)), expected 0x\(String(o ^ key, radix: 16))" +
-                            (wasOther ? " (still pattern \(second ? 1 : 2))" : ""))
+                first = (
+                    o,
+                    "first at offset \(o): got 0x\(String(got, radix: 16)), expected 0x\(String(o ^ key, radix: 16))"
+                        + (wasOther ? " (still pattern \(second ? 1 : 2))" : "")
+                )
             }
             bad += 1
         }
@@ -118,6 +123,7 @@ public func verifyPatternFile(path: String, bytes: UInt64, nonce: UInt64, second
         off += UInt64(n)
     }
     let which = second ? 2 : 1
-    return PatternCheck(bad: bad, firstBad: first?.offset,
-                        detail: bad == 0 ? "\(bytes) bytes match pattern \(which)" : "\(bad) words differ from pattern \(which); \(first?.detail ?? "")")
+    return PatternCheck(
+        bad: bad, firstBad: first?.offset,
+        detail: bad == 0 ? "\(bytes) bytes match pattern \(which)" : "\(bad) words differ from pattern \(which); \(first?.detail ?? "")")
 }

@@ -27,7 +27,7 @@ static void hyp_partner(void *arg) {
 }
 
 double hypbench_condvar_hyp(const struct husk_hyp *hyp, husk_ctx *ctx, uint64_t iters) {
-    struct hyp_pingpong p = { .hyp = hyp, .ctx = ctx, .turn = 0, .iters = iters };
+    struct hyp_pingpong p = {.hyp = hyp, .ctx = ctx, .turn = 0, .iters = iters};
     hyp->mutex_create(ctx, "pp", &p.m);
     hyp->cv_create(ctx, "pp", &p.cv);
     husk_handle t;
@@ -68,7 +68,7 @@ static void *pt_partner(void *arg) {
 }
 
 double hypbench_condvar_pthread(uint64_t iters) {
-    struct pt_pingpong p = { .turn = 0, .iters = iters };
+    struct pt_pingpong p = {.turn = 0, .iters = iters};
     pthread_mutex_init(&p.m, NULL);
     pthread_cond_init(&p.cv, NULL);
     pthread_t t;

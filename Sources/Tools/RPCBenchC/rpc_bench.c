@@ -86,7 +86,8 @@ int rpcbench_raw_run(int fd, uint32_t size, uint64_t n, uint64_t *lat_ns) {
         uint64_t t0 = now_ns();
         if (send(fd, out, size, MSG_NOSIGNAL) != (ssize_t)size) return errno ? errno : EIO;
         ssize_t r;
-        do r = recv(fd, in, sizeof in, 0); while (r < 0 && errno == EINTR);
+        do r = recv(fd, in, sizeof in, 0);
+        while (r < 0 && errno == EINTR);
         if (r != (ssize_t)size) return r < 0 ? errno : EPROTO;
         lat_ns[i] = now_ns() - t0;
     }
@@ -208,8 +209,7 @@ static void *conc_thread(void *p) {
     return NULL;
 }
 
-int rpcbench_c_concurrent(const char *path, unsigned clients, uint64_t calls, uint64_t *lat_ns,
-                          uint64_t *errors) {
+int rpcbench_c_concurrent(const char *path, unsigned clients, uint64_t calls, uint64_t *lat_ns, uint64_t *errors) {
     struct conc_arg *args = calloc(clients ? clients : 1, sizeof *args);
     pthread_t *tids = calloc(clients ? clients : 1, sizeof *tids);
     if (!args || !tids) {
@@ -227,7 +227,7 @@ int rpcbench_c_concurrent(const char *path, unsigned clients, uint64_t calls, ui
             break;
         }
     }
-    for (unsigned i = made; i < clients; i++) {   /* clients never started count as failed */
+    for (unsigned i = made; i < clients; i++) { /* clients never started count as failed */
         args[i].errors = calls;
         for (uint64_t k = 0; k < calls; k++) lat_ns[(uint64_t)i * calls + k] = 0;
     }

@@ -7,11 +7,14 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Runtime backend: posix, sim, vfio or uio.", valueName: "name"))
     var backend: String = "posix"
 
-    @Option(name: .long, help: ArgumentHelp("""
-        A device for the backend (repeatable). sim: 'edu' (QEMU's educational device) or \
-        'virtio-blk:image=PATH[,ro][,cache=volatile|writethrough]' or 'virtio-blk:size=16M'. \
-        vfio/uio: a PCI address such as 0000:00:03.0.
-        """, valueName: "spec"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            A device for the backend (repeatable). sim: 'edu' (QEMU's educational device) or \
+            'virtio-blk:image=PATH[,ro][,cache=volatile|writethrough]' or 'virtio-blk:size=16M'. \
+            vfio/uio: a PCI address such as 0000:00:03.0.
+            """, valueName: "spec"))
     var device: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Hugepages (2 MiB) to reserve for the uio DMA pool.", valueName: "n"))

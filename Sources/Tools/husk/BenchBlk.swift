@@ -13,15 +13,15 @@ struct BenchBlk: ParsableCommand {
         commandName: "blk",
         abstract: "The block server against direct pread/pwrite and fio on the same image, side by side.",
         discussion: """
-        A scratch image (--size-mib, filled with data first) is served by `husk blk serve` started \
-        as a child process; this process is the client (Swift RPC client, shared memory). Cases: \
-        sequential 1 MiB reads and writes, random 4 KiB reads and writes at queue depth 1 (direct \
-        pread/pwrite as the baseline) and 32 (fio with io_uring as the baseline; the client runs 32 \
-        threads on one device connection). Each case runs warm (page cache; the server and \
-        baseline use buffered I/O) and cold (O_DIRECT: the server with --direct, the baselines \
-        with O_DIRECT). Write runs end with fdatasync (the server's flush). Every figure is also \
-        printed as `BENCH <name> <value> <unit>`. Needs fio (scripts/setup.sh installs it).
-        """)
+            A scratch image (--size-mib, filled with data first) is served by `husk blk serve` started \
+            as a child process; this process is the client (Swift RPC client, shared memory). Cases: \
+            sequential 1 MiB reads and writes, random 4 KiB reads and writes at queue depth 1 (direct \
+            pread/pwrite as the baseline) and 32 (fio with io_uring as the baseline; the client runs 32 \
+            threads on one device connection). Each case runs warm (page cache; the server and \
+            baseline use buffered I/O) and cold (O_DIRECT: the server with --direct, the baselines \
+            with O_DIRECT). Write runs end with fdatasync (the server's flush). Every figure is also \
+            printed as `BENCH <name> <value> <unit>`. Needs fio (scripts/setup.sh installs it).
+            """)
     @Option(name: .customLong("size-mib"), help: "Image size in MiB.") var sizeMiB: Int = 256
     @Option(help: "Seconds per measurement.") var seconds: Double = 1.5
     @Option(help: "Run only the cases whose name contains this (e.g. seq, qd32).") var only: String?

@@ -1,10 +1,10 @@
 import BlockClient
 import DiskPattern
 import Glibc
+import Platform
 import PlatformC
 import RPCInterfaces
 import RPCWire
-import Platform
 
 /// One measurement of `husk bench blk`.
 struct BlkCase {
@@ -20,7 +20,7 @@ struct BlkCase {
         BlkCase(name: "rand_read_4k_qd1", write: false, blockSize: 4096, random: true, depth: 1),
         BlkCase(name: "rand_write_4k_qd1", write: true, blockSize: 4096, random: true, depth: 1),
         BlkCase(name: "rand_read_4k_qd32", write: false, blockSize: 4096, random: true, depth: 32),
-        BlkCase(name: "rand_write_4k_qd32", write: true, blockSize: 4096, random: true, depth: 32),
+        BlkCase(name: "rand_write_4k_qd32", write: true, blockSize: 4096, random: true, depth: 32)
     ]
 
     /// Sequential cases are reported in MiB/s, random ones in IOPS.
@@ -51,7 +51,9 @@ struct BlkCaseRunner {
     private func offset(_ c: BlkCase, _ i: UInt64, _ rng: inout UInt64) -> UInt64 {
         let blocks = bytes / UInt64(c.blockSize)
         if !c.random { return (i % blocks) * UInt64(c.blockSize) }
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        rng ^= rng << 13
+        rng ^= rng >> 7
+        rng ^= rng << 17
         return (rng % blocks) * UInt64(c.blockSize)
     }
 
@@ -70,7 +72,10 @@ struct BlkCaseRunner {
                 let off = offset(c, n &* UInt64(c.depth) &+ UInt64(t), &rng)
                 do throws(RPCError) {
                     if c.write { _ = try blk.write(offset: off, buffer: ref) } else { _ = try blk.read(offset: off, buffer: ref) }
-                } catch { errors.add(); break }
+                } catch {
+                    errors.add()
+                    break
+                }
                 n += 1
             }
             return n
@@ -90,7 +95,9 @@ struct BlkCaseRunner {
         while monotonicSeconds() < deadline {
             let off = off_t(offset(c, n, &rng))
             let r = c.write ? pwrite(img.fd, img.buffer, c.blockSize, off) : pread(img.fd, img.buffer, c.blockSize, off)
-            guard r == c.blockSize else { throw BenchFailure("\(c.name): direct \(c.write ? "pwrite" : "pread"): \(String(cString: strerror(errno)))") }
+            guard r == c.blockSize else {
+                throw BenchFailure("\(c.name): direct \(c.write ? "pwrite" : "pread"): \(String(cString: strerror(errno)))")
+            }
             n += 1
         }
         if c.write { fdatasync(img.fd) }
@@ -127,7 +134,10 @@ func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> UInt64) -> UInt64
         // @unchecked: `result` is written by its thread before join.
         let t: Int, body: @Sendable (Int) -> UInt64
         var result: UInt64 = 0
-        init(_ t: Int, _ b: @escaping @Sendable (Int) -> UInt64) { self.t = t; body = b }
+        init(_ t: Int, _ b: @escaping @Sendable (Int) -> UInt64) {
+            self.t = t
+            body = b
+        }
     }
     if n == 1 { return body(0) }
     let jobs = (0..<n).map { Job($0, body) }

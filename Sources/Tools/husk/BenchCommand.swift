@@ -16,13 +16,13 @@ struct BenchHyp: ParsableCommand {
         commandName: "hyp",
         abstract: "The hypercall table against pthreads/libc directly, side by side.",
         discussion: """
-        Each case runs the same C loop through the hypercall table and directly, alternating, \
-        `--runs` times, and reports the median ns per operation and the ratio (table / direct). \
-        Cases: uncontended mutex lock+unlock (baseline PTHREAD_MUTEX_ERRORCHECK), condition-variable \
-        ping-pong between two threads (ns per round trip), thread create+join, and 4 KiB DMA \
-        alloc+free on the sim backend (baseline mmap+munmap of a page). Besides the table, every \
-        figure is printed as `BENCH <name> <value> <unit>`.
-        """)
+            Each case runs the same C loop through the hypercall table and directly, alternating, \
+            `--runs` times, and reports the median ns per operation and the ratio (table / direct). \
+            Cases: uncontended mutex lock+unlock (baseline PTHREAD_MUTEX_ERRORCHECK), condition-variable \
+            ping-pong between two threads (ns per round trip), thread create+join, and 4 KiB DMA \
+            alloc+free on the sim backend (baseline mmap+munmap of a page). Besides the table, every \
+            figure is printed as `BENCH <name> <value> <unit>`.
+            """)
 
     @Option(help: "Runs per case; the median is reported.") var runs: Int = 5
     @Option(help: "Scale the iteration counts (1 = default).") var scale: Double = 1
@@ -36,20 +36,28 @@ struct BenchHyp: ParsableCommand {
         func n(_ base: Double) -> UInt64 { UInt64(max(1, base * scale)) }
         var rows: [BenchRow] = []
         try onHost(PosixBackend()) { hyp, ctx in
-            rows.append(measure("hyp.mutex", "uncontended lock+unlock", runs: runs,
-                                table: { hypbench_mutex_hyp(hyp, ctx, n(2_000_000)) },
-                                direct: { hypbench_mutex_pthread(n(2_000_000)) }))
-            rows.append(measure("hyp.condvar", "ping-pong round trip", runs: runs,
-                                table: { hypbench_condvar_hyp(hyp, ctx, n(20_000)) },
-                                direct: { hypbench_condvar_pthread(n(20_000)) }))
-            rows.append(measure("hyp.thread", "create+join", runs: runs,
-                                table: { hypbench_thread_hyp(hyp, ctx, n(2_000)) },
-                                direct: { hypbench_thread_pthread(n(2_000)) }))
+            rows.append(
+                measure(
+                    "hyp.mutex", "uncontended lock+unlock", runs: runs,
+                    table: { hypbench_mutex_hyp(hyp, ctx, n(2_000_000)) },
+                    direct: { hypbench_mutex_pthread(n(2_000_000)) }))
+            rows.append(
+                measure(
+                    "hyp.condvar", "ping-pong round trip", runs: runs,
+                    table: { hypbench_condvar_hyp(hyp, ctx, n(20_000)) },
+                    direct: { hypbench_condvar_pthread(n(20_000)) }))
+            rows.append(
+                measure(
+                    "hyp.thread", "create+join", runs: runs,
+                    table: { hypbench_thread_hyp(hyp, ctx, n(2_000)) },
+                    direct: { hypbench_thread_pthread(n(2_000)) }))
         }
         try onHost(try SimBackend(specs: [])) { hyp, ctx in
-            rows.append(measure("hyp.dma_sim", "4 KiB alloc+free (sim IOMMU)", runs: runs,
-                                table: { hypbench_dma_hyp(hyp, ctx, n(50_000)) },
-                                direct: { hypbench_mmap_baseline(n(50_000)) }))
+            rows.append(
+                measure(
+                    "hyp.dma_sim", "4 KiB alloc+free (sim IOMMU)", runs: runs,
+                    table: { hypbench_dma_hyp(hyp, ctx, n(50_000)) },
+                    direct: { hypbench_mmap_baseline(n(50_000)) }))
         }
         BenchRow.printTable(rows, baselineName: "direct")
     }
@@ -69,7 +77,8 @@ func onHost(_ backend: any HostBackend, _ body: (UnsafePointer<husk_hyp>, Opaque
 func measure(_ name: String, _ what: String, runs: Int, table: () -> Double, direct: () -> Double) -> BenchRow {
     var t: [Double] = []
     var d: [Double] = []
-    _ = table(); _ = direct()   // warm-up: page faults, thread stacks, caches
+    _ = table()
+    _ = direct()  // warm-up: page faults, thread stacks, caches
     for _ in 0..<runs {
         t.append(table())
         d.append(direct())

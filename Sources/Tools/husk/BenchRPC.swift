@@ -1,9 +1,9 @@
 import ArgumentParser
 import Glibc
+import Platform
 import RPCBenchC
 import RPCEcho
 import RPCTransport
-import Platform
 
 /// `husk bench rpc`: the native RPC path against a raw SEQPACKET ping-pong
 /// measured in the same run. Figures and names: docs/BENCHMARKS.md.
@@ -12,17 +12,17 @@ struct BenchRPC: ParsableCommand {
         commandName: "rpc",
         abstract: "Native RPC (C and Swift clients) against a raw SEQPACKET ping-pong, side by side.",
         discussion: """
-        Starts `husk echo serve` as a separate process per placement (stopped at the end) and a forked \
-        C echo child for the raw ping-pong. Latency cases run in two placements: both processes pinned \
-        to one core (samecore) and to different cores (crosscore), pinned with sched_setaffinity before \
-        the processes and their threads are created. Cases, alternated in --rounds rounds so that drift \
-        affects all alike: raw 40-byte ping-pong (the size of an RPC header) against echo.ping through \
-        the generated C client and through the Swift client (p50/p99, ratio of p50s); raw 4 KiB and \
-        64 KiB ping-pongs against echo.echo of 4 KiB and 64 KiB; 1 MiB copied into registered shared \
-        memory + echo.checksum against echo.echo of 1 MiB inline (fragmented). Then 64 clients \
-        (threads, one connection each, unpinned) x --concurrent-calls echo.ping calls: p50/p99 and errors. \
-        Every figure is also printed as `BENCH <name> <value> <unit>`; names in docs/BENCHMARKS.md.
-        """)
+            Starts `husk echo serve` as a separate process per placement (stopped at the end) and a forked \
+            C echo child for the raw ping-pong. Latency cases run in two placements: both processes pinned \
+            to one core (samecore) and to different cores (crosscore), pinned with sched_setaffinity before \
+            the processes and their threads are created. Cases, alternated in --rounds rounds so that drift \
+            affects all alike: raw 40-byte ping-pong (the size of an RPC header) against echo.ping through \
+            the generated C client and through the Swift client (p50/p99, ratio of p50s); raw 4 KiB and \
+            64 KiB ping-pongs against echo.echo of 4 KiB and 64 KiB; 1 MiB copied into registered shared \
+            memory + echo.checksum against echo.echo of 1 MiB inline (fragmented). Then 64 clients \
+            (threads, one connection each, unpinned) x --concurrent-calls echo.ping calls: p50/p99 and errors. \
+            Every figure is also printed as `BENCH <name> <value> <unit>`; names in docs/BENCHMARKS.md.
+            """)
 
     @Flag(help: "Small counts (for tests); the figures are not meaningful.") var quick = false
     @Option(help: "Round trips per latency case (default 20000, --quick 500).") var calls: Int?
@@ -39,8 +39,8 @@ struct BenchRPC: ParsableCommand {
 
     func run() throws {
         let n = calls ?? (quick ? 500 : 20_000)
-        let big = max(rounds, quick ? 10 : 200)            // 1 MiB calls
-        let mid = max(rounds, n / 4)                        // 4 KiB / 64 KiB calls
+        let big = max(rounds, quick ? 10 : 200)  // 1 MiB calls
+        let mid = max(rounds, n / 4)  // 4 KiB / 64 KiB calls
         let conc = concurrentCalls ?? (quick ? 100 : 10_000)
         let dir = try makeScratchDirectory(prefix: "husk-bench")
         defer { removeScratchDirectory(dir) }
@@ -50,8 +50,9 @@ struct BenchRPC: ParsableCommand {
         let placements: [(name: String, server: Int32, client: Int32)] =
             [("samecore", 0, 0), ("crosscore", cpus >= 2 ? 1 : 0, 0)]
         for p in placements {
-            try runPlacement(p.name, serverCPU: p.server, clientCPU: p.client, dir: dir,
-                             n: n, mid: mid, big: big, out: &out)
+            try runPlacement(
+                p.name, serverCPU: p.server, clientCPU: p.client, dir: dir,
+                n: n, mid: mid, big: big, out: &out)
         }
         _ = rpcbench_pin_self(-1)
         try runConcurrent(dir: dir, calls: conc, out: &out)
@@ -60,8 +61,10 @@ struct BenchRPC: ParsableCommand {
 
     // MARK: cases
 
-    private func runPlacement(_ place: String, serverCPU: Int32, clientCPU: Int32, dir: String,
-                              n: Int, mid: Int, big: Int, out: inout RPCBenchOutput) throws {
+    private func runPlacement(
+        _ place: String, serverCPU: Int32, clientCPU: Int32, dir: String,
+        n: Int, mid: Int, big: Int, out: inout RPCBenchOutput
+    ) throws {
         // Children inherit the CPU mask of the thread that creates them.
         try check(rpcbench_pin_self(serverCPU), "sched_setaffinity")
         var rawFD: Int32 = -1
@@ -129,8 +132,9 @@ struct BenchRPC: ParsableCommand {
         out.latency("rpc.echo_64k", place, "echo.echo 64 KiB inline, C client", s("echo_64k"), vs: raw64, vsName: "raw")
         let inline = s("inline_1m")
         out.latency("rpc.inline_1m", place, "echo.echo 1 MiB inline (fragmented), C client", inline)
-        out.latency("rpc.shm_1m", place, "1 MiB memcpy into shm + echo.checksum, C client", s("shm_1m"),
-                    vs: inline, vsName: "inline", target: "≤ 0.5x")
+        out.latency(
+            "rpc.shm_1m", place, "1 MiB memcpy into shm + echo.checksum, C client", s("shm_1m"),
+            vs: inline, vsName: "inline", target: "≤ 0.5x")
     }
 
     private func runConcurrent(dir: String, calls: Int, out: inout RPCBenchOutput) throws {
@@ -148,16 +152,18 @@ struct BenchRPC: ParsableCommand {
         }
         let elapsed = Double(monotonicNanos() - t0) / 1e9
         try check(r, "start \(clients) client threads")
-        out.concurrent(clients: clients, calls: calls, stats: Stats(lat), errors: errors,
-                       rate: Double(clients * calls) / elapsed)
+        out.concurrent(
+            clients: clients, calls: calls, stats: Stats(lat), errors: errors,
+            rate: Double(clients * calls) / elapsed)
     }
 
     // MARK: helpers
 
     /// `husk echo serve` as a child (it inherits this thread's CPU mask).
     private func startEchoServer(socket: String, name: String) throws -> ChildServer {
-        do { return try ChildServer(arguments: ["echo", "serve", "--socket", socket, "--name", name], socket: socket) }
-        catch { throw BenchFailure("cannot start husk echo serve: \(error)") }
+        do { return try ChildServer(arguments: ["echo", "serve", "--socket", socket, "--name", name], socket: socket) } catch {
+            throw BenchFailure("cannot start husk echo serve: \(error)")
+        }
     }
 
     private func check(_ status: Int32, _ what: String) throws {
@@ -181,7 +187,8 @@ struct Stats {
     init(_ ns: [UInt64]) {
         let s = ns.sorted()
         func q(_ f: Double) -> Double { s.isEmpty ? 0 : Double(s[min(s.count - 1, Int(Double(s.count) * f))]) / 1000 }
-        p50 = q(0.50); p99 = q(0.99)
+        p50 = q(0.50)
+        p99 = q(0.99)
     }
 }
 
@@ -194,12 +201,16 @@ struct RPCBenchOutput {
         x >= 100 ? String(Int(x.rounded())) : String((x * 100).rounded() / 100)
     }
 
-    mutating func latency(_ name: String, _ place: String, _ what: String, _ s: Stats,
-                          vs base: Stats? = nil, vsName: String = "", target: String = "") {
+    mutating func latency(
+        _ name: String, _ place: String, _ what: String, _ s: Stats,
+        vs base: Stats? = nil, vsName: String = "", target: String = ""
+    ) {
         let f = Self.f
         let ratio = base.map { $0.p50 > 0 ? s.p50 / $0.p50 : 0 }
-        table.append([name, place, what, f(s.p50), f(s.p99), base.map { f($0.p50) } ?? "",
-                      ratio.map { f($0) + "x" } ?? "", target])
+        table.append([
+            name, place, what, f(s.p50), f(s.p99), base.map { f($0.p50) } ?? "",
+            ratio.map { f($0) + "x" } ?? "", target
+        ])
         bench.append("BENCH \(name).p50.\(place) \(f(s.p50)) us")
         bench.append("BENCH \(name).p99.\(place) \(f(s.p99)) us")
         if let ratio { bench.append("BENCH \(name).vs_\(vsName).\(place) \(f(ratio)) x") }
@@ -207,8 +218,10 @@ struct RPCBenchOutput {
 
     mutating func concurrent(clients: Int, calls: Int, stats s: Stats, errors: UInt64, rate: Double) {
         let f = Self.f
-        table.append(["rpc.concurrent", "unpinned", "\(clients) clients x \(calls) echo.ping, C client",
-                      f(s.p50), f(s.p99), "", "", "0 errors: \(errors)"])
+        table.append([
+            "rpc.concurrent", "unpinned", "\(clients) clients x \(calls) echo.ping, C client",
+            f(s.p50), f(s.p99), "", "", "0 errors: \(errors)"
+        ])
         bench.append("BENCH rpc.concurrent.p50 \(f(s.p50)) us")
         bench.append("BENCH rpc.concurrent.p99 \(f(s.p99)) us")
         bench.append("BENCH rpc.concurrent.calls \(clients * calls) calls")

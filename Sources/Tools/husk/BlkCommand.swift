@@ -3,8 +3,8 @@ import BlockClient
 import BlockServer
 import Glibc
 import Glue
-import NBDFrontend
 import HuskHost
+import NBDFrontend
 import RPCInterfaces
 import RPCServer
 import RPCWire
@@ -15,15 +15,15 @@ struct Blk: ParsableCommand {
         commandName: "blk",
         abstract: "The block server: serve disks over the native RPC (and NBD), and its clients.",
         discussion: """
-        A block component registers a disk; the server exports it on an AF_UNIX socket \
-        (Interfaces/blk.idl, docs/block.md). The file component serves an image or a host block \
-        device (--image); the virtio_blk driver serves a PCI virtio disk (--backend vfio|uio|sim \
-        --device ...).
-          husk blk serve --image disk.img --socket /tmp/blk.sock
-          husk blk info --socket /tmp/blk.sock
-          printf 'hello' | dd bs=512 conv=sync | husk blk write --socket /tmp/blk.sock --offset 0
-          husk blk read --socket /tmp/blk.sock --offset 0 --length 512 | head -c 5
-        """,
+            A block component registers a disk; the server exports it on an AF_UNIX socket \
+            (Interfaces/blk.idl, docs/block.md). The file component serves an image or a host block \
+            device (--image); the virtio_blk driver serves a PCI virtio disk (--backend vfio|uio|sim \
+            --device ...).
+              husk blk serve --image disk.img --socket /tmp/blk.sock
+              husk blk info --socket /tmp/blk.sock
+              printf 'hello' | dd bs=512 conv=sync | husk blk write --socket /tmp/blk.sock --offset 0
+              husk blk read --socket /tmp/blk.sock --offset 0 --length 512 | head -c 5
+            """,
         subcommands: [BlkDemo.self, BlkServe.self, BlkInfo.self, BlkRead.self, BlkWrite.self]
     )
 }
@@ -33,24 +33,28 @@ struct BlkServe: ParsableCommand {
         commandName: "serve",
         abstract: "Serve a disk image (file component) or a PCI virtio disk (virtio_blk driver) until SIGINT/SIGTERM.",
         discussion: """
-        With --image, the blkfile component serves the file or block device as disk --name. \
-        Otherwise the virtio_blk driver attaches to every virtio block device of the backend: \
-        --backend vfio --device 0000:00:04.0 (bound to vfio-pci), --backend uio ..., or --backend sim \
-        --device virtio-blk:image=disk.img; its disks are vblk0, vblk1, ...
-        Flush is durable: once a client's flush returns, its completed writes survive a SIGKILL \
-        of the server (the file component uses fdatasync). On SIGINT/SIGTERM calls in flight \
-        finish (up to --shutdown-deadline seconds), then components are finalised.
-        """
+            With --image, the blkfile component serves the file or block device as disk --name. \
+            Otherwise the virtio_blk driver attaches to every virtio block device of the backend: \
+            --backend vfio --device 0000:00:04.0 (bound to vfio-pci), --backend uio ..., or --backend sim \
+            --device virtio-blk:image=disk.img; its disks are vblk0, vblk1, ...
+            Flush is durable: once a client's flush returns, its completed writes survive a SIGKILL \
+            of the server (the file component uses fdatasync). On SIGINT/SIGTERM calls in flight \
+            finish (up to --shutdown-deadline seconds), then components are finalised.
+            """
     )
     @Option(help: "Image file or host block device to serve with the file component.") var image: String?
     @Option(help: "Disk name clients open (file component).") var name: String = "disk0"
     @Option(help: "Path of the RPC socket.") var socket: String
-    @Option(name: .customLong("nbd-socket"), help: "Also speak NBD (fixed newstyle) on this AF_UNIX socket, for qemu-img, qemu-io and QEMU.") var nbdSocket: String?
+    @Option(
+        name: .customLong("nbd-socket"), help: "Also speak NBD (fixed newstyle) on this AF_UNIX socket, for qemu-img, qemu-io and QEMU.")
+    var nbdSocket: String?
     @Flag(help: "Serve read-only: writes fail with EROFS.") var readOnly = false
     @Flag(help: "File component: bypass the host page cache (O_DIRECT).") var direct = false
     @Option(help: "File component: block size, 512, 1024, 2048 or 4096 (default: the host's sector size).") var blockSize: UInt32?
     @Option(help: "A policy file granting blk.* operations to uids/gids (docs/rpc-runtime.md).") var policy: String?
-    @Option(help: "Permissions of the socket files (RPC and NBD), octal (e.g. 666 so that other users can connect; the policy still decides).") var mode: String?
+    @Option(
+        help: "Permissions of the socket files (RPC and NBD), octal (e.g. 666 so that other users can connect; the policy still decides).")
+    var mode: String?
     @Option(help: "Most worker threads running calls at once.") var workers: Int = 64
     @Option(help: "Seconds calls in flight may take to finish at shutdown before they are cancelled.") var shutdownDeadline: Double = 5
     @OptionGroup(title: "Backend (for a PCI disk)") var backendOptions: BackendOptions
@@ -106,8 +110,9 @@ struct BlkServe: ParsableCommand {
         }
         var nbd: NBDServer?
         if let nbdSocket {
-            let frontend = NBDServer(socketPath: nbdSocket, defaultExport: disks.count == 1 ? disks[0] : nil,
-                                     readOnly: readOnly, log: { printError($0) })
+            let frontend = NBDServer(
+                socketPath: nbdSocket, defaultExport: disks.count == 1 ? disks[0] : nil,
+                readOnly: readOnly, log: { printError($0) })
             do { try frontend.start() } catch {
                 printError("husk blk serve: cannot listen on --nbd-socket \(nbdSocket): \(error)")
                 server.shutdown(deadline: 0, grace: 0)
@@ -117,7 +122,8 @@ struct BlkServe: ParsableCommand {
             nbd = frontend
             // --mode governs both sockets: whoever may use the RPC socket may use the NBD one.
             if let m = mode.flatMap({ mode_t($0, radix: 8) }), chmod(nbdSocket, m) != 0 {
-                printError("husk blk serve: cannot chmod --nbd-socket \(nbdSocket) to \(String(m, radix: 8)): \(String(cString: strerror(errno)))")
+                printError(
+                    "husk blk serve: cannot chmod --nbd-socket \(nbdSocket) to \(String(m, radix: 8)): \(String(cString: strerror(errno)))")
                 frontend.shutdown()
                 server.shutdown(deadline: 0, grace: 0)
                 host.shutdown()
@@ -128,8 +134,9 @@ struct BlkServe: ParsableCommand {
         do {
             var groups = [SyscallAllowList.blockIO, SyscallAllowList.streamSockets]
             if backendOptions.backend != "posix" { groups.append(SyscallAllowList.pciDevice) }
-            sandbox = try sandboxing.enter(command: "husk blk serve", sockets: [socket] + (nbdSocket.map { [$0] } ?? []),
-                                           extraGroups: groups)
+            sandbox = try sandboxing.enter(
+                command: "husk blk serve", sockets: [socket] + (nbdSocket.map { [$0] } ?? []),
+                extraGroups: groups)
         } catch {
             nbd?.shutdown()
             server.shutdown(deadline: 0, grace: 0)
@@ -138,7 +145,9 @@ struct BlkServe: ParsableCommand {
         }
         for d in disks {
             if let disk = Glue.Disk(named: d) {
-                print("disk \(d): \(disk.blockCount) blocks of \(disk.blockSize) bytes (\(disk.sizeBytes) bytes)\(disk.isReadOnly || readOnly ? ", read-only" : "")")
+                print(
+                    "disk \(d): \(disk.blockCount) blocks of \(disk.blockSize) bytes (\(disk.sizeBytes) bytes)\(disk.isReadOnly || readOnly ? ", read-only" : "")"
+                )
             }
         }
         if let nbdSocket { print("NBD on \(nbdSocket): qemu-io -f raw 'nbd+unix:///\(disks[0])?socket=\(nbdSocket)'") }
@@ -162,7 +171,10 @@ struct BlkClientOptions: ParsableArguments {
         var name = deviceName ?? ""
         if deviceName == nil {
             let all: [String]
-            do throws(RPCError) { all = try server.devices() } catch let e { printError("husk blk: \(e)"); throw ExitCode(1) }
+            do throws(RPCError) { all = try server.devices() } catch let e {
+                printError("husk blk: \(e)")
+                throw ExitCode(1)
+            }
             guard all.count == 1 else {
                 printError("husk blk: the server has \(all.count) devices (\(all.joined(separator: ", "))): choose one with --device")
                 throw ExitCode(1)
@@ -189,7 +201,9 @@ struct BlkInfo: ParsableCommand {
                 let d = try server.open(n, writable: false, window: 4096)
                 let features = [(BlockFeature.flush, "flush"), (BlockFeature.discard, "discard")]
                     .filter { d.features & $0.0 != 0 }.map(\.1)
-                print("\(n): \(d.blockCount) blocks of \(d.blockSize) bytes = \(d.sizeBytes) bytes, \(d.readOnly ? "read-only" : "read-write"), features: \(features.isEmpty ? "none" : features.joined(separator: " "))")
+                print(
+                    "\(n): \(d.blockCount) blocks of \(d.blockSize) bytes = \(d.sizeBytes) bytes, \(d.readOnly ? "read-only" : "read-write"), features: \(features.isEmpty ? "none" : features.joined(separator: " "))"
+                )
                 d.close()
             }
         } catch let e {
@@ -200,7 +214,8 @@ struct BlkInfo: ParsableCommand {
 }
 
 struct BlkRead: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read bytes from a device to stdout (offset and length in whole blocks).")
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Read bytes from a device to stdout (offset and length in whole blocks).")
     @OptionGroup var options: BlkClientOptions
     @Option(help: "Byte offset, a multiple of the block size.") var offset: UInt64
     @Option(help: "Bytes to read, a multiple of the block size.") var length: UInt64
@@ -217,14 +232,18 @@ struct BlkRead: ParsableCommand {
                 printError("husk blk read: offset \(offset + done): \(e)")
                 throw ExitCode(1)
             }
-            guard writeAll(1, bytes) else { printError("husk blk read: stdout: \(String(cString: strerror(errno)))"); throw ExitCode(1) }
+            guard writeAll(1, bytes) else {
+                printError("husk blk read: stdout: \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
             done += UInt64(n)
         }
     }
 }
 
 struct BlkWrite: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "write", abstract: "Write stdin to a device at an offset, then flush (whole blocks).")
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "Write stdin to a device at an offset, then flush (whole blocks).")
     @OptionGroup var options: BlkClientOptions
     @Option(help: "Byte offset, a multiple of the block size.") var offset: UInt64
     @Flag(help: "Do not flush after writing.") var noFlush = false
@@ -241,13 +260,18 @@ struct BlkWrite: ParsableCommand {
             while have < chunk {
                 let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress! + have, chunk - have) }
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 { printError("husk blk write: stdin: \(String(cString: strerror(errno)))"); throw ExitCode(1) }
+                if n < 0 {
+                    printError("husk blk write: stdin: \(String(cString: strerror(errno)))")
+                    throw ExitCode(1)
+                }
                 if n == 0 { break }
                 have += n
             }
             if have == 0 { break }
             if have % Int(dev.blockSize) != 0 {
-                printError("husk blk write: input ends \(have % Int(dev.blockSize)) bytes past a \(dev.blockSize)-byte block boundary; pad it (e.g. dd conv=sync bs=\(dev.blockSize)); nothing of the last partial chunk was written")
+                printError(
+                    "husk blk write: input ends \(have % Int(dev.blockSize)) bytes past a \(dev.blockSize)-byte block boundary; pad it (e.g. dd conv=sync bs=\(dev.blockSize)); nothing of the last partial chunk was written"
+                )
                 throw ExitCode(1)
             }
             do throws(RPCError) { try dev.write(offset: offset + written, Array(buf[0..<have])) } catch let e {
@@ -258,7 +282,10 @@ struct BlkWrite: ParsableCommand {
             if have < chunk { break }
         }
         if !noFlush {
-            do throws(RPCError) { try dev.flush() } catch let e { printError("husk blk write: flush: \(e)"); throw ExitCode(1) }
+            do throws(RPCError) { try dev.flush() } catch let e {
+                printError("husk blk write: flush: \(e)")
+                throw ExitCode(1)
+            }
         }
         print("wrote \(written) bytes at offset \(offset)\(noFlush ? "" : ", flushed")")
     }

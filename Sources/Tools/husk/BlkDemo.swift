@@ -12,12 +12,12 @@ struct BlkDemo: ParsableCommand {
         commandName: "demo",
         abstract: "Serve a scratch image with the block server and show writes and reads through it (the embedded default).",
         discussion: """
-        Starts `husk blk serve --image` on a generated image as a separate process (the blkfile \
-        component on the posix backend, no hardware), writes a pattern that encodes each block's \
-        offset and a per-run nonce through the RPC client (shared memory), flushes, reads it back, \
-        SIGKILLs the server, restarts it and reads again (flushed data must survive), then \
-        compares the image file itself. Exit status 0 only if every check passes.
-        """)
+            Starts `husk blk serve --image` on a generated image as a separate process (the blkfile \
+            component on the posix backend, no hardware), writes a pattern that encodes each block's \
+            offset and a per-run nonce through the RPC client (shared memory), flushes, reads it back, \
+            SIGKILLs the server, restarts it and reads again (flushed data must survive), then \
+            compares the image file itself. Exit status 0 only if every check passes.
+            """)
     @Option(name: .customLong("size-mib"), help: "Image size in MiB.") var sizeMiB: Int = 16
     @Flag(help: "Keep the scratch directory (image and server log).") var keep = false
 
@@ -41,7 +41,9 @@ struct BlkDemo: ParsableCommand {
         print("1. server: husk \(serve.joined(separator: " ")) (pid \(server.pid))")
 
         var dev = try open(socket)
-        print("2. client: \(dev.name): \(dev.blockCount) blocks of \(dev.blockSize) bytes, \(dev.readOnly ? "read-only" : "read-write")\(dev.features & 1 != 0 ? ", flush" : "")")
+        print(
+            "2. client: \(dev.name): \(dev.blockCount) blocks of \(dev.blockSize) bytes, \(dev.readOnly ? "read-only" : "read-write")\(dev.features & 1 != 0 ? ", flush" : "")"
+        )
 
         let pattern = DiskPattern.bytes(bytes, at: 0, key: nonce)
         var t0 = monotonicSeconds()
@@ -63,8 +65,9 @@ struct BlkDemo: ParsableCommand {
         dev.close()
         let status = server.stop()
         try check(status == 0, "6. SIGTERM: the server shut down cleanly (exit status \(status))")
-        try check(verifyPatternFile(path: image, bytes: UInt64(bytes), nonce: nonce, second: false, direct: false).matches,
-                  "7. the host reads the image file itself: identical to what the client wrote")
+        try check(
+            verifyPatternFile(path: image, bytes: UInt64(bytes), nonce: nonce, second: false, direct: false).matches,
+            "7. the host reads the image file itself: identical to what the client wrote")
         print("demo: OK")
     }
 

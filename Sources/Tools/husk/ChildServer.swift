@@ -35,7 +35,10 @@ final class ChildServer {
                 reaped = true
                 throw ChildServerError("the server exited before listening (status \(st >> 8)); see \(out)")
             }
-            if monotonicSeconds() > deadline { kill9(); throw ChildServerError("the server did not listen on \(socket) within \(Int(timeoutSeconds)) s") }
+            if monotonicSeconds() > deadline {
+                kill9()
+                throw ChildServerError("the server did not listen on \(socket) within \(Int(timeoutSeconds)) s")
+            }
             usleep(10_000)
         }
     }
@@ -51,7 +54,11 @@ final class ChildServer {
         let deadline = monotonicSeconds() + graceSeconds
         var st: Int32 = 0
         while waitpid(pid, &st, WNOHANG) != pid {
-            if monotonicSeconds() > deadline { kill(pid, SIGKILL); waitpid(pid, &st, 0); break }
+            if monotonicSeconds() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &st, 0)
+                break
+            }
             usleep(10_000)
         }
         reaped = true

@@ -8,15 +8,15 @@ struct ConformanceCommand: ParsableCommand {
         commandName: "conformance",
         abstract: "Run the hypercall conformance suite (a C component) on a backend.",
         discussion: """
-        The suite is written in C against husk/hypercall.h only, so a port of the host runs the same \
-        file. It prints one TAP-like line per check and 'N passed, M failed'. On sim, give \
-        --device edu so that interrupt delivery is tested. --panic-case runs one deliberate misuse \
-        that must end the process with status 86 (the ABI's panic status).
-        Examples:
-          husk conformance
-          husk conformance --backend sim --device edu
-          husk conformance --panic-case unlock_not_owned
-        """)
+            The suite is written in C against husk/hypercall.h only, so a port of the host runs the same \
+            file. It prints one TAP-like line per check and 'N passed, M failed'. On sim, give \
+            --device edu so that interrupt delivery is tested. --panic-case runs one deliberate misuse \
+            that must end the process with status 86 (the ABI's panic status).
+            Examples:
+              husk conformance
+              husk conformance --backend sim --device edu
+              husk conformance --panic-case unlock_not_owned
+            """)
 
     @OptionGroup var backendOptions: BackendOptions
 
@@ -37,9 +37,17 @@ struct ConformanceCommand: ParsableCommand {
             // A scratch file for the block I/O checks, removed when the run ends.
             var template = Array("/tmp/husk-conformance-XXXXXX".utf8CString)
             let fd = mkstemp(&template)
-            guard fd >= 0 else { printError("husk: cannot create a scratch file in /tmp"); throw ExitCode(2) }
+            guard fd >= 0 else {
+                printError("husk: cannot create a scratch file in /tmp")
+                throw ExitCode(2)
+            }
             let path = String(cBuffer: template)
-            guard ftruncate(fd, 1 << 20) == 0 else { close(fd); unlink(path); printError("husk: cannot size \(path)"); throw ExitCode(2) }
+            guard ftruncate(fd, 1 << 20) == 0 else {
+                close(fd)
+                unlink(path)
+                printError("husk: cannot size \(path)")
+                throw ExitCode(2)
+            }
             close(fd)
             params["blk_path"] = path
         }

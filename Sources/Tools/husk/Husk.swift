@@ -7,15 +7,18 @@ struct Husk: ParsableCommand {
         commandName: "husk",
         abstract: "Run kernel-grade C components (drivers, file systems, network stacks) as user-space servers.",
         discussion: """
-        Components are portable C units that use only the hypercall ABI (husk/hypercall.h) and the \
-        glue headers. The host implements the hypercall table in Swift on one of four runtime backends:
-          posix  files only, no devices (the embedded default)
-          sim    simulated PCI devices in-process (edu, virtio-blk) behind a simulated IOMMU
-          vfio   real PCI devices bound to vfio-pci (Linux VFIO, IOMMU DMA mapping)
-          uio    real PCI devices bound to uio_pci_generic (hugepage DMA pool)
-        Start with `husk demo`, then `husk components` and `husk run --help`.
-        """,
-        subcommands: [Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self, Up.self, Status.self, Down.self, VM.self]
+            Components are portable C units that use only the hypercall ABI (husk/hypercall.h) and the \
+            glue headers. The host implements the hypercall table in Swift on one of four runtime backends:
+              posix  files only, no devices (the embedded default)
+              sim    simulated PCI devices in-process (edu, virtio-blk) behind a simulated IOMMU
+              vfio   real PCI devices bound to vfio-pci (Linux VFIO, IOMMU DMA mapping)
+              uio    real PCI devices bound to uio_pci_generic (hugepage DMA pool)
+            Start with `husk demo`, then `husk components` and `husk run --help`.
+            """,
+        subcommands: [
+            Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self, Up.self,
+            Status.self, Down.self, VM.self
+        ]
     )
 
     static func main() {

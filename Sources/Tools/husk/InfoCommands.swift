@@ -13,13 +13,18 @@ struct Components: ParsableCommand {
     func run() throws {
         var all = ComponentRegistry.builtIn
         for p in componentFile {
-            do { all.append(try ComponentRegistry.load(path: p)) } catch { printError("husk: \(error)"); throw ExitCode(3) }
+            do { all.append(try ComponentRegistry.load(path: p)) } catch {
+                printError("husk: \(error)")
+                throw ExitCode(3)
+            }
         }
         print("host hypercall ABI \(HUSK_ABI_MAJOR).\(HUSK_ABI_MINOR)")
         for c in all {
             let deps = c.dependencies.isEmpty ? "" : "  depends on: \(c.dependencies.joined(separator: ", "))"
-            let compat = c.abiMismatch(hostMajor: UInt32(HUSK_ABI_MAJOR), hostMinor: UInt32(HUSK_ABI_MINOR)).map { "  REFUSED: \($0)" } ?? ""
-            print("\(c.name.padded(12)) \(c.kindName.padded(7)) ABI \(c.abiMajor).\(c.abiMinor)  \(c.summary)\(deps)\(compat)  [\(c.origin)]")
+            let compat =
+                c.abiMismatch(hostMajor: UInt32(HUSK_ABI_MAJOR), hostMinor: UInt32(HUSK_ABI_MINOR)).map { "  REFUSED: \($0)" } ?? ""
+            print(
+                "\(c.name.padded(12)) \(c.kindName.padded(7)) ABI \(c.abiMajor).\(c.abiMinor)  \(c.summary)\(deps)\(compat)  [\(c.origin)]")
         }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Glibc
+import Platform
 import RPCServer
 import RPCTransport
-import Platform
 
 /// Read and parse a policy file (syntax: docs/rpc-runtime.md), or fail
 /// with a usage error naming the file.
@@ -30,8 +30,18 @@ final class StopSignal: @unchecked Sendable {
     private var signal: Int32 = 0
 
     init() {
-        SignalWatcher.start { [self] sig in monitor.withLock { signal = sig; monitor.broadcast() } }
+        SignalWatcher.start { [self] sig in
+            monitor.withLock {
+                signal = sig
+                monitor.broadcast()
+            }
+        }
     }
 
-    func wait() -> Int32 { monitor.withLock { while signal == 0 { _ = monitor.wait() }; return signal } }
+    func wait() -> Int32 {
+        monitor.withLock {
+            while signal == 0 { _ = monitor.wait() }
+            return signal
+        }
+    }
 }

@@ -8,26 +8,26 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load components on a backend and run them until they finish or a signal arrives.",
         discussion: """
-        The host checks each component's ABI version (a component needing a newer hypercall ABI is \
-        refused with both versions named, and the others still run), orders components so that \
-        dependencies initialise first, runs each component's main job on its own thread, and on \
-        SIGINT/SIGTERM cancels those jobs (their sleeps and waits return EINTR), then finalises every \
-        component in reverse order. A second signal exits at once.
+            The host checks each component's ABI version (a component needing a newer hypercall ABI is \
+            refused with both versions named, and the others still run), orders components so that \
+            dependencies initialise first, runs each component's main job on its own thread, and on \
+            SIGINT/SIGTERM cancels those jobs (their sleeps and waits return EINTR), then finalises every \
+            component in reverse order. A second signal exits at once.
 
-        Several --component and --component-file options are loaded together. A file that cannot be \
-        loaded (missing, not a component, unresolved symbols) is refused like a component whose init \
-        fails: the others still run and the exit status is 3. A component name given twice (the same \
-        file twice, two files, or a file and a built-in) keeps the first one given and refuses the \
-        later copies.
+            Several --component and --component-file options are loaded together. A file that cannot be \
+            loaded (missing, not a component, unresolved symbols) is refused like a component whose init \
+            fails: the others still run and the exit status is 3. A component name given twice (the same \
+            file twice, two files, or a file and a built-in) keeps the first one given and refuses the \
+            later copies.
 
-        Exit status: 0 all good; 1 a component's job failed; 2 bad arguments or backend; \
-        3 a component was refused; 86 a component panicked.
+            Exit status: 0 all good; 1 a component's job failed; 2 bad arguments or backend; \
+            3 a component was refused; 86 a component panicked.
 
-        Examples:
-          husk run --component blkcopy --param blkcopy.src=in.img --param blkcopy.dst=out.img
-          husk run --backend sim --device edu --component edu --component blkcopy --param ...
-          husk run --component-file ./mycomponent.so --once
-        """
+            Examples:
+              husk run --component blkcopy --param blkcopy.src=in.img --param blkcopy.dst=out.img
+              husk run --backend sim --device edu --component edu --component blkcopy --param ...
+              husk run --component-file ./mycomponent.so --once
+            """
     )
 
     @OptionGroup var backendOptions: BackendOptions
@@ -49,7 +49,8 @@ struct Run: ParsableCommand {
             throw ValidationError("nothing to run: give --component NAME or --component-file PATH (see `husk components`)")
         }
         for c in component where ComponentRegistry.builtIn(named: c) == nil {
-            throw ValidationError("no built-in component '\(c)'; built-in: \(ComponentRegistry.builtIn.map(\.name).joined(separator: ", "))")
+            throw ValidationError(
+                "no built-in component '\(c)'; built-in: \(ComponentRegistry.builtIn.map(\.name).joined(separator: ", "))")
         }
         _ = try parseParameters(param)
     }
@@ -65,8 +66,9 @@ struct Run: ParsableCommand {
                 unloadable.append((path, "\(error)"))
             }
         }
-        let status = try hostComponents(descriptors, parameters: parameters, backendOptions: backendOptions, once: once,
-                                        unloadable: unloadable)
+        let status = try hostComponents(
+            descriptors, parameters: parameters, backendOptions: backendOptions, once: once,
+            unloadable: unloadable)
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -76,7 +78,8 @@ func parseParameters(_ params: [String]) throws -> [String: [String: String]] {
     var out: [String: [String: String]] = [:]
     for p in params {
         guard let eq = p.firstIndex(of: "="), let dot = p[..<eq].firstIndex(of: "."),
-              dot > p.startIndex, p.index(after: dot) < eq else {
+            dot > p.startIndex, p.index(after: dot) < eq
+        else {
             throw ValidationError("--param '\(p)' is not COMPONENT.KEY=VALUE")
         }
         out[String(p[..<dot]), default: [:]][String(p[p.index(after: dot)..<eq])] = String(p[p.index(after: eq)...])
@@ -85,9 +88,11 @@ func parseParameters(_ params: [String]) throws -> [String: [String: String]] {
 }
 
 /// Load, run and shut down; returns the process exit status.
-func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [String: String]],
-                    backendOptions: BackendOptions, once: Bool,
-                    unloadable: [(path: String, reason: String)] = []) throws -> Int32 {
+func hostComponents(
+    _ descriptors: [ComponentDescriptor], parameters: [String: [String: String]],
+    backendOptions: BackendOptions, once: Bool,
+    unloadable: [(path: String, reason: String)] = []
+) throws -> Int32 {
     let stop = StopFlag()
     SignalWatcher.start { sig in
         HostLog.host("signal \(sig): cancelling component jobs")
@@ -96,7 +101,9 @@ func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [
     let backend = try backendOptions.makeBackend()
     let host = ComponentHost(backend: backend)
     stop.onTrigger { host.cancelRuns() }
-    HostLog.host("backend \(backend.name): ABI \(host.hypercalls.abiVersion.major).\(host.hypercalls.abiVersion.minor), features \(HypercallHost.featureNames(host.hypercalls.features).joined(separator: ","))")
+    HostLog.host(
+        "backend \(backend.name): ABI \(host.hypercalls.abiVersion.major).\(host.hypercalls.abiVersion.minor), features \(HypercallHost.featureNames(host.hypercalls.features).joined(separator: ","))"
+    )
     for u in unloadable { host.refuseUnloadable(u.path, u.reason) }
     host.load(descriptors, parameters: parameters)
     var status: Int32 = 0
@@ -104,7 +111,9 @@ func hostComponents(_ descriptors: [ComponentDescriptor], parameters: [String: [
     if hasJobs {
         host.startRuns()
         for r in host.waitRuns() {
-            HostLog.host("\(r.name) finished: " + (r.status == 0 ? "OK" : "status \(r.status) (as an ABI error code: \(HypError.name(of: r.status)))"))
+            HostLog.host(
+                "\(r.name) finished: "
+                    + (r.status == 0 ? "OK" : "status \(r.status) (as an ABI error code: \(HypError.name(of: r.status)))"))
             if r.status != 0 { status = 1 }
         }
     } else if !once && !host.loaded.isEmpty {

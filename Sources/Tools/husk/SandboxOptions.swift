@@ -6,13 +6,17 @@ extension SeccompMode: ExpressibleByArgument {}
 
 /// Privilege separation options of a server subcommand (docs/sandbox.md).
 struct SandboxOptions: ParsableArguments {
-    @Option(help: "Numeric uid to run as once the socket is bound (needs root). A server started as root drops to 65534 (nobody) by default.")
+    @Option(
+        help: "Numeric uid to run as once the socket is bound (needs root). A server started as root drops to 65534 (nobody) by default.")
     var user: UInt32?
     @Option(help: "Numeric gid to run as (with --user; default 65534 for a root-started server).")
     var group: UInt32?
     @Flag(help: "A server started as root keeps root (no drop to 65534:65534).")
     var noDropPrivileges = false
-    @Option(help: "System call filter: on (anything not on the allow-list fails with ENOSYS), log (same, and each such call is named on stderr), off.")
+    @Option(
+        help:
+            "System call filter: on (anything not on the allow-list fails with ENOSYS), log (same, and each such call is named on stderr), off."
+    )
     var seccomp: SeccompMode = .on
     @Flag(name: .customLong("selftest-forbidden-syscall"), help: .hidden)
     var selftestForbiddenSyscall = false

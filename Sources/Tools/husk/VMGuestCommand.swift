@@ -1,6 +1,6 @@
 import ArgumentParser
-import DiskPattern
 import BlockClient
+import DiskPattern
 import Glibc
 import RPCInterfaces
 import RPCWire
@@ -47,7 +47,8 @@ private func rate(_ bytes: UInt64, _ seconds: Double) -> String {
 
 /// Through the block server: read pattern 1, write pattern 2, flush, read it back.
 struct VMGuestCheck: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Verify pattern 1 and write pattern 2 through the block server.")
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Verify pattern 1 and write pattern 2 through the block server.")
     @Option(help: "The block server's socket.") var socket: String
     @Option(help: "Expected disk size in bytes.") var bytes: UInt64
     @Option(help: "Nonce, hex u64.") var nonce: String
@@ -64,7 +65,11 @@ struct VMGuestCheck: ParsableCommand {
         do throws(RPCError) {
             let server = try BlockServerClient(socket: socket, timeoutSeconds: 60)
             let names = try server.devices()
-            if names.count == 1 { opened = try server.open(names[0], writable: true) } else { why = "expected one device, the server has \(names)" }
+            if names.count == 1 {
+                opened = try server.open(names[0], writable: true)
+            } else {
+                why = "expected one device, the server has \(names)"
+            }
         } catch {
             why = "\(error)"
         }
@@ -107,7 +112,8 @@ struct VMGuestCheck: ParsableCommand {
 
     private func passes(_ r: (ok: Bool, detail: String)) -> (Bool, String) { (r.ok, r.detail) }
 
-    private func readVerify(_ dev: BlockDevice, _ total: UInt64, _ chunk: UInt64, _ key: UInt64, second: Bool) -> (ok: Bool, detail: String) {
+    private func readVerify(_ dev: BlockDevice, _ total: UInt64, _ chunk: UInt64, _ key: UInt64, second: Bool) -> (ok: Bool, detail: String)
+    {
         let t0 = monotonicSeconds()
         var off: UInt64 = 0
         var bad = 0
@@ -131,7 +137,8 @@ extension GuestChecks {
 
 /// Through the guest kernel: verify a pattern on a block device with O_DIRECT.
 struct VMGuestVerify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Verify a pattern on a file or block device (O_DIRECT).")
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Verify a pattern on a file or block device (O_DIRECT).")
     @Option(help: "File or block device.") var file: String
     @Option(help: "Bytes to verify.") var bytes: UInt64
     @Option(help: "Nonce, hex u64.") var nonce: String
@@ -147,7 +154,8 @@ struct VMGuestVerify: ParsableCommand {
         }
         let t0 = monotonicSeconds()
         let r = verifyPatternFile(path: file, bytes: bytes, nonce: key, second: second, direct: true)
-        checks.record(name, r.bad == 0, r.bad == 0 ? "\(file): \(r.detail), \(rate(bytes, monotonicSeconds() - t0))" : "\(file): \(r.detail)")
+        checks.record(
+            name, r.bad == 0, r.bad == 0 ? "\(file): \(r.detail), \(rate(bytes, monotonicSeconds() - t0))" : "\(file): \(r.detail)")
         if r.bad != 0 { throw ExitCode(1) }
     }
 }
@@ -156,7 +164,8 @@ struct VMGuestVerify: ParsableCommand {
 /// kernel's virtio_blk with O_DIRECT (--file). The second run reads the
 /// first one's figures (--compare) and prints the ratios.
 struct VMGuestBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Read benchmarks through the block server or a block device.")
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Read benchmarks through the block server or a block device.")
     @Option(help: "The block server's socket (the husk side).") var socket: String?
     @Option(help: "Block device opened with O_DIRECT (the kernel side).") var file: String?
     @Option(help: "Accelerator name for the BENCH lines (tcg or kvm).") var accel: String = "tcg"
@@ -208,9 +217,14 @@ struct VMGuestBench: ParsableCommand {
         }
         if let results {
             let fd = open(results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            if fd >= 0 { _ = saved.withCString { Glibc.write(fd, $0, strlen($0)) }; close(fd) }
+            if fd >= 0 {
+                _ = saved.withCString { Glibc.write(fd, $0, strlen($0)) }
+                close(fd)
+            }
         }
-        checks.record("bench-\(side)", true, figures.map { "\($0.0.name)=\(fmt($0.1))\($0.0.unit == "iops" ? "iops" : "MiB/s")" }.joined(separator: " "))
+        checks.record(
+            "bench-\(side)", true,
+            figures.map { "\($0.0.name)=\(fmt($0.1))\($0.0.unit == "iops" ? "iops" : "MiB/s")" }.joined(separator: " "))
     }
 
     private func fmt(_ v: Double) -> String { v >= 100 ? String(Int(v.rounded())) : String(format2: v) }
@@ -235,14 +249,22 @@ struct VMGuestBench: ParsableCommand {
         let t0 = monotonicSeconds()
         let blockSize = c.blockSize
         let ops = runThreads(c.depth) { t in
-            guard let img = try? DirectImage(path: path, odirect: true) else { errors.add(); return 0 }
+            guard let img = try? DirectImage(path: path, odirect: true) else {
+                errors.add()
+                return 0
+            }
             var rng = UInt64(t + 1) &* 0x9E3779B97F4A7C15
             let blocks = bytes / UInt64(blockSize)
             var n: UInt64 = 0
             while monotonicSeconds() < deadline {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+                rng ^= rng << 13
+                rng ^= rng >> 7
+                rng ^= rng << 17
                 let off = off_t((rng % blocks) * UInt64(blockSize))
-                guard pread(img.fd, img.buffer, blockSize, off) == blockSize else { errors.add(); break }
+                guard pread(img.fd, img.buffer, blockSize, off) == blockSize else {
+                    errors.add()
+                    break
+                }
                 n += 1
             }
             return n

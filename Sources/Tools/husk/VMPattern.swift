@@ -1,6 +1,6 @@
 import ArgumentParser
-import Glibc
 import DiskPattern
+import Glibc
 
 /// `husk vm pattern`: fill a disk image with pattern 1 / verify pattern 1 or 2.
 struct VMPattern: ParsableCommand {
@@ -29,7 +29,8 @@ struct VMPattern: ParsableCommand {
             return
         }
         do throws(PatternFileError) { try writePatternFile(path: file, bytes: bytes, nonce: key) } catch {
-            printError("husk vm pattern: \(error)"); throw ExitCode(1)
+            printError("husk vm pattern: \(error)")
+            throw ExitCode(1)
         }
         print("pattern 1 written: \(file), \(bytes) bytes, nonce 0x\(String(key, radix: 16))")
     }

@@ -1,15 +1,18 @@
 /// KVM when a probe boot of the guest reaches its /init in time, TCG
 /// otherwise (nested KVM here hangs right after the kernel decompresses).
 public enum AccelProbe {
-    public static func choose(_ conn: VirConnection, guest: ScenarioRunner.Guest, timeoutSeconds: Double = 15,
-                              log: (String) -> Void) -> DomainDescription.Accel {
+    public static func choose(
+        _ conn: VirConnection, guest: ScenarioRunner.Guest, timeoutSeconds: Double = 15,
+        log: (String) -> Void
+    ) -> DomainDescription.Accel {
         guard let caps = try? conn.capabilities(), caps.contains("<domain type='kvm'") else {
             log("accel: \(conn.uri) offers no KVM; using TCG (software emulation)")
             return .tcg
         }
         let name = "\(Reaper.prefix)probe-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        var desc = DomainDescription(name: name, accel: .kvm, kernel: guest.kernel, initrd: guest.initrd,
-                                     cmdline: "console=ttyS0 panic=-1 husk.scenario=probe")
+        var desc = DomainDescription(
+            name: name, accel: .kvm, kernel: guest.kernel, initrd: guest.initrd,
+            cmdline: "console=ttyS0 panic=-1 husk.scenario=probe")
         desc.memoryMiB = 256
         do {
             let dom = try conn.createTransient(xml: desc.xml)
@@ -19,7 +22,9 @@ public enum AccelProbe {
                 log("accel: a KVM probe boot reached /init; using KVM")
                 return .kvm
             }
-            log("accel: a KVM probe boot showed nothing from /init within \(Int(timeoutSeconds)) s (nested KVM hangs on these machines); using TCG (software emulation, slower)")
+            log(
+                "accel: a KVM probe boot showed nothing from /init within \(Int(timeoutSeconds)) s (nested KVM hangs on these machines); using TCG (software emulation, slower)"
+            )
         } catch {
             log("accel: KVM probe failed (\(error)); using TCG (software emulation, slower)")
         }

@@ -30,9 +30,11 @@ public final class ConsoleReader: @unchecked Sendable {
         }
         let me = Unmanaged.passRetained(self).toOpaque()
         let events = Int32(VIR_STREAM_EVENT_READABLE.rawValue | VIR_STREAM_EVENT_ERROR.rawValue | VIR_STREAM_EVENT_HANGUP.rawValue)
-        let r = virStreamEventAddCallback(st, events, { st, _, opaque in
-            Unmanaged<ConsoleReader>.fromOpaque(opaque!).takeUnretainedValue().readable(st!)
-        }, me, { opaque in Unmanaged<ConsoleReader>.fromOpaque(opaque!).release() })
+        let r = virStreamEventAddCallback(
+            st, events,
+            { st, _, opaque in
+                Unmanaged<ConsoleReader>.fromOpaque(opaque!).takeUnretainedValue().readable(st!)
+            }, me, { opaque in Unmanaged<ConsoleReader>.fromOpaque(opaque!).release() })
         guard r == 0 else {
             Unmanaged<ConsoleReader>.fromOpaque(me).release()
             virStreamFree(st)
@@ -79,7 +81,7 @@ public final class ConsoleReader: @unchecked Sendable {
                 if let cb { for l in lines { cb(l) } }
                 continue
             }
-            if n == -2 { return }   // would block: wait for the next event
+            if n == -2 { return }  // would block: wait for the next event
             // 0: end of stream (the domain went away); -1: error.
             _ = virStreamEventRemoveCallback(st)
             if n == 0 { _ = virStreamFinish(st) } else { _ = virStreamAbort(st) }

@@ -9,8 +9,11 @@ public struct DomainDescription: Sendable {
 
     public struct Disk: Sendable {
         public var path: String
-        public var target: String       // vda, vdb, ...
-        public init(path: String, target: String) { self.path = path; self.target = target }
+        public var target: String  // vda, vdb, ...
+        public init(path: String, target: String) {
+            self.path = path
+            self.target = target
+        }
     }
 
     public var name: String
@@ -29,7 +32,11 @@ public struct DomainDescription: Sendable {
     public var owner: RunOwner? = .current
 
     public init(name: String, accel: Accel, kernel: String, initrd: String, cmdline: String) {
-        self.name = name; self.accel = accel; self.kernel = kernel; self.initrd = initrd; self.cmdline = cmdline
+        self.name = name
+        self.accel = accel
+        self.kernel = kernel
+        self.initrd = initrd
+        self.cmdline = cmdline
     }
 
     public var xml: String {

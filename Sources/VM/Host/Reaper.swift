@@ -59,7 +59,7 @@ public enum Reaper {
             for file in listDirectory(dir) where file.hasSuffix(".img") || (logs && file.hasSuffix(".log")) {
                 if unlink(dir + "/" + file) == 0 { removed.append(dir + "/" + file) }
             }
-            rmdir(dir)   // only once empty
+            rmdir(dir)  // only once empty
         }
         return removed
     }

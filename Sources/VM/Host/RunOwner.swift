@@ -31,7 +31,7 @@ public struct RunOwner: Sendable, Equatable {
     public var liveness: Liveness {
         let me = RunOwner.current
         guard host == me.host, !boot.isEmpty, !me.boot.isEmpty else { return .unknown }
-        if boot != me.boot { return .gone }          // this machine rebooted since
+        if boot != me.boot { return .gone }  // this machine rebooted since
         guard let s = RunOwner.startTime(of: pid) else { return .gone }
         return s == start ? .alive : .gone
     }
@@ -61,14 +61,18 @@ public struct RunOwner: Sendable, Equatable {
             return nil
         }
         guard let host = attribute("host"), let boot = attribute("boot"),
-              let pid = attribute("pid").flatMap({ Int32($0) }), let start = attribute("start").flatMap({ UInt64($0) }) else {
+            let pid = attribute("pid").flatMap({ Int32($0) }), let start = attribute("start").flatMap({ UInt64($0) })
+        else {
             return nil
         }
         self.init(host: host, boot: boot, pid: pid, start: start)
     }
 
     public init(host: String, boot: String, pid: Int32, start: UInt64) {
-        self.host = host; self.boot = boot; self.pid = pid; self.start = start
+        self.host = host
+        self.boot = boot
+        self.pid = pid
+        self.start = start
     }
 
     /// The run directory's name: run-PID-START (within one boot).

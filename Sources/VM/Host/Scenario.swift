@@ -15,24 +15,31 @@ public struct Scenario: Sendable {
     public let verifiesSecondPattern: Bool
 
     public static let all: [Scenario] = [
-        Scenario(name: "virtio-blk",
-                 summary: "the virtio_blk driver on the vfio backend serves the disk through the block server; kernel virtio_blk cross-check",
-                 kernelArguments: "intel_iommu=on", diskBytes: 32 << 20,
-                 expectedChecks: ["device-present", "modules-vfio", "bind-vfio-pci", "vfio-group", "server-start", "blk-open",
-                                  "blk-size", "blk-read-pattern1", "blk-write-pattern2", "blk-flush", "blk-reread-pattern2",
-                                  "server-stop", "modules-virtio", "kernel-disk", "kernel-read-pattern2"],
-                 expectsFlush: true, verifiesSecondPattern: true),
-        Scenario(name: "virtio-blk-uio",
-                 summary: "the same through the uio backend (uio_pci_generic, hugepage DMA pool)",
-                 kernelArguments: "intel_iommu=on iommu=pt", diskBytes: 32 << 20,
-                 expectedChecks: ["device-present", "modules-uio", "bind-uio", "hugepages", "uio-node", "server-start", "blk-open",
-                                  "blk-size", "blk-read-pattern1", "blk-write-pattern2", "blk-flush", "blk-reread-pattern2",
-                                  "server-stop", "modules-virtio", "kernel-disk", "kernel-read-pattern2"],
-                 expectsFlush: true, verifiesSecondPattern: true),
-        Scenario(name: "virtio-blk-bench",
-                 summary: "the project's driver vs the guest kernel's virtio_blk (O_DIRECT), BENCH lines",
-                 kernelArguments: "intel_iommu=on", diskBytes: 64 << 20,
-                 expectedChecks: [], expectsFlush: false, verifiesSecondPattern: false),
+        Scenario(
+            name: "virtio-blk",
+            summary: "the virtio_blk driver on the vfio backend serves the disk through the block server; kernel virtio_blk cross-check",
+            kernelArguments: "intel_iommu=on", diskBytes: 32 << 20,
+            expectedChecks: [
+                "device-present", "modules-vfio", "bind-vfio-pci", "vfio-group", "server-start", "blk-open",
+                "blk-size", "blk-read-pattern1", "blk-write-pattern2", "blk-flush", "blk-reread-pattern2",
+                "server-stop", "modules-virtio", "kernel-disk", "kernel-read-pattern2"
+            ],
+            expectsFlush: true, verifiesSecondPattern: true),
+        Scenario(
+            name: "virtio-blk-uio",
+            summary: "the same through the uio backend (uio_pci_generic, hugepage DMA pool)",
+            kernelArguments: "intel_iommu=on iommu=pt", diskBytes: 32 << 20,
+            expectedChecks: [
+                "device-present", "modules-uio", "bind-uio", "hugepages", "uio-node", "server-start", "blk-open",
+                "blk-size", "blk-read-pattern1", "blk-write-pattern2", "blk-flush", "blk-reread-pattern2",
+                "server-stop", "modules-virtio", "kernel-disk", "kernel-read-pattern2"
+            ],
+            expectsFlush: true, verifiesSecondPattern: true),
+        Scenario(
+            name: "virtio-blk-bench",
+            summary: "the project's driver vs the guest kernel's virtio_blk (O_DIRECT), BENCH lines",
+            kernelArguments: "intel_iommu=on", diskBytes: 64 << 20,
+            expectedChecks: [], expectsFlush: false, verifiesSecondPattern: false)
     ]
 
     public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }

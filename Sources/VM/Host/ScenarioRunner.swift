@@ -8,7 +8,10 @@ public struct ScenarioRunner: Sendable {
     public struct Guest: Sendable {
         public let kernel: String
         public let initrd: String
-        public init(kernel: String, initrd: String) { self.kernel = kernel; self.initrd = initrd }
+        public init(kernel: String, initrd: String) {
+            self.kernel = kernel
+            self.initrd = initrd
+        }
     }
 
     public struct Result: Sendable {
@@ -38,10 +41,17 @@ public struct ScenarioRunner: Sendable {
     /// disk back the same way.
     public var useVolumes = false
 
-    public init(scenario: Scenario, guest: Guest, workDir: String, accel: DomainDescription.Accel, timeoutSeconds: Double,
-                interrupted: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (String) -> Void) {
-        self.scenario = scenario; self.guest = guest; self.workDir = workDir; self.accel = accel
-        self.timeoutSeconds = timeoutSeconds; self.interrupted = interrupted; self.progress = progress
+    public init(
+        scenario: Scenario, guest: Guest, workDir: String, accel: DomainDescription.Accel, timeoutSeconds: Double,
+        interrupted: @escaping @Sendable () -> Bool, progress: @escaping @Sendable (String) -> Void
+    ) {
+        self.scenario = scenario
+        self.guest = guest
+        self.workDir = workDir
+        self.accel = accel
+        self.timeoutSeconds = timeoutSeconds
+        self.interrupted = interrupted
+        self.progress = progress
     }
 
     public func run(on conn: VirConnection) -> Result {
@@ -55,7 +65,7 @@ public struct ScenarioRunner: Sendable {
         let disk = "\(runDir)/\(name).img"
         defer {
             unlink(disk)
-            rmdir(runDir)   // only once empty: a failed run's log stays
+            rmdir(runDir)  // only once empty: a failed run's log stays
         }
         let nonce = UInt64.random(in: 1...UInt64.max)
         do {
@@ -72,8 +82,11 @@ public struct ScenarioRunner: Sendable {
                 remoteDisk = try v.upload(disk, as: "\(name).img")
             }
             defer { if let store { for v in ["-vmlinuz", "-initrd", ".img"] { store.delete(name + v) } } }
-            var desc = DomainDescription(name: name, accel: accel, kernel: kernel, initrd: initrd,
-                                         cmdline: "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))")
+            var desc = DomainDescription(
+                name: name, accel: accel, kernel: kernel, initrd: initrd,
+                cmdline:
+                    "console=ttyS0 panic=-1 \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))"
+            )
             desc.disks = [.init(path: remoteDisk, target: "vda")]
             desc.hostPCI = hostPCI
             progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
@@ -95,11 +108,15 @@ public struct ScenarioRunner: Sendable {
                 if let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
                 if finished { break }
                 if interrupted() { break }
-                if now() > deadline { result.failures.append("timed out after \(Int(timeoutSeconds)) s without HUSK-DONE"); break }
+                if now() > deadline {
+                    result.failures.append("timed out after \(Int(timeoutSeconds)) s without HUSK-DONE")
+                    break
+                }
                 if console.isClosed || !dom.isActive {
-                    result.failures.append(dom.wasDestroyed
-                        ? "the VM \(name) was destroyed from outside this run (virsh destroy, `husk vm reap`, or another run)"
-                        : "the guest stopped without HUSK-DONE")
+                    result.failures.append(
+                        dom.wasDestroyed
+                            ? "the VM \(name) was destroyed from outside this run (virsh destroy, `husk vm reap`, or another run)"
+                            : "the guest stopped without HUSK-DONE")
                     break
                 }
             }
@@ -130,11 +147,13 @@ public struct ScenarioRunner: Sendable {
                 if !check.matches {
                     result.failures.append("host: the image does not hold pattern 2: \(check.detail)")
                 } else {
-                    result.checks.append(GuestCheck(name: "host-image-pattern-2", passed: true, detail: "the host reads what the guest wrote"))
+                    result.checks.append(
+                        GuestCheck(name: "host-image-pattern-2", passed: true, detail: "the host reads what the guest wrote"))
                 }
             }
             if scenario.expectsFlush {
-                result.checks.append(GuestCheck(name: "host-libvirt-flush-stats", passed: flushes >= 1, detail: "flush_operations=\(flushes)"))
+                result.checks.append(
+                    GuestCheck(name: "host-libvirt-flush-stats", passed: flushes >= 1, detail: "flush_operations=\(flushes)"))
                 if flushes < 1 { result.failures.append("host: libvirt's block statistics show no flush of vda") }
             }
         } catch {

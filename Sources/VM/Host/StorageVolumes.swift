@@ -55,11 +55,17 @@ public final class VolumeStore: @unchecked Sendable {
         while sent < size {
             let n = read(fd, &buf, buf.count)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { _ = virStreamAbort(stream); throw LibvirtError(message: "reading \(localPath) failed at byte \(sent)") }
+            guard n > 0 else {
+                _ = virStreamAbort(stream)
+                throw LibvirtError(message: "reading \(localPath) failed at byte \(sent)")
+            }
             var off = 0
             while off < n {
                 let w = buf.withUnsafeBufferPointer { virStreamSend(stream, $0.baseAddress! + off, n - off) }
-                guard w > 0 else { _ = virStreamAbort(stream); throw LibvirtError("uploading \(localPath)") }
+                guard w > 0 else {
+                    _ = virStreamAbort(stream)
+                    throw LibvirtError("uploading \(localPath)")
+                }
                 off += Int(w)
             }
             sent += UInt64(n)
@@ -84,11 +90,17 @@ public final class VolumeStore: @unchecked Sendable {
         while true {
             let n = virStreamRecv(stream, &buf, buf.count)
             if n == 0 { break }
-            guard n > 0 else { _ = virStreamAbort(stream); throw LibvirtError("downloading volume \(name)") }
+            guard n > 0 else {
+                _ = virStreamAbort(stream)
+                throw LibvirtError("downloading volume \(name)")
+            }
             var off = 0
             while off < n {
                 let w = buf.withUnsafeBufferPointer { write(fd, $0.baseAddress! + off, Int(n) - off) }
-                guard w > 0 else { _ = virStreamAbort(stream); throw LibvirtError(message: "writing \(localPath): \(String(cString: strerror(errno)))") }
+                guard w > 0 else {
+                    _ = virStreamAbort(stream)
+                    throw LibvirtError(message: "writing \(localPath): \(String(cString: strerror(errno)))")
+                }
                 off += w
             }
         }

@@ -60,11 +60,15 @@ struct CpioWriter {
         close(fd)
     }
 
-    private mutating func entry(_ name: String, mode: UInt32, size: Int, nlink: UInt32 = 1,
-                                rdevMajor: UInt32 = 0, rdevMinor: UInt32 = 0, countInode: Bool = true) throws(GuestImageError) {
+    private mutating func entry(
+        _ name: String, mode: UInt32, size: Int, nlink: UInt32 = 1,
+        rdevMajor: UInt32 = 0, rdevMinor: UInt32 = 0, countInode: Bool = true
+    ) throws(GuestImageError) {
         let nameBytes = Array(name.utf8) + [0]
-        let fields: [UInt32] = [countInode ? inode : 0, mode, 0, 0, nlink, 0, UInt32(size), 0, 0,
-                                rdevMajor, rdevMinor, UInt32(nameBytes.count), 0]
+        let fields: [UInt32] = [
+            countInode ? inode : 0, mode, 0, 0, nlink, 0, UInt32(size), 0, 0,
+            rdevMajor, rdevMinor, UInt32(nameBytes.count), 0
+        ]
         if countInode { inode += 1 }
         var header = Array("070701".utf8)
         for f in fields { header += hex8(f) }

@@ -59,13 +59,15 @@ public enum GuestImage {
     /// Runs that share a cache (two `husk vm test` at once) take turns: the
     /// cache is locked while one builds or checks, so the other never sees
     /// or removes a half-written image and finds the finished one instead.
-    public static func build(packageRoot: String, cacheDir: String,
-                             progress: @Sendable (String) -> Void) throws -> GuestArtifacts {
+    public static func build(
+        packageRoot: String, cacheDir: String,
+        progress: @Sendable (String) -> Void
+    ) throws -> GuestArtifacts {
         let cache = absolute(cacheDir)
         try Files.makeDirectories(cache)
         let lock = open(cache + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lock >= 0 else { throw GuestImageError.system("cannot open \(cache)/.lock: \(errnoString())") }
-        defer { close(lock) }   // closing releases the lock
+        defer { close(lock) }  // closing releases the lock
         if flock(lock, LOCK_EX | LOCK_NB) != 0 {
             progress("waiting for another run that is preparing the guest image in \(cache)")
             while flock(lock, LOCK_EX) != 0 {
@@ -75,8 +77,10 @@ public enum GuestImage {
         return try buildTyped(packageRoot: packageRoot, cacheDir: cacheDir, progress: progress)
     }
 
-    static func buildTyped(packageRoot: String, cacheDir: String,
-                           progress: @Sendable (String) -> Void) throws(GuestImageError) -> GuestArtifacts {
+    static func buildTyped(
+        packageRoot: String, cacheDir: String,
+        progress: @Sendable (String) -> Void
+    ) throws(GuestImageError) -> GuestArtifacts {
         for tool in ["apt-get", "apt-cache", "dpkg", "sha256sum"] where Subprocess.which(tool) == nil {
             throw .toolMissing(tool, "not found in PATH")
         }
@@ -131,7 +135,8 @@ public enum GuestImage {
         Files.removeTree(staging)
         try Files.makeDirectories(staging)
         var cpio = try CpioWriter(path: staging + "/initrd.cpio")
-        for d in ["bin", "sbin", "dev", "etc", "etc/husk", "lib", "lib/modules", "proc", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "mnt"] {
+        for d in ["bin", "sbin", "dev", "etc", "etc/husk", "lib", "lib/modules", "proc", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "mnt"]
+        {
             try cpio.directory(d)
         }
         try cpio.characterDevice("dev/console", major: 5, minor: 1)

@@ -3,14 +3,14 @@
 /// dependencies come from each module's own `.modinfo` `depends=` string.
 struct KernelModules {
     let root: String
-    private var paths: [String: String] = [:]     // normalised name -> path relative to root
+    private var paths: [String: String] = [:]  // normalised name -> path relative to root
     private var builtin: Set<String> = []
 
     /// The groups the guest loads, by what the scenarios need.
     static let groups: [(name: String, modules: [String])] = [
         ("vfio", ["vfio", "vfio_iommu_type1", "vfio_pci"]),
         ("uio", ["uio_pci_generic"]),
-        ("virtio", ["virtio_pci", "virtio_blk"]),
+        ("virtio", ["virtio_pci", "virtio_blk"])
     ]
 
     init(root: String) throws(GuestImageError) {
@@ -47,8 +47,9 @@ struct KernelModules {
             if done.contains(name) || builtin.contains(name) { return }
             guard !chain.contains(name) else { throw .badPackage("module dependency cycle: \((chain + [name]).joined(separator: " -> "))") }
             guard let rel = paths[name] else {
-                throw .badPackage("kernel module \(name) is neither a module (modules.order) nor built in (modules.builtin) in \(root)" +
-                                  (chain.isEmpty ? "" : " (needed by \(chain.last!))"))
+                throw .badPackage(
+                    "kernel module \(name) is neither a module (modules.order) nor built in (modules.builtin) in \(root)"
+                        + (chain.isEmpty ? "" : " (needed by \(chain.last!))"))
             }
             let file = try uncompressed(root + "/" + rel)
             for dep in try Self.dependencies(of: file) { try visit(dep, chain + [name]) }
@@ -64,10 +65,15 @@ struct KernelModules {
         let plain = String(path.prefix(upTo: path.firstRange(of: ".ko")!.upperBound))
         if Files.exists(plain) { return plain }
         let tool: [String]
-        if path.hasSuffix(".xz") { tool = ["xz", "-dkf", path] }
-        else if path.hasSuffix(".zst") { tool = ["zstd", "-dqf", path, "-o", plain] }
-        else if path.hasSuffix(".gz") { tool = ["gzip", "-dkf", path] }
-        else { throw .badPackage("unknown module compression: \(path)") }
+        if path.hasSuffix(".xz") {
+            tool = ["xz", "-dkf", path]
+        } else if path.hasSuffix(".zst") {
+            tool = ["zstd", "-dqf", path, "-o", plain]
+        } else if path.hasSuffix(".gz") {
+            tool = ["gzip", "-dkf", path]
+        } else {
+            throw .badPackage("unknown module compression: \(path)")
+        }
         let r = try Subprocess.run(tool)
         guard r.ok, Files.exists(plain) else { throw .tool(tool.joined(separator: " "), r.output) }
         return plain

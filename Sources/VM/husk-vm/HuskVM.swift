@@ -12,10 +12,10 @@ struct HuskVM: ParsableCommand {
         commandName: "husk vm",
         abstract: "Hardware tests in libvirt VMs: driver servers drive PCI devices passed through with VFIO.",
         discussion: """
-        Needs libvirtd (scripts/setup-vm.sh installs and starts it on a machine without systemd). \
-        VMs are transient, started with autodestroy and named husk-*: a killed run leaves none behind, \
-        and leftovers are removed before each run.
-        """,
+            Needs libvirtd (scripts/setup-vm.sh installs and starts it on a machine without systemd). \
+            VMs are transient, started with autodestroy and named husk-*: a killed run leaves none behind, \
+            and leftovers are removed before each run.
+            """,
         subcommands: [VMTest.self, VMScenarios.self, VMReap.self])
 }
 
@@ -31,18 +31,21 @@ struct VMReap: ParsableCommand {
         commandName: "reap",
         abstract: "Destroy every husk-* VM, and remove the files of runs that are gone.",
         discussion: """
-        `husk vm test` removes only what is provably abandoned: VMs whose owner tag names a process \
-        of this machine that has exited, and the disk images of runs that are gone. This command \
-        removes every husk-* VM on the URIs, whoever started it (a run still going on loses its VMs), \
-        and the images and logs of runs that are gone.
-        """)
+            `husk vm test` removes only what is provably abandoned: VMs whose owner tag names a process \
+            of this machine that has exited, and the disk images of runs that are gone. This command \
+            removes every husk-* VM on the URIs, whoever started it (a run still going on loses its VMs), \
+            and the images and logs of runs that are gone.
+            """)
     @Option(help: "libvirt URI (repeatable).") var uri: [String] = ["qemu:///system"]
     @Option(help: "Work directory whose run files to clean (default: as husk vm test).") var workDir: String?
     func run() throws {
         for u in uri {
             let conn = try connect(u)
             let n: Int
-            do { n = try Reaper.reapAll(conn) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
+            do { n = try Reaper.reapAll(conn) { say($0) } } catch {
+                say("\(error)")
+                throw ExitCode(2)
+            }
             print("\(u): removed \(n) VM(s)")
         }
         let files = Reaper.removeAbandonedRunFiles(workDir: try workDirectory(workDir), logs: true)
@@ -55,13 +58,13 @@ struct VMTest: ParsableCommand {
         commandName: "test",
         abstract: "Run scenarios, one VM each, spread over the given libvirt URIs; print a summary.",
         discussion: """
-        Scenarios: \(Scenario.all.map(\.name).joined(separator: ", ")) (`husk vm scenarios`). \
-        Scenario i runs on URI i modulo the number of URIs, all at once. The guest image (Debian \
-        kernel, busybox, static husk) is built or taken from the cache first. A scenario passes only \
-        if the console shows every expected check as PASS and a final HUSK-DONE <n>, and the host's \
-        own checks pass (libvirt block statistics, the disk image after power-off). On failure the \
-        guest log is kept and its path printed. Exit status 0 only if every scenario passed.
-        """)
+            Scenarios: \(Scenario.all.map(\.name).joined(separator: ", ")) (`husk vm scenarios`). \
+            Scenario i runs on URI i modulo the number of URIs, all at once. The guest image (Debian \
+            kernel, busybox, static husk) is built or taken from the cache first. A scenario passes only \
+            if the console shows every expected check as PASS and a final HUSK-DONE <n>, and the host's \
+            own checks pass (libvirt block statistics, the disk image after power-off). On failure the \
+            guest log is kept and its path printed. Exit status 0 only if every scenario passed.
+            """)
     @Argument(help: "Scenarios to run.") var scenarios: [String]
     @Option(help: "libvirt URI (repeatable: scenarios are spread over them).") var uri: [String] = ["qemu:///system"]
     @Option(help: "Accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg.") var accel: String = "auto"
@@ -71,11 +74,14 @@ struct VMTest: ParsableCommand {
     @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
     @Option(help: "Storage volumes for the kernel, initramfs and disk: auto (for URIs naming another host), always, never.")
     var volumes: String = "auto"
-    @Option(name: .customLong("host-pci"), help: ArgumentHelp("""
-        A host PCI function to pass through to every scenario's VM (repeatable), by BDF, e.g. \
-        0000:03:00.0: libvirt detaches it from its host driver (managed='yes') and gives it back \
-        afterwards. The guest's scenario drives the first virtio block function it finds.
-        """, valueName: "BDF")) var hostPCI: [String] = []
+    @Option(
+        name: .customLong("host-pci"),
+        help: ArgumentHelp(
+            """
+            A host PCI function to pass through to every scenario's VM (repeatable), by BDF, e.g. \
+            0000:03:00.0: libvirt detaches it from its host driver (managed='yes') and gives it back \
+            afterwards. The guest's scenario drives the first virtio block function it finds.
+            """, valueName: "BDF")) var hostPCI: [String] = []
 
     func validate() throws {
         for s in scenarios where Scenario.named(s) == nil {
@@ -86,7 +92,8 @@ struct VMTest: ParsableCommand {
         guard (kernel == nil) == (initrd == nil) else { throw ValidationError("give --kernel and --initrd together") }
         guard !scenarios.isEmpty else { throw ValidationError("name at least one scenario (husk vm scenarios lists them)") }
         for b in hostPCI {
-            let ok = b.count == 12 && b.enumerated().allSatisfy { i, c in [4, 7].contains(i) ? c == ":" : i == 10 ? c == "." : c.isHexDigit }
+            let ok =
+                b.count == 12 && b.enumerated().allSatisfy { i, c in [4, 7].contains(i) ? c == ":" : i == 10 ? c == "." : c.isHexDigit }
             if !ok { throw ValidationError("--host-pci \(b): expected a PCI address like 0000:03:00.0 (lspci -D shows them)") }
         }
     }
@@ -95,7 +102,10 @@ struct VMTest: ParsableCommand {
         let interrupt = InterruptFlag()
         let dir = try workDirectory(workDir)
         let guest = try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
-        if interrupt.isSet { say("interrupted before any VM started"); throw ExitCode(130) }
+        if interrupt.isSet {
+            say("interrupted before any VM started")
+            throw ExitCode(130)
+        }
         // One connection per URI: connect and reap first, so that a bad URI
         // fails before any VM starts.
         var conns: [VirConnection] = []
@@ -121,21 +131,26 @@ struct VMTest: ParsableCommand {
                 }
             }
         }
-        if interrupt.isSet { say("interrupted before any scenario started"); throw ExitCode(130) }
+        if interrupt.isSet {
+            say("interrupted before any scenario started")
+            throw ExitCode(130)
+        }
         let results = Mutex<[Int: ScenarioRunner.Result]>([:])
         var threads: [HostThread] = []
         for (i, name) in scenarios.enumerated() {
             let k = i % conns.count
-            var runner = ScenarioRunner(scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
-                                        timeoutSeconds: timeout, interrupted: { interrupt.isSet }, progress: { say($0) })
+            var runner = ScenarioRunner(
+                scenario: Scenario.named(name)!, guest: guest, workDir: dir, accel: accels[k],
+                timeoutSeconds: timeout, interrupted: { interrupt.isSet }, progress: { say($0) })
             runner.hostPCI = hostPCI
             runner.useVolumes = volumes == "always" || (volumes == "auto" && isRemote(uri[k]))
             let job = runner
             let conn = conns[k]
-            threads.append(HostThread.start(name: "scenario\(i)") {
-                let r = job.run(on: conn)
-                results.withLock { $0[i] = r }
-            })
+            threads.append(
+                HostThread.start(name: "scenario\(i)") {
+                    let r = job.run(on: conn)
+                    results.withLock { $0[i] = r }
+                })
         }
         for t in threads { t.join() }
         let all = results.withLock { m in (0..<scenarios.count).compactMap { m[$0] } }
@@ -172,12 +187,18 @@ func say(_ s: String) {
 }
 
 func connect(_ uri: String) throws -> VirConnection {
-    do { return try VirConnection(uri: uri) } catch { say("\(error)"); throw ExitCode(2) }
+    do { return try VirConnection(uri: uri) } catch {
+        say("\(error)")
+        throw ExitCode(2)
+    }
 }
 
 @discardableResult
 func reapOrFail(_ c: VirConnection) throws -> Int {
-    do { return try Reaper.reapAbandoned(c) { say($0) } } catch { say("\(error)"); throw ExitCode(2) }
+    do { return try Reaper.reapAbandoned(c) { say($0) } } catch {
+        say("\(error)")
+        throw ExitCode(2)
+    }
 }
 
 /// SIGINT/SIGTERM set a flag the runners poll: they destroy their VM and
@@ -187,11 +208,15 @@ final class InterruptFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     init() {
         var set = sigset_t()
-        sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &set, nil)
         HostThread.start(name: "signals", detached: true) { [self] in
             var set = sigset_t()
-            sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM)
+            sigemptyset(&set)
+            sigaddset(&set, SIGINT)
+            sigaddset(&set, SIGTERM)
             var sig: Int32 = 0
             while sigwait(&set, &sig) != 0 {}
             say("signal \(sig): stopping the VMs and cleaning up (again to quit at once)")
@@ -203,18 +228,22 @@ final class InterruptFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-
 /// The work directory: --work-dir, or .build-vm in the package that holds
 /// this executable (…/.build/<config>/husk-vm), or ~/.cache/husk-vm.
 func workDirectory(_ given: String?) throws -> String {
     let dir: String
-    if let given { dir = given } else if let root = packageRoot() { dir = root + "/.build-vm" } else {
+    if let given {
+        dir = given
+    } else if let root = packageRoot() {
+        dir = root + "/.build-vm"
+    } else {
         dir = (getenv("HOME").map { String(cString: $0) } ?? "/tmp") + "/.cache/husk-vm"
     }
     _ = mkdir(dir, 0o755)
     var st = stat()
     guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-        say("cannot use \(dir) as the work directory"); throw ExitCode(2)
+        say("cannot use \(dir) as the work directory")
+        throw ExitCode(2)
     }
     return dir
 }

@@ -14,36 +14,32 @@
 #include <unistd.h>
 
 static int failures;
-#define CHECK(cond, ...)                                                                                            \
-    do {                                                                                                            \
-        if (!(cond)) {                                                                                              \
-            fprintf(stderr, "FAIL line %d: %s: ", __LINE__, #cond);                                                \
-            fprintf(stderr, __VA_ARGS__);                                                                           \
-            fprintf(stderr, "\n");                                                                                  \
-            failures++;                                                                                             \
-        }                                                                                                           \
+#define CHECK(cond, ...)                                            \
+    do {                                                            \
+        if (!(cond)) {                                              \
+            fprintf(stderr, "FAIL line %d: %s: ", __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                           \
+            fprintf(stderr, "\n");                                  \
+            failures++;                                             \
+        }                                                           \
     } while (0)
 
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
+static uint32_t crc32c(const uint8_t *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
     }
     return ~c;
 }
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static struct husk_rpc_conn *connect_echo(const char *path)
-{
+static struct husk_rpc_conn *connect_echo(const char *path) {
     struct husk_rpc_requirement req[] = {HUSK_ECHO_REQUIREMENT};
     struct husk_rpc_conn *c = NULL;
     char err[256];
@@ -56,20 +52,23 @@ static struct husk_rpc_conn *connect_echo(const char *path)
 }
 
 static volatile sig_atomic_t got_usr1, got_alrm;
-static void on_usr1(int s) { (void)s; got_usr1 = 1; }
-static void on_alrm(int s) { (void)s; got_alrm = 1; }
+static void on_usr1(int s) {
+    (void)s;
+    got_usr1 = 1;
+}
+static void on_alrm(int s) {
+    (void)s;
+    got_alrm = 1;
+}
 
-static void *cancel_later(void *arg)
-{
+static void *cancel_later(void *arg) {
     usleep(200 * 1000);
     int st = husk_rpc_cancel(arg);
-    if (st != 0)
-        fprintf(stderr, "husk_rpc_cancel: %s\n", husk_rpc_status_name(st));
+    if (st != 0) fprintf(stderr, "husk_rpc_cancel: %s\n", husk_rpc_status_name(st));
     return NULL;
 }
 
-static void basic(const char *path)
-{
+static void basic(const char *path) {
     struct husk_rpc_conn *c = connect_echo(path);
     printf("server %s max_message %u\n", husk_rpc_server_name(c), husk_rpc_server_limits(c).max_message);
     CHECK(husk_rpc_interface_version(c, HUSK_ECHO_INTERFACE_ID) == 1, "interface version");
@@ -80,8 +79,7 @@ static void basic(const char *path)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
         uint8_t *in = malloc(n + 1), *out = malloc(n + 1);
-        for (size_t k = 0; k < n; k++)
-            in[k] = (uint8_t)(k * 7 + i);
+        for (size_t k = 0; k < n; k++) in[k] = (uint8_t)(k * 7 + i);
         uint32_t got = 12345;
         int st = husk_echo_echo(c, in, (uint32_t)n, out, (uint32_t)n, &got);
         CHECK(st == 0, "echo %zu: %s", n, husk_rpc_status_name(st));
@@ -112,8 +110,7 @@ static void basic(const char *path)
     CHECK(st == 0, "shm register: %s", husk_rpc_status_name(st));
     if (st == 0) {
         uint8_t *p = shm.base;
-        for (size_t k = 0; k < shm.size; k++)
-            p[k] = (uint8_t)(k ^ (k >> 8));
+        for (size_t k = 0; k < shm.size; k++) p[k] = (uint8_t)(k ^ (k >> 8));
         uint32_t crc = 0;
         uint64_t len = 0;
         st = husk_echo_checksum(c, husk_rpc_shm_ref(&shm, 4096, 512 * 1024), &crc, &len);
@@ -215,8 +212,7 @@ static void basic(const char *path)
 }
 
 /* Blocks in a long call; the test kills the server meanwhile. */
-static void death(const char *path)
-{
+static void death(const char *path) {
     struct husk_rpc_conn *c = connect_echo(path);
     printf("READY\n");
     fflush(stdout);
@@ -224,7 +220,8 @@ static void death(const char *path)
     double t0 = now_ms();
     int st = husk_echo_sleep(c, 20000, &slept);
     double dt = now_ms() - t0;
-    CHECK(st == ECONNRESET && dt < 10000, "sleep while the server dies: %s after %.0f ms", husk_rpc_status_name(st), dt);
+    CHECK(st == ECONNRESET && dt < 10000, "sleep while the server dies: %s after %.0f ms", husk_rpc_status_name(st),
+          dt);
     st = husk_echo_ping(c);
     CHECK(st == ECONNRESET, "call after death: %s", husk_rpc_status_name(st));
     husk_rpc_close(c);
@@ -239,8 +236,7 @@ struct bg_call {
     volatile int started, done, status;
 };
 
-static void *bg_call_run(void *arg)
-{
+static void *bg_call_run(void *arg) {
     struct bg_call *b = arg;
     b->started = 1;
     uint32_t slept = 0;
@@ -251,16 +247,13 @@ static void *bg_call_run(void *arg)
 }
 
 /* Wait (up to `ms`) until the call has returned. */
-static bool wait_done(struct bg_call *b, int ms)
-{
+static bool wait_done(struct bg_call *b, int ms) {
     double end = now_ms() + ms;
-    while (!__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) && now_ms() < end)
-        usleep(5000);
+    while (!__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) && now_ms() < end) usleep(5000);
     return __atomic_load_n(&b->done, __ATOMIC_SEQ_CST) != 0;
 }
 
-static void expect_line(const char *word)
-{
+static void expect_line(const char *word) {
     char line[64];
     if (fgets(line, sizeof line, stdin) == NULL || strncmp(line, word, strlen(word)) != 0) {
         fprintf(stderr, "expected '%s' on stdin\n", word);
@@ -268,20 +261,17 @@ static void expect_line(const char *word)
     }
 }
 
-static void say(const char *word)
-{
+static void say(const char *word) {
     printf("%s\n", word);
     fflush(stdout);
 }
 
 /* Calls (interface, operation) of the server-wide STATS, -1 if absent. */
-static long long op_calls(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation)
-{
+static long long op_calls(struct husk_rpc_conn *c, uint32_t interface, uint32_t operation) {
     struct husk_rpc_reply rep;
     int st = husk_rpc_call_flags(c, 0, 5, NULL, 0, NULL, 0, HUSK_RPC_CALL_IDEMPOTENT, &rep);
     CHECK(st == 0, "stats: %s", husk_rpc_status_name(st));
-    if (st != 0)
-        return -2;
+    if (st != 0) return -2;
     struct husk_rpc_reader r;
     husk_rpc_reader_init(&r, rep.payload, rep.payload_len);
     (void)husk_rpc_get_u64(&r);
@@ -297,8 +287,7 @@ static long long op_calls(struct husk_rpc_conn *c, uint32_t interface, uint32_t 
     return found;
 }
 
-static void reconnect(const char *path)
-{
+static void reconnect(const char *path) {
     struct husk_rpc_conn *c = connect_echo(path);     /* sleeps; parent of the handle */
     struct husk_rpc_conn *c2 = connect_echo(path);    /* an idempotent stat in flight at the kill */
     struct husk_rpc_conn *plain = connect_echo(path); /* no reconnect */
@@ -317,8 +306,7 @@ static void reconnect(const char *path)
     char err[256];
     st = husk_rpc_adopt(fd, c, req, 1, &obj, err, sizeof err);
     CHECK(st == 0, "adopt: %s %s", husk_rpc_status_name(st), err);
-    if (st != 0)
-        exit(1);
+    if (st != 0) exit(1);
     CHECK(husk_echo_ping(obj) == 0, "ping the handle");
     CHECK(husk_rpc_server_epoch(obj) == epoch1, "the handle carries the same epoch");
     CHECK(husk_rpc_set_reconnect(obj, 1000, 20, 3) == EINVAL, "a handle has no path to reconnect to");
@@ -328,14 +316,12 @@ static void reconnect(const char *path)
     struct bg_call sleeper = {.conn = c, .op = 0}, stater = {.conn = c2, .op = 1};
     pthread_t ts, tt;
     pthread_create(&ts, NULL, bg_call_run, &sleeper);
-    while (!sleeper.started)
-        usleep(1000);
+    while (!sleeper.started) usleep(1000);
     usleep(300 * 1000); /* let the request reach the server */
     say("READY");
     expect_line("stopped");
     pthread_create(&tt, NULL, bg_call_run, &stater);
-    while (!stater.started)
-        usleep(1000);
+    while (!stater.started) usleep(1000);
     usleep(200 * 1000); /* the request goes into the stopped server's socket */
     CHECK(!stater.done, "stat returned while the server was stopped: %s", husk_rpc_status_name(stater.status));
     say("SENT");
@@ -349,14 +335,16 @@ static void reconnect(const char *path)
     expect_line("restarted");
     CHECK(wait_done(&stater, 15000), "the stat was not retried");
     CHECK(stater.status == 0, "idempotent call retried on the new connection: %s", husk_rpc_status_name(stater.status));
-    CHECK(husk_rpc_reconnect_count(c2) == 1, "c2 reconnected %llu times", (unsigned long long)husk_rpc_reconnect_count(c2));
+    CHECK(husk_rpc_reconnect_count(c2) == 1, "c2 reconnected %llu times",
+          (unsigned long long)husk_rpc_reconnect_count(c2));
     CHECK(husk_rpc_server_epoch(c2) != epoch1, "a new server start, a new epoch");
 
     /* The handle's own connection died: it pings through its parent (which
      * reconnects) and finds another epoch. Then ESTALE without sending. */
     st = husk_echo_ping(obj);
     CHECK(st == ESTALE, "handle after the restart: %s", husk_rpc_status_name(st));
-    CHECK(husk_rpc_reconnect_count(c) == 1, "c reconnected %llu times", (unsigned long long)husk_rpc_reconnect_count(c));
+    CHECK(husk_rpc_reconnect_count(c) == 1, "c reconnected %llu times",
+          (unsigned long long)husk_rpc_reconnect_count(c));
     CHECK(husk_rpc_server_epoch(c) == husk_rpc_server_epoch(c2), "c sees the new epoch");
     st = husk_echo_ping(obj);
     CHECK(st == ESTALE, "handle again: %s", husk_rpc_status_name(st));
@@ -379,12 +367,10 @@ static void reconnect(const char *path)
     husk_rpc_close(plain);
     husk_rpc_close(c2);
     husk_rpc_close(c);
-    if (failures == 0)
-        printf("OK reconnect\n");
+    if (failures == 0) printf("OK reconnect\n");
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s SOCKET basic|death|reconnect\n", argv[0]);
         return 2;
@@ -395,7 +381,6 @@ int main(int argc, char **argv)
         reconnect(argv[1]);
     else
         death(argv[1]);
-    if (failures == 0)
-        printf("ALL OK\n");
+    if (failures == 0) printf("ALL OK\n");
     return failures == 0 ? 0 : 1;
 }

@@ -12,11 +12,14 @@ public struct IOVAAllocator: Sendable {
         public var last: UInt64
         public var size: UInt64 { last - first + 1 }  // callers never build the full 2^64 span
         public var description: String { "0x\(String(first, radix: 16))-0x\(String(last, radix: 16))" }
-        public init(first: UInt64, last: UInt64) { self.first = first; self.last = last }
+        public init(first: UInt64, last: UInt64) {
+            self.first = first
+            self.last = last
+        }
     }
 
     public let granule: UInt64
-    public private(set) var free: [Span] = []      // sorted, disjoint; adjacent only at a boundary
+    public private(set) var free: [Span] = []  // sorted, disjoint; adjacent only at a boundary
     private var allocated: [UInt64: UInt64] = [:]  // base -> size
     private var boundaries: Set<UInt64> = []  // first addresses of the usable ranges
 
@@ -55,7 +58,8 @@ public struct IOVAAllocator: Sendable {
     /// is rounded up to the granule. nil when nothing fits.
     public mutating func allocate(size: UInt64, alignment: UInt64, limit: UInt64 = 0) -> UInt64? {
         guard size > 0, alignment == 0 || alignment & (alignment - 1) == 0,
-              let length = Self.alignUp(size, granule) else { return nil }
+            let length = Self.alignUp(size, granule)
+        else { return nil }
         let align = max(alignment, granule)
         for (i, span) in free.enumerated() {
             guard let base = Self.alignUp(span.first, align), base <= span.last else { continue }
@@ -81,10 +85,12 @@ public struct IOVAAllocator: Sendable {
         let i = free.firstIndex(where: { $0.first > base }) ?? free.endIndex
         var lo = i, hi = i
         if i > 0, free[i - 1].last &+ 1 == span.first, !boundaries.contains(span.first) {
-            span.first = free[i - 1].first; lo = i - 1
+            span.first = free[i - 1].first
+            lo = i - 1
         }
         if i < free.count, span.last &+ 1 == free[i].first, !boundaries.contains(free[i].first) {
-            span.last = free[i].last; hi = i + 1
+            span.last = free[i].last
+            hi = i + 1
         }
         free.replaceSubrange(lo..<hi, with: [span])
         return length

@@ -10,7 +10,8 @@ public enum PCISysfs {
     /// Canonical "dddd:bb:dd.f" (lower-case hex) for "dddd:bb:dd.f" or
     /// "bb:dd.f" (domain 0000). EINVAL for anything else.
     public static func normalize(_ address: String) throws(HypError) -> String {
-        let bad = HypError(HUSK_EINVAL,
+        let bad = HypError(
+            HUSK_EINVAL,
             "malformed PCI address '\(address)': expected domain:bus:device.function in hex, like 0000:00:03.0 (lspci -D lists them)")
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2 || parts.count == 3 else { throw bad }
@@ -23,7 +24,7 @@ public enum PCISysfs {
             return v
         }
         guard let d = hex(domain, digits: 4...8, max: .max), let b = hex(bus, digits: 2...2, max: 0xff),
-              let dev = hex(devFn[0], digits: 2...2, max: 0x1f), let fn = hex(devFn[1], digits: 1...1, max: 7)
+            let dev = hex(devFn[0], digits: 2...2, max: 0x1f), let fn = hex(devFn[1], digits: 1...1, max: 7)
         else { throw bad }
         return "\(pad(d, 4)):\(pad(b, 2)):\(pad(dev, 2)).\(fn)"
     }
@@ -54,13 +55,14 @@ public enum PCISysfs {
             guard let t = readTextFile(path(bdf, f)) else { return 0 }
             return UInt32(t.hasPrefix("0x") ? String(t.dropFirst(2)) : t, radix: 16) ?? 0
         }
-        return PCIIdentity(vendor: UInt16(truncatingIfNeeded: hex("vendor")),
-                           device: UInt16(truncatingIfNeeded: hex("device")),
-                           subVendor: UInt16(truncatingIfNeeded: hex("subsystem_vendor")),
-                           subDevice: UInt16(truncatingIfNeeded: hex("subsystem_device")),
-                           classCode: hex("class") & 0xff_ffff,
-                           revision: UInt8(truncatingIfNeeded: hex("revision")),
-                           address: bdf)
+        return PCIIdentity(
+            vendor: UInt16(truncatingIfNeeded: hex("vendor")),
+            device: UInt16(truncatingIfNeeded: hex("device")),
+            subVendor: UInt16(truncatingIfNeeded: hex("subsystem_vendor")),
+            subDevice: UInt16(truncatingIfNeeded: hex("subsystem_device")),
+            classCode: hex("class") & 0xff_ffff,
+            revision: UInt8(truncatingIfNeeded: hex("revision")),
+            address: bdf)
     }
 
     /// Shell commands that bind `bdf` to `driver` (module `module`).

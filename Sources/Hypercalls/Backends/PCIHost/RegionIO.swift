@@ -1,9 +1,9 @@
 // Shared with UIOBackend: keep Sources/{VFIO,UIO}Backend/Shared/ identical.
 import Glibc
-import PCIHostC
-import PlatformC
 import HypercallABI
 import Hypercalls
+import PCIHostC
+import PlatformC
 
 /// Little-endian accesses of 1, 2, 4 or 8 bytes at an offset of a file that
 /// forwards reads and writes to a device: a VFIO region, a sysfs `config` or

@@ -13,8 +13,8 @@ int husk_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, 
 int husk_ioctl_int(int fd, unsigned long request, unsigned long arg) { return ioctl(fd, request, arg); }
 
 #ifdef __linux__
-int husk_vfio_set_irqs(int device_fd, uint32_t index, uint32_t flags,
-                       uint32_t start, uint32_t count, const int32_t *fds) {
+int husk_vfio_set_irqs(int device_fd, uint32_t index, uint32_t flags, uint32_t start, uint32_t count,
+                       const int32_t *fds) {
     size_t data = (flags & VFIO_IRQ_SET_DATA_EVENTFD) ? (size_t)count * sizeof(int32_t) : 0;
     size_t argsz = sizeof(struct vfio_irq_set) + data;
     struct vfio_irq_set *set = calloc(1, argsz);
@@ -52,11 +52,10 @@ int husk_vfio_unmap_dma(int container_fd, uint64_t iova, uint64_t size) {
     return ioctl(container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0 ? -errno : 0;
 }
 
-int husk_vfio_iommu_info(int container_fd, uint64_t *pgsizes,
-                         uint64_t *starts, uint64_t *ends, int max) {
+int husk_vfio_iommu_info(int container_fd, uint64_t *pgsizes, uint64_t *starts, uint64_t *ends, int max) {
     /* First call with the bare structure: the kernel raises argsz to what
      * the capability chain needs; then call again with that much room. */
-    struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
+    struct vfio_iommu_type1_info probe = {.argsz = sizeof(probe)};
     if (ioctl(container_fd, VFIO_IOMMU_GET_INFO, &probe) < 0) return -errno;
     *pgsizes = (probe.flags & VFIO_IOMMU_INFO_PGSIZES) ? probe.iova_pgsizes : 0;
     if (!(probe.flags & VFIO_IOMMU_INFO_CAPS) || probe.argsz <= sizeof(probe)) return 0;
@@ -78,8 +77,7 @@ int husk_vfio_iommu_info(int container_fd, uint64_t *pgsizes,
         struct vfio_info_cap_header *hdr = (struct vfio_info_cap_header *)(buf + off);
         if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
             off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= argsz) {
-            struct vfio_iommu_type1_info_cap_iova_range *cap =
-                (struct vfio_iommu_type1_info_cap_iova_range *)hdr;
+            struct vfio_iommu_type1_info_cap_iova_range *cap = (struct vfio_iommu_type1_info_cap_iova_range *)hdr;
             for (uint32_t i = 0; i < cap->nr_iovas; i++) {
                 size_t end = off + sizeof(*cap) + (size_t)(i + 1) * sizeof(struct vfio_iova_range);
                 if (end > argsz) break;

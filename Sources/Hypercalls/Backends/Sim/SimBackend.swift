@@ -1,5 +1,5 @@
-import Hypercalls
 import HypercallABI
+import Hypercalls
 
 /// The `sim` backend: simulated PCI devices living in this process, behind a
 /// simulated IOMMU, so that driver logic runs under `swift test` without a
@@ -11,7 +11,8 @@ import HypercallABI
 /// to a Sendable, internally synchronised object.
 public final class SimBackend: HostBackend {
     public let name = "sim"
-    public let features: UInt64 = HUSK_FEAT_PCI | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI
+    public let features: UInt64 =
+        HUSK_FEAT_PCI | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI
         | HUSK_FEAT_IRQ_MSIX | HUSK_FEAT_DMA | HUSK_FEAT_DMA_IOMMU
     /// The DMA address space all devices of this backend share.
     public let iommu = SimIOMMU()

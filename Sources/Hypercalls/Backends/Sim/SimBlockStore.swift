@@ -1,6 +1,6 @@
 import Glibc
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import Platform
 
 /// Write-cache policy of a simulated disk (spec key `cache=`).
@@ -26,15 +26,15 @@ final class SimBlockStore: @unchecked Sendable {
     typealias CacheMode = SimCacheMode
     static let sector = 512
 
-    let capacity: UInt64          // bytes, a multiple of blockSize
+    let capacity: UInt64  // bytes, a multiple of blockSize
     let blockSize: Int
     let readOnly: Bool
     let cacheMode: CacheMode
 
     private let lock = Monitor()
-    private var fd: Int32                          // -1: memory medium
-    private var memory: UnsafeMutableRawPointer?   // memory medium (mmap)
-    private var cache: [UInt64: [UInt8]] = [:]     // 512-byte sector -> data
+    private var fd: Int32  // -1: memory medium
+    private var memory: UnsafeMutableRawPointer?  // memory medium (mmap)
+    private var cache: [UInt64: [UInt8]] = [:]  // 512-byte sector -> data
 
     /// An in-memory disk of `bytes` bytes.
     init(memoryBytes bytes: UInt64, blockSize: Int, readOnly: Bool, cacheMode: CacheMode) throws(HypError) {
@@ -43,8 +43,12 @@ final class SimBlockStore: @unchecked Sendable {
         }
         let p = mmap(nil, Int(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let p, p != MAP_FAILED else { throw HypError.fromErrno(errno, "mmap \(bytes) bytes for a sim disk") }
-        memory = p; fd = -1
-        capacity = bytes; self.blockSize = blockSize; self.readOnly = readOnly; self.cacheMode = cacheMode
+        memory = p
+        fd = -1
+        capacity = bytes
+        self.blockSize = blockSize
+        self.readOnly = readOnly
+        self.cacheMode = cacheMode
     }
 
     /// A disk backed by an existing image file; its size is rounded down to
@@ -53,19 +57,36 @@ final class SimBlockStore: @unchecked Sendable {
         let f = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard f >= 0 else { throw HypError.fromErrno(errno, "open \(path)") }
         var st = stat()
-        guard fstat(f, &st) == 0 else { let e = errno; Glibc.close(f); throw HypError.fromErrno(e, "fstat \(path)") }
+        guard fstat(f, &st) == 0 else {
+            let e = errno
+            Glibc.close(f)
+            throw HypError.fromErrno(e, "fstat \(path)")
+        }
         let bytes = UInt64(max(0, st.st_size)) / UInt64(blockSize) * UInt64(blockSize)
-        guard bytes > 0 else { Glibc.close(f); throw .inval("image \(path) is smaller than one \(blockSize)-byte block") }
-        fd = f; memory = nil
-        capacity = bytes; self.blockSize = blockSize; self.readOnly = readOnly; self.cacheMode = cacheMode
+        guard bytes > 0 else {
+            Glibc.close(f)
+            throw .inval("image \(path) is smaller than one \(blockSize)-byte block")
+        }
+        fd = f
+        memory = nil
+        capacity = bytes
+        self.blockSize = blockSize
+        self.readOnly = readOnly
+        self.cacheMode = cacheMode
     }
 
     deinit { close() }
 
     func close() {
         lock.withLock {
-            if fd >= 0 { Glibc.close(fd); fd = -1 }
-            if let m = memory { munmap(m, Int(capacity)); memory = nil }
+            if fd >= 0 {
+                Glibc.close(fd)
+                fd = -1
+            }
+            if let m = memory {
+                munmap(m, Int(capacity))
+                memory = nil
+            }
             cache.removeAll()
         }
     }
@@ -128,21 +149,30 @@ final class SimBlockStore: @unchecked Sendable {
     // MARK: medium (caller holds lock)
 
     private func readMedium(_ offset: UInt64, _ p: UnsafeMutableRawPointer, _ count: Int) -> Bool {
-        if let m = memory { p.copyMemory(from: m + Int(offset), byteCount: count); return true }
+        if let m = memory {
+            p.copyMemory(from: m + Int(offset), byteCount: count)
+            return true
+        }
         guard fd >= 0 else { return false }
         var done = 0
         while done < count {
             let n = pread(fd, p + done, count - done, off_t(offset) + off_t(done))
             if n < 0 && errno == EINTR { continue }
             if n < 0 { return false }
-            if n == 0 { (p + done).initializeMemory(as: UInt8.self, repeating: 0, count: count - done); break }
+            if n == 0 {
+                (p + done).initializeMemory(as: UInt8.self, repeating: 0, count: count - done)
+                break
+            }
             done += n
         }
         return true
     }
 
     private func writeMedium(_ offset: UInt64, _ p: UnsafeRawPointer, _ count: Int) -> Bool {
-        if let m = memory { (m + Int(offset)).copyMemory(from: p, byteCount: count); return true }
+        if let m = memory {
+            (m + Int(offset)).copyMemory(from: p, byteCount: count)
+            return true
+        }
         guard fd >= 0 else { return false }
         var done = 0
         while done < count {

@@ -70,7 +70,7 @@ public enum SimDeviceSpec {
                     throw .inval("sim spec '\(spec)': cache '\(text)'; valid values: volatile, writethrough")
                 }
                 cache = c
-            default: // blksize
+            default:  // blksize
                 let text = try need()
                 guard text == "512" || text == "4096" else {
                     throw .inval("sim spec '\(spec)': blksize '\(text)'; valid values: 512, 4096")

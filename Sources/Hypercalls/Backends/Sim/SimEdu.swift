@@ -1,5 +1,5 @@
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import Platform
 
 /// Counters a test can read (SimEdu.stats).
@@ -41,8 +41,9 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
     var worker: HostThread?
 
     public init() {
-        let id = PCIIdentity(vendor: 0x1234, device: 0x11e8, subVendor: 0x1af4, subDevice: 0x1100,
-                             classCode: 0x00ff00, revision: 0x10, address: "sim:?")
+        let id = PCIIdentity(
+            vendor: 0x1234, device: 0x11e8, subVendor: 0x1af4, subDevice: 0x1100,
+            classCode: 0x00ff00, revision: 0x10, address: "sim:?")
         function = SimPCIFunction(identity: id, bars: [0: SimBAR(size: 1 << 20)], intx: true, msiVectors: 1)
     }
 
@@ -72,7 +73,10 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
         function.close()
     }
 
-    public func shutdown() { close(); stopWorker() }
+    public func shutdown() {
+        close()
+        stopWorker()
+    }
 
     public func reset() throws(HypError) {
         try function.requireOpen()
@@ -93,8 +97,14 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
     /// running finishes against the reset state (harmless: it only stores
     /// results and raises bits the driver will see after its own reset).
     private func resetLocked() {
-        liveness = 0; factorial = 0; status = 0; irqStatus = 0
-        dmaSrc = 0; dmaDst = 0; dmaCount = 0; dmaCmd = 0
+        liveness = 0
+        factorial = 0
+        status = 0
+        irqStatus = 0
+        dmaSrc = 0
+        dmaDst = 0
+        dmaCount = 0
+        dmaCmd = 0
         for i in buffer.indices { buffer[i] = 0 }
         function.setINTxLevel(false)
     }
@@ -203,7 +213,10 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
             if status & SimEdu.statusComputing != 0 {
                 var result: UInt32 = 1
                 var n = factorial
-                while n > 1 { result = result &* n; n -= 1 }   // wraps, as QEMU's 32-bit register
+                while n > 1 {
+                    result = result &* n
+                    n -= 1
+                }  // wraps, as QEMU's 32-bit register
                 factorial = result
                 status &= ~SimEdu.statusComputing
                 counters.factorials += 1
@@ -225,8 +238,9 @@ public final class SimEdu: SimDevice, @unchecked Sendable {
         let (busEnd, o1) = bus.addingReportingOverflow(count)
         let (devEnd, o2) = dev.addingReportingOverflow(count)
         guard !o1, !o2, busEnd <= SimEdu.dmaMask + 1,
-              dev >= SimEdu.bufferBase, devEnd <= SimEdu.bufferBase + UInt64(SimEdu.bufferSize),
-              function.busMasterEnabled, let iommu = function.iommu else {
+            dev >= SimEdu.bufferBase, devEnd <= SimEdu.bufferBase + UInt64(SimEdu.bufferSize),
+            function.busMasterEnabled, let iommu = function.iommu
+        else {
             counters.deviceErrors += 1
             return
         }

@@ -1,8 +1,8 @@
 import Glibc
-import SimBackendC
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import Platform
+import SimBackendC
 
 /// A device touched bus memory that no live DMA mapping covers entirely.
 /// Devices turn this into their own error state; the host never crashes.
@@ -35,13 +35,13 @@ public final class SimIOMMU: @unchecked Sendable {
 
     private struct Entry {
         var bus: UInt64
-        var size: UInt64        // as the driver asked: devices may use exactly this
+        var size: UInt64  // as the driver asked: devices may use exactly this
         var cpu: UnsafeMutableRawPointer
-        var mappedBytes: Int    // page-rounded mmap length
+        var mappedBytes: Int  // page-rounded mmap length
     }
 
     private let lock = Monitor()
-    private var entries: [Entry] = []   // sorted by bus, non-overlapping
+    private var entries: [Entry] = []  // sorted by bus, non-overlapping
     private var faultCount = 0
     public let pageSize: Int
 
@@ -102,7 +102,8 @@ public final class SimIOMMU: @unchecked Sendable {
     public func free(_ mapping: DMAMapping) throws(HypError) {
         let entry: Entry? = lock.withLock {
             guard let i = entries.firstIndex(where: { $0.bus == mapping.bus }),
-                  entries[i].cpu == mapping.cpu, entries[i].size == UInt64(mapping.size) else { return nil }
+                entries[i].cpu == mapping.cpu, entries[i].size == UInt64(mapping.size)
+            else { return nil }
             return entries.remove(at: i)
         }
         guard let entry else { throw HypError(HUSK_EBADF, "no DMA mapping at bus 0x\(String(mapping.bus, radix: 16))") }
@@ -123,8 +124,10 @@ public final class SimIOMMU: @unchecked Sendable {
     /// Run `body` on the CPU address of [bus, bus+length) with the lock held,
     /// or count a fault. Lengths of 0 are still checked (the address must be
     /// inside a mapping) so that a device never trusts a wild pointer.
-    private func access<T>(_ bus: UInt64, _ length: UInt64,
-                           _ body: (UnsafeMutableRawPointer) -> T) throws(SimDMAFault) -> T {
+    private func access<T>(
+        _ bus: UInt64, _ length: UInt64,
+        _ body: (UnsafeMutableRawPointer) -> T
+    ) throws(SimDMAFault) -> T {
         lock.lock()
         defer { lock.unlock() }
         // Binary search for the last mapping starting at or below bus.
@@ -188,8 +191,12 @@ public final class SimIOMMU: @unchecked Sendable {
     /// A ring index the device publishes (release: entries before it are visible).
     public func storeRelease16(_ value: UInt16, bus: UInt64) throws(SimDMAFault) {
         try access(bus, 2) { p in
-            if bus & 1 == 0 { husk_sim_store_release_u16(p, value.littleEndian) }
-            else { husk_sim_fence(); p.storeBytes(of: value.littleEndian, as: UInt16.self) }
+            if bus & 1 == 0 {
+                husk_sim_store_release_u16(p, value.littleEndian)
+            } else {
+                husk_sim_fence()
+                p.storeBytes(of: value.littleEndian, as: UInt16.self)
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 import Glibc
-import PlatformC
-import Hypercalls
 import HypercallABI
+import Hypercalls
+import PlatformC
 
 /// Interrupt delivery, modelled on what vfio-pci gives a user-space driver:
 /// one eventfd per granted vector, the device "sends" an interrupt by adding
@@ -19,11 +19,14 @@ extension SimPCIFunction {
             guard mode == 0 else { throw HypError(HUSK_EBUSY, "interrupts already enabled") }
             let kind: UInt32, count: Int
             if kinds & HUSK_IRQ_MSIX != 0 && msixVectors > 0 {
-                kind = HUSK_IRQ_MSIX; count = min(want, msixVectors)
+                kind = HUSK_IRQ_MSIX
+                count = min(want, msixVectors)
             } else if kinds & HUSK_IRQ_MSI != 0 && msiVectors > 0 {
-                kind = HUSK_IRQ_MSI; count = min(want, msiVectors)
+                kind = HUSK_IRQ_MSI
+                count = min(want, msiVectors)
             } else if kinds & HUSK_IRQ_INTX != 0 && supportsINTx {
-                kind = HUSK_IRQ_INTX; count = 1
+                kind = HUSK_IRQ_INTX
+                count = 1
             } else {
                 throw .nodev("\(identityValue.address) has none of the interrupt kinds 0x\(String(kinds, radix: 16))")
             }
@@ -48,7 +51,7 @@ extension SimPCIFunction {
                 config.set16(msiCap + 2, config.get16(msiCap + 2) | 1 | mme)
             default:
                 intxMasked = false
-                fireINTxIfDue()    // a line already asserted fires now
+                fireINTxIfDue()  // a line already asserted fires now
             }
             return InterruptSet(kind: kind, eventFDs: fds)
         }
@@ -58,7 +61,7 @@ extension SimPCIFunction {
         try lock.withLock { () throws(HypError) in
             guard mode != 0 else { return }
             guard vector >= 0, vector < eventFDs.count else { throw .inval("vector \(vector)") }
-            guard mode == HUSK_IRQ_INTX else { return }   // no-op for MSI/MSI-X
+            guard mode == HUSK_IRQ_INTX else { return }  // no-op for MSI/MSI-X
             intxMasked = false
             fireINTxIfDue()
         }
@@ -91,7 +94,8 @@ extension SimPCIFunction {
     func signal(vector: Int) -> Bool {
         lock.withLock {
             guard mode == HUSK_IRQ_MSIX || mode == HUSK_IRQ_MSI,
-                  vector >= 0, vector < eventFDs.count else { return false }
+                vector >= 0, vector < eventFDs.count
+            else { return false }
             kick(eventFDs[vector])
             return true
         }
@@ -111,7 +115,8 @@ extension SimPCIFunction {
     /// Caller holds lock.
     func fireINTxIfDue() {
         guard mode == HUSK_IRQ_INTX, intxLevel, !intxMasked, !eventFDs.isEmpty,
-              config.command & PCIReg.cmdINTxDisable == 0 else { return }
+            config.command & PCIReg.cmdINTxDisable == 0
+        else { return }
         intxMasked = true
         kick(eventFDs[0])
     }
@@ -119,7 +124,7 @@ extension SimPCIFunction {
     /// Caller holds lock.
     private func kick(_ fd: Int32) {
         var one: UInt64 = 1
-        _ = Glibc.write(fd, &one, 8)   // non-blocking; cannot overflow in practice
+        _ = Glibc.write(fd, &one, 8)  // non-blocking; cannot overflow in practice
         delivered += 1
     }
 

@@ -1,5 +1,5 @@
-import Hypercalls
 import HypercallABI
+import Hypercalls
 
 /// PCI configuration registers of a type-0 header (offsets used below).
 enum PCIReg {
@@ -17,13 +17,15 @@ enum PCIReg {
 
 /// How a BAR is declared by a sim device.
 struct SimBAR {
-    var size: UInt64          // power of two, >= 16; 0 = absent
+    var size: UInt64  // power of two, >= 16; 0 = absent
     var is64Bit = false
     var prefetchable = false
     var info: BARInfo {
         guard size > 0 else { return .absent }
-        return BARInfo(size: size, flags: HUSK_BAR_MMIO | (is64Bit ? HUSK_BAR_64BIT : 0)
-                                       | (prefetchable ? HUSK_BAR_PREFETCH : 0))
+        return BARInfo(
+            size: size,
+            flags: HUSK_BAR_MMIO | (is64Bit ? HUSK_BAR_64BIT : 0)
+                | (prefetchable ? HUSK_BAR_PREFETCH : 0))
     }
 }
 
@@ -93,7 +95,8 @@ struct SimPCIConfig {
 
     func read(offset: Int, width: Int) -> UInt32? {
         guard [1, 2, 4].contains(width), offset >= 0, offset % width == 0,
-              offset + width <= SimPCIConfig.size else { return nil }
+            offset + width <= SimPCIConfig.size
+        else { return nil }
         var v: UInt32 = 0
         for i in 0..<width { v |= UInt32(bytes[offset + i]) << (8 * i) }
         return v
@@ -102,7 +105,8 @@ struct SimPCIConfig {
     /// Software write through the mask. Returns false for a bad access.
     mutating func write(offset: Int, width: Int, value: UInt32) -> Bool {
         guard [1, 2, 4].contains(width), offset >= 0, offset % width == 0,
-              offset + width <= SimPCIConfig.size else { return false }
+            offset + width <= SimPCIConfig.size
+        else { return false }
         for i in 0..<width {
             let m = writable[offset + i]
             let b = UInt8(truncatingIfNeeded: value >> (8 * i))
@@ -116,7 +120,8 @@ struct SimPCIConfig {
     func get16(_ o: Int) -> UInt16 { UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8 }
     mutating func set8(_ o: Int, _ v: UInt8) { bytes[o] = v }
     mutating func set16(_ o: Int, _ v: UInt16) {
-        bytes[o] = UInt8(truncatingIfNeeded: v); bytes[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+        bytes[o] = UInt8(truncatingIfNeeded: v)
+        bytes[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
     }
     mutating func set32(_ o: Int, _ v: UInt32) {
         for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) }

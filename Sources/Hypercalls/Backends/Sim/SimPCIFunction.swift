@@ -1,6 +1,6 @@
 import Glibc
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import Platform
 
 /// What every sim device shares: identity, config space, interrupt delivery,
@@ -18,21 +18,23 @@ public final class SimPCIFunction: @unchecked Sendable {
     var iommuRef: SimIOMMU?
     var isOpen = false
     // Interrupts (see SimInterrupts.swift).
-    var mode: UInt32 = 0           // 0 or one HUSK_IRQ_* kind
+    var mode: UInt32 = 0  // 0 or one HUSK_IRQ_* kind
     var eventFDs: [Int32] = []
-    var intxLevel = false          // the device asserts its INTx line
-    var intxMasked = false         // vfio semantics: masked after firing until acked
-    var delivered = 0              // eventfd writes
+    var intxLevel = false  // the device asserts its INTx line
+    var intxMasked = false  // vfio semantics: masked after firing until acked
+    var delivered = 0  // eventfd writes
     var msixTable: [UInt8]
     // -- immutable --
     let supportsINTx: Bool
-    let msiVectors: Int            // 0: no MSI capability
-    let msixVectors: Int           // 0: no MSI-X capability
+    let msiVectors: Int  // 0: no MSI capability
+    let msixVectors: Int  // 0: no MSI-X capability
     let msixPBAOffset: Int
-    var msiCap = 0, msixCap = 0    // set during init only
+    var msiCap = 0, msixCap = 0  // set during init only
 
-    init(identity: PCIIdentity, bars: [Int: SimBAR], intx: Bool = true,
-         msiVectors: Int = 0, msixVectors: Int = 0, msixBAR: Int = 0, msixPBAOffset: Int = 0x800) {
+    init(
+        identity: PCIIdentity, bars: [Int: SimBAR], intx: Bool = true,
+        msiVectors: Int = 0, msixVectors: Int = 0, msixBAR: Int = 0, msixPBAOffset: Int = 0x800
+    ) {
         identityValue = identity
         supportsINTx = intx
         self.msiVectors = msiVectors
@@ -129,7 +131,8 @@ public final class SimPCIFunction: @unchecked Sendable {
         try requireOpen()
         let size = barInfo(bar).size
         guard size > 0, [1, 2, 4, 8].contains(width), offset % UInt64(width) == 0,
-              offset < size, size - offset >= UInt64(width) else {
+            offset < size, size - offset >= UInt64(width)
+        else {
             throw .inval("BAR\(bar) access offset 0x\(String(offset, radix: 16)) width \(width)")
         }
     }

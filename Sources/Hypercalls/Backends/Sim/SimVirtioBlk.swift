@@ -1,5 +1,5 @@
-import Hypercalls
 import HypercallABI
+import Hypercalls
 import Platform
 
 /// Counters a test can read (SimVirtioBlk.stats).
@@ -34,7 +34,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     var queueVector = Virtio.noVector
     var isr: UInt8 = 0
     var kickPending = false
-    var epoch: UInt64 = 0          // bumped by every reset: in-flight work is void
+    var epoch: UInt64 = 0  // bumped by every reset: in-flight work is void
     var workerBusy = false
     var stopping = false
     var worker: HostThread?
@@ -54,17 +54,25 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     }
 
     /// A disk held in memory (`virtio-blk:size=...`).
-    public convenience init(memoryBytes: UInt64, blockSize: Int = 512, readOnly: Bool = false,
-                            cache: SimCacheMode = .volatile) throws(HypError) {
-        try self.init(store: SimBlockStore(memoryBytes: memoryBytes, blockSize: blockSize,
-                                           readOnly: readOnly, cacheMode: cache))
+    public convenience init(
+        memoryBytes: UInt64, blockSize: Int = 512, readOnly: Bool = false,
+        cache: SimCacheMode = .volatile
+    ) throws(HypError) {
+        try self.init(
+            store: SimBlockStore(
+                memoryBytes: memoryBytes, blockSize: blockSize,
+                readOnly: readOnly, cacheMode: cache))
     }
 
     /// A disk backed by an existing image file (`virtio-blk:image=...`).
-    public convenience init(imagePath: String, blockSize: Int = 512, readOnly: Bool = false,
-                            cache: SimCacheMode = .volatile) throws(HypError) {
-        try self.init(store: SimBlockStore(path: imagePath, blockSize: blockSize,
-                                           readOnly: readOnly, cacheMode: cache))
+    public convenience init(
+        imagePath: String, blockSize: Int = 512, readOnly: Bool = false,
+        cache: SimCacheMode = .volatile
+    ) throws(HypError) {
+        try self.init(
+            store: SimBlockStore(
+                path: imagePath, blockSize: blockSize,
+                readOnly: readOnly, cacheMode: cache))
     }
 
     init(store: SimBlockStore) throws(HypError) {
@@ -72,16 +80,22 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
             throw .inval("blksize \(store.blockSize): valid values are 512, 4096")
         }
         self.store = store
-        offered = Virtio.fVersion1 | Virtio.fAccessPlatform | Virtio.blkFSegMax | Virtio.blkFBlkSize
+        offered =
+            Virtio.fVersion1 | Virtio.fAccessPlatform | Virtio.blkFSegMax | Virtio.blkFBlkSize
             | Virtio.blkFFlush | (store.readOnly ? Virtio.blkFRO : 0)
-        let id = PCIIdentity(vendor: 0x1af4, device: 0x1042, subVendor: 0x1af4, subDevice: 0x0002,
-                             classCode: 0x018000, revision: 1, address: "sim:?")
-        let f = SimPCIFunction(identity: id,
-                               bars: [VirtioBlkLayout.msixBAR: SimBAR(size: VirtioBlkLayout.msixBARSize),
-                                      VirtioBlkLayout.modernBAR: SimBAR(size: VirtioBlkLayout.modernBARSize,
-                                                                        is64Bit: true, prefetchable: true)],
-                               intx: true, msixVectors: VirtioBlkLayout.msixVectors,
-                               msixBAR: VirtioBlkLayout.msixBAR, msixPBAOffset: VirtioBlkLayout.pbaOffset)
+        let id = PCIIdentity(
+            vendor: 0x1af4, device: 0x1042, subVendor: 0x1af4, subDevice: 0x0002,
+            classCode: 0x018000, revision: 1, address: "sim:?")
+        let f = SimPCIFunction(
+            identity: id,
+            bars: [
+                VirtioBlkLayout.msixBAR: SimBAR(size: VirtioBlkLayout.msixBARSize),
+                VirtioBlkLayout.modernBAR: SimBAR(
+                    size: VirtioBlkLayout.modernBARSize,
+                    is64Bit: true, prefetchable: true)
+            ],
+            intx: true, msixVectors: VirtioBlkLayout.msixVectors,
+            msixBAR: VirtioBlkLayout.msixBAR, msixPBAOffset: VirtioBlkLayout.pbaOffset)
         // struct virtio_pci_cap: cap_len, cfg_type, bar, id, padding[2], offset, length
         // (+ notify_off_multiplier for the notify capability).
         func cap(_ type: UInt8, _ offset: UInt64, _ length: UInt64, extra: [UInt8] = []) -> [UInt8] {
@@ -92,9 +106,12 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
             f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capCommon, VirtioBlkLayout.common, VirtioBlkLayout.commonLength))
             f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capISR, VirtioBlkLayout.isr, 1))
             f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capDevice, VirtioBlkLayout.device, VirtioBlkLayout.deviceLength))
-            f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capNotify, VirtioBlkLayout.notify,
-                                                                   UInt64(VirtioBlkLayout.notifyMultiplier),
-                                                                   extra: le32(VirtioBlkLayout.notifyMultiplier)))
+            f.config.addCapability(
+                id: PCIReg.capVendor,
+                body: cap(
+                    Virtio.capNotify, VirtioBlkLayout.notify,
+                    UInt64(VirtioBlkLayout.notifyMultiplier),
+                    extra: le32(VirtioBlkLayout.notifyMultiplier)))
         }
         function = f
         resetRegisters()
@@ -136,7 +153,7 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
 
     public func close() {
         guard function.opened else { return }
-        lock.withLock { resetLocked() }   // quiesce DMA before the driver frees memory
+        lock.withLock { resetLocked() }  // quiesce DMA before the driver frees memory
         stopWorker()
         function.close()
     }

@@ -27,7 +27,10 @@ extension SimVirtioBlk {
             drain(&q, myEpoch)
             lock.lock()
             workerBusy = false
-            if epoch == myEpoch { queue.lastAvail = q.lastAvail; queue.usedIdx = q.usedIdx }
+            if epoch == myEpoch {
+                queue.lastAvail = q.lastAvail
+                queue.usedIdx = q.usedIdx
+            }
             lock.broadcast()
         }
         lock.unlock()
@@ -105,8 +108,12 @@ extension SimVirtioBlk {
                     if store.read(offset: offset, into: data) {
                         try scatter(writable, from: UnsafeRawBufferPointer(data), iommu)
                         dataWritten = length
-                    } else { status = Virtio.blkSIOErr }
-                } else { status = Virtio.blkSIOErr }
+                    } else {
+                        status = Virtio.blkSIOErr
+                    }
+                } else {
+                    status = Virtio.blkSIOErr
+                }
             case Virtio.blkTOut:
                 let length = inBytes - 16
                 if !store.readOnly, let offset = checkRange(sector, length) {
@@ -114,7 +121,9 @@ extension SimVirtioBlk {
                     defer { data.deallocate() }
                     try gather(readable, skip: 16, into: data, iommu)
                     if !store.write(offset: offset, from: UnsafeRawBufferPointer(data)) { status = Virtio.blkSIOErr }
-                } else { status = Virtio.blkSIOErr }
+                } else {
+                    status = Virtio.blkSIOErr
+                }
             case Virtio.blkTFlush:
                 if !store.flush() { status = Virtio.blkSIOErr }
                 lock.withLock { counters.flushes += 1 }
@@ -144,36 +153,51 @@ extension SimVirtioBlk {
         let (offset, overflow) = sector.multipliedReportingOverflow(by: 512)
         let block = UInt64(store.blockSize)
         guard !overflow, length <= SimVirtioBlk.maxRequestBytes, offset % block == 0,
-              UInt64(length) % block == 0, offset <= store.capacity,
-              UInt64(length) <= store.capacity - offset else { return nil }
+            UInt64(length) % block == 0, offset <= store.capacity,
+            UInt64(length) <= store.capacity - offset
+        else { return nil }
         return offset
     }
 
     /// Copy from the readable buffers, starting `skip` bytes in.
-    private func gather(_ segs: [SimSegment], skip: Int, into out: UnsafeMutableRawBufferPointer,
-                        _ iommu: SimIOMMU) throws(SimVirtqueueError) {
+    private func gather(
+        _ segs: [SimSegment], skip: Int, into out: UnsafeMutableRawBufferPointer,
+        _ iommu: SimIOMMU
+    ) throws(SimVirtqueueError) {
         var skip = skip, done = 0
         for s in segs where done < out.count {
             let len = Int(s.length)
-            if skip >= len { skip -= len; continue }
+            if skip >= len {
+                skip -= len
+                continue
+            }
             let n = min(len - skip, out.count - done)
-            do { try iommu.read(bus: s.bus &+ UInt64(skip), into: UnsafeMutableRawBufferPointer(rebasing: out[done..<done + n])) }
-            catch { throw .dma(error) }
-            done += n; skip = 0
+            do { try iommu.read(bus: s.bus &+ UInt64(skip), into: UnsafeMutableRawBufferPointer(rebasing: out[done..<done + n])) } catch {
+                throw .dma(error)
+            }
+            done += n
+            skip = 0
         }
     }
 
     /// Copy into the writable buffers, starting `skip` bytes in.
-    private func scatter(_ segs: [SimSegment], skip: Int = 0, from src: UnsafeRawBufferPointer,
-                         _ iommu: SimIOMMU) throws(SimVirtqueueError) {
+    private func scatter(
+        _ segs: [SimSegment], skip: Int = 0, from src: UnsafeRawBufferPointer,
+        _ iommu: SimIOMMU
+    ) throws(SimVirtqueueError) {
         var skip = skip, done = 0
         for s in segs where done < src.count {
             let len = Int(s.length)
-            if skip >= len { skip -= len; continue }
+            if skip >= len {
+                skip -= len
+                continue
+            }
             let n = min(len - skip, src.count - done)
-            do { try iommu.write(bus: s.bus &+ UInt64(skip), from: UnsafeRawBufferPointer(rebasing: src[done..<done + n])) }
-            catch { throw .dma(error) }
-            done += n; skip = 0
+            do { try iommu.write(bus: s.bus &+ UInt64(skip), from: UnsafeRawBufferPointer(rebasing: src[done..<done + n])) } catch {
+                throw .dma(error)
+            }
+            done += n
+            skip = 0
         }
     }
 }

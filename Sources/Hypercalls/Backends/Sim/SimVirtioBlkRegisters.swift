@@ -49,7 +49,7 @@ extension SimVirtioBlk {
                     kickPending = true
                     lock.broadcast()
                 }
-            default: break   // ISR and device config are read-only
+            default: break  // ISR and device config are read-only
             }
         }
     }
@@ -141,9 +141,13 @@ extension SimVirtioBlk {
         case (0x1C, 2): if q, v == 1, !queueEnabled { enableQueue() }
         default:
             guard q, !queueEnabled else { return }
-            if let d = merge(queue.desc, rel, 0x20, w, v) { queue.desc = d }
-            else if let a = merge(queue.avail, rel, 0x28, w, v) { queue.avail = a }
-            else if let u = merge(queue.used, rel, 0x30, w, v) { queue.used = u }
+            if let d = merge(queue.desc, rel, 0x20, w, v) {
+                queue.desc = d
+            } else if let a = merge(queue.avail, rel, 0x28, w, v) {
+                queue.avail = a
+            } else if let u = merge(queue.used, rel, 0x30, w, v) {
+                queue.used = u
+            }
         }
     }
 

@@ -28,6 +28,6 @@ enum VirtioBlkLayout {
     static let isr: UInt64 = 0x1000
     static let device: UInt64 = 0x2000, deviceLength: UInt64 = 0x24
     static let notify: UInt64 = 0x3000, notifyMultiplier: UInt32 = 4
-    static let msixVectors = 2      // config + one queue
+    static let msixVectors = 2  // config + one queue
     static let queueMax: UInt16 = 256
 }

@@ -74,8 +74,10 @@ struct SimVirtqueue {
             guard segments.count < Int(size) else { throw .malformed("descriptor chain from \(head) loops or exceeds the queue size") }
             let base = desc + UInt64(index) * Virtq.descSize
             let (addr, len, flags, next) = try dma { () throws(SimDMAFault) in
-                (try iommu.load(UInt64.self, bus: base), try iommu.load(UInt32.self, bus: base + 8),
-                 try iommu.load(UInt16.self, bus: base + 12), try iommu.load(UInt16.self, bus: base + 14))
+                (
+                    try iommu.load(UInt64.self, bus: base), try iommu.load(UInt32.self, bus: base + 8),
+                    try iommu.load(UInt16.self, bus: base + 12), try iommu.load(UInt16.self, bus: base + 14)
+                )
             }
             if flags & Virtq.descIndirect != 0 { throw .malformed("INDIRECT descriptor \(index) but the feature was not offered") }
             let writable = flags & Virtq.descWrite != 0

@@ -29,7 +29,11 @@ final class HugePagePool: @unchecked Sendable {
     private let state: Mutex<State>
 
     /// Huge pages contiguous both virtually and physically.
-    private struct Run { var cpu: UnsafeMutableRawPointer; var phys: UInt64; var length: UInt64 }
+    private struct Run {
+        var cpu: UnsafeMutableRawPointer
+        var phys: UInt64
+        var length: UInt64
+    }
     private struct State {
         var allocator: IOVAAllocator
         var buffers: [UInt64: DMAMapping] = [:]  // by physical address; size = reserved length
@@ -42,9 +46,13 @@ final class HugePagePool: @unchecked Sendable {
         // Shared, so a fork never copy-on-writes a page a device writes to.
         let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | mapHuge2MB | MAP_POPULATE
         guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0),
-              base != UnsafeMutableRawPointer(bitPattern: -1) else {
+            base != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             let e = errno
-            throw HypError(HUSK_ENOMEM, "cannot get \(pages) free 2 MiB huge pages for the DMA pool (\(errnoString(e))): reserve some with: echo 64 > /proc/sys/vm/nr_hugepages (HugePages_Free in /proc/meminfo shows what is left)")
+            throw HypError(
+                HUSK_ENOMEM,
+                "cannot get \(pages) free 2 MiB huge pages for the DMA pool (\(errnoString(e))): reserve some with: echo 64 > /proc/sys/vm/nr_hugepages (HugePages_Free in /proc/meminfo shows what is left)"
+            )
         }
         mapping = MemoryMapping(base: base, length: length)
         _ = madvise(base, length, MADV_DONTFORK)
@@ -82,7 +90,10 @@ final class HugePagePool: @unchecked Sendable {
         }
         if mlock(base, length) != 0 {
             let e = errno
-            throw HypError(e == EPERM ? HUSK_EPERM : HUSK_ENOMEM, "mlock of the \(length >> 20) MiB DMA pool failed (\(errnoString(e))): raise the locked-memory limit (ulimit -l) or run as root")
+            throw HypError(
+                e == EPERM ? HUSK_EPERM : HUSK_ENOMEM,
+                "mlock of the \(length >> 20) MiB DMA pool failed (\(errnoString(e))): raise the locked-memory limit (ulimit -l) or run as root"
+            )
         }
     }
 
@@ -92,7 +103,8 @@ final class HugePagePool: @unchecked Sendable {
         guard size > 0 else { throw HypError.inval("DMA size 0") }
         let got: DMAMapping? = state.withLock { s in
             guard let phys = s.allocator.allocate(size: UInt64(size), alignment: UInt64(alignment), limit: maxBusAddress),
-                  let run = runs.first(where: { phys >= $0.phys && phys < $0.phys + $0.length }) else { return nil }
+                let run = runs.first(where: { phys >= $0.phys && phys < $0.phys + $0.length })
+            else { return nil }
             let m = DMAMapping(cpu: run.cpu + Int(phys - run.phys), bus: phys, size: size)
             let reserved = (size + hostPageSize - 1) / hostPageSize * hostPageSize
             s.buffers[phys] = DMAMapping(cpu: m.cpu, bus: phys, size: reserved)
@@ -100,7 +112,8 @@ final class HugePagePool: @unchecked Sendable {
         }
         guard let got else {
             let largest = runs.map(\.length).max() ?? 0
-            let why = UInt64(size) > largest
+            let why =
+                UInt64(size) > largest
                 ? "larger than the largest physically contiguous run of the pool (\(largest >> 20) MiB): uio can only give buffers up to one 2 MiB huge page unless consecutive pages happen to be contiguous"
                 : "the pool (\(totalBytes >> 20) MiB) has no free range of that size and alignment\(maxBusAddress == 0 ? "" : " below 0x\(String(maxBusAddress, radix: 16))"); start the uio backend with more huge pages"
             throw HypError(HUSK_ENOMEM, "DMA allocation of \(size) bytes: \(why)")

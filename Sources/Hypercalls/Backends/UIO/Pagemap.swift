@@ -14,7 +14,7 @@ enum Pagemap {
 
     enum Entry: Equatable {
         case notPresent
-        case hidden          // present, but the kernel hid the frame number
+        case hidden  // present, but the kernel hid the frame number
         case frame(UInt64)
     }
 
@@ -42,7 +42,10 @@ enum Pagemap {
             case .notPresent:
                 throw HypError(HUSK_EFAULT, "page at 0x\(String(v, radix: 16)) is not resident: touch and mlock it before translating")
             case .hidden:
-                throw HypError(HUSK_EACCES, "\(path) hides physical addresses from this process: reading them needs CAP_SYS_ADMIN; run the uio backend as root (it translates its DMA pool at start-up, before any privilege drop)")
+                throw HypError(
+                    HUSK_EACCES,
+                    "\(path) hides physical addresses from this process: reading them needs CAP_SYS_ADMIN; run the uio backend as root (it translates its DMA pool at start-up, before any privilege drop)"
+                )
             case .frame(let pfn):
                 out.append(pfn * page + v % page)
             }

@@ -37,10 +37,16 @@ public final class UIOBackend: HostBackend, @unchecked Sendable {
             try PCISysfs.requireDevice(bdf)
             try PCISysfs.requireDriver(bdf, driver: "uio_pci_generic", module: "uio_pci_generic")
             guard let node = listDirectory(PCISysfs.path(bdf, "uio")).first(where: { $0.hasPrefix("uio") }) else {
-                throw HypError(HUSK_ENODEV, "\(bdf) is bound to uio_pci_generic but has no uio node in \(PCISysfs.path(bdf, "uio")); uio_pci_generic refuses functions without INTx")
+                throw HypError(
+                    HUSK_ENODEV,
+                    "\(bdf) is bound to uio_pci_generic but has no uio node in \(PCISysfs.path(bdf, "uio")); uio_pci_generic refuses functions without INTx"
+                )
             }
             guard fileExists("/dev/\(node)") else {
-                throw HypError(HUSK_ENODEV, "no /dev/\(node) for \(bdf): mount devtmpfs on /dev (mount -t devtmpfs none /dev) or create it with mknod using /sys/class/uio/\(node)/dev")
+                throw HypError(
+                    HUSK_ENODEV,
+                    "no /dev/\(node) for \(bdf): mount devtmpfs on /dev (mount -t devtmpfs none /dev) or create it with mknod using /sys/class/uio/\(node)/dev"
+                )
             }
             nodes.append(node)
         }
@@ -63,13 +69,16 @@ public final class UIOBackend: HostBackend, @unchecked Sendable {
     }
 
     public func openDevice(index: Int) throws(HypError) -> any HostDevice {
-        guard devices.indices.contains(index) else { throw HypError(HUSK_ENOENT, "no device \(index) (the uio backend has \(devices.count))") }
+        guard devices.indices.contains(index) else {
+            throw HypError(HUSK_ENOENT, "no device \(index) (the uio backend has \(devices.count))")
+        }
         guard open.withLock({ $0.insert(index).inserted }) else {
             throw HypError(HUSK_EBUSY, "\(devices[index].address) is already open")
         }
         do {
-            return try UIODevice(identity: devices[index], uioNode: uioNodes[index],
-                                 onClose: { [weak self] in _ = self?.open.withLock { $0.remove(index) } })
+            return try UIODevice(
+                identity: devices[index], uioNode: uioNodes[index],
+                onClose: { [weak self] in _ = self?.open.withLock { $0.remove(index) } })
         } catch {
             _ = open.withLock { $0.remove(index) }
             throw error

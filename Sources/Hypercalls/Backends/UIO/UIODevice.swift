@@ -24,7 +24,7 @@ final class UIODevice: HostDevice, @unchecked Sendable {
         var config: FD?
         var uio: FD?
         var resourceFDs: [Int: Int32] = [:]  // BAR -> descriptor of resourceN (closed in close())
-        var maps: [Int: DMAMapping] = [:]    // BAR -> mapping (bus unused)
+        var maps: [Int: DMAMapping] = [:]  // BAR -> mapping (bus unused)
         var irq: (eventFD: Int32, thread: UIOInterruptThread)?
         // Both are set while the device is open (withState checks that).
         var configFD: Int32 { Self.raw(config) }
@@ -70,7 +70,9 @@ final class UIODevice: HostDevice, @unchecked Sendable {
     static func openError(_ error: SysError, _ path: String, _ bdf: String) -> HypError {
         switch error.errno {
         case EACCES, EPERM:
-            return HypError(HUSK_EACCES, "permission denied on \(path) for \(bdf): run as root (uio gives the process the whole device and physical DMA)")
+            return HypError(
+                HUSK_EACCES,
+                "permission denied on \(path) for \(bdf): run as root (uio gives the process the whole device and physical DMA)")
         case ENOENT, ENODEV, ENXIO:
             return HypError(HUSK_ENODEV, "\(path) is missing: is \(bdf) still bound to uio_pci_generic?")
         default:
@@ -118,7 +120,8 @@ final class UIODevice: HostDevice, @unchecked Sendable {
         let page = UInt64(hostPageSize)
         let length = Int((bars[bar].size + page - 1) / page * page)
         guard let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
-              p != UnsafeMutableRawPointer(bitPattern: -1) else {
+            p != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             let e = errno
             throw HypError(HUSK_ENOTSUP, "mmap of \(PCISysfs.path(name, "resource\(bar)")): \(errnoString(e))")
         }

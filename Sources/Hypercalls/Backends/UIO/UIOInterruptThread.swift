@@ -12,7 +12,7 @@ final class UIOInterruptThread: @unchecked Sendable {
     // @unchecked: the descriptors are immutable after init; `thread` is
     // written once, before any other thread can see the object, and read by
     // stop(), which the owner calls once, under its lock.
-    let uioFD: Int32    // borrowed from the device, which stops us before closing it
+    let uioFD: Int32  // borrowed from the device, which stops us before closing it
     let eventFD: Int32  // borrowed: the vector's eventfd, owned by the device
     private let stopFD: FD
     private var thread: HostThread?
@@ -29,8 +29,10 @@ final class UIOInterruptThread: @unchecked Sendable {
     }
 
     private func run() {
-        var fds = [pollfd(fd: uioFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFD.raw, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: uioFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopFD.raw, events: Int16(POLLIN), revents: 0)
+        ]
         while true {
             let n = poll(&fds, 2, -1)
             if n < 0 {

@@ -37,7 +37,10 @@ public final class VFIOBackend: HostBackend, @unchecked Sendable {
         for bdf in bdfs {
             try PCISysfs.requireDevice(bdf)
             guard let g = PCISysfs.iommuGroup(bdf) else {
-                throw HypError(HUSK_ENODEV, "PCI device \(bdf) has no IOMMU group: the IOMMU is off. Boot with intel_iommu=on (amd_iommu=on on AMD); in a VM, give it a virtual IOMMU (libvirt: <iommu model='intel'/> on q35)")
+                throw HypError(
+                    HUSK_ENODEV,
+                    "PCI device \(bdf) has no IOMMU group: the IOMMU is off. Boot with intel_iommu=on (amd_iommu=on on AMD); in a VM, give it a virtual IOMMU (libvirt: <iommu model='intel'/> on q35)"
+                )
             }
             try PCISysfs.requireDriver(bdf, driver: "vfio-pci", module: "vfio-pci")
             groupNumbers.append(g)
@@ -46,7 +49,10 @@ public final class VFIOBackend: HostBackend, @unchecked Sendable {
         var groups: [VFIOGroup] = []
         var groupOfDevice: [Int] = []
         for (bdf, number) in zip(bdfs, groupNumbers) {
-            if let i = groups.firstIndex(where: { $0.number == number }) { groupOfDevice.append(i); continue }
+            if let i = groups.firstIndex(where: { $0.number == number }) {
+                groupOfDevice.append(i)
+                continue
+            }
             let group = try VFIOGroup(number: number, for: bdf)
             try group.requireViable()
             try group.attach(to: container)
@@ -81,7 +87,9 @@ public final class VFIOBackend: HostBackend, @unchecked Sendable {
     }
 
     public func openDevice(index: Int) throws(HypError) -> any HostDevice {
-        guard devices.indices.contains(index) else { throw HypError(HUSK_ENOENT, "no device \(index) (the vfio backend has \(devices.count))") }
+        guard devices.indices.contains(index) else {
+            throw HypError(HUSK_ENOENT, "no device \(index) (the vfio backend has \(devices.count))")
+        }
         let claimed = open.withLock { o -> Bool in
             if o[index] == true { return false }
             o[index] = true
@@ -89,9 +97,10 @@ public final class VFIOBackend: HostBackend, @unchecked Sendable {
         }
         guard claimed else { throw HypError(HUSK_EBUSY, "\(devices[index].address) is already open") }
         do {
-            return try VFIODevice(bdf: devices[index].address, identity: devices[index],
-                                  group: groups[groupOfDevice[index]],
-                                  onClose: { [weak self] in self?.open.withLock { $0[index] = nil } })
+            return try VFIODevice(
+                bdf: devices[index].address, identity: devices[index],
+                group: groups[groupOfDevice[index]],
+                onClose: { [weak self] in self?.open.withLock { $0[index] = nil } })
         } catch {
             open.withLock { $0[index] = nil }
             throw error

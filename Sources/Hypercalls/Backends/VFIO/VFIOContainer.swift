@@ -1,7 +1,7 @@
 import Glibc
-import PCIHostC
 import HypercallABI
 import Hypercalls
+import PCIHostC
 import PCIHostSupport
 import Synchronization
 
@@ -112,7 +112,8 @@ final class VFIOContainer: @unchecked Sendable {
             dma.withLock { _ = $0.iova?.release(iova) }
             munmap(cpu, length)
             let hint = -r == ENOMEM ? " (pinned DMA memory counts against RLIMIT_MEMLOCK: raise ulimit -l)" : ""
-            throw HypError.fromErrno(-r, "VFIO_IOMMU_MAP_DMA of \(length) bytes at IOVA 0x\(String(iova, radix: 16)): \(errnoString(-r))\(hint)")
+            throw HypError.fromErrno(
+                -r, "VFIO_IOMMU_MAP_DMA of \(length) bytes at IOVA 0x\(String(iova, radix: 16)): \(errnoString(-r))\(hint)")
         }
         dma.withLock { $0.buffers[iova] = DMAMapping(cpu: cpu, bus: iova, size: length) }
         return DMAMapping(cpu: cpu, bus: iova, size: size)

@@ -1,9 +1,9 @@
 import Glibc
-import PCIHostC
-import PlatformC
 import HypercallABI
 import Hypercalls
+import PCIHostC
 import PCIHostSupport
+import PlatformC
 import Synchronization
 
 /// An open VFIO PCI function: config space and BARs through the device
@@ -89,7 +89,10 @@ final class VFIODevice: HostDevice, @unchecked Sendable {
     func mapBAR(_ bar: Int) throws(HypError) -> UnsafeMutableRawPointer {
         let b = barInfo(bar)
         guard b.flags & UInt32(HUSK_BAR_MAPPABLE) != 0 else {
-            throw HypError(HUSK_ENOTSUP, "\(name) BAR \(bar) cannot be mapped (\(b.size == 0 ? "not implemented" : b.flags & UInt32(HUSK_BAR_PIO) != 0 ? "I/O ports" : "vfio-pci does not allow mmap"))")
+            throw HypError(
+                HUSK_ENOTSUP,
+                "\(name) BAR \(bar) cannot be mapped (\(b.size == 0 ? "not implemented" : b.flags & UInt32(HUSK_BAR_PIO) != 0 ? "I/O ports" : "vfio-pci does not allow mmap"))"
+            )
         }
         let region = info.bars[bar]
         return try withDevice { fd, s throws(HypError) in
@@ -97,7 +100,8 @@ final class VFIODevice: HostDevice, @unchecked Sendable {
             let page = UInt64(hostPageSize)
             let length = Int((region.size + page - 1) / page * page)
             guard let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(truncatingIfNeeded: region.offset)),
-                  p != UnsafeMutableRawPointer(bitPattern: -1) else {
+                p != UnsafeMutableRawPointer(bitPattern: -1)
+            else {
                 let e = errno
                 throw HypError(HUSK_ENOTSUP, "mmap of \(name) BAR \(bar) (\(region.size) bytes): \(errnoString(e))")
             }
@@ -117,7 +121,10 @@ final class VFIODevice: HostDevice, @unchecked Sendable {
     func barWrite(bar: Int, offset: UInt64, width: UInt32, value: UInt64) throws(HypError) {
         let region = try barRegion(bar)
         try withDevice { fd, s throws(HypError) in
-            if let m = s.maps[bar] { MMIO.write(m.cpu + Int(offset), width: Int(width), value: value); return }
+            if let m = s.maps[bar] {
+                MMIO.write(m.cpu + Int(offset), width: Int(width), value: value)
+                return
+            }
             try RegionIO.write(fd: fd, offset: region.offset + offset, width: Int(width), value: value, what: "\(name) BAR \(bar)")
         }
     }
@@ -170,7 +177,8 @@ final class VFIODevice: HostDevice, @unchecked Sendable {
             }
             if e != 0 {
                 fds.forEach { _ = Glibc.close($0) }
-                throw HypError.fromErrno(e, "VFIO_DEVICE_SET_IRQS(\(name), \(VFIOIRQ.kindName(choice.kind)), \(choice.count) vectors): \(errnoString(e))")
+                throw HypError.fromErrno(
+                    e, "VFIO_DEVICE_SET_IRQS(\(name), \(VFIOIRQ.kindName(choice.kind)), \(choice.count) vectors): \(errnoString(e))")
             }
             s.irq = (choice.kind, fds)
             return InterruptSet(kind: choice.kind, eventFDs: fds)

@@ -1,7 +1,7 @@
 import Glibc
-import PCIHostC
 import HypercallABI
 import Hypercalls
+import PCIHostC
 import PCIHostSupport
 
 /// What a VFIO device descriptor reports: flags, where config space and the
@@ -15,8 +15,8 @@ struct VFIODeviceInfo: Sendable {
 
     var resettable: Bool
     var config: Region
-    var bars: [Region]       // 6 entries; size 0 when not implemented
-    var barInfo: [BARInfo]   // 6 entries, HUSK_BAR_* flags
+    var bars: [Region]  // 6 entries; size 0 when not implemented
+    var barInfo: [BARInfo]  // 6 entries, HUSK_BAR_* flags
     var interrupts: [UInt32: UInt32]  // HUSK_IRQ_* kind -> vectors
     var hasReleaseRequest: Bool
 
@@ -38,7 +38,10 @@ struct VFIODeviceInfo: Sendable {
         for i in 0..<6 {
             let r = (try? Self.region(fd: fd, index: UInt32(i), bdf: bdf)) ?? Region(offset: 0, size: 0, flags: 0)
             bars.append(r)
-            guard r.size > 0 else { barInfo.append(.absent); continue }
+            guard r.size > 0 else {
+                barInfo.append(.absent)
+                continue
+            }
             let reg = (try? RegionIO.read(fd: fd, offset: config.offset + 0x10 + UInt64(4 * i), width: 4, what: bdf)) ?? 0
             var flags = PCISysfs.barKindFlags(register: UInt32(truncatingIfNeeded: reg))
             if flags & UInt32(HUSK_BAR_MMIO) != 0 && r.flags & UInt32(VFIO_REGION_INFO_FLAG_MMAP) != 0 {

@@ -1,7 +1,7 @@
 import Glibc
-import PCIHostC
 import HypercallABI
 import Hypercalls
+import PCIHostC
 import PCIHostSupport
 
 /// An IOMMU group (/dev/vfio/N): the unit VFIO isolates, attached to the
@@ -19,11 +19,19 @@ final class VFIOGroup: Sendable {
         } catch {
             switch error.errno {
             case ENOENT, ENODEV, ENXIO:
-                throw HypError(HUSK_ENODEV, "no \(path) for \(bdf) (IOMMU group \(number)): is vfio-pci loaded and the device bound? \(PCISysfs.bindCommands(bdf, driver: "vfio-pci", module: "vfio-pci"))")
+                throw HypError(
+                    HUSK_ENODEV,
+                    "no \(path) for \(bdf) (IOMMU group \(number)): is vfio-pci loaded and the device bound? \(PCISysfs.bindCommands(bdf, driver: "vfio-pci", module: "vfio-pci"))"
+                )
             case EACCES, EPERM:
-                throw HypError(HUSK_EACCES, "permission denied on \(path) (IOMMU group \(number) of \(bdf)): run as root or give the user the group: chown USER \(path), and raise its locked-memory limit (ulimit -l) for DMA")
+                throw HypError(
+                    HUSK_EACCES,
+                    "permission denied on \(path) (IOMMU group \(number) of \(bdf)): run as root or give the user the group: chown USER \(path), and raise its locked-memory limit (ulimit -l) for DMA"
+                )
             case EBUSY:
-                throw HypError(HUSK_EBUSY, "\(path) (IOMMU group \(number) of \(bdf)) is already open in another process, such as another husk server or QEMU")
+                throw HypError(
+                    HUSK_EBUSY,
+                    "\(path) (IOMMU group \(number) of \(bdf)) is already open in another process, such as another husk server or QEMU")
             default:
                 throw HypError.fromErrno(error.errno, "open \(path): \(error.message)")
             }
@@ -46,7 +54,10 @@ final class VFIOGroup: Sendable {
             return "\(bdf) (bound to \(d))"
         }
         let list = others.isEmpty ? "see \(dir)" : others.joined(separator: ", ")
-        throw HypError(HUSK_EBUSY, "IOMMU group \(number) is not viable: every device in \(dir) must be bound to vfio-pci or unbound; these are not: \(list). Bind each to vfio-pci (echo vfio-pci > /sys/bus/pci/devices/BDF/driver_override; echo BDF > /sys/bus/pci/devices/BDF/driver/unbind; echo BDF > /sys/bus/pci/drivers_probe)")
+        throw HypError(
+            HUSK_EBUSY,
+            "IOMMU group \(number) is not viable: every device in \(dir) must be bound to vfio-pci or unbound; these are not: \(list). Bind each to vfio-pci (echo vfio-pci > /sys/bus/pci/devices/BDF/driver_override; echo BDF > /sys/bus/pci/devices/BDF/driver/unbind; echo BDF > /sys/bus/pci/drivers_probe)"
+        )
     }
 
     func attach(to container: VFIOContainer) throws(HypError) {

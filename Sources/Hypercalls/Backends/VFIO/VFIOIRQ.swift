@@ -1,7 +1,7 @@
 import Glibc
-import PCIHostC
 import HypercallABI
 import Hypercalls
+import PCIHostC
 import PCIHostSupport
 
 /// VFIO interrupt indices, VFIO_DEVICE_GET_IRQ_INFO and VFIO_DEVICE_SET_IRQS.
@@ -26,7 +26,8 @@ enum VFIOIRQ {
         info.argsz = UInt32(MemoryLayout<vfio_irq_info>.size)
         info.index = index
         guard husk_ioctl_ptr(fd, husk_vfio_req_device_get_irq_info(), &info) == 0,
-              info.flags & UInt32(VFIO_IRQ_INFO_EVENTFD) != 0 else { return 0 }
+            info.flags & UInt32(VFIO_IRQ_INFO_EVENTFD) != 0
+        else { return 0 }
         return info.count
     }
 

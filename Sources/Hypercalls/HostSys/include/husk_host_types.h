@@ -9,16 +9,16 @@
 
 /* One per thread that ever called into the host. */
 struct husk_thread_rec {
-    uint32_t id;          /* nonzero serial < 2^31: the owner id in lock words */
-    uint32_t cancel;      /* cancellation flag (atomic) */
-    uint32_t *wait_word;  /* futex word this thread sleeps on, or NULL (atomic) */
-    uint32_t sleep_word;  /* private futex word for sleep_ns/sleep_until */
-    uint32_t flags;       /* HUSK_REC_* */
-    void *tls;            /* the component's per-thread slot */
-    void *ctx;            /* husk_ctx of the component the thread works for */
-    uint64_t handle;      /* this thread's handle in the thread registry */
+    uint32_t id;         /* nonzero serial < 2^31: the owner id in lock words */
+    uint32_t cancel;     /* cancellation flag (atomic) */
+    uint32_t *wait_word; /* futex word this thread sleeps on, or NULL (atomic) */
+    uint32_t sleep_word; /* private futex word for sleep_ns/sleep_until */
+    uint32_t flags;      /* HUSK_REC_* */
+    void *tls;           /* the component's per-thread slot */
+    void *ctx;           /* husk_ctx of the component the thread works for */
+    uint64_t handle;     /* this thread's handle in the thread registry */
     pthread_t pthread;
-    void (*fn)(void *);   /* start routine of a component thread */
+    void (*fn)(void *); /* start routine of a component thread */
     void *arg;
     char name[16];
 };

@@ -13,8 +13,12 @@
  * the Swift fast paths compile to single instructions. */
 static inline uint32_t husk_atomic_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void husk_atomic_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
-static inline uint32_t husk_atomic_exchange_u32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
-static inline uint32_t husk_atomic_exchange_release_u32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_RELEASE); }
+static inline uint32_t husk_atomic_exchange_u32(uint32_t *p, uint32_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t husk_atomic_exchange_release_u32(uint32_t *p, uint32_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_RELEASE);
+}
 /* Returns 1 and stores desired if *p == expected (acquire on success). */
 static inline int husk_atomic_cas_acquire_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
@@ -22,8 +26,12 @@ static inline int husk_atomic_cas_acquire_u32(uint32_t *p, uint32_t expected, ui
 static inline int husk_atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
-static inline uint32_t husk_atomic_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
-static inline uint32_t husk_atomic_fetch_sub_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST); }
+static inline uint32_t husk_atomic_fetch_add_u32(uint32_t *p, uint32_t v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t husk_atomic_fetch_sub_u32(uint32_t *p, uint32_t v) {
+    return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST);
+}
 static inline void *husk_atomic_load_ptr(void *const *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void husk_atomic_store_ptr(void **p, void *v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static inline void husk_cpu_relax(void) { __builtin_ia32_pause(); }

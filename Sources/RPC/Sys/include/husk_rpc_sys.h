@@ -28,11 +28,11 @@ ssize_t husk_rpc_send(int fd, const void *buf, size_t len, const int *fds, int n
 
 /* What husk_rpc_recv found besides the bytes. */
 struct husk_rpc_recv_info {
-    int32_t nfds;        /* descriptors stored in fds[] (received close-on-exec) */
-    int32_t extra_fds;   /* descriptors beyond max_fds: already closed */
-    int32_t truncated;   /* MSG_TRUNC: the message was longer than len */
-    int32_t ctruncated;  /* MSG_CTRUNC: control data did not fit */
-    int32_t foreign_cmsg;/* ancillary data other than SCM_RIGHTS (ignored) */
+    int32_t nfds;         /* descriptors stored in fds[] (received close-on-exec) */
+    int32_t extra_fds;    /* descriptors beyond max_fds: already closed */
+    int32_t truncated;    /* MSG_TRUNC: the message was longer than len */
+    int32_t ctruncated;   /* MSG_CTRUNC: control data did not fit */
+    int32_t foreign_cmsg; /* ancillary data other than SCM_RIGHTS (ignored) */
 };
 /* Receive one message (blocking). Returns the message's real length (which
  * may exceed len when info->truncated), 0 at end of stream, or -1. The

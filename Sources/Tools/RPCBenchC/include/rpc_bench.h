@@ -65,8 +65,7 @@ int rpcbench_c_shm_checksum(struct husk_rpc_conn *c, struct husk_rpc_shm *shm, u
  *  `calls` echo.ping() calls; latencies go to lat_ns[client * calls + i].
  *  *errors counts failed calls and failed connections (each connection
  *  failure counts `calls`). Returns 0, or the errno of pthread_create. */
-int rpcbench_c_concurrent(const char *path, unsigned clients, uint64_t calls, uint64_t *lat_ns,
-                          uint64_t *errors);
+int rpcbench_c_concurrent(const char *path, unsigned clients, uint64_t calls, uint64_t *lat_ns, uint64_t *errors);
 
 #ifdef __cplusplus
 }

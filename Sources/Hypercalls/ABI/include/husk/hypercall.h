@@ -54,7 +54,7 @@
 #ifndef HUSK_HYPERCALL_H
 #define HUSK_HYPERCALL_H
 
-#include <stdint.h>   /* freestanding: provided by the compiler */
+#include <stdint.h> /* freestanding: provided by the compiler */
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,27 +69,27 @@ extern "C" {
 /* ---- Error codes. Values are fixed by this header. They equal Linux's errno
  * numbers so that the Linux host translates for free; hosts on other systems
  * translate their own codes to these. */
-#define HUSK_OK         0
-#define HUSK_EPERM      1   /* operation not permitted to this component */
-#define HUSK_ENOENT     2   /* no such device, file, key or index */
-#define HUSK_EINTR      4   /* cancelled: the calling thread's cancellation flag is set */
-#define HUSK_EIO        5   /* device or host I/O error */
-#define HUSK_EBADF      9   /* invalid, stale or foreign handle */
-#define HUSK_EAGAIN    11   /* resource temporarily exhausted, retry later */
-#define HUSK_ENOMEM    12   /* out of memory, address space or DMA space */
-#define HUSK_EACCES    13   /* host refused access (permissions) */
-#define HUSK_EFAULT    14   /* pointer argument NULL or outside what the host can reach */
-#define HUSK_EBUSY     16   /* held or in use (trylock failed, device already open) */
-#define HUSK_EEXIST    17   /* already exists / already established */
-#define HUSK_ENODEV    19   /* this backend has no such device or capability */
-#define HUSK_EINVAL    22   /* bad argument: zero/absurd size, misalignment, range */
-#define HUSK_ENOSPC    28   /* no space left on the backing store */
-#define HUSK_EROFS     30   /* write to a read-only block device */
-#define HUSK_ERANGE    34   /* output buffer too small */
-#define HUSK_EDEADLK   35   /* would deadlock (joining oneself) */
-#define HUSK_ENOSYS    38   /* operation not implemented by this host */
-#define HUSK_ENOTSUP   95   /* not supported in this mode (e.g. mapping a sim BAR) */
-#define HUSK_ETIMEDOUT 110  /* timed wait reached its deadline */
+#define HUSK_OK        0
+#define HUSK_EPERM     1   /* operation not permitted to this component */
+#define HUSK_ENOENT    2   /* no such device, file, key or index */
+#define HUSK_EINTR     4   /* cancelled: the calling thread's cancellation flag is set */
+#define HUSK_EIO       5   /* device or host I/O error */
+#define HUSK_EBADF     9   /* invalid, stale or foreign handle */
+#define HUSK_EAGAIN    11  /* resource temporarily exhausted, retry later */
+#define HUSK_ENOMEM    12  /* out of memory, address space or DMA space */
+#define HUSK_EACCES    13  /* host refused access (permissions) */
+#define HUSK_EFAULT    14  /* pointer argument NULL or outside what the host can reach */
+#define HUSK_EBUSY     16  /* held or in use (trylock failed, device already open) */
+#define HUSK_EEXIST    17  /* already exists / already established */
+#define HUSK_ENODEV    19  /* this backend has no such device or capability */
+#define HUSK_EINVAL    22  /* bad argument: zero/absurd size, misalignment, range */
+#define HUSK_ENOSPC    28  /* no space left on the backing store */
+#define HUSK_EROFS     30  /* write to a read-only block device */
+#define HUSK_ERANGE    34  /* output buffer too small */
+#define HUSK_EDEADLK   35  /* would deadlock (joining oneself) */
+#define HUSK_ENOSYS    38  /* operation not implemented by this host */
+#define HUSK_ENOTSUP   95  /* not supported in this mode (e.g. mapping a sim BAR) */
+#define HUSK_ETIMEDOUT 110 /* timed wait reached its deadline */
 
 /* The symbolic name of a code above ("EINVAL"; "OK" for 0), or NULL for a
  * value that is not one of them. The one table of these names for C: the
@@ -126,14 +126,14 @@ typedef uint64_t husk_handle;     /* 0 is never valid */
 typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 
 /* ---- Feature bits (struct husk_hyp.features). */
-#define HUSK_FEAT_PCI        (1ull << 0) /* pci_enumerate/dev_open/cfg_*: devices exist */
-#define HUSK_FEAT_BAR_MAP    (1ull << 1) /* bar_map can map MMIO BARs into the CPU */
-#define HUSK_FEAT_IRQ_INTX   (1ull << 2)
-#define HUSK_FEAT_IRQ_MSI    (1ull << 3)
-#define HUSK_FEAT_IRQ_MSIX   (1ull << 4)
-#define HUSK_FEAT_DMA        (1ull << 5) /* dma_alloc gives device-reachable memory */
-#define HUSK_FEAT_DMA_IOMMU  (1ull << 6) /* bus addresses differ from CPU addresses */
-#define HUSK_FEAT_BLK        (1ull << 7) /* blk_* on host files and block devices */
+#define HUSK_FEAT_PCI         (1ull << 0) /* pci_enumerate/dev_open/cfg_*: devices exist */
+#define HUSK_FEAT_BAR_MAP     (1ull << 1) /* bar_map can map MMIO BARs into the CPU */
+#define HUSK_FEAT_IRQ_INTX    (1ull << 2)
+#define HUSK_FEAT_IRQ_MSI     (1ull << 3)
+#define HUSK_FEAT_IRQ_MSIX    (1ull << 4)
+#define HUSK_FEAT_DMA         (1ull << 5) /* dma_alloc gives device-reachable memory */
+#define HUSK_FEAT_DMA_IOMMU   (1ull << 6) /* bus addresses differ from CPU addresses */
+#define HUSK_FEAT_BLK         (1ull << 7) /* blk_* on host files and block devices */
 #define HUSK_FEAT_DEV_RELEASE (1ull << 8) /* host may ask for a device back (dev_on_release) */
 
 /* ---- Log levels. */
@@ -147,7 +147,7 @@ typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 #define HUSK_PROT_WRITE 2u
 
 /* ---- thread_create flags. */
-#define HUSK_THREAD_JOINABLE 1u  /* without it the thread is detached */
+#define HUSK_THREAD_JOINABLE 1u /* without it the thread is detached */
 
 /* ---- rw_enter modes. */
 #define HUSK_RW_READER 1u
@@ -160,16 +160,16 @@ typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 #define HUSK_IRQ_MSIX 4u
 
 /* ---- BAR flags (husk_bar_info.flags). */
-#define HUSK_BAR_MMIO      1u
-#define HUSK_BAR_PIO       2u
-#define HUSK_BAR_MAPPABLE  4u  /* bar_map will succeed */
-#define HUSK_BAR_64BIT     8u
+#define HUSK_BAR_MMIO     1u
+#define HUSK_BAR_PIO      2u
+#define HUSK_BAR_MAPPABLE 4u /* bar_map will succeed */
+#define HUSK_BAR_64BIT    8u
 #define HUSK_BAR_PREFETCH 16u
 
 /* ---- blk_open flags. */
 #define HUSK_BLK_RDONLY 0u
 #define HUSK_BLK_RDWR   1u
-#define HUSK_BLK_DIRECT 2u  /* bypass the host page cache where the host can */
+#define HUSK_BLK_DIRECT 2u /* bypass the host page cache where the host can */
 
 /* ---- blk request operations. */
 #define HUSK_BLK_READ  1u
@@ -177,53 +177,53 @@ typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 #define HUSK_BLK_FLUSH 3u
 
 struct husk_dma_buf {
-    husk_handle handle;  /* for dma_free */
-    void *cpu;           /* CPU address, zero-filled, aligned as asked */
-    uint64_t bus;        /* address the device uses; differs from cpu under an IOMMU */
+    husk_handle handle; /* for dma_free */
+    void *cpu;          /* CPU address, zero-filled, aligned as asked */
+    uint64_t bus;       /* address the device uses; differs from cpu under an IOMMU */
     uint64_t size;
 };
 
 struct husk_pci_id {
     uint16_t vendor, device, subvendor, subdevice;
-    uint32_t class_code;   /* base class << 16 | subclass << 8 | prog-if */
+    uint32_t class_code; /* base class << 16 | subclass << 8 | prog-if */
     uint8_t revision;
     uint8_t reserved[3];
-    char address[32];      /* host's name for it, e.g. "0000:00:03.0" or "sim:1" */
+    char address[32]; /* host's name for it, e.g. "0000:00:03.0" or "sim:1" */
 };
 
 struct husk_bar_info {
-    uint64_t size;   /* 0: BAR not implemented */
-    uint32_t flags;  /* HUSK_BAR_* */
+    uint64_t size;  /* 0: BAR not implemented */
+    uint32_t flags; /* HUSK_BAR_* */
     uint32_t reserved;
 };
 
 struct husk_blk_info {
-    uint64_t size;         /* bytes */
-    uint32_t sector_size;  /* logical block size the host reports (512 for files) */
-    uint32_t read_only;    /* 1 if opened or only available read-only */
+    uint64_t size;        /* bytes */
+    uint32_t sector_size; /* logical block size the host reports (512 for files) */
+    uint32_t read_only;   /* 1 if opened or only available read-only */
 };
 
 /* An asynchronous block request. The caller owns the memory of the request
  * and of buf, but hands both to the host from blk_submit until `done` has
  * returned: it must not touch or free them in between. */
 struct husk_blk_req {
-    uint32_t op;           /* HUSK_BLK_READ / WRITE / FLUSH */
-    int32_t status;        /* out: HUSK_OK, HUSK_EIO, HUSK_ENOSPC, ... */
-    void *buf;             /* READ/WRITE data */
-    uint64_t len;          /* bytes; READ/WRITE require len > 0 */
-    uint64_t offset;       /* bytes from the start of the device */
+    uint32_t op;                            /* HUSK_BLK_READ / WRITE / FLUSH */
+    int32_t status;                         /* out: HUSK_OK, HUSK_EIO, HUSK_ENOSPC, ... */
+    void *buf;                              /* READ/WRITE data */
+    uint64_t len;                           /* bytes; READ/WRITE require len > 0 */
+    uint64_t offset;                        /* bytes from the start of the device */
     void (*done)(struct husk_blk_req *req); /* runs in irq context */
-    void *arg;             /* for the caller */
+    void *arg;                              /* for the caller */
     uint64_t host_private[2];
 };
 
 struct husk_hyp {
     uint32_t abi_major;
     uint32_t abi_minor;
-    uint32_t size;        /* sizeof(struct husk_hyp) in the host that filled it */
+    uint32_t size; /* sizeof(struct husk_hyp) in the host that filled it */
     uint32_t reserved0;
-    uint64_t features;    /* HUSK_FEAT_* */
-    const char *backend;  /* "posix", "sim", "vfio", "uio", or a port's name */
+    uint64_t features;   /* HUSK_FEAT_* */
+    const char *backend; /* "posix", "sim", "vfio", "uio", or a port's name */
 
     /* ==== Memory ===================================================== */
 
@@ -252,8 +252,7 @@ struct husk_hyp {
      * sim and vfio give an I/O virtual address behind an IOMMU; uio gives a
      * physical address from a pinned pool. Fails EINVAL, ENOMEM (no memory or
      * no free bus addresses below the limit), ENODEV (no DMA on this backend). */
-    int32_t (*dma_alloc)(husk_ctx *ctx, uint64_t size, uint64_t align,
-                         uint64_t max_bus_addr, struct husk_dma_buf *out);
+    int32_t (*dma_alloc)(husk_ctx *ctx, uint64_t size, uint64_t align, uint64_t max_bus_addr, struct husk_dma_buf *out);
     /* [blocks: no] [irq: no] Unmap and free. EBADF for an unknown handle. The
      * caller guarantees no device still uses the buffer. */
     int32_t (*dma_free)(husk_ctx *ctx, husk_handle buf);
@@ -264,8 +263,8 @@ struct husk_hyp {
      * bytes are shown by the OS). The new thread belongs to ctx's component.
      * flags: HUSK_THREAD_JOINABLE or 0 (detached). out may be NULL for a
      * detached thread. Fails EINVAL (NULL fn), EAGAIN (no more threads). */
-    int32_t (*thread_create)(husk_ctx *ctx, const char *name, void (*fn)(void *arg),
-                             void *arg, uint32_t flags, husk_handle *out);
+    int32_t (*thread_create)(husk_ctx *ctx, const char *name, void (*fn)(void *arg), void *arg, uint32_t flags,
+                             husk_handle *out);
     /* [blocks: yes] [irq: no] Wait for a joinable thread to end; the handle is
      * invalid afterwards. Not interruptible. Fails EBADF (unknown, detached or
      * already joined), EDEADLK (joining oneself). */
@@ -314,7 +313,7 @@ struct husk_hyp {
     /* ==== Reader/writer locks (never interruptible) ================== */
 
     int32_t (*rw_create)(husk_ctx *ctx, const char *name, husk_handle *out); /* as mutex_create */
-    int32_t (*rw_destroy)(husk_ctx *ctx, husk_handle rw);  /* EBADF; panics if held */
+    int32_t (*rw_destroy)(husk_ctx *ctx, husk_handle rw);                    /* EBADF; panics if held */
     /* [blocks: yes] [irq: no] mode HUSK_RW_READER or HUSK_RW_WRITER; EINVAL for
      * another mode; panics if the caller already holds it as writer. Waiting
      * writers go before new readers, so read holds are not recursive: entering
@@ -328,7 +327,7 @@ struct husk_hyp {
     /* ==== Condition variables ======================================== */
 
     int32_t (*cv_create)(husk_ctx *ctx, const char *name, husk_handle *out);
-    int32_t (*cv_destroy)(husk_ctx *ctx, husk_handle cv);  /* EBADF; EBUSY with waiters */
+    int32_t (*cv_destroy)(husk_ctx *ctx, husk_handle cv); /* EBADF; EBUSY with waiters */
     /* [blocks: yes] [irq: no] Atomically release m (held by the caller, else
      * panic) and wait; m is held again on return, whatever the result.
      * Spurious wake-ups are possible: wait in a loop. Returns 0, EINTR
@@ -408,14 +407,14 @@ struct husk_hyp {
      * mask of acceptable HUSK_IRQ_*; *kind gets the chosen one, *count the
      * vectors granted (1..want; INTx always 1). ENODEV if none of the kinds
      * exists, EBUSY if already allocated. */
-    int32_t (*irq_alloc)(husk_ctx *ctx, husk_handle dev, uint32_t kinds, uint32_t want,
-                         uint32_t *kind, uint32_t *count);
+    int32_t (*irq_alloc)(husk_ctx *ctx, husk_handle dev, uint32_t kinds, uint32_t want, uint32_t *kind,
+                         uint32_t *count);
     /* [blocks: no] [irq: no] Run handler(arg) on the vector's dedicated host
      * thread each time it fires; the handler runs in irq context, one call at
      * a time per vector. Return value: 1 handled, 0 not mine (for logs).
      * EINVAL (vector out of range), EEXIST (vector already has a handler). */
-    int32_t (*irq_establish)(husk_ctx *ctx, husk_handle dev, uint32_t vector,
-                             int32_t (*handler)(void *arg), void *arg, husk_handle *out);
+    int32_t (*irq_establish)(husk_ctx *ctx, husk_handle dev, uint32_t vector, int32_t (*handler)(void *arg), void *arg,
+                             husk_handle *out);
     /* [blocks: yes] [irq: no] Remove a handler; when it returns the handler is
      * not running and will not run again. EBADF. */
     int32_t (*irq_disestablish)(husk_ctx *ctx, husk_handle ih);
@@ -433,8 +432,7 @@ struct husk_hyp {
 
     /* [blocks: yes] [irq: no] Open a path with HUSK_BLK_* flags; info may be
      * NULL. ENOENT, EACCES, EROFS (RDWR on a read-only file), EINVAL. */
-    int32_t (*blk_open)(husk_ctx *ctx, const char *path, uint32_t flags,
-                        husk_handle *out, struct husk_blk_info *info);
+    int32_t (*blk_open)(husk_ctx *ctx, const char *path, uint32_t flags, husk_handle *out, struct husk_blk_info *info);
     /* [blocks: yes] [irq: no] Synchronous transfer of exactly len bytes at
      * offset. EINVAL (len 0, or offset+len beyond the end), EROFS, EIO, ENOSPC,
      * EBADF. With HUSK_BLK_DIRECT, buf, len and offset must be sector-aligned
@@ -456,9 +454,8 @@ struct husk_hyp {
 
 /* Is `slot` present in this host's table? For operations appended after the
  * ABI version a component requires. */
-#define HUSK_HYP_HAS(hyp, slot)                                               \
-    ((hyp)->size >= __builtin_offsetof(struct husk_hyp, slot) +               \
-                        sizeof((hyp)->slot) && (hyp)->slot != 0)
+#define HUSK_HYP_HAS(hyp, slot) \
+    ((hyp)->size >= __builtin_offsetof(struct husk_hyp, slot) + sizeof((hyp)->slot) && (hyp)->slot != 0)
 
 /* ---- Components ---------------------------------------------------------- */
 
@@ -471,13 +468,13 @@ struct husk_hyp {
  * components so that dependencies initialise first, calls init, then run (if
  * any) on a host thread, and fini in reverse order. */
 struct husk_component {
-    uint32_t abi_major;          /* HUSK_ABI_MAJOR the component was built for */
-    uint32_t abi_minor;          /* lowest minor it needs */
-    const char *name;            /* unique, [a-z0-9_-]+ */
-    const char *description;     /* one line for `husk components` */
-    uint32_t kind;               /* HUSK_KIND_* */
+    uint32_t abi_major;      /* HUSK_ABI_MAJOR the component was built for */
+    uint32_t abi_minor;      /* lowest minor it needs */
+    const char *name;        /* unique, [a-z0-9_-]+ */
+    const char *description; /* one line for `husk components` */
+    uint32_t kind;           /* HUSK_KIND_* */
     uint32_t reserved;
-    const char *const *depends;  /* NULL-terminated names, or NULL */
+    const char *const *depends; /* NULL-terminated names, or NULL */
     /* [blocks: yes] Set up; keep hyp for later calls. Non-zero refuses the
      * component (and everything that depends on it). */
     int32_t (*init)(husk_ctx *ctx, const struct husk_hyp *hyp);
@@ -495,20 +492,19 @@ struct husk_component {
  * descriptor (a link set, as NetBSD's rump keeps its modules): the host
  * walks __start_/__stop_husk_components, so linking a component in is all
  * it takes to register it. */
-#define HUSK_COMPONENT_LINK_SET "husk_components"
+#define HUSK_COMPONENT_LINK_SET     "husk_components"
 
 #ifdef HUSK_COMPONENT_SHARED
-#define HUSK_COMPONENT_EXPORT(NAME)                                          \
-    __attribute__((visibility("default")))                                    \
-    const struct husk_component *husk_component_entry(void);                  \
-    __attribute__((visibility("default")))                                    \
-    const struct husk_component *husk_component_entry(void) {                 \
-        return &husk_component_##NAME;                                        \
+#define HUSK_COMPONENT_EXPORT(NAME)                                                                  \
+    __attribute__((visibility("default"))) const struct husk_component *husk_component_entry(void);  \
+    __attribute__((visibility("default"))) const struct husk_component *husk_component_entry(void) { \
+        return &husk_component_##NAME;                                                               \
     }
 #else
-#define HUSK_COMPONENT_EXPORT(NAME)                                          \
-    __attribute__((used, section(HUSK_COMPONENT_LINK_SET)))                   \
-    static const struct husk_component *const husk_component_link_##NAME =   \
+#define HUSK_COMPONENT_EXPORT(NAME)                                                                               \
+    __attribute__((                                                                                               \
+        used,                                                                                                     \
+        section(HUSK_COMPONENT_LINK_SET))) static const struct husk_component *const husk_component_link_##NAME = \
         &husk_component_##NAME;
 #endif
 
@@ -528,9 +524,9 @@ struct husk_component {
 #define HUSK_COMPONENT(NAME) HUSK_COMPONENT_DEFINE_(NAME)
 /* One level of indirection so that NAME is macro-expanded before any use:
  * a NAME that is itself a macro names one symbol everywhere. */
-#define HUSK_COMPONENT_DEFINE_(NAME)                                          \
-    extern const struct husk_component husk_component_##NAME;                 \
-    HUSK_COMPONENT_EXPORT(NAME)                                               \
+#define HUSK_COMPONENT_DEFINE_(NAME)                          \
+    extern const struct husk_component husk_component_##NAME; \
+    HUSK_COMPONENT_EXPORT(NAME)                               \
     const struct husk_component husk_component_##NAME
 
 #ifdef __cplusplus

@@ -39,8 +39,8 @@ static inline uint32_t husk_vfio_pci_req_irq_index(void) { return VFIO_PCI_REQ_I
  * flags: VFIO_IRQ_SET_DATA_* | VFIO_IRQ_SET_ACTION_*. With DATA_EVENTFD, fds
  * holds count descriptors (-1 detaches one); otherwise fds is ignored.
  * Returns 0 or -errno. */
-int husk_vfio_set_irqs(int device_fd, uint32_t index, uint32_t flags,
-                       uint32_t start, uint32_t count, const int32_t *fds);
+int husk_vfio_set_irqs(int device_fd, uint32_t index, uint32_t flags, uint32_t start, uint32_t count,
+                       const int32_t *fds);
 
 /* VFIO_IOMMU_MAP_DMA (device read+write) / VFIO_IOMMU_UNMAP_DMA. 0 or -errno. */
 int husk_vfio_map_dma(int container_fd, uint64_t vaddr, uint64_t iova, uint64_t size);
@@ -51,8 +51,7 @@ int husk_vfio_unmap_dma(int container_fd, uint64_t iova, uint64_t size);
  * the IOVA-range capability. Returns the number of ranges found (may exceed
  * max; only max are stored), 0 when the kernel does not report ranges, or
  * -errno. */
-int husk_vfio_iommu_info(int container_fd, uint64_t *pgsizes,
-                         uint64_t *starts, uint64_t *ends, int max);
+int husk_vfio_iommu_info(int container_fd, uint64_t *pgsizes, uint64_t *starts, uint64_t *ends, int max);
 #endif /* __linux__ */
 
 /* ---- Volatile MMIO accessors for mapped BARs (one access of the given width). */

@@ -51,9 +51,9 @@ extern "C" {
 /** Protocol version this library speaks. */
 #define HUSK_RPC_PROTOCOL_VERSION 1u
 /** Size of the message header. */
-#define HUSK_RPC_HEADER_SIZE 40u
+#define HUSK_RPC_HEADER_SIZE      40u
 /** Most descriptors the library accepts on one received message. */
-#define HUSK_RPC_MAX_REPLY_FDS 16u
+#define HUSK_RPC_MAX_REPLY_FDS    16u
 
 /** A connection to a server (opaque). */
 struct husk_rpc_conn;
@@ -189,9 +189,8 @@ struct husk_rpc_reply {
  * nothing to release), or a library status as described at the top. A
  * reply's `signal` is raised before this returns.
  */
-int husk_rpc_call(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation,
-                  const void *payload, size_t payload_len, const int *fds, unsigned nfds,
-                  struct husk_rpc_reply *reply);
+int husk_rpc_call(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation, const void *payload,
+                  size_t payload_len, const int *fds, unsigned nfds, struct husk_rpc_reply *reply);
 
 /** husk_rpc_call_flags(): the operation is idempotent, so a request lost
  *  with a dead connection may be sent again after a reconnect. */
@@ -203,8 +202,8 @@ int husk_rpc_call(struct husk_rpc_conn *conn, uint32_t interface, uint32_t opera
  * an idempotent call may be sent more than once (husk_rpc_set_reconnect);
  * on an adopted handle of a restarted server it returns ESTALE.
  */
-int husk_rpc_call_flags(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation,
-                        const void *payload, size_t payload_len, const int *fds, unsigned nfds, uint32_t flags,
+int husk_rpc_call_flags(struct husk_rpc_conn *conn, uint32_t interface, uint32_t operation, const void *payload,
+                        size_t payload_len, const int *fds, unsigned nfds, uint32_t flags,
                         struct husk_rpc_reply *reply);
 
 /** Free a reply's payload and close the descriptors not taken. */
@@ -226,8 +225,8 @@ int husk_rpc_cancel(struct husk_rpc_conn *conn);
 /** Handler for EVENT messages that arrive while a call waits. `fds` may be
  *  modified: set an entry to -1 to keep that descriptor; the library closes
  *  the others after the handler returns. Fragmented events are dropped. */
-typedef void (*husk_rpc_event_handler)(void *context, uint32_t interface, uint32_t operation,
-                                       const uint8_t *payload, size_t payload_len, int *fds, unsigned nfds);
+typedef void (*husk_rpc_event_handler)(void *context, uint32_t interface, uint32_t operation, const uint8_t *payload,
+                                       size_t payload_len, int *fds, unsigned nfds);
 
 /** Install an event handler (NULL: events are discarded). */
 void husk_rpc_set_event_handler(struct husk_rpc_conn *conn, husk_rpc_event_handler handler, void *context);

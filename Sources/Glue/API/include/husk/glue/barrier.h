@@ -30,17 +30,17 @@ static inline void membar_consumer(void) { __atomic_thread_fence(__ATOMIC_ACQUIR
 /* x86 orders ordinary accesses to uncached MMIO already; the fences also
  * cover write-combining mappings (prefetchable BARs) and non-temporal
  * stores, and the "memory" clobber stops the compiler from reordering. */
-static inline void dev_mb(void)  { __asm__ __volatile__("mfence" ::: "memory"); }
+static inline void dev_mb(void) { __asm__ __volatile__("mfence" ::: "memory"); }
 static inline void dev_rmb(void) { __asm__ __volatile__("lfence" ::: "memory"); }
 static inline void dev_wmb(void) { __asm__ __volatile__("sfence" ::: "memory"); }
 #elif defined(__aarch64__)
 /* Device memory needs DSB, not just DMB, to order against the device. */
-static inline void dev_mb(void)  { __asm__ __volatile__("dsb sy" ::: "memory"); }
+static inline void dev_mb(void) { __asm__ __volatile__("dsb sy" ::: "memory"); }
 static inline void dev_rmb(void) { __asm__ __volatile__("dsb ld" ::: "memory"); }
 static inline void dev_wmb(void) { __asm__ __volatile__("dsb st" ::: "memory"); }
 #else
 /* Other CPUs: the strongest portable fence. A port should refine this. */
-static inline void dev_mb(void)  { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void dev_mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void dev_rmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void dev_wmb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 #endif

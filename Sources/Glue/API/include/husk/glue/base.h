@@ -17,8 +17,7 @@ extern "C" {
 typedef uint64_t bus_addr_t;
 typedef uint64_t bus_size_t;
 
-
-#define GLUE_NORETURN __attribute__((__noreturn__))
+#define GLUE_NORETURN         __attribute__((__noreturn__))
 #define GLUE_PRINTFLIKE(f, a) __attribute__((__format__(__printf__, f, a)))
 
 #ifdef __cplusplus

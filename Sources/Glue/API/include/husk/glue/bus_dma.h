@@ -24,18 +24,18 @@ extern "C" {
 #endif
 
 typedef struct bus_dma_segment {
-    bus_addr_t ds_addr;       /* bus address: program the device with this */
+    bus_addr_t ds_addr; /* bus address: program the device with this */
     bus_size_t ds_len;
-    void *ds_vaddr;           /* CPU address */
-    husk_handle ds_handle;    /* glue-private */
-    husk_ctx *ds_ctx;         /* glue-private: owning component */
+    void *ds_vaddr;        /* CPU address */
+    husk_handle ds_handle; /* glue-private */
+    husk_ctx *ds_ctx;      /* glue-private: owning component */
 } bus_dma_segment_t;
 
 struct glue_dmamap {
-    bus_size_t dm_maxsize;    /* largest load accepted */
-    bus_addr_t dm_maxaddr;    /* loads must end at or below this bus address (0: any) */
-    bus_size_t dm_mapsize;    /* bytes loaded, 0 when unloaded */
-    uint32_t dm_nsegs;        /* 0 or 1 */
+    bus_size_t dm_maxsize; /* largest load accepted */
+    bus_addr_t dm_maxaddr; /* loads must end at or below this bus address (0: any) */
+    bus_size_t dm_mapsize; /* bytes loaded, 0 when unloaded */
+    uint32_t dm_nsegs;     /* 0 or 1 */
     uint32_t dm_reserved;
     bus_dma_segment_t dm_segs[1];
 };
@@ -77,11 +77,11 @@ void glue_bus_dmamap_destroy(bus_dmamap_t map);
 #define BUS_DMASYNC_PREWRITE  0x04
 #define BUS_DMASYNC_POSTWRITE 0x08
 static inline void bus_dmamap_sync(bus_dmamap_t map, bus_addr_t offset, bus_size_t len, int ops) {
-    (void)map; (void)offset; (void)len;
-    if (ops & (BUS_DMASYNC_PREREAD | BUS_DMASYNC_PREWRITE))
-        dev_wmb();
-    if (ops & BUS_DMASYNC_POSTREAD)
-        dev_rmb();
+    (void)map;
+    (void)offset;
+    (void)len;
+    if (ops & (BUS_DMASYNC_PREREAD | BUS_DMASYNC_PREWRITE)) dev_wmb();
+    if (ops & BUS_DMASYNC_POSTREAD) dev_rmb();
 }
 
 static inline int bus_dmamem_alloc(bus_size_t size, bus_size_t align, bus_addr_t maxaddr, bus_dma_segment_t *seg) {
@@ -91,7 +91,9 @@ static inline void bus_dmamem_free(bus_dma_segment_t *seg) { glue_bus_dmamem_fre
 static inline int bus_dmamap_create(bus_size_t maxsize, bus_addr_t maxaddr, bus_dmamap_t *out) {
     return glue_bus_dmamap_create(maxsize, maxaddr, out);
 }
-static inline int bus_dmamap_load(bus_dmamap_t map, void *buf, bus_size_t len) { return glue_bus_dmamap_load(map, buf, len); }
+static inline int bus_dmamap_load(bus_dmamap_t map, void *buf, bus_size_t len) {
+    return glue_bus_dmamap_load(map, buf, len);
+}
 static inline void bus_dmamap_unload(bus_dmamap_t map) { glue_bus_dmamap_unload(map); }
 static inline void bus_dmamap_destroy(bus_dmamap_t map) { glue_bus_dmamap_destroy(map); }
 

@@ -29,28 +29,28 @@ extern "C" {
 struct pci_attach_args;
 
 struct glue_bus_space {
-    volatile uint8_t *bs_va;          /* CPU mapping of the region, or NULL */
-    const struct husk_hyp *bs_hyp;    /* for the hypercall path */
-    husk_ctx *bs_ctx;                 /* component that mapped it */
+    volatile uint8_t *bs_va;       /* CPU mapping of the region, or NULL */
+    const struct husk_hyp *bs_hyp; /* for the hypercall path */
+    husk_ctx *bs_ctx;              /* component that mapped it */
     husk_handle bs_dev;
     uint32_t bs_bar;
-    uint32_t bs_errors;               /* failed hypercall accesses (approximate) */
-    bus_size_t bs_offset;             /* region start inside the BAR */
-    bus_size_t bs_size;               /* region length */
+    uint32_t bs_errors;   /* failed hypercall accesses (approximate) */
+    bus_size_t bs_offset; /* region start inside the BAR */
+    bus_size_t bs_size;   /* region length */
 };
 typedef struct glue_bus_space *bus_space_handle_t;
 
 /* [blocks: no] [irq: no] Map [offset, offset+size) of BAR bar (size 0: to
  * the end of the BAR). 0, HUSK_EINVAL (no such BAR, range outside it),
  * HUSK_ENOMEM. The handle stays valid until bus_space_unmap or detach. */
-int glue_bus_space_map(struct pci_attach_args *pa, uint32_t bar, bus_size_t offset,
-                       bus_size_t size, bus_space_handle_t *out);
+int glue_bus_space_map(struct pci_attach_args *pa, uint32_t bar, bus_size_t offset, bus_size_t size,
+                       bus_space_handle_t *out);
 /* [blocks: no] [irq: no] Release the handle (the BAR mapping itself lives
  * until the device is closed). NULL is ignored. */
 void glue_bus_space_unmap(bus_space_handle_t h);
 
-static inline int bus_space_map(struct pci_attach_args *pa, uint32_t bar, bus_size_t off,
-                                bus_size_t size, bus_space_handle_t *out) {
+static inline int bus_space_map(struct pci_attach_args *pa, uint32_t bar, bus_size_t off, bus_size_t size,
+                                bus_space_handle_t *out) {
     return glue_bus_space_map(pa, bar, off, size, out);
 }
 static inline void bus_space_unmap(bus_space_handle_t h) { glue_bus_space_unmap(h); }
@@ -65,21 +65,19 @@ static inline uint64_t bus_space_read_hyp(bus_space_handle_t h, bus_size_t o, ui
     return v;
 }
 static inline void bus_space_write_hyp(bus_space_handle_t h, bus_size_t o, uint32_t width, uint64_t v) {
-    if (h->bs_hyp->bar_write(h->bs_ctx, h->bs_dev, h->bs_bar, h->bs_offset + o, width, v) != HUSK_OK)
-        h->bs_errors++;
+    if (h->bs_hyp->bar_write(h->bs_ctx, h->bs_dev, h->bs_bar, h->bs_offset + o, width, v) != HUSK_OK) h->bs_errors++;
 }
 
-#define GLUE_BUS_SPACE_RW(N, T)                                                    \
-    static inline T bus_space_read_##N(bus_space_handle_t h, bus_size_t o) {       \
-        if (h->bs_va != NULL)                                                      \
-            return *(volatile T *)(h->bs_va + o);                                  \
-        return (T)bus_space_read_hyp(h, o, N);                                   \
-    }                                                                              \
+#define GLUE_BUS_SPACE_RW(N, T)                                                       \
+    static inline T bus_space_read_##N(bus_space_handle_t h, bus_size_t o) {          \
+        if (h->bs_va != NULL) return *(volatile T *)(h->bs_va + o);                   \
+        return (T)bus_space_read_hyp(h, o, N);                                        \
+    }                                                                                 \
     static inline void bus_space_write_##N(bus_space_handle_t h, bus_size_t o, T v) { \
-        if (h->bs_va != NULL)                                                      \
-            *(volatile T *)(h->bs_va + o) = v;                                     \
-        else                                                                       \
-            bus_space_write_hyp(h, o, N, v);                                     \
+        if (h->bs_va != NULL)                                                         \
+            *(volatile T *)(h->bs_va + o) = v;                                        \
+        else                                                                          \
+            bus_space_write_hyp(h, o, N, v);                                          \
     }
 GLUE_BUS_SPACE_RW(1, uint8_t)
 GLUE_BUS_SPACE_RW(2, uint16_t)
@@ -94,7 +92,9 @@ GLUE_BUS_SPACE_RW(8, uint64_t)
 #define BUS_SPACE_BARRIER_READ  0x1
 #define BUS_SPACE_BARRIER_WRITE 0x2
 static inline void bus_space_barrier(bus_space_handle_t h, bus_size_t offset, bus_size_t len, int flags) {
-    (void)h; (void)offset; (void)len;
+    (void)h;
+    (void)offset;
+    (void)len;
     if ((flags & (BUS_SPACE_BARRIER_READ | BUS_SPACE_BARRIER_WRITE)) ==
         (BUS_SPACE_BARRIER_READ | BUS_SPACE_BARRIER_WRITE))
         dev_mb();

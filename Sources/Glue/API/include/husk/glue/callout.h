@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 typedef struct callout {
-    void *c_glue;   /* glue-private; NULL before callout_init */
+    void *c_glue; /* glue-private; NULL before callout_init */
 } callout_t;
 
 /* [blocks: no] [irq: no] Prepare c to call fn(arg); starts the component's
@@ -48,7 +48,9 @@ void glue_callout_destroy(callout_t *c);
 
 static inline int callout_init(callout_t *c, void (*fn)(void *), void *arg) { return glue_callout_init(c, fn, arg); }
 static inline void callout_schedule(callout_t *c, uint64_t delay_ns) { glue_callout_schedule(c, delay_ns); }
-static inline void callout_schedule_periodic(callout_t *c, uint64_t period_ns) { glue_callout_schedule_periodic(c, period_ns); }
+static inline void callout_schedule_periodic(callout_t *c, uint64_t period_ns) {
+    glue_callout_schedule_periodic(c, period_ns);
+}
 static inline bool callout_stop(callout_t *c) { return glue_callout_stop(c); }
 static inline bool callout_halt(callout_t *c) { return glue_callout_halt(c); }
 static inline bool callout_pending(callout_t *c) { return glue_callout_pending(c); }

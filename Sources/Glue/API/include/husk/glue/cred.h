@@ -23,9 +23,9 @@ extern "C" {
 
 struct glue_cred {
     uint32_t uid;
-    uint32_t gid;            /* primary group */
-    uint32_t ngroups;        /* entries of groups[] filled (<= GLUE_CRED_MAX_GROUPS) */
-    uint32_t ngroups_total;  /* supplementary groups the caller has (may exceed ngroups) */
+    uint32_t gid;           /* primary group */
+    uint32_t ngroups;       /* entries of groups[] filled (<= GLUE_CRED_MAX_GROUPS) */
+    uint32_t ngroups_total; /* supplementary groups the caller has (may exceed ngroups) */
     uint32_t groups[GLUE_CRED_MAX_GROUPS];
 };
 

@@ -30,19 +30,19 @@ extern "C" {
 /* Request operations. */
 #define DISK_OP_READ  1u
 #define DISK_OP_WRITE 2u
-#define DISK_OP_FLUSH 3u  /* durable: every write completed before the flush was submitted */
+#define DISK_OP_FLUSH 3u /* durable: every write completed before the flush was submitted */
 
 /* disk_info.flags */
-#define DISK_F_READONLY 1u  /* writes fail with HUSK_EROFS */
-#define DISK_F_FLUSH    2u  /* the device has a volatile cache; FLUSH reaches the medium */
-#define DISK_F_DISCARD  4u  /* reserved: no DISK_OP for it yet */
+#define DISK_F_READONLY 1u /* writes fail with HUSK_EROFS */
+#define DISK_F_FLUSH    2u /* the device has a volatile cache; FLUSH reaches the medium */
+#define DISK_F_DISCARD  4u /* reserved: no DISK_OP for it yet */
 
 struct disk_info {
-    uint64_t block_count;   /* device size in blocks */
-    uint32_t block_size;    /* bytes per block: 512 or a power of two up to 64 KiB */
-    uint32_t flags;         /* DISK_F_* */
-    uint32_t max_transfer;  /* largest READ/WRITE in bytes, a multiple of block_size (0: no limit) */
-    uint32_t queue_depth;   /* requests the provider accepts at once before HUSK_EAGAIN (0: no limit) */
+    uint64_t block_count;  /* device size in blocks */
+    uint32_t block_size;   /* bytes per block: 512 or a power of two up to 64 KiB */
+    uint32_t flags;        /* DISK_F_* */
+    uint32_t max_transfer; /* largest READ/WRITE in bytes, a multiple of block_size (0: no limit) */
+    uint32_t queue_depth;  /* requests the provider accepts at once before HUSK_EAGAIN (0: no limit) */
 };
 
 struct disk_req;
@@ -52,17 +52,17 @@ typedef void (*disk_done_fn)(struct disk_req *req);
  * until `done` has been called the provider may use both, the consumer must
  * not touch them. */
 struct disk_req {
-    uint32_t op;            /* DISK_OP_* */
-    int32_t status;         /* out: 0, HUSK_EIO, HUSK_EROFS, HUSK_ENOTSUP, HUSK_EINTR, ... */
-    void *data;             /* READ/WRITE: len bytes of CPU memory */
-    uint64_t offset;        /* bytes; a multiple of block_size */
-    uint64_t len;           /* bytes; a multiple of block_size, > 0, <= max_transfer (READ/WRITE) */
-    disk_done_fn done;      /* called exactly once, in irq context */
-    void *arg;              /* for the consumer */
+    uint32_t op;       /* DISK_OP_* */
+    int32_t status;    /* out: 0, HUSK_EIO, HUSK_EROFS, HUSK_ENOTSUP, HUSK_EINTR, ... */
+    void *data;        /* READ/WRITE: len bytes of CPU memory */
+    uint64_t offset;   /* bytes; a multiple of block_size */
+    uint64_t len;      /* bytes; a multiple of block_size, > 0, <= max_transfer (READ/WRITE) */
+    disk_done_fn done; /* called exactly once, in irq context */
+    void *arg;         /* for the consumer */
     uint64_t provider_private[4];
 };
 
-#define DISK_NAME_MAX 31u  /* bytes of a disk name, without the NUL */
+#define DISK_NAME_MAX 31u /* bytes of a disk name, without the NUL */
 
 /* [blocks: no] [irq: yes] Is s a disk name of 1..max_len (<= DISK_NAME_MAX)
  * bytes of [A-Za-z0-9_.-]? The rule disk_register applies; providers that
@@ -71,23 +71,22 @@ static inline bool disk_name_valid(const char *s, size_t max_len) {
     size_t n = 0;
     for (; s[n] != '\0'; n++) {
         char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok || n >= max_len)
-            return false;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                  c == '-';
+        if (!ok || n >= max_len) return false;
     }
     return n > 0;
 }
 
 struct disk {
-    const char *name;       /* unique among registered disks: disk_name_valid(name, DISK_NAME_MAX) */
-    struct disk_info info;  /* fixed while registered */
+    const char *name;      /* unique among registered disks: disk_name_valid(name, DISK_NAME_MAX) */
+    struct disk_info info; /* fixed while registered */
     /* [blocks: no] [irq: yes] Start req (already checked against info by the
      * glue: op, alignment, range, read-only, max_transfer). Return 0 and
      * call req->done exactly once later; or return an error (HUSK_EAGAIN:
      * queue full, retry after a completion) and never call done. */
     int (*submit)(void *priv, struct disk_req *req);
-    void *priv;             /* first argument of submit and transfer */
+    void *priv; /* first argument of submit and transfer */
     /* [blocks: yes] [irq: no] Optional (NULL if absent): carry out one
      * request (op DISK_OP_*, checked by the glue like submit's) on the
      * calling thread and return its status. For providers whose I/O is a
@@ -96,7 +95,7 @@ struct disk {
     int (*transfer)(void *priv, uint32_t op, void *data, uint64_t offset, uint64_t len);
 };
 
-struct disk_ref;            /* a consumer's reference; opaque */
+struct disk_ref; /* a consumer's reference; opaque */
 
 /* [blocks: no] [irq: no] Offer d (the struct must stay valid until
  * unregistered). 0, HUSK_EINVAL (bad name, no submit, block size not a power

@@ -26,20 +26,19 @@ extern "C" {
 typedef void (*dma_done_fn)(void *arg, int status);
 
 struct dma_engine {
-    const char *name;         /* unique among registered engines */
+    const char *name; /* unique among registered engines */
     /* [blocks: no] [irq: yes] Start copying len bytes from bus address src to
      * dst (both in DMA memory below max_bus_addr, len <= max_len, both
      * checked by the glue). Return 0 and call done(arg, status) exactly once
      * later, in irq context (status 0 or an HUSK_E* code); or return an error
      * (HUSK_EAGAIN: queue full) and never call done. */
-    int (*copy)(void *priv, uint64_t dst_bus, uint64_t src_bus, uint64_t len,
-                dma_done_fn done, void *arg);
-    void *priv;               /* first argument of copy */
-    uint64_t max_len;         /* largest single copy (0: no limit) */
-    uint64_t max_bus_addr;    /* buffers must end at or below this (0: none) */
+    int (*copy)(void *priv, uint64_t dst_bus, uint64_t src_bus, uint64_t len, dma_done_fn done, void *arg);
+    void *priv;            /* first argument of copy */
+    uint64_t max_len;      /* largest single copy (0: no limit) */
+    uint64_t max_bus_addr; /* buffers must end at or below this (0: none) */
 };
 
-struct dma_chan;              /* a client's reference; opaque */
+struct dma_chan; /* a client's reference; opaque */
 
 /* [blocks: no] [irq: no] Offer eng (the struct must stay valid until
  * unregistered). 0, HUSK_EINVAL (no name or copy), HUSK_EEXIST (name taken). */
@@ -63,14 +62,15 @@ const char *glue_dma_chan_name(const struct dma_chan *ch);
  * done is called later; or HUSK_ENODEV (engine unregistered), HUSK_EINVAL
  * (len 0 or above max_len, range above max_bus_addr), or the engine's error;
  * done is then never called. */
-int glue_dma_engine_copy(struct dma_chan *ch, uint64_t dst_bus, uint64_t src_bus, uint64_t len,
-                         dma_done_fn done, void *arg);
+int glue_dma_engine_copy(struct dma_chan *ch, uint64_t dst_bus, uint64_t src_bus, uint64_t len, dma_done_fn done,
+                         void *arg);
 
 static inline int dma_engine_register(const struct dma_engine *e) { return glue_dma_engine_register(e); }
 static inline void dma_engine_unregister(const struct dma_engine *e) { glue_dma_engine_unregister(e); }
 static inline struct dma_chan *dma_engine_get(const char *name) { return glue_dma_engine_get(name); }
 static inline void dma_engine_put(struct dma_chan *ch) { glue_dma_engine_put(ch); }
-static inline int dma_engine_copy(struct dma_chan *ch, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done, void *arg) {
+static inline int dma_engine_copy(struct dma_chan *ch, uint64_t dst, uint64_t src, uint64_t len, dma_done_fn done,
+                                  void *arg) {
     return glue_dma_engine_copy(ch, dst, src, len, done, arg);
 }
 

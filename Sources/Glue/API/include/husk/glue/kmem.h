@@ -12,8 +12,8 @@
 extern "C" {
 #endif
 
-#define KM_SLEEP   0x1  /* may wait for memory; never returns NULL */
-#define KM_NOSLEEP 0x2  /* returns NULL at once when memory is short */
+#define KM_SLEEP   0x1 /* may wait for memory; never returns NULL */
+#define KM_NOSLEEP 0x2 /* returns NULL at once when memory is short */
 
 /* [blocks: KM_SLEEP may] [irq: no] size bytes aligned to 16. size 0 panics.
  * KM_SLEEP retries for up to 10 s when the host is out of memory, then

@@ -45,16 +45,13 @@ void glue_panicf(const char *fmt, ...) GLUE_PRINTFLIKE(1, 2) GLUE_NORETURN;
 /* [blocks: no] [irq: yes] Format into buf (always NUL-terminated when
  * size > 0). Returns the length the whole output would have had. */
 int glue_snprintf(char *buf, size_t size, const char *fmt, ...) GLUE_PRINTFLIKE(3, 4);
-int glue_vsnprintf(char *buf, size_t size, const char *fmt, __builtin_va_list ap)
-    GLUE_PRINTFLIKE(3, 0);
+int glue_vsnprintf(char *buf, size_t size, const char *fmt, __builtin_va_list ap) GLUE_PRINTFLIKE(3, 0);
 
 /* Panic unless cond holds. Always compiled in: drivers are small and a
  * wrong assumption about a device should stop it, not corrupt memory. */
-#define KASSERT(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            glue_panicf("assertion \"%s\" failed at %s:%d", #cond, __FILE__,   \
-                        __LINE__);                                             \
+#define KASSERT(cond)                                                                            \
+    do {                                                                                         \
+        if (!(cond)) glue_panicf("assertion \"%s\" failed at %s:%d", #cond, __FILE__, __LINE__); \
     } while (0)
 
 #ifdef __cplusplus

@@ -23,8 +23,8 @@ extern "C" {
 #endif
 
 typedef struct kmutex {
-    husk_handle mtx_handle;   /* 0 until mutex_init succeeded */
-    husk_ctx *mtx_ctx;        /* owning component */
+    husk_handle mtx_handle; /* 0 until mutex_init succeeded */
+    husk_ctx *mtx_ctx;      /* owning component */
 } kmutex_t;
 
 typedef struct krwlock {
@@ -111,7 +111,9 @@ static inline void cv_destroy(kcondvar_t *cv) { glue_cv_destroy(cv); }
 static inline int cv_wait(kcondvar_t *cv, kmutex_t *m) { return glue_cv_wait(cv, m); }
 static inline int cv_wait_sig(kcondvar_t *cv, kmutex_t *m) { return glue_cv_wait_sig(cv, m); }
 static inline int cv_timedwait(kcondvar_t *cv, kmutex_t *m, uint64_t ns) { return glue_cv_timedwait(cv, m, ns); }
-static inline int cv_timedwait_sig(kcondvar_t *cv, kmutex_t *m, uint64_t ns) { return glue_cv_timedwait_sig(cv, m, ns); }
+static inline int cv_timedwait_sig(kcondvar_t *cv, kmutex_t *m, uint64_t ns) {
+    return glue_cv_timedwait_sig(cv, m, ns);
+}
 static inline void cv_signal(kcondvar_t *cv) { glue_cv_signal(cv); }
 static inline void cv_broadcast(kcondvar_t *cv) { glue_cv_broadcast(cv); }
 

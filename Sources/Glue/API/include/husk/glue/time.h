@@ -28,7 +28,7 @@ int glue_sleep_ns(uint64_t ns);
 void glue_delay_ns(uint64_t ns);
 
 /* NetBSD's DELAY(microseconds). */
-#define DELAY(us) glue_delay_ns((uint64_t)(us) * GLUE_NS_PER_US)
+#define DELAY(us) glue_delay_ns((uint64_t)(us)*GLUE_NS_PER_US)
 
 #ifdef __cplusplus
 }

@@ -20,15 +20,15 @@ extern "C" {
 struct work;
 typedef void (*work_fn_t)(struct work *wk, void *arg);
 
-struct work {            /* zero-initialise before first use */
-    struct work *wk_next;    /* glue-private */
-    work_fn_t wk_fn;         /* glue-private: set by enqueue */
-    void *wk_arg;            /* glue-private: set by enqueue */
-    uint32_t wk_state;       /* glue-private */
+struct work {             /* zero-initialise before first use */
+    struct work *wk_next; /* glue-private */
+    work_fn_t wk_fn;      /* glue-private: set by enqueue */
+    void *wk_arg;         /* glue-private: set by enqueue */
+    uint32_t wk_state;    /* glue-private */
     uint32_t wk_reserved;
 };
 
-struct workqueue;            /* opaque */
+struct workqueue; /* opaque */
 
 /* [blocks: no] [irq: no] Create a queue served by nthreads (1..64) threads
  * of the calling component named name. 0, HUSK_EINVAL, HUSK_EAGAIN. */
