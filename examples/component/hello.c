@@ -18,9 +18,9 @@ struct hello_softc {
     kmutex_t lock;
     kcondvar_t ticked;
     callout_t tick;
-    uint64_t ticks;     /* done so far, under lock */
-    uint64_t wanted;    /* parameter hello.ticks */
-    char greeting[64];  /* parameter hello.greeting */
+    uint64_t ticks;    /* done so far, under lock */
+    uint64_t wanted;   /* parameter hello.ticks */
+    char greeting[64]; /* parameter hello.greeting */
 };
 
 static struct hello_softc *hello_sc;
@@ -64,8 +64,7 @@ fail:
 
 static int32_t hello_run(husk_ctx *ctx) {
     struct hello_softc *sc = hello_sc;
-    glue_logf(LOG_INFO, "%s; waiting for %llu ticks of 10 ms", sc->greeting,
-              (unsigned long long)sc->wanted);
+    glue_logf(LOG_INFO, "%s; waiting for %llu ticks of 10 ms", sc->greeting, (unsigned long long)sc->wanted);
     uint64_t start = glue_uptime_ns();
     callout_schedule_periodic(&sc->tick, 10 * 1000 * 1000);
     int error = 0;
