@@ -24,8 +24,8 @@ if ! command -v clang-format >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang-format >/dev/null
 fi
 
-mapfile -t swift_files < <(git ls-files '*.swift' | grep -v '/Generated/')
-mapfile -t c_files < <(git ls-files '*.c' '*.h' | grep -v -e '/generated/' -e '^ThirdPartyC/')
+mapfile -t swift_files < <(git ls-files --cached --others --exclude-standard '*.swift' | grep -v '/Generated/')
+mapfile -t c_files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' | grep -v -e '/generated/' -e '^ThirdPartyC/')
 
 if [ "$fix" -eq 1 ]; then
     swift format format -i --parallel "${swift_files[@]}"

@@ -60,6 +60,7 @@ enum ComponentReaper {
     /// requests, which need the driver's interrupts still attached.
     static func run(_ ctx: OpaquePointer) {
         Disks.shared.releaseAll(of: ctx)
+        Netifs.shared.releaseAll(of: ctx)
         PCIAutoconf.shared.unregisterAll(of: ctx)
         DMAEngines.shared.releaseAll(of: ctx)
         Workqueues.shared.destroyAll(of: ctx)

@@ -42,6 +42,7 @@
 #include <husk/glue/dmaengine.h>
 #include <husk/glue/cred.h>
 #include <husk/glue/disk.h>
+#include <husk/glue/netif.h>
 #include <husk/glue/param.h>
 
 #endif /* HUSK_GLUE_H */
