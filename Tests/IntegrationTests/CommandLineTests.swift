@@ -51,7 +51,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(d.stdout.contains("1234:11e8"), d.stdout)
         XCTAssertTrue(d.stdout.contains("1af4:1042"), d.stdout)
         let a = try Husk.run(["abi", "--backend", "sim"])
-        XCTAssertTrue(a.stdout.contains("hypercall ABI 1.0"), a.stdout)
+        XCTAssertTrue(a.stdout.contains("hypercall ABI 1.1"), a.stdout)
         XCTAssertTrue(a.stdout.contains("dma-iommu"), a.stdout)
     }
 

@@ -38,9 +38,9 @@ final class ComponentModelTests: XCTestCase {
         let good = try ComponentBuilder.sharedObject(named: "good", source: Self.source(name: "good"), in: dir)
         let r = try Husk.run(["run", "--component-file", newer.path, "--component-file", other.path, "--component-file", good.path])
         XCTAssertEqual(r.status, 3, r.output)
-        XCTAssertTrue(r.stderr.contains("component 'newer' needs hypercall ABI 1.1, but this host provides 1.0"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("component 'newer' needs hypercall ABI 1.2, but this host provides 1.1"), r.stderr)
         XCTAssertTrue(
-            r.stderr.contains("component 'othermajor' needs hypercall ABI 2.0, but this host provides 1.0 (major versions differ)"),
+            r.stderr.contains("component 'othermajor' needs hypercall ABI 2.0, but this host provides 1.1 (major versions differ)"),
             r.stderr)
         XCTAssertFalse(r.stderr.contains("init newer"), "a refused component's init must not run")
         for line in ["init good", "run good", "fini good"] {

@@ -146,6 +146,7 @@ HUSK_PRIVATE void cf_area_cancel(void);
 HUSK_PRIVATE void cf_area_errors(void);
 HUSK_PRIVATE void cf_area_pci(void);
 HUSK_PRIVATE void cf_area_blk(void);
+HUSK_PRIVATE void cf_area_frame(void);
 
 /* Framework entry points used by conformance.c. */
 HUSK_PRIVATE void cf_suite_begin(const char *only);

@@ -36,6 +36,7 @@ static int32_t conformance_run(husk_ctx *ctx) {
     cf_area_dma();
     cf_area_pci();
     cf_area_blk();
+    cf_area_frame();
     return cf_suite_end();
 }
 

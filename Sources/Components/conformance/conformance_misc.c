@@ -58,6 +58,12 @@ static void t_version_slots(void) {
     SLOT(cv_timedwait);
     SLOT(cv_signal);
     SLOT(cv_broadcast);
+    if (H->abi_minor >= 1) {
+        SLOT(frame_open);
+        SLOT(frame_send);
+        SLOT(frame_recv);
+        SLOT(frame_close);
+    }
     SLOT(clock_monotonic);
     SLOT(clock_wall);
     SLOT(sleep_ns);
@@ -109,18 +115,20 @@ static void t_version_features(void) {
     uint64_t f = H->features;
     uint64_t known = HUSK_FEAT_PCI | HUSK_FEAT_BAR_MAP | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI | HUSK_FEAT_IRQ_MSIX |
                      HUSK_FEAT_DMA | HUSK_FEAT_DMA_IOMMU | HUSK_FEAT_BLK | HUSK_FEAT_DEV_RELEASE;
-    if (H->abi_minor == 0)
-        CHECK((f & ~known) == 0, "features 0x%llx has bits unknown to ABI 1.0: 0x%llx", U64(f), U64(f & ~known));
+    if (H->abi_minor >= 1) known |= HUSK_FEAT_FRAME;
+    if (H->abi_minor <= 1)
+        CHECK((f & ~known) == 0, "features 0x%llx has bits unknown to ABI 1.%u: 0x%llx", U64(f), H->abi_minor,
+              U64(f & ~known));
     uint64_t needs_pci =
         HUSK_FEAT_BAR_MAP | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI | HUSK_FEAT_IRQ_MSIX | HUSK_FEAT_DEV_RELEASE;
     if (f & needs_pci)
         CHECK(f & HUSK_FEAT_PCI, "device features 0x%llx announced without HUSK_FEAT_PCI", U64(f & needs_pci));
     if (f & HUSK_FEAT_DMA_IOMMU) CHECK(f & HUSK_FEAT_DMA, "HUSK_FEAT_DMA_IOMMU announced without HUSK_FEAT_DMA");
-    cf_diag("features:%s%s%s%s%s%s%s%s%s", f & HUSK_FEAT_PCI ? " PCI" : "", f & HUSK_FEAT_BAR_MAP ? " BAR_MAP" : "",
+    cf_diag("features:%s%s%s%s%s%s%s%s%s%s", f & HUSK_FEAT_PCI ? " PCI" : "", f & HUSK_FEAT_BAR_MAP ? " BAR_MAP" : "",
             f & HUSK_FEAT_IRQ_INTX ? " IRQ_INTX" : "", f & HUSK_FEAT_IRQ_MSI ? " IRQ_MSI" : "",
             f & HUSK_FEAT_IRQ_MSIX ? " IRQ_MSIX" : "", f & HUSK_FEAT_DMA ? " DMA" : "",
             f & HUSK_FEAT_DMA_IOMMU ? " DMA_IOMMU" : "", f & HUSK_FEAT_BLK ? " BLK" : "",
-            f & HUSK_FEAT_DEV_RELEASE ? " DEV_RELEASE" : "");
+            f & HUSK_FEAT_DEV_RELEASE ? " DEV_RELEASE" : "", f & HUSK_FEAT_FRAME ? " FRAME" : "");
 }
 
 static void t_ctx_current_run_thread(void) {

@@ -18,6 +18,8 @@ public final class HypercallHost: @unchecked Sendable {
     let dma = HandleRegistry<DMABlock>(tag: 0x444D)  // "DM"
     let devices: DeviceTable
     let blocks: BlockIO
+    /// Frame devices (TAP interfaces) opened through frame_open.
+    let frames = HandleRegistry<FrameDevice>(tag: 0x4652)  // "FR"
 
     nonisolated(unsafe) static var active: HypercallHost?
     private static let backendName = Locked<[String: UnsafeMutablePointer<CChar>]>([:])
@@ -41,7 +43,9 @@ public final class HypercallHost: @unchecked Sendable {
         table.pointee.abi_major = UInt32(HUSK_ABI_MAJOR)
         table.pointee.abi_minor = UInt32(HUSK_ABI_MINOR)
         table.pointee.size = UInt32(MemoryLayout<husk_hyp>.size)
-        table.pointee.features = backend.features | UInt64(HUSK_FEAT_BLK)
+        table.pointee.features =
+            backend.features | UInt64(HUSK_FEAT_BLK)
+            | (HypercallHost.frameDevicesAvailable ? UInt64(HUSK_FEAT_FRAME) : 0)
         table.pointee.backend = UnsafePointer(
             HypercallHost.backendName.withLock { names in
                 if let p = names[backend.name] { return UnsafePointer(p) }
@@ -56,6 +60,7 @@ public final class HypercallHost: @unchecked Sendable {
         HypercallHost.fillMisc(table)
         HypercallHost.fillDevices(table)
         HypercallHost.fillBlock(table)
+        HypercallHost.fillFrame(table)
     }
 
     /// Make this the host the table's functions talk to. One at a time.
@@ -71,6 +76,7 @@ public final class HypercallHost: @unchecked Sendable {
     public func shutdown() {
         devices.closeAll()
         blocks.shutdown()
+        for (_, d) in frames.all() { d.close() }
         backend.shutdown()
         if HypercallHost.active === self { HypercallHost.active = nil }
     }
@@ -90,7 +96,8 @@ public final class HypercallHost: @unchecked Sendable {
         let names: [(UInt64, String)] = [
             (UInt64(HUSK_FEAT_PCI), "pci"), (UInt64(HUSK_FEAT_BAR_MAP), "bar-map"), (UInt64(HUSK_FEAT_IRQ_INTX), "irq-intx"),
             (UInt64(HUSK_FEAT_IRQ_MSI), "irq-msi"), (UInt64(HUSK_FEAT_IRQ_MSIX), "irq-msix"), (UInt64(HUSK_FEAT_DMA), "dma"),
-            (UInt64(HUSK_FEAT_DMA_IOMMU), "dma-iommu"), (UInt64(HUSK_FEAT_BLK), "blk"), (UInt64(HUSK_FEAT_DEV_RELEASE), "dev-release")
+            (UInt64(HUSK_FEAT_DMA_IOMMU), "dma-iommu"), (UInt64(HUSK_FEAT_BLK), "blk"), (UInt64(HUSK_FEAT_DEV_RELEASE), "dev-release"),
+            (UInt64(HUSK_FEAT_FRAME), "frame")
         ]
         return names.filter { bits & $0.0 != 0 }.map { $0.1 }
     }

@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define HUSK_ABI_MAJOR 1
-#define HUSK_ABI_MINOR 0
+#define HUSK_ABI_MINOR 1
 
 /* Exit status of a server process ended by a component panic. */
 #define HUSK_PANIC_EXIT_STATUS 86
@@ -135,6 +135,7 @@ typedef struct husk_ctx husk_ctx; /* opaque, owned by the host */
 #define HUSK_FEAT_DMA_IOMMU   (1ull << 6) /* bus addresses differ from CPU addresses */
 #define HUSK_FEAT_BLK         (1ull << 7) /* blk_* on host files and block devices */
 #define HUSK_FEAT_DEV_RELEASE (1ull << 8) /* host may ask for a device back (dev_on_release) */
+#define HUSK_FEAT_FRAME       (1ull << 9) /* frame_* on host frame devices (TAP); ABI 1.1 */
 
 /* ---- Log levels. */
 #define HUSK_LOG_ERROR 0
@@ -201,6 +202,16 @@ struct husk_blk_info {
     uint64_t size;        /* bytes */
     uint32_t sector_size; /* logical block size the host reports (512 for files) */
     uint32_t read_only;   /* 1 if opened or only available read-only */
+};
+
+/* ---- frame_open flags (ABI 1.1). */
+#define HUSK_FRAME_CREATE 1u /* create the device if it does not exist; it is removed at close */
+
+/* What frame_open reports about a host frame device. */
+struct husk_frame_info {
+    uint8_t mac[6];    /* an address for the component's end: locally administered, picked by the host */
+    uint16_t reserved; /* 0 */
+    uint32_t mtu;      /* payload bytes after the 14-byte Ethernet header */
 };
 
 /* An asynchronous block request. The caller owns the memory of the request
@@ -450,6 +461,31 @@ struct husk_hyp {
     /* [blocks: yes] [irq: no] Wait for the device's queued requests to
      * complete, then close it. EBADF. */
     int32_t (*blk_close)(husk_ctx *ctx, husk_handle blk);
+
+    /* ==== Frame I/O on host frame devices (HUSK_FEAT_FRAME; ABI 1.1) ====
+     * A host frame device carries Ethernet frames (no FCS) between the
+     * component and the host: on the posix backend a TAP interface, whose
+     * other end is the host kernel's network stack. */
+
+    /* [blocks: yes] [irq: no] Open the frame device called name (posix: a
+     * TAP interface, 1..15 bytes of [A-Za-z0-9_.-]); with HUSK_FRAME_CREATE
+     * it is created if missing (and then removed at close). info may be
+     * NULL. EINVAL (bad name or flags), ENOENT (no such device), EBUSY (in
+     * use), EACCES (not permitted, e.g. no CAP_NET_ADMIN to create). */
+    int32_t (*frame_open)(husk_ctx *ctx, const char *name, uint32_t flags, husk_handle *out,
+                          struct husk_frame_info *info);
+    /* [blocks: no] [irq: yes] Send one frame of len bytes (14 .. mtu + 18).
+     * EINVAL (length), EAGAIN (the host queue is full), EIO (the device is
+     * down or failed), EBADF. */
+    int32_t (*frame_send)(husk_ctx *ctx, husk_handle dev, const void *frame, uint64_t len);
+    /* [blocks: yes] [irq: no] Wait up to timeout_ns (UINT64_MAX: no limit)
+     * for one frame; copy it to buf and its length to *len. ETIMEDOUT,
+     * EINTR (cancelled; noticed within 20 ms), ERANGE (longer than cap:
+     * *len is its length, the frame is dropped), EBADF (also when the
+     * device is closed meanwhile), EIO. */
+    int32_t (*frame_recv)(husk_ctx *ctx, husk_handle dev, void *buf, uint64_t cap, uint64_t *len, uint64_t timeout_ns);
+    /* [blocks: no] [irq: no] Close the device. EBADF. */
+    int32_t (*frame_close)(husk_ctx *ctx, husk_handle dev);
 };
 
 /* Is `slot` present in this host's table? For operations appended after the
