@@ -10,7 +10,7 @@
 static int edu_identify(struct edu_softc *sc) {
     uint32_t id = bus_space_read_4(sc->regs, EDU_REG_ID);
     if ((id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
-        glue_logf(LOG_ERR, "identification register reads 0x%08x, not an edu device", id);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "identification register reads 0x%08x, not an edu device", id);
         return HUSK_ENODEV;
     }
     glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "edu version %u.%u", id >> 24, (id >> 16) & 0xffu);
@@ -26,8 +26,8 @@ static int edu_liveness(struct edu_softc *sc) {
         bus_space_barrier(sc->regs, EDU_REG_LIVENESS, 4, BUS_SPACE_BARRIER_WRITE | BUS_SPACE_BARRIER_READ);
         uint32_t got = bus_space_read_4(sc->regs, EDU_REG_LIVENESS);
         if (got != ~patterns[i]) {
-            glue_logf(LOG_ERR, "liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)", patterns[i], got,
-                      ~patterns[i]);
+            glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "liveness check: wrote 0x%08x, read 0x%08x (want 0x%08x)",
+                          patterns[i], got, ~patterns[i]);
             return HUSK_EIO;
         }
     }
@@ -40,16 +40,17 @@ static int edu_setup_intr(struct edu_softc *sc) {
     uint32_t kinds = edu_force_intx ? HUSK_IRQ_INTX : HUSK_IRQ_MSI | HUSK_IRQ_INTX;
     int r = pci_intr_alloc(sc->pa, kinds, 1, &sc->intr_kind, &count);
     if (r != 0) {
-        glue_logf(LOG_ERR, "no interrupt: %s", glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "no interrupt: %s", glue_strerror(r));
         return r;
     }
     r = pci_intr_establish(sc->pa, 0, edu_intr, sc, &sc->ih);
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot establish the interrupt handler: %s", glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot establish the interrupt handler: %s", glue_strerror(r));
         return r;
     }
     sc->ih_established = true;
-    glue_logf(LOG_INFO, "using %s interrupts", sc->intr_kind == HUSK_IRQ_MSI ? "MSI" : "INTx");
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "using %s interrupts",
+                  sc->intr_kind == HUSK_IRQ_MSI ? "MSI" : "INTx");
     return 0;
 }
 
@@ -67,12 +68,13 @@ static int edu_offer_engine(struct edu_softc *sc) {
         r = dma_engine_register(&sc->engine);
     }
     if (r != 0) {
-        glue_logf(LOG_ERR, "cannot register dma engine: %s", glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "cannot register dma engine: %s", glue_strerror(r));
         return r;
     }
     sc->engine_registered = true;
-    glue_logf(LOG_INFO, "dma engine \"%s\" registered (max %llu bytes per copy, bus addresses below 0x%llx)",
-              sc->engine_name, (unsigned long long)sc->engine.max_len, (unsigned long long)sc->engine.max_bus_addr);
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address,
+                  "dma engine \"%s\" registered (max %llu bytes per copy, bus addresses below 0x%llx)", sc->engine_name,
+                  (unsigned long long)sc->engine.max_len, (unsigned long long)sc->engine.max_bus_addr);
     return 0;
 }
 
@@ -113,6 +115,7 @@ void edu_detach(void *softc) {
     }
     edu_dma_fini(sc);
     if (sc->regs != NULL) bus_space_unmap(sc->regs);
-    glue_logf(LOG_INFO, "detached after %llu interrupt(s)", (unsigned long long)sc->interrupts);
+    glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "detached after %llu interrupt(s)",
+                  (unsigned long long)sc->interrupts);
     kmem_free(sc, sizeof *sc);
 }

@@ -188,8 +188,8 @@ static void edu_watchdog(void *arg) {
     unsigned n = 0;
     mutex_enter(&sc->lock);
     if (sc->step != EDU_IDLE && sc->q_count > 0) {
-        glue_logf(LOG_ERR, "DMA step %llu did not complete within %llu ms; failing the copy",
-                  (unsigned long long)sc->step_seq, (unsigned long long)(EDU_STEP_TIMEOUT_NS / GLUE_NS_PER_MS));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "DMA step %llu did not complete within %llu ms; failing the copy",
+                      (unsigned long long)sc->step_seq, (unsigned long long)(EDU_STEP_TIMEOUT_NS / GLUE_NS_PER_MS));
         edu_finish_head_locked(sc, HUSK_EIO, &reps[n++]);
         n += edu_next_locked(sc, reps + n);
     }

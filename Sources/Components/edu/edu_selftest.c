@@ -28,8 +28,8 @@ int edu_selftest_irq(struct edu_softc *sc) {
     }
     mutex_exit(&sc->lock);
     if (r != 0)
-        glue_logf(LOG_ERR, "raised a test interrupt, none arrived within %llu s",
-                  (unsigned long long)(EDU_SELFTEST_TIMEOUT_NS / GLUE_NS_PER_S));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "raised a test interrupt, none arrived within %llu s",
+                      (unsigned long long)(EDU_SELFTEST_TIMEOUT_NS / GLUE_NS_PER_S));
     return r;
 }
 
@@ -54,8 +54,8 @@ int edu_selftest_dma(struct edu_softc *sc) {
     bus_dma_segment_t seg;
     int r = bus_dmamem_alloc(2 * len, 0, EDU_DMA_LIMIT, &seg);
     if (r != 0) {
-        glue_logf(LOG_ERR, "self-test: no DMA memory below 0x%llx: %s", (unsigned long long)EDU_DMA_LIMIT,
-                  glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "self-test: no DMA memory below 0x%llx: %s",
+                      (unsigned long long)EDU_DMA_LIMIT, glue_strerror(r));
         return r;
     }
     uint8_t *src = seg.ds_vaddr, *dst = src + len;
@@ -63,7 +63,7 @@ int edu_selftest_dma(struct edu_softc *sc) {
     bus_dmamap_t map = NULL;
     bus_dmamap_create(2 * len, EDU_DMA_LIMIT, &map);
     if (map == NULL || (r = bus_dmamap_load(map, src, 2 * len)) != 0) {
-        glue_logf(LOG_ERR, "self-test: DMA map failed");
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "self-test: DMA map failed");
         r = HUSK_EINVAL;
         goto out;
     }
@@ -82,13 +82,14 @@ int edu_selftest_dma(struct edu_softc *sc) {
     if (r == 0 && memcmp(src, dst, len) != 0) {
         uint64_t i = 0;
         while (src[i] == dst[i]) i++;
-        glue_logf(LOG_ERR, "self-test: DMA copy differs at byte %llu (0x%02x, want 0x%02x)", (unsigned long long)i,
-                  dst[i], src[i]);
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "self-test: DMA copy differs at byte %llu (0x%02x, want 0x%02x)",
+                      (unsigned long long)i, dst[i], src[i]);
         r = HUSK_EIO;
     } else if (r != 0) {
-        glue_logf(LOG_ERR, "self-test: DMA copy failed: %s", glue_strerror(r));
+        glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "self-test: DMA copy failed: %s", glue_strerror(r));
     } else {
-        glue_logf(LOG_INFO, "self-test: %llu-byte DMA round trip ok", (unsigned long long)len);
+        glue_dev_logf(LOG_INFO, sc->pa->pa_id.address, "self-test: %llu-byte DMA round trip ok",
+                      (unsigned long long)len);
     }
 out:
     if (map != NULL) {

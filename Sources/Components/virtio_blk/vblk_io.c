@@ -214,9 +214,7 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     mutex_exit(&sc->lock);
     if (n > 0)
         glue_dev_logf(LOG_WARN, sc->pa->pa_id.address, "failed %u request(s) in flight with %s", n,
-                      status == HUSK_EIO      ? "EIO"
-                      : status == HUSK_ENODEV ? "ENODEV"
-                                              : "an error");
+                      glue_strerror(status));
     vblk_report(done, n);
 }
 
