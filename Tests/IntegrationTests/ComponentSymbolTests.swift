@@ -16,9 +16,51 @@ final class ComponentSymbolTests: XCTestCase {
     func testEveryComponentUsesOnlyGlueSymbols() throws {
         let allowed = try ComponentBuilder.allowedSymbols()
         XCTAssertTrue(allowed.contains("glue_kmem_alloc"), "the allow-list is read from the glue headers")
+        let linked = try linkComponents()
+        for c in linked {
+            let foreign = try ComponentBuilder.undefinedSymbols(c.object).filter { !allowed.contains($0) }
+            XCTAssertEqual(foreign, [], "\(c.dir) uses symbols outside the hypercall table and the glue")
+        }
+        XCTAssertEqual(linked.count, Self.componentDirs.count)
+    }
+
+    /// The convention of docs/components.md, checked on what the linker sees:
+    /// one `<prefix>_private.h`, and every global the component defines is
+    /// either its descriptor or `<prefix>_*` with hidden visibility (so a
+    /// dlopen()ed copy never binds to a same-named symbol of husk).
+    func testEveryComponentDefinesOnlyPrefixedHiddenSymbols() throws {
+        let linked = try linkComponents()
+        for c in linked {
+            let files = try FileManager.default.contentsOfDirectory(
+                atPath: Husk.packageRoot.appendingPathComponent(c.dir).path)
+            let headers = files.filter { $0.hasSuffix("_private.h") }
+            guard headers.count == 1, let prefix = headers.first?.dropLast("_private.h".count) else {
+                XCTFail("\(c.dir) needs exactly one <prefix>_private.h, has \(headers)")
+                continue
+            }
+            let descriptor = "husk_component_\(c.name)"
+            var sawDescriptor = false
+            for (symbol, visibility) in try Self.definedGlobals(c.object) {
+                if symbol == descriptor {
+                    sawDescriptor = true
+                    continue
+                }
+                XCTAssertTrue(symbol.hasPrefix("\(prefix)_"), "\(c.dir): \(symbol) lacks the prefix \(prefix)_")
+                XCTAssertEqual(visibility, "HIDDEN", "\(c.dir): \(symbol) is not HUSK_PRIVATE (or static)")
+            }
+            XCTAssertTrue(sawDescriptor, "\(c.dir) defines no \(descriptor)")
+        }
+        XCTAssertEqual(linked.count, Self.componentDirs.count)
+    }
+
+    /// Each component compiled freestanding and linked into one relocatable
+    /// object: references between its own files resolve, so what stays
+    /// undefined is what it needs from outside and what is defined is what it
+    /// offers. A component that does not build is reported and left out.
+    func linkComponents() throws -> [(dir: String, name: String, object: URL)] {
         let out = try scratchURL(self)
-        var checked = 0
         XCTAssertGreaterThanOrEqual(Self.componentDirs.count, 5, "components found under Sources/Components")
+        var linked: [(dir: String, name: String, object: URL)] = []
         for dir in Self.componentDirs {
             let root = Husk.packageRoot.appendingPathComponent(dir)
             let name = String(dir.split(separator: "/").last!)
@@ -32,17 +74,25 @@ final class ComponentSymbolTests: XCTestCase {
                 XCTAssertEqual(r.status, 0, "\(dir)/\(s) does not compile freestanding:\n\(r.output)")
                 objects.append(o.path)
             }
-            // One relocatable object per component: references between its own
-            // files resolve, what stays undefined is what it needs from outside.
             let combined = out.appendingPathComponent("\(name).o")
             let link = try runTool("/usr/bin/ld", ["-r", "-o", combined.path] + objects)
             XCTAssertEqual(link.status, 0, link.output)
-            guard link.status == 0 else { continue }
-            let foreign = try ComponentBuilder.undefinedSymbols(combined).filter { !allowed.contains($0) }
-            XCTAssertEqual(foreign, [], "\(dir) uses symbols outside the hypercall table and the glue")
-            checked += 1
+            if link.status == 0 { linked.append((dir, name, combined)) }
         }
-        XCTAssertEqual(checked, Self.componentDirs.count)
+        return linked
+    }
+
+    /// Global symbols an object defines, with their ELF visibility (readelf:
+    /// nm does not show visibility).
+    static func definedGlobals(_ object: URL) throws -> [(String, String)] {
+        let r = try runTool("/usr/bin/readelf", ["-sW", object.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        // Num: Value Size Type Bind Vis Ndx Name
+        return r.stdout.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count == 8, f[4] == "GLOBAL" || f[4] == "WEAK", f[6] != "UND" else { return nil }
+            return (String(f[7]), String(f[5]))
+        }
     }
 
     /// A component loaded with dlopen resolves its glue symbols against the
@@ -50,7 +100,7 @@ final class ComponentSymbolTests: XCTestCase {
     /// binary's dynamic symbol table. Run against the release husk in CI
     /// (HUSK_BIN), where an internal Swift function would be hidden.
     func testTheHuskBinaryExportsEveryGlueFunction() throws {
-        let declared = try Self.declaredGlueFunctions()
+        let declared = try ComponentBuilder.glueFunctions()
         XCTAssertGreaterThan(declared.count, 80)
         let r = try runTool("/usr/bin/nm", ["-D", "--defined-only", Husk.binary])
         XCTAssertEqual(r.status, 0, r.output)
@@ -66,25 +116,11 @@ final class ComponentSymbolTests: XCTestCase {
                 + "fails to load with 'undefined symbol' (are their @_cdecl functions public?)")
     }
 
-    /// The out-of-line glue functions: `glue_[a-z0-9_]+(` in husk/glue/*.h.
-    static func declaredGlueFunctions() throws -> Set<String> {
-        let dir = Husk.packageRoot.appendingPathComponent("Sources/Glue/API/include/husk/glue")
-        let pattern = try NSRegularExpression(pattern: "\\b(glue_[a-z0-9_]+)\\(")
-        var declared: Set<String> = []
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.hasSuffix(".h") {
-            let text = try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8)
-            for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                declared.insert(String(text[Range(m.range(at: 1), in: text)!]))
-            }
-        }
-        return declared
-    }
-
     /// docs/glue.md lists the out-of-line glue symbols ("The N symbols:");
     /// the list and its count must match the headers' allow-list rule
     /// (`glue_[a-z0-9_]+(` in husk/glue/*.h).
     func testDocsListExactlyTheGlueSymbols() throws {
-        let declared = try Self.declaredGlueFunctions()
+        let declared = try ComponentBuilder.glueFunctions()
         let doc = try String(contentsOf: Husk.packageRoot.appendingPathComponent("docs/glue.md"), encoding: .utf8)
         let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let head = lines.firstIndex(where: { $0.hasPrefix("The ") && $0.hasSuffix(" symbols:") }) else {
