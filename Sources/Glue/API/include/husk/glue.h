@@ -5,8 +5,9 @@
  * Every function the glue implements out of line is named glue_*; the
  * NetBSD-flavoured names (kmem_alloc, mutex_enter, callout_schedule, ...)
  * are static inline functions that call them (not macros, so they cannot
- * rewrite a component's struct members of the same name). Inline helpers (bus_space accessors, barriers,
- * bus_dmamap_sync) compile into the component and reference no symbol.
+ * rewrite a component's struct members of the same name). Inline helpers
+ * (bus_space accessors, barriers, bus_dmamap_sync) compile into the
+ * component and reference no symbol.
  * So a component's undefined symbols are glue_* plus memcpy/memset/
  * memmove/memcmp. docs/glue.md lists them and explains the choices.
  *
