@@ -21,7 +21,7 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "conformance"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance"]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
@@ -184,7 +184,8 @@ let tools: [Target] = [
     .executableTarget(
         name: "husk",
         dependencies: [
-            "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "RPCServer", "RPCClient", "RPCEcho", "RPCBenchC", "Sandbox",
+            "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
+            "RPCEcho", "RPCBenchC", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",

@@ -16,7 +16,8 @@ struct Husk: ParsableCommand {
             Start with `husk demo`, then `husk components` and `husk run --help`.
             """,
         subcommands: [
-            Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self, Up.self,
+            Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self,
+            NIC.self, Up.self,
             Status.self, Down.self, VM.self
         ]
     )
