@@ -197,7 +197,8 @@ let tools: [Target] = [
 
 let tests: [Target] = [
     // Helpers shared by the test targets: the husk binary, scratch
-    // directories, child processes, polling with a deadline.
+    // directories and images, child processes and the echo server (the one
+    // way tests start processes), polling with a deadline.
     .target(name: "HuskTestSupport", dependencies: ["Platform"], path: "Tests/TestSupport"),
     .testTarget(
         name: "HypercallsTests",
@@ -215,7 +216,7 @@ let tests: [Target] = [
         ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
-    .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern"]),
+    .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),
     .testTarget(

@@ -16,16 +16,9 @@ enum ComponentBuilder {
         return ["-I", root + "/Sources/Hypercalls/ABI/include", "-I", root + "/Sources/Glue/API/include"]
     }
 
-    static var cc: String {
-        for c in ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc"] where FileManager.default.isExecutableFile(atPath: c) {
-            return c
-        }
-        return "cc"
-    }
-
     /// Compile one source to an object; returns (status, diagnostics).
     static func compile(_ source: URL, to object: URL, extraIncludes: [String] = [], defines: [String] = []) throws -> ToolResult {
-        try runTool(cc, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
+        try runTool(cCompiler, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
     }
 
     /// Build a shared-object component from C source text with the command
@@ -36,14 +29,14 @@ enum ComponentBuilder {
         let so = dir.appendingPathComponent("\(name).so")
         let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
         let r = try runTool(script, [c.path, "-o", so.path])
-        guard r.status == 0 else { throw BuildError(description: "building \(name).so failed:\n\(r.output)") }
+        guard r.status == 0 else { throw TestFailure("building \(name).so failed:\n\(r.output)") }
         return so
     }
 
     /// Undefined symbols of an object file, from nm -u.
     static func undefinedSymbols(_ object: URL) throws -> [String] {
         let r = try runTool("/usr/bin/nm", ["-u", object.path])
-        guard r.status == 0 else { throw BuildError(description: "nm failed: \(r.output)") }
+        guard r.status == 0 else { throw TestFailure("nm failed: \(r.output)") }
         return r.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
     }
 
@@ -68,6 +61,4 @@ enum ComponentBuilder {
     static func allowedSymbols() throws -> Set<String> {
         try glueFunctions().union(["memcpy", "memset", "memmove", "memcmp"])
     }
-
-    struct BuildError: Error, CustomStringConvertible { let description: String }
 }

@@ -109,7 +109,7 @@ final class ComponentModelTests: XCTestCase {
         let c = dir.appendingPathComponent("plain.c")
         try "int plain(void) { return 1; }\n".write(to: c, atomically: true, encoding: .utf8)
         let so = dir.appendingPathComponent("plain.so")
-        XCTAssertEqual(try runTool(ComponentBuilder.cc, ["-shared", "-fPIC", "-o", so.path, c.path]).status, 0)
+        XCTAssertEqual(try runTool(cCompiler, ["-shared", "-fPIC", "-o", so.path, c.path]).status, 0)
         let r = try Husk.run(["run", "--component-file", so.path])
         XCTAssertEqual(r.status, 3)
         XCTAssertTrue(r.stderr.contains("is not a Husk component"), r.stderr)

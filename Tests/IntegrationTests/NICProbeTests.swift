@@ -23,6 +23,9 @@ final class NICProbeTests: XCTestCase {
         addTeardownBlock { _ = try? runTool("/usr/sbin/ip", ["netns", "del", ns]) }
     }
 
+    /// A command prefix (Husk.run's `via`) that runs what follows in the test's namespace.
+    private var inNamespace: [String] { ["/usr/sbin/ip", "netns", "exec", namespace] }
+
     private func ip(_ args: [String]) throws -> ToolResult {
         let r = try runTool("/usr/sbin/ip", ["-n", namespace] + args)
         XCTAssertEqual(r.status, 0, "ip \(args): \(r.output)")
@@ -36,7 +39,7 @@ final class NICProbeTests: XCTestCase {
             let stats = list.first?["stats64"] as? [String: Any],
             let rx = (stats["rx"] as? [String: Any])?["packets"] as? Int,
             let tx = (stats["tx"] as? [String: Any])?["packets"] as? Int
-        else { throw TestTimeout(description: "cannot read hk0 counters: \(r.stdout)") }
+        else { throw TestFailure("cannot read hk0 counters: \(r.stdout)") }
         return (rx, tx)
     }
 
@@ -45,12 +48,11 @@ final class NICProbeTests: XCTestCase {
         _ = try ip(["addr", "add", "169.254.77.1/24", "dev", "hk0"])
         _ = try ip(["link", "set", "hk0", "up"])
         let before = try kernelCounters()
-        let r = try runTool(
-            "/usr/sbin/ip",
+        let r = try Husk.run(
             [
-                "netns", "exec", namespace, Husk.binary, "nic", "probe", "--tap", "hk0", "--ip", "169.254.77.2",
+                "nic", "probe", "--tap", "hk0", "--ip", "169.254.77.2",
                 "--peer", "169.254.77.1", "--count", "3"
-            ], timeout: 60)
+            ], timeout: 60, via: inNamespace)
         XCTAssertEqual(r.status, 0, r.output)
         let mac = try ip(["-j", "link", "show", "hk0"]).stdout
         XCTAssertTrue(r.stdout.contains("arp: 169.254.77.1 is at "), r.stdout)
@@ -69,12 +71,11 @@ final class NICProbeTests: XCTestCase {
     }
 
     func testAMissingInterfaceIsAClearError() throws {
-        let r = try runTool(
-            "/usr/sbin/ip",
+        let r = try Husk.run(
             [
-                "netns", "exec", namespace, Husk.binary, "nic", "probe", "--tap", "nosuch0", "--ip", "169.254.77.2",
+                "nic", "probe", "--tap", "nosuch0", "--ip", "169.254.77.2",
                 "--peer", "169.254.77.1"
-            ], timeout: 60)
+            ], timeout: 60, via: inNamespace)
         XCTAssertEqual(r.status, 1, r.output)
         XCTAssertTrue(r.stderr.contains("cannot open the TAP interface: ENOENT (create it, or pass --param tap.create=1)"), r.stderr)
     }
@@ -82,12 +83,11 @@ final class NICProbeTests: XCTestCase {
     /// Nobody answers on a TAP interface that is down: the probe says so and fails.
     func testNoAnswerIsAFailureNotAHang() throws {
         _ = try ip(["tuntap", "add", "dev", "hk0", "mode", "tap"])
-        let r = try runTool(
-            "/usr/sbin/ip",
+        let r = try Husk.run(
             [
-                "netns", "exec", namespace, Husk.binary, "nic", "probe", "--tap", "hk0", "--ip", "169.254.77.2",
+                "nic", "probe", "--tap", "hk0", "--ip", "169.254.77.2",
                 "--peer", "169.254.77.1", "--timeout", "0.5"
-            ], timeout: 60)
+            ], timeout: 60, via: inNamespace)
         XCTAssertEqual(r.status, 1, r.output)
         XCTAssertTrue(r.stdout.contains("arp: no reply from 169.254.77.1 within 0.5 s"), r.stdout)
     }

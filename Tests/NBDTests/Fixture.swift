@@ -24,9 +24,7 @@ final class NBDFixture: @unchecked Sendable {
         _ test: XCTestCase, sizeBytes: Int = 8 << 20, blkfile: [String: String] = [:], serverReadOnly: Bool = false,
         fill: ((inout [UInt8]) -> Void)? = nil
     ) throws {
-        var template = Array("/tmp/husk-nbd-XXXXXX".utf8CString)
-        guard let d = mkdtemp(&template) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
-        dir = String(cString: d)
+        dir = try temporaryDirectory(prefix: "husk-nbd")
         image = dir + "/disk.img"
         socket = dir + "/nbd.sock"
         var bytes = [UInt8](repeating: 0, count: sizeBytes)
@@ -81,31 +79,21 @@ final class NBDFixture: @unchecked Sendable {
 enum Tool {
     typealias Result = ToolResult
 
-    static func available(_ name: String) -> Bool {
-        ["/usr/bin/", "/usr/local/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
-    }
+    static func available(_ name: String) -> Bool { installedTool(name) != nil }
+
+    static func path(_ name: String) -> String { installedTool(name) ?? "/usr/bin/" + name }
 
     /// Start `tool` in the background (two clients at once); `finish` waits.
-    static func start(_ tool: String, _ args: [String]) throws -> (ChildProcess, String) {
-        var t = Array("/tmp/nbd-tool-XXXXXX".utf8CString)
-        guard mkdtemp(&t) != nil else { throw TestTimeout(description: "mkdtemp failed") }
-        let dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return (try ChildProcess("/usr/bin/" + tool, args, dir: dir, tag: tool), dir)
+    static func start(_ tool: String, _ args: [String]) throws -> ChildProcess {
+        try ChildProcess(path(tool), args, tag: tool)
     }
 
-    static func finish(_ c: ChildProcess, _ dir: String, timeout: Double = 60) -> Result {
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let status =
-            c.wait(timeout: timeout)
-            ?? {
-                c.kill9()
-                return 137
-            }()
-        return verbose(c.process.arguments ?? [], ToolResult(status: status, stdout: c.stdout, stderr: c.stderr))
+    static func finish(_ c: ChildProcess, timeout: Double = 60) throws -> Result {
+        verbose(c.process.arguments ?? [], try c.finish(timeout: timeout))
     }
 
     static func run(_ tool: String, _ args: [String], timeout: Double = 60) throws -> Result {
-        verbose([tool] + args, try runTool("/usr/bin/" + tool, args, timeout: timeout))
+        verbose([tool] + args, try runTool(path(tool), args, timeout: timeout))
     }
 
     /// NBD_TEST_VERBOSE=1 shows what the oracles said.

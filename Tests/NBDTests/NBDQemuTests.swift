@@ -129,7 +129,7 @@ final class NBDQemuTests: XCTestCase {
                 "-f", "raw", "-c", "write -P 0xb1 4M 2M", "-c", "write -P 0xb2 6M 2M",
                 "-c", "read -P 0xb1 4M 2M", "-c", "read -P 0xb2 6M 2M", f.uri()
             ])
-        let ra = Tool.finish(a.0, a.1), rb = Tool.finish(b.0, b.1)
+        let ra = try Tool.finish(a), rb = try Tool.finish(b)
         XCTAssertTrue(ra.qemuIOClean, ra.output)
         XCTAssertTrue(rb.qemuIOClean, rb.output)
         let bytes = try f.imageBytes()

@@ -10,14 +10,6 @@ import XCTest
 final class CClientTests: XCTestCase {
     static let flags = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
 
-    static var cc: String {
-        for c in ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc", "/usr/bin/gcc"]
-        where FileManager.default.isExecutableFile(atPath: c) { return c }
-        return "cc"
-    }
-
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
     /// The C program that drives the generated echo client (a fixture, not
     /// built by SwiftPM: compiled here with the runtime).
     static var checkProgram: String {
@@ -36,10 +28,10 @@ final class CClientTests: XCTestCase {
             }
         let out = dir.appendingPathComponent("check").path
         let r = try runTool(
-            Self.cc,
+            cCompiler,
             Self.flags + ["-I", root + "/include", "-I", root + "/generated"] + sources.sorted()
                 + [Self.checkProgram, "-o", out, "-lpthread"], timeout: 120)
-        guard r.status == 0 else { throw Failure(description: "compiling the C client failed:\n\(r.output)") }
+        guard r.status == 0 else { throw TestFailure("compiling the C client failed:\n\(r.output)") }
         return out
     }
 
@@ -52,7 +44,7 @@ final class CClientTests: XCTestCase {
             "#include \"husk_rpc_echo.h\"\nint main(void) { struct husk_rpc_requirement r = HUSK_ECHO_REQUIREMENT; return (int)r.interface - 1; }\n"
             .write(to: unit, atomically: true, encoding: .utf8)
         let r = try runTool(
-            Self.cc,
+            cCompiler,
             [
                 "-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", root + "/include", "-I", root + "/generated",
                 "-fsyntax-only", unit.path
@@ -75,7 +67,7 @@ final class CClientTests: XCTestCase {
         try Generator.write(out.c, into: dir.path, generatedSuffixes: [".h", ".c"])
         let root = Husk.packageRoot.appendingPathComponent("Sources/RPC/ClientC").path
         let r = try runTool(
-            Self.cc,
+            cCompiler,
             Self.flags + [
                 "-I", root + "/include", "-I", dir.path, "-c",
                 dir.appendingPathComponent("husk_rpc_all_types.c").path,
@@ -85,19 +77,11 @@ final class CClientTests: XCTestCase {
         XCTAssertTrue(out.swift["AllTypes.swift"]?.contains("public protocol AllTypesService: Sendable") == true)
     }
 
-    private var servers = 0
-    private func startServer(socket: String) throws -> ChildProcess {
-        servers += 1
-        let dir = URL(fileURLWithPath: socket).deletingLastPathComponent().path
-        return try ChildProcess.huskServer(self, ["echo", "serve", "--socket", socket], dir: dir, tag: "server\(servers)")
-    }
-
     func testGeneratedCClientAgainstRealServer() throws {
         let dir = try scratch()
         let check = try buildCheck(in: dir)
-        let socket = dir.appendingPathComponent("echo.sock").path
-        _ = try startServer(socket: socket)
-        let r = try runTool(check, [socket, "basic"], timeout: 90)
+        let server = try EchoServerProcess(self, dir: dir.path)
+        let r = try runTool(check, [server.socket, "basic"], timeout: 90)
         XCTAssertEqual(r.status, 0, r.output)
         for line in [
             "OK echo", "OK whoami", "OK stat", "OK shm", "OK raise", "OK open", "OK errors", "OK cancel EINTR",
@@ -108,39 +92,27 @@ final class CClientTests: XCTestCase {
         }
     }
 
+    /// The check program in `mode` against the server on `socket`, killed at
+    /// the test's teardown at the latest.
+    private func startCheck(_ check: String, _ mode: String, socket: String, input: Bool = false) throws -> ChildProcess {
+        let dir = URL(fileURLWithPath: socket).deletingLastPathComponent().path
+        let client = try ChildProcess(check, [socket, mode], dir: dir, tag: mode, input: input)
+        addTeardownBlock { client.kill9() }
+        return client
+    }
+
     func testServerDeathFailsPendingCallWithECONNRESET() throws {
         let dir = try scratch()
         let check = try buildCheck(in: dir)
-        let socket = dir.appendingPathComponent("echo.sock").path
-        let server = try startServer(socket: socket)
-        let outPath = dir.appendingPathComponent("death.out").path
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: check)
-        client.arguments = [socket, "death"]
-        client.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        client.standardError = client.standardOutput
-        try client.run()
-        addTeardownBlock {
-            if client.isRunning {
-                kill(client.processIdentifier, SIGKILL)
-                client.waitUntilExit()
-            }
-        }
-        var deadline = Date().addingTimeInterval(20)
-        while !((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "").contains("READY") {
-            guard client.isRunning, Date() < deadline else { return XCTFail("client never became ready") }
-            usleep(20_000)
-        }
+        let server = try EchoServerProcess(self, dir: dir.path)
+        let client = try startCheck(check, "death", socket: server.socket)
+        try client.waitForOutput("READY")
         usleep(300_000)  // let the sleep call reach the server
         server.kill9()
-        deadline = Date().addingTimeInterval(20)
-        while client.isRunning && Date() < deadline { usleep(20_000) }
-        XCTAssertFalse(client.isRunning, "the pending call did not fail after the server died")
-        client.waitUntilExit()
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        XCTAssertEqual(client.terminationStatus, 0, out)
-        XCTAssertTrue(out.contains("OK death"), out)
+        let status = client.wait(timeout: 20)
+        XCTAssertNotNil(status, "the pending call did not fail after the server died")
+        XCTAssertEqual(status, 0, client.output)
+        XCTAssertTrue(client.stdout.contains("OK death"), client.output)
     }
 
     /// The C client with reconnect enabled across a server restart (SIGKILL,
@@ -149,56 +121,23 @@ final class CClientTests: XCTestCase {
     func testReconnectRetriesOnlyIdempotentCallsAndStaleHandles() throws {
         let dir = try scratch()
         let check = try buildCheck(in: dir)
-        let socket = dir.appendingPathComponent("echo.sock").path
-        var server = try startServer(socket: socket)
-        let outPath = dir.appendingPathComponent("reconnect.out").path
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: check)
-        client.arguments = [socket, "reconnect"]
-        let input = Pipe()
-        client.standardInput = input
-        client.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        client.standardError = client.standardOutput
-        try client.run()
-        addTeardownBlock {
-            if client.isRunning {
-                kill(client.processIdentifier, SIGKILL)
-                client.waitUntilExit()
-            }
-        }
-        func output() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-        func waitFor(_ word: String) -> Bool {
-            let deadline = Date().addingTimeInterval(20)
-            while !output().contains(word + "\n") {
-                guard client.isRunning, Date() < deadline else { return false }
-                usleep(10_000)
-            }
-            return true
-        }
-        func tell(_ word: String) { input.fileHandleForWriting.write(Data((word + "\n").utf8)) }
-
-        guard waitFor("READY") else { return XCTFail("client never became ready:\n\(output())") }
-        kill(server.pid, SIGSTOP)
-        // kill() returns before every thread of the server has stopped: wait for all of them.
-        guard waitUntilStopped(server.pid) else { return XCTFail("the server did not stop") }
-        tell("stopped")
-        guard waitFor("SENT") else { return XCTFail("no SENT:\n\(output())") }
+        var server = try EchoServerProcess(self, dir: dir.path)
+        let client = try startCheck(check, "reconnect", socket: server.socket, input: true)
+        try client.waitForOutput("READY\n")
+        guard server.stop() else { return XCTFail("the server did not stop") }
+        client.send("stopped")
+        try client.waitForOutput("SENT\n")
         server.kill9()
-        try? FileManager.default.removeItem(atPath: socket)  // so that startServer waits for the new one
-        tell("killed")
-        guard waitFor("RESET") else { return XCTFail("no RESET:\n\(output())") }
+        client.send("killed")
+        try client.waitForOutput("RESET\n")
         usleep(200_000)  // the idempotent stat is retrying to connect meanwhile
-        server = try startServer(socket: socket)
-        tell("restarted")
-        let deadline = Date().addingTimeInterval(40)
-        while client.isRunning && Date() < deadline { usleep(20_000) }
-        XCTAssertFalse(client.isRunning, "the client did not finish:\n\(output())")
-        client.waitUntilExit()
-        let out = output()
-        XCTAssertEqual(client.terminationStatus, 0, out)
-        XCTAssertTrue(out.contains("OK reconnect"), out)
-        XCTAssertTrue(out.contains("ALL OK"), out)
+        server = try EchoServerProcess(self, dir: dir.path)
+        client.send("restarted")
+        let status = client.wait(timeout: 40)
+        XCTAssertNotNil(status, "the client did not finish:\n\(client.output)")
+        XCTAssertEqual(status, 0, client.output)
+        XCTAssertTrue(client.stdout.contains("OK reconnect"), client.output)
+        XCTAssertTrue(client.stdout.contains("ALL OK"), client.output)
         _ = server
     }
 }

@@ -21,7 +21,7 @@ final class RPCSignalTests: XCTestCase {
 
     func testSignalWithoutSARestartCancelsTheCall() throws {
         let dir = try scratchDir(self)
-        let server = try EchoServer(self, socket: "\(dir)/e.sock", tag: "a")
+        let server = try EchoServerProcess(self, dir: dir)
         let c = try EchoSession.connect(path: server.socket)
         installCountingHandler(SIGALRM, flags: 0)
         let before = caught(SIGALRM)
@@ -47,7 +47,7 @@ final class RPCSignalTests: XCTestCase {
 
     func testSignalWithSARestartKeepsWaitingForTheSameRequest() throws {
         let dir = try scratchDir(self)
-        let server = try EchoServer(self, socket: "\(dir)/e.sock", tag: "a")
+        let server = try EchoServerProcess(self, dir: dir)
         let c = try EchoSession.connect(path: server.socket)
         installCountingHandler(SIGALRM, flags: Int32(SA_RESTART))
         defer { installCountingHandler(SIGALRM, flags: 0) }
@@ -64,7 +64,7 @@ final class RPCSignalTests: XCTestCase {
 
     func testTaskCancellationCancelsAnAsyncCall() async throws {
         let dir = try scratchDir(self)
-        let server = try EchoServer(self, socket: "\(dir)/e.sock", tag: "a")
+        let server = try EchoServerProcess(self, dir: dir)
         let c = try RPCClient.connect(path: server.socket, require: [(Echo.interfaceID, Echo.interfaceVersion)])
         let payload = EchoSession.sleepPayload(ms: 2000)
         let task = Task { () async throws -> RPCResponse in
@@ -90,7 +90,7 @@ final class RPCSignalTests: XCTestCase {
 
     func testEventIsDeliveredAsASignalAfterTheDelay() throws {
         let dir = try scratchDir(self)
-        let server = try EchoServer(self, socket: "\(dir)/e.sock", tag: "a")
+        let server = try EchoServerProcess(self, dir: dir)
         let c = try EchoSession.connect(path: server.socket)
         installCountingHandler(SIGUSR2, flags: Int32(SA_RESTART))
         let got = TimeBox()
@@ -128,15 +128,18 @@ final class RPCSignalTests: XCTestCase {
 
     // MARK: death, reconnect, idempotent retry, ESTALE
 
+    /// A client of `server` that reconnects (for up to 10 s) after the server died.
+    private func reconnectingClient(_ server: EchoServerProcess) throws -> RPCClient {
+        try RPCClient.connect(
+            path: server.socket, require: [(Echo.interfaceID, Echo.interfaceVersion)], reconnect: .init(timeoutSeconds: 10))
+    }
+
     func testReconnectRetriesOnlyIdempotentCallsAndStaleHandles() throws {
         let dir = try scratchDir(self)
-        let socket = "\(dir)/e.sock"
-        var server = try EchoServer(self, socket: socket, tag: "a")
-        let rpc = try RPCClient.connect(
-            path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
-            reconnect: .init(timeoutSeconds: 10))
+        var server = try EchoServerProcess(self, dir: dir)
+        let rpc = try reconnectingClient(server)
         let c = EchoSession(rpc)
-        let plain = try EchoSession.connect(path: socket)  // no reconnect option
+        let plain = try EchoSession.connect(path: server.socket)  // no reconnect option
         try c.ping()
         let epoch1 = rpc.server.epoch
         XCTAssertNotEqual(epoch1, 0)
@@ -169,7 +172,7 @@ final class RPCSignalTests: XCTestCase {
         XCTAssertEqual(sleepResult.wait(5), RPCStatus.connreset, "non-idempotent call fails with ECONNRESET")
         XCTAssertThrowsError(try plain.ping()) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.connreset) }
         usleep(300_000)  // the idempotent stat is retrying to connect meanwhile
-        server = try EchoServer(self, socket: socket, tag: "b")
+        server = try EchoServerProcess(self, dir: dir)
         XCTAssertEqual(statResult.wait(10), 0, "idempotent call retried on the new connection")
         XCTAssertEqual(rpc.reconnectCount, 1)
         XCTAssertNotEqual(rpc.server.epoch, epoch1, "a new server start, a new epoch")
@@ -190,17 +193,14 @@ final class RPCSignalTests: XCTestCase {
     /// succeeds, and a handle from before is stale for async calls too.
     func testAsyncCallsRetryLikeSynchronousOnes() async throws {
         let dir = try scratchDir(self)
-        let socket = "\(dir)/e.sock"
-        var server = try EchoServer(self, socket: socket, tag: "a")
-        let rpc = try RPCClient.connect(
-            path: socket, require: [(Echo.interfaceID, Echo.interfaceVersion)],
-            reconnect: .init(timeoutSeconds: 10))
+        var server = try EchoServerProcess(self, dir: dir)
+        let rpc = try reconnectingClient(server)
         _ = try await rpc.call(interface: Echo.interfaceID, operation: 1, idempotent: true)
         let objFD = try EchoSession(rpc).open(name: "obj")
         let obj = try RPCClient.adopt(fd: objFD, require: [(Echo.interfaceID, 1)], parent: rpc)
         server.kill9()
         XCTAssertTrue(waitUntil(5) { !rpc.isConnected }, "the client notices the death")
-        server = try EchoServer(self, socket: socket, tag: "b")
+        server = try EchoServerProcess(self, dir: dir)
         _ = try await rpc.call(interface: Echo.interfaceID, operation: 3, idempotent: true)
         XCTAssertEqual(rpc.reconnectCount, 1, "the idempotent async call reconnected")
         do {
@@ -214,7 +214,7 @@ final class RPCSignalTests: XCTestCase {
 
     func testDeadServerWithoutRestartFailsFastWithECONNRESET() throws {
         let dir = try scratchDir(self)
-        let server = try EchoServer(self, socket: "\(dir)/e.sock", tag: "a")
+        let server = try EchoServerProcess(self, dir: dir)
         let rpc = try RPCClient.connect(path: server.socket, reconnect: .init(timeoutSeconds: 0.5))
         let c = EchoSession(rpc)
         try c.ping()

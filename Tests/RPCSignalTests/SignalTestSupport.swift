@@ -8,35 +8,6 @@ import XCTest
 /// A short scratch directory (sun_path holds 107 bytes), removed after the test.
 func scratchDir(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpcsig") }
 
-/// `husk echo serve --socket PATH` (HuskTestSupport's husk server); killed at teardown.
-final class EchoServer: @unchecked Sendable {
-    // @unchecked: used from the test's thread (and its teardown) only.
-    let child: ChildProcess
-    let socket: String
-
-    init(_ test: XCTestCase, socket: String, tag: String) throws {
-        self.socket = socket
-        let dir = String(socket[..<(socket.lastIndex(of: "/") ?? socket.startIndex)])
-        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket], dir: dir, tag: "echo-\(tag)")
-    }
-
-    /// Everything the server wrote (stdout and stderr).
-    var log: String { child.stdout + child.stderr }
-
-    func kill9() { child.kill9() }
-
-    /// SIGSTOP, and wait until every thread has stopped (kill returns
-    /// before they all have; a running reader could still serve a call).
-    func stop() {
-        guard child.process.isRunning else { return }
-        kill(child.pid, SIGSTOP)
-        _ = waitUntilStopped(child.pid)
-    }
-
-    /// Wait until the log contains `text` (up to `timeout` s).
-    func waitForLog(_ text: String, timeout: Double = 3) -> Bool { waitUntil(timeout) { log.contains(text) } }
-}
-
 /// Counts of signals caught by the handler of installCountingHandler (index = signal number).
 nonisolated(unsafe) let caughtCounters: UnsafeMutablePointer<Int32> = {
     let p = UnsafeMutablePointer<Int32>.allocate(capacity: 65)

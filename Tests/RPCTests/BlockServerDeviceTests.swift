@@ -60,7 +60,7 @@ final class BlockServerDeviceTests: XCTestCase {
 /// reads what the RPC client wrote, and the other way round.
 final class BlockServerNBDTests: XCTestCase {
     func testQemuIOAndTheRPCClientSeeEachOthersWrites() throws {
-        guard let qemuIO = ["/usr/bin/qemu-io", "/bin/qemu-io"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let qemuIO = installedTool("qemu-io") else {
             throw XCTSkip("qemu-io is missing (Debian qemu-utils; scripts/setup.sh installs it)")
         }
         let dir = try rpcScratch(self)

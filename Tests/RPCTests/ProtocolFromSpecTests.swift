@@ -8,10 +8,9 @@ final class ProtocolFromSpecTests: XCTestCase {
     func testAPythonClientWrittenFromTheSpecTalksToTheServer() throws {
         let dir = try rpcScratch(self)
         let server = try EchoServerProcess(self, dir: dir)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("ProtocolClient/echo_client.py").path
-        let client = try ChildProcess("/usr/bin/python3", [script, server.socket], dir: dir, tag: "python")
-        XCTAssertEqual(client.wait(timeout: 60), 0, client.stdout + client.stderr)
+        let script = Husk.packageRoot.appendingPathComponent("Tests/ProtocolClient/echo_client.py").path
+        let client = try runTool("/usr/bin/python3", [script, server.socket], timeout: 60)
+        XCTAssertEqual(client.status, 0, client.output)
         let lines = client.stdout.split(separator: "\n").map(String.init)
         for check in [
             "hello", "echo.ping", "echo.echo", "echo.whoami", "unknown operation", "control.ping",

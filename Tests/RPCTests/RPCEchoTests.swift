@@ -222,22 +222,12 @@ final class RPCEchoTests: XCTestCase {
 
     func testPolicyAndKernelIdentityAcrossUsers() throws {
         let dir = try rpcScratch(self)
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
-            throw XCTSkip("needs root and setpriv")
-        }
+        try Husk.requireRoot()
         let server = try EchoServerProcess(self, dir: dir, extra: ["--mode", "666", "--deny-op", "sleep", "--allow-uid", "0"])
-        let client = try ChildProcess(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=65534", "--regid=65534", "--clear-groups", Husk.binary,
-                "echo", "batch", "--socket", server.socket,
-                "ping", "sleep:10", "whoami", "echo:still-here", "open:obj"
-            ], dir: dir, tag: "nobody")
-        guard let status = client.wait(timeout: 30) else {
-            client.kill9()
-            return XCTFail("client hung")
-        }
-        XCTAssertEqual(status, 0, client.stderr)
+        let client = try Husk.run(
+            ["echo", "batch", "--socket", server.socket, "ping", "sleep:10", "whoami", "echo:still-here", "open:obj"],
+            timeout: 30, via: Husk.nobody)
+        XCTAssertEqual(client.status, 0, client.stderr)
         let lines = client.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(
             lines,

@@ -12,20 +12,8 @@ import XCTest
 /// A scratch directory (short path: sun_path holds 107 bytes), removed after the test.
 func rpcScratch(_ test: XCTestCase) throws -> String { try scratchDirectory(test, prefix: "rpct") }
 
-/// `husk echo serve` on a socket in a scratch directory.
-final class EchoServerProcess: @unchecked Sendable {
-    let child: ChildProcess
-    let socket: String
-
-    init(_ test: XCTestCase, dir: String, extra: [String] = []) throws {
-        socket = "\(dir)/echo.sock"
-        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server")
-    }
-
-    var pid: Int32 { child.pid }
+extension EchoServerProcess {
     func connect() throws -> EchoSession { try EchoSession.connect(path: socket) }
-    /// Open descriptors of the server process.
-    var fdCount: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count }
 }
 
 /// An in-process server on a socket in a scratch directory.
@@ -47,7 +35,7 @@ final class RawConnection {
     let fd: Int32
     init(path: String) throws {
         fd = husk_rpc_socket()
-        guard fd >= 0, husk_rpc_unix_connect(fd, path) == 0 else { throw TestTimeout(description: "connect \(path): errno \(errno)") }
+        guard fd >= 0, husk_rpc_unix_connect(fd, path) == 0 else { throw TestFailure("connect \(path): errno \(errno)") }
     }
     deinit { close(fd) }
 

@@ -45,13 +45,12 @@ final class SandboxTests: XCTestCase {
     // MARK: real servers
 
     func testRootStartedServerDropsToNobodyOnEveryThread() throws {
-        try requireRoot()
+        try Husk.requireRoot()
         let dir = try scratch()
-        let server = try Server(self, dir: dir)
+        let server = try EchoServerProcess(self, dir: dir)
         // Calls make the worker pool start threads; they must carry the sandbox too.
-        let batch = try Child(
-            Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "sleep:50", "echo:x", "open:o"], dir: dir, tag: "batch")
-        XCTAssertEqual(batch.wait(timeout: 30), 0, batch.stderr)
+        let batch = try Husk.run(["echo", "batch", "--socket", server.socket, "ping", "sleep:50", "echo:x", "open:o"], timeout: 30)
+        XCTAssertEqual(batch.status, 0, batch.stderr)
         XCTAssertTrue(batch.stdout.contains("echo:x: OK x"), batch.stdout)
         let threads = taskStatuses(server.pid)
         XCTAssertGreaterThan(threads.count, 2, "server threads")
@@ -72,9 +71,9 @@ final class SandboxTests: XCTestCase {
     }
 
     func testExplicitUserAndGroup() throws {
-        try requireRoot()
+        try Husk.requireRoot()
         let dir = try scratch()
-        let server = try Server(self, dir: dir, extra: ["--user", "4242", "--group", "4343"])
+        let server = try EchoServerProcess(self, dir: dir, extra: ["--user", "4242", "--group", "4343"])
         for (tid, s) in taskStatuses(server.pid) {
             XCTAssertEqual(s["Uid"], "4242\t4242\t4242\t4242", "thread \(tid)")
             XCTAssertEqual(s["Gid"], "4343\t4343\t4343\t4343", "thread \(tid)")
@@ -83,20 +82,20 @@ final class SandboxTests: XCTestCase {
 
     func testForbiddenSystemCallsGetENOSYS() throws {
         let dir = try scratch()
-        let server = try Server(self, dir: dir, extra: ["--selftest-forbidden-syscall"])
+        let server = try EchoServerProcess(self, dir: dir, extra: ["--selftest-forbidden-syscall"])
         let out = server.child.stdout
         XCTAssertTrue(out.contains("sandbox-selftest personality -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest setresuid -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest fork -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest thread -> OK"), out)  // clone3 ENOSYS -> clone
         XCTAssertFalse(server.child.stderr.contains("blocked syscall"), "ENOSYS mode logs nothing")
-        let ping = try Child(Self.husk, ["echo", "ping", "--socket", server.socket], dir: dir, tag: "ping")
-        XCTAssertEqual(ping.wait(timeout: 30), 0, ping.stderr)
+        let ping = try Husk.run(["echo", "ping", "--socket", server.socket], timeout: 30)
+        XCTAssertEqual(ping.status, 0, ping.stderr)
     }
 
     func testLogModeNamesTheCallAndAnswersENOSYS() throws {
         let dir = try scratch()
-        let server = try Server(self, dir: dir, extra: ["--seccomp", "log", "--selftest-forbidden-syscall"])
+        let server = try EchoServerProcess(self, dir: dir, extra: ["--seccomp", "log", "--selftest-forbidden-syscall"])
         let out = server.child.stdout, err = server.child.stderr
         XCTAssertTrue(out.contains("sandbox-selftest personality -> ENOSYS"), out)
         XCTAssertTrue(out.contains("sandbox-selftest fork -> ENOSYS"), out)
@@ -106,22 +105,22 @@ final class SandboxTests: XCTestCase {
         XCTAssertTrue(err.contains("husk-sandbox: blocked syscall setresuid"), err)
         XCTAssertTrue(err.contains("husk-sandbox: blocked syscall clone ("), err)
         XCTAssertFalse(err.contains("blocked syscall clone3"), "clone3 fails quietly: \(err)")
-        let ping = try Child(Self.husk, ["echo", "batch", "--socket", server.socket, "ping", "echo:x", "sleep:5"], dir: dir, tag: "ping")
-        XCTAssertEqual(ping.wait(timeout: 30), 0, ping.stderr)
+        let ping = try Husk.run(["echo", "batch", "--socket", server.socket, "ping", "echo:x", "sleep:5"], timeout: 30)
+        XCTAssertEqual(ping.status, 0, ping.stderr)
         XCTAssertEqual(ping.stdout, "ping: OK\necho:x: OK x\nsleep:5: OK slept 5\n")
         for (tid, s) in taskStatuses(server.pid) { XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)") }
     }
 
     func testNoDropPrivilegesAndSeccompOff() throws {
-        try requireRoot()
+        try Husk.requireRoot()
         let dir = try scratch()
-        let keep = try Server(self, dir: dir, extra: ["--no-drop-privileges"], name: "keep")
+        let keep = try EchoServerProcess(self, dir: dir, extra: ["--no-drop-privileges"], name: "keep")
         for (tid, s) in taskStatuses(keep.pid) {
             XCTAssertEqual(s["Uid"], "0\t0\t0\t0", "thread \(tid)")
             XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)")
             XCTAssertEqual(s["NoNewPrivs"], "1", "thread \(tid)")
         }
-        let off = try Server(self, dir: dir, extra: ["--seccomp", "off"], name: "off")
+        let off = try EchoServerProcess(self, dir: dir, extra: ["--seccomp", "off"], name: "off")
         for (tid, s) in taskStatuses(off.pid) {
             XCTAssertEqual(s["Uid"], "65534\t65534\t65534\t65534", "thread \(tid)")
             XCTAssertEqual(s["Seccomp"], "0", "thread \(tid)")
@@ -132,35 +131,22 @@ final class SandboxTests: XCTestCase {
     }
 
     func testNonRootCallerAskingToDropGetsAClearError() throws {
-        try requireRoot()  // to become another user first
+        try Husk.requireRoot()  // to become another user first
         let dir = try scratch()
-        let c = try Child(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
-                "echo", "serve", "--socket", "\(dir)/x.sock", "--user", "1000", "--group", "1000"
-            ],
-            dir: dir, tag: "nonroot")
-        let status = c.wait(timeout: 30)
-        XCTAssertNotNil(status)
-        XCTAssertNotEqual(status, 0)
+        let c = try Husk.run(
+            ["echo", "serve", "--socket", "\(dir)/x.sock", "--user", "1000", "--group", "1000"], timeout: 30, via: Husk.nobody)
+        XCTAssertNotEqual(c.status, 0)
         XCTAssertTrue(c.stderr.contains("cannot drop privileges to uid 1000 gid 1000: the server runs as uid 65534"), c.stderr)
         XCTAssertTrue(c.stderr.contains("only root can change its uid and gid"), c.stderr)
     }
 
     func testNonRootServerKeepsItsIdsAndIsFiltered() throws {
-        try requireRoot()
+        try Husk.requireRoot()
         let dir = try scratch()
         chmod(dir, 0o777)
         let socket = "\(dir)/n.sock"
-        let c = try Child(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=65534", "--regid=65534", "--clear-groups", Self.husk,
-                "echo", "serve", "--socket", socket
-            ], dir: dir, tag: "nobody-server")
-        addTeardownBlock { c.kill9() }
-        try c.waitForOutput("listening on")
+        let c = try ChildProcess.huskServer(
+            self, ["echo", "serve", "--socket", socket], dir: dir, tag: "nobody-server", via: Husk.nobody)
         for (tid, s) in taskStatuses(c.pid) {
             XCTAssertEqual(s["Uid"], "65534\t65534\t65534\t65534", "thread \(tid)")
             XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)")
@@ -172,14 +158,6 @@ final class SandboxTests: XCTestCase {
     }
 
     // MARK: helpers
-
-    static var husk: String { Husk.binary }
-
-    func requireRoot() throws {
-        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
-            throw XCTSkip("needs root (to drop privileges) and /usr/bin/setpriv")
-        }
-    }
 
     /// A short scratch directory (sun_path), root's 0755 like RPCTests', removed afterwards.
     func scratch() throws -> String { try scratchDirectory(self, prefix: "sbx") }
@@ -205,19 +183,4 @@ enum SyscallNumber {
     #elseif arch(arm64)
         static let personality = 92
     #endif
-}
-
-typealias Child = ChildProcess
-
-/// `husk echo serve` (default sandbox unless `extra` says otherwise).
-final class Server: @unchecked Sendable {
-    let child: Child
-    let socket: String
-
-    init(_ test: XCTestCase, dir: String, extra: [String] = [], name: String = "echo") throws {
-        socket = "\(dir)/\(name).sock"
-        child = try ChildProcess.huskServer(test, ["echo", "serve", "--socket", socket] + extra, dir: dir, tag: "server-\(name)")
-    }
-
-    var pid: Int32 { child.pid }
 }

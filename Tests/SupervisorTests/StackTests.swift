@@ -7,20 +7,12 @@ import XCTest
 /// starts has the test's scratch directory in its command line (config path
 /// or socket path), so teardown kills whatever is left by scanning /proc.
 final class StackTests: XCTestCase {
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
     var dir = ""
 
     override func setUpWithError() throws {
-        var t = Array("/tmp/supt-XXXXXX".utf8CString)
-        guard mkdtemp(&t) != nil else { throw Failure(description: "mkdtemp") }
-        dir = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        chmod(dir, 0o755)
+        dir = try scratchDirectory(self, prefix: "supt")
         let d = dir
-        addTeardownBlock {
-            for pid in Self.processes(mentioning: d) { kill(pid, SIGKILL) }
-            try? FileManager.default.removeItem(atPath: d)
-        }
+        addTeardownBlock { for pid in Self.processes(mentioning: d) { kill(pid, SIGKILL) } }
     }
 
     /// Pids whose command line contains `text`.
@@ -62,24 +54,19 @@ final class StackTests: XCTestCase {
     func writeConfig(_ servers: String, stopTimeout: Int = 5) -> String {
         let path = "\(dir)/stack.toml"
         let text = "[stack]\nname = \"t\(getpid())\"\nstate_dir = \"\(dir)/state\"\nstop_timeout = \(stopTimeout)\n\n" + servers
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
     func until(_ what: String, timeout: Double = 20, _ cond: () throws -> Bool) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if (try? cond()) == true { return }
-            usleep(50_000)
-        }
-        throw Failure(description: "timed out waiting for \(what)")
+        guard waitUntil(timeout, { (try? cond()) == true }) else { throw TestFailure("timed out waiting for \(what)") }
     }
 
     struct Row { let name: String, state: String, pid: Int32?, restarts: Int, lastExit: String }
 
     func status(_ config: String) throws -> [String: Row] {
         let r = try husk(["status", "--config", config], timeout: 10)
-        guard r.status == 0 else { throw Failure(description: "status failed: \(r.err)") }
+        guard r.status == 0 else { throw TestFailure("status failed: \(r.err)") }
         var rows: [String: Row] = [:]
         for line in r.out.split(separator: "\n").dropFirst(2) {
             let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -100,7 +87,7 @@ final class StackTests: XCTestCase {
 
     func testBadConfigIsReportedWithLine() throws {
         let path = "\(dir)/bad.toml"
-        FileManager.default.createFile(atPath: path, contents: Data("[stack]\nname = \"x\"\nflavour = 1\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("[stack]\nname = \"x\"\nflavour = 1\n".utf8))
         let r = try husk(["up", "--config", path], timeout: 10)
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.err.contains("\(path):3: unknown key `flavour`"), r.err)

@@ -1,6 +1,7 @@
 import DiskPattern
 import Foundation
 import Glibc
+import HuskTestSupport
 import XCTest
 
 @testable import VMHost
@@ -102,15 +103,15 @@ final class RunOwnerTests: XCTestCase {
     }
 
     func testAnExitedProcessIsGoneAndAnotherMachineIsUnknown() throws {
-        let sleeper = try spawnSleeper()
-        let child = sleeper.processIdentifier
+        let sleeper = try ChildProcess("/bin/sleep", ["30"])
+        let child = sleeper.pid
         guard let start = RunOwner.startTime(of: child) else { return XCTFail("no /proc/\(child)/stat") }
         let owner = RunOwner(host: RunOwner.current.host, boot: RunOwner.current.boot, pid: child, start: start)
         XCTAssertEqual(owner.liveness, .alive)
         var reused = owner
         reused.start += 1
         XCTAssertEqual(reused.liveness, .gone, "same pid, other start time: a reused pid")
-        end(sleeper)
+        sleeper.kill9()
         XCTAssertEqual(owner.liveness, .gone)
         var elsewhere = owner
         elsewhere.host += "-other"
@@ -124,15 +125,15 @@ final class RunOwnerTests: XCTestCase {
         let dir = "/tmp/husk-runowner-\(getpid())"
         mkdir(dir, 0o755)
         defer { _ = try? FileManager.default.removeItem(atPath: dir) }
-        let sleeper = try spawnSleeper()
-        let child = sleeper.processIdentifier
+        let sleeper = try ChildProcess("/bin/sleep", ["30"])
+        let child = sleeper.pid
         let start = RunOwner.startTime(of: child) ?? 0
-        end(sleeper)
+        sleeper.kill9()
         let dead = dir + "/run-\(child)-\(start)"
         let live = dir + "/" + RunOwner.current.directoryName
         for d in [dead, live] {
             mkdir(d, 0o755)
-            for f in ["husk-x.img", "husk-x.log"] { FileManager.default.createFile(atPath: d + "/" + f, contents: Data([1])) }
+            for f in ["husk-x.img", "husk-x.log"] { _ = FileManager.default.createFile(atPath: d + "/" + f, contents: Data([1])) }
         }
         let removed = Reaper.removeAbandonedRunFiles(workDir: dir, logs: false)
         XCTAssertEqual(removed, [dead + "/husk-x.img"])
@@ -141,18 +142,5 @@ final class RunOwnerTests: XCTestCase {
         XCTAssertEqual(Reaper.removeAbandonedRunFiles(workDir: dir, logs: true), [dead + "/husk-x.log"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "the empty run directory goes too")
         XCTAssertTrue(FileManager.default.fileExists(atPath: live + "/husk-x.log"))
-    }
-
-    private func spawnSleeper() throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        p.arguments = ["30"]
-        try p.run()
-        return p
-    }
-
-    private func end(_ p: Process) {
-        p.terminate()
-        p.waitUntilExit()
     }
 }
