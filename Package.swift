@@ -204,7 +204,7 @@ let tests: [Target] = [
         name: "HypercallsTests",
         dependencies: [
             "Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
-            "PCIHostSupport"
+            "PCIHostSupport", "HuskTestSupport"
         ]),
     .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
@@ -233,7 +233,7 @@ let tests: [Target] = [
             "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho",
             "RPCInterfaces", "Glue", "GlueAPI", "HuskTestSupport", "Platform"
         ]),
-    .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys"]),
+    .testTarget(name: "RPCFuzzTests", dependencies: ["RPCFuzzing", "RPCWire", "RPCTransport", "RPCSys", "HuskTestSupport"]),
     // Runs `husk bench rpc --quick` and checks its BENCH lines (never timing values).
     .testTarget(name: "RPCBenchTests", dependencies: ["HuskTestSupport"]),
     // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
@@ -244,7 +244,7 @@ let tests: [Target] = [
         name: "NBDTests",
         dependencies: [
             "NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
-            "PlatformC"
+            "Platform", "PlatformC"
         ])
 ]
 

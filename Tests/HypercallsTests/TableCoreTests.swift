@@ -1,5 +1,6 @@
 import Glibc
 import HostSys
+import HuskTestSupport
 import HypercallABI
 import XCTest
 
@@ -104,10 +105,10 @@ final class TableCoreTests: XCTestCase {
     }
 
     func testAsyncBlockRequestsCompleteAsTheComponent() throws {
-        let path = scratchFile(size: 1 << 20, self)
+        let image = TempImage(bytes: 1 << 20)
         var blk: husk_handle = 0
         var info = husk_blk_info()
-        XCTAssertEqual(f.hyp.blk_open(f.c, path, UInt32(HUSK_BLK_RDWR), &blk, &info), HUSK_OK)
+        XCTAssertEqual(f.hyp.blk_open(f.c, image.path, UInt32(HUSK_BLK_RDWR), &blk, &info), HUSK_OK)
         XCTAssertEqual(info.size, 1 << 20)
         let n = 64
         let bufs = UnsafeMutableRawPointer.allocate(byteCount: n * 4096, alignment: 4096)
@@ -143,22 +144,16 @@ final class TableCoreTests: XCTestCase {
         XCTAssertEqual(tally.wrongCtx, 0)
         for i in 0..<n { XCTAssertEqual(reqs[i].status, HUSK_OK) }
         // The file holds what was written, checked with plain reads.
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        var byte: UInt8 = 0
-        for i in 0..<n {
-            XCTAssertEqual(pread(fd, &byte, 1, off_t(i * 4096 + 100)), 1)
-            XCTAssertEqual(byte, UInt8(i + 1))
-        }
+        for i in 0..<n { XCTAssertEqual(image.contents(offset: i * 4096 + 100, count: 1), [UInt8(i + 1)]) }
     }
 
     func testBlockErrors() {
-        let path = scratchFile(size: 8192, self)
+        let image = TempImage(bytes: 8192)
         var blk: husk_handle = 0
         XCTAssertEqual(f.hyp.blk_open(f.c, "/nonexistent/husk", 0, &blk, nil), HUSK_ENOENT)
         XCTAssertEqual(f.hyp.blk_open(f.c, "/tmp", 0, &blk, nil), HUSK_EINVAL, "a directory is not a block device")
-        XCTAssertEqual(f.hyp.blk_open(f.c, path, 0x80, &blk, nil), HUSK_EINVAL)
-        XCTAssertEqual(f.hyp.blk_open(f.c, path, UInt32(HUSK_BLK_RDONLY), &blk, nil), HUSK_OK)
+        XCTAssertEqual(f.hyp.blk_open(f.c, image.path, 0x80, &blk, nil), HUSK_EINVAL)
+        XCTAssertEqual(f.hyp.blk_open(f.c, image.path, UInt32(HUSK_BLK_RDONLY), &blk, nil), HUSK_OK)
         var buf = [UInt8](repeating: 0, count: 4096)
         XCTAssertEqual(f.hyp.blk_write(f.c, blk, &buf, 4096, 0), HUSK_EROFS)
         XCTAssertEqual(f.hyp.blk_read(f.c, blk, &buf, 4096, 8192), HUSK_EINVAL)

@@ -23,18 +23,6 @@ final class TableFixture {
     }
 }
 
-/// A scratch file removed by the test's tear-down.
-func scratchFile(size: Int, _ test: XCTestCase) -> String {
-    var template = Array("/tmp/husk-test-XXXXXX".utf8CString)
-    let fd = mkstemp(&template)
-    precondition(fd >= 0)
-    ftruncate(fd, off_t(size))
-    close(fd)
-    let path = String(cString: template)
-    test.addTeardownBlock { unlink(path) }
-    return path
-}
-
 /// Run `body`; it must throw the HypError `code` (returned for more checks).
 @discardableResult
 func expectError(

@@ -4,7 +4,7 @@ import HuskHost
 import HuskTestSupport
 import Hypercalls
 import NBDFrontend
-import Synchronization
+import Platform
 import XCTest
 
 /// A real blkfile disk on a temporary image, hosted in-process, and an NBD
@@ -16,7 +16,7 @@ final class NBDFixture: @unchecked Sendable {
     let socket: String
     let host: ComponentHost
     let server: NBDServer
-    let logLines = LogSink()
+    let logLines = Locked<[String]>([])
 
     static let diskName = "disk0"
 
@@ -39,7 +39,7 @@ final class NBDFixture: @unchecked Sendable {
         server = NBDServer(
             socketPath: socket, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
             defaultExport: Self.diskName, readOnly: serverReadOnly,
-            log: { line in lines.append(line) })
+            log: { line in lines.withLock { $0.append(line) } })
         let dir = self.dir, host = self.host, server = self.server
         test.addTeardownBlock {
             server.shutdown()
@@ -50,7 +50,7 @@ final class NBDFixture: @unchecked Sendable {
         try server.start()
     }
 
-    var log: String { logLines.text }
+    var log: String { logLines.get().joined(separator: "\n") }
 
     /// qemu's URI for the export.
     func uri(_ export: String = diskName) -> String { "nbd+unix:///\(export)?socket=\(socket)" }
@@ -120,24 +120,4 @@ extension Tool.Result {
         ok && !output.contains("Pattern verification failed") && !output.contains("failed:")
             && !output.lowercased().contains("error")
     }
-}
-
-/// A deterministic byte pattern (xorshift), so failures reproduce.
-func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var x = seed | 1
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-        x ^= x << 13
-        x ^= x >> 7
-        x ^= x << 17
-        out[i] = UInt8(truncatingIfNeeded: x)
-    }
-    return out
-}
-
-/// The server's log lines, shown when an assertion fails.
-final class LogSink: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import PlatformC
 import XCTest
 
@@ -50,7 +51,7 @@ final class NBDQemuTests: XCTestCase {
 
     func testQemuImgConvertOutOfAndIntoTheExport() throws {
         let size = 8 << 20
-        let f = try NBDFixture(self, sizeBytes: size) { $0 = pseudoRandomBytes(size, seed: 42) }
+        let f = try NBDFixture(self, sizeBytes: size) { $0 = testPattern(42, size) }
         let out = f.dir + "/out.img"
         let r1 = try Tool.run("qemu-img", ["convert", "-f", "raw", "-O", "raw", f.uri(), out])
         XCTAssertTrue(r1.ok, r1.output)
@@ -58,7 +59,7 @@ final class NBDQemuTests: XCTestCase {
 
         // Into the export: another pattern, with zero runs that qemu-img
         // may send as WRITE_ZEROES.
-        var src = pseudoRandomBytes(size, seed: 7)
+        var src = testPattern(7, size)
         for i in (1 << 20)..<(3 << 20) { src[i] = 0 }
         let srcPath = f.dir + "/src.img"
         try Data(src).write(to: URL(fileURLWithPath: srcPath))

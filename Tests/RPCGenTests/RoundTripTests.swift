@@ -1,4 +1,5 @@
 import Foundation
+import HuskTestSupport
 import RPCInterfaces
 import RPCWire
 import XCTest
@@ -167,18 +168,6 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try client.sleep(ms: 5)) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.proto) }
         caller.failure = RPCError(RPCStatus.acces)
         XCTAssertThrowsError(try client.ping()) { XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.acces) }
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -25,7 +25,7 @@ final class RPCSignalTests: XCTestCase {
         let c = try EchoSession.connect(path: server.socket)
         installCountingHandler(SIGALRM, flags: 0)
         let before = caught(SIGALRM)
-        let killedAt = TimeBox()
+        let killedAt = Locked<UInt64>(0)
         signalLater(pthread_self(), SIGALRM, afterMs: 300, at: killedAt)
         let start = monotonicNanos()
         var status: Int32 = 0
@@ -36,7 +36,7 @@ final class RPCSignalTests: XCTestCase {
         let end = monotonicNanos()
         XCTAssertEqual(status, RPCStatus.intr, "EINTR expected")
         XCTAssertEqual(caught(SIGALRM), before + 1, "the application's handler ran")
-        let afterSignalMs = Double(end - killedAt.value) / 1e6
+        let afterSignalMs = Double(end - killedAt.get()) / 1e6
         print("RPCSignalTests: EINTR returned \(afterSignalMs) ms after SIGALRM")
         XCTAssertLessThan(afterSignalMs, 150, "returned \(afterSignalMs) ms after the signal")
         XCTAssertLessThan(Double(end - start) / 1e6, 1500)
@@ -52,7 +52,7 @@ final class RPCSignalTests: XCTestCase {
         installCountingHandler(SIGALRM, flags: Int32(SA_RESTART))
         defer { installCountingHandler(SIGALRM, flags: 0) }
         let before = caught(SIGALRM)
-        let killedAt = TimeBox()
+        let killedAt = Locked<UInt64>(0)
         signalLater(pthread_self(), SIGALRM, afterMs: 300, at: killedAt)
         let slept = try c.sleep(ms: 1500)
         XCTAssertGreaterThanOrEqual(slept, 1500, "the full sleep")
@@ -93,10 +93,10 @@ final class RPCSignalTests: XCTestCase {
         let server = try EchoServerProcess(self, dir: dir)
         let c = try EchoSession.connect(path: server.socket)
         installCountingHandler(SIGUSR2, flags: Int32(SA_RESTART))
-        let got = TimeBox()
+        let got = Locked<UInt64>(0)
         c.rpc.onEvent = { h, body in
             if h.interface == Echo.interfaceID && h.operation == EchoHandler.Op.notify && body == [UInt8(SIGUSR2), 0, 0, 0] {
-                got.value = monotonicNanos()
+                got.set(monotonicNanos())
             }
         }
         // Process-directed: the event names the signal (registration 0).
@@ -110,7 +110,7 @@ final class RPCSignalTests: XCTestCase {
         let ms = Double(monotonicNanos() - start) / 1e6
         XCTAssertEqual(caught(SIGUSR2), before + 1, "signal delivered")
         XCTAssertGreaterThanOrEqual(ms, 290)
-        XCTAssertNotEqual(got.value, 0, "onEvent saw the event and its payload")
+        XCTAssertNotEqual(got.get(), 0, "onEvent saw the event and its payload")
 
         // Thread-directed, with the client's own choice of signal.
         c.rpc.registerEventSignal(interface: Echo.interfaceID, operation: EchoHandler.Op.notify, signal: SIGUSR2, target: .currentThread)
@@ -151,7 +151,7 @@ final class RPCSignalTests: XCTestCase {
 
         // In flight at the death: a non-idempotent sleep and an idempotent stat
         // (sent while the server is stopped, so it is surely in flight).
-        let sleepResult = LockedResult()
+        let sleepResult = Locked<Int32?>(nil)
         HostThread.start(name: "t-sleep", detached: true, blockSignals: true) {
             do throws(RPCError) {
                 _ = try c.sleep(ms: 60_000)
@@ -160,7 +160,7 @@ final class RPCSignalTests: XCTestCase {
         }
         usleep(200_000)
         server.stop()
-        let statResult = LockedResult()
+        let statResult = Locked<Int32?>(nil)
         HostThread.start(name: "t-stat", detached: true, blockSignals: true) {
             do throws(RPCError) {
                 _ = try c.stat()
@@ -277,25 +277,5 @@ final class CredHandler: RPCInterfaceHandler, @unchecked Sendable {
             for i in 0..<Int(c.ngroups) { w.u32(g[i]) }
         }
         return RPCReplyBody(payload: w.bytes)
-    }
-}
-
-/// A status set once by another thread.
-final class LockedResult: @unchecked Sendable {
-    // @unchecked: guarded by `m`.
-    private let m = Monitor()
-    private var v: Int32? = nil
-    func set(_ x: Int32) {
-        m.withLock {
-            v = x
-            m.broadcast()
-        }
-    }
-    func wait(_ seconds: Double) -> Int32? {
-        let end = monotonicNanos() + UInt64(seconds * 1e9)
-        return m.withLock {
-            while v == nil { if !m.wait(deadlineNanos: end) { break } }
-            return v
-        }
     }
 }

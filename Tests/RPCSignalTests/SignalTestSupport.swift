@@ -29,22 +29,12 @@ func installCountingHandler(_ sig: Int32, flags: Int32) {
     sigaction(sig, &sa, nil)
 }
 
-final class TimeBox: @unchecked Sendable {
-    // @unchecked: guarded by `m`.
-    private let m = Monitor()
-    private var v: UInt64 = 0
-    var value: UInt64 {
-        get { m.withLock { v } }
-        set { m.withLock { v = newValue } }
-    }
-}
-
 /// After `ms`, pthread_kill(target, sig) from a thread that blocks every
 /// signal; the box receives the monotonic time of the kill.
-func signalLater(_ target: pthread_t, _ sig: Int32, afterMs ms: UInt32, at box: TimeBox) {
+func signalLater(_ target: pthread_t, _ sig: Int32, afterMs ms: UInt32, at box: Locked<UInt64>) {
     HostThread.start(name: "test-killer", detached: true, blockSignals: true) {
         usleep(ms * 1000)
-        box.value = monotonicNanos()
+        box.set(monotonicNanos())
         pthread_kill(target, sig)
     }
 }

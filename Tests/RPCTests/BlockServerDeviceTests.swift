@@ -1,5 +1,6 @@
 import BlockClient
 import BlockServer
+import DiskPattern
 import Foundation
 import Glibc
 import Glue
@@ -30,7 +31,7 @@ final class BlockServerDeviceTests: XCTestCase {
 
         let dev = try BlockServerClient(socket: socket).open("vblk0", writable: true)
         defer { dev.close() }
-        let p = blockPattern(offset: 0, length: 64 << 10, seed: 42)
+        let p = DiskPattern.bytes(64 << 10, at: 0, key: 42)
         try dev.write(offset: 0, p)
         try dev.flush()
 
@@ -64,10 +65,9 @@ final class BlockServerNBDTests: XCTestCase {
             throw XCTSkip("qemu-io is missing (Debian qemu-utils; scripts/setup.sh installs it)")
         }
         let dir = try rpcScratch(self)
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 4 << 20)
+        let image = TempImage(bytes: 4 << 20)
         let nbd = "\(dir)/nbd.sock"
-        let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--nbd-socket", nbd, "--mode", "666"])
+        let server = try BlockServerProcess(self, dir: dir, image: image.path, extra: ["--nbd-socket", nbd, "--mode", "666"])
         // --mode applies to both sockets, so another user can reach either.
         for path in [server.socket, nbd] {
             var st = stat()
@@ -101,6 +101,6 @@ final class BlockServerNBDTests: XCTestCase {
         // The server dropped its privileges (the default), yet both socket files are gone.
         XCTAssertFalse(FileManager.default.fileExists(atPath: nbd), "the NBD socket outlived SIGTERM")
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.socket), "the RPC socket outlived SIGTERM")
-        assertSameBytes(fileBytes(image, offset: 2 << 20, length: 128 << 10), [UInt8](repeating: 0xe1, count: 128 << 10))
+        assertSameBytes(image.contents(offset: 2 << 20, count: 128 << 10), [UInt8](repeating: 0xe1, count: 128 << 10))
     }
 }

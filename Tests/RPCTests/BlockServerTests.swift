@@ -32,12 +32,6 @@ final class BlockServerProcess: @unchecked Sendable {
     }
 }
 
-/// A deterministic pattern: each 8-byte word holds its byte offset xor a seed,
-/// so a block read from the wrong place or an old run never matches.
-func blockPattern(offset: UInt64, length: Int, seed: UInt64) -> [UInt8] {
-    DiskPattern.bytes(length, at: offset, key: seed)
-}
-
 /// Byte arrays compared with a short message (XCTAssertEqual would print
 /// megabytes): lengths, and the first differing offset.
 func assertSameBytes(
@@ -52,23 +46,11 @@ func assertSameBytes(
     XCTFail("\(what): first difference at byte \(i) (got \(g[i]), expected \(want[i]))", file: file, line: line)
 }
 
-func makeImage(_ path: String, bytes: Int) {
-    let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
-    ftruncate(fd, off_t(bytes))
-    close(fd)
-}
-
-func fileBytes(_ path: String, offset: Int, length: Int) -> [UInt8] {
-    guard let d = FileManager.default.contents(atPath: path), d.count >= offset + length else { return [] }
-    return [UInt8](d[offset..<offset + length])
-}
-
 final class BlockServerTests: XCTestCase {
     func testPatternsSurviveRestartAndSigkillAfterFlush() throws {
         let dir = try rpcScratch(self)
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 8 << 20)
-        var server = try BlockServerProcess(self, dir: dir, image: image)
+        let image = TempImage(bytes: 8 << 20)
+        var server = try BlockServerProcess(self, dir: dir, image: image.path)
         var dev = try server.open()
         XCTAssertEqual(dev.blockSize, 512)
         XCTAssertEqual(dev.blockCount, 16384)
@@ -77,30 +59,30 @@ final class BlockServerTests: XCTestCase {
 
         // 3 MiB at an odd block (crosses the 4 MiB window and the provider's
         // pieces), plus scattered single blocks.
-        let a = blockPattern(offset: 512 * 7, length: 3 << 20, seed: 0xA11CE)
+        let a = DiskPattern.bytes(3 << 20, at: 512 * 7, key: 0xA11CE)
         try dev.write(offset: 512 * 7, a)
         for blk: UInt64 in [0, 1, 9999, 16383] {
-            try dev.write(offset: blk * 512, blockPattern(offset: blk * 512, length: 512, seed: 0xB0B))
+            try dev.write(offset: blk * 512, DiskPattern.bytes(512, at: blk * 512, key: 0xB0B))
         }
         try dev.flush()
         assertSameBytes(try dev.read(offset: 512 * 7, length: a.count), a)
-        XCTAssertEqual(try dev.read(offset: 16383 * 512, length: 512), blockPattern(offset: 16383 * 512, length: 512, seed: 0xB0B))
+        XCTAssertEqual(try dev.read(offset: 16383 * 512, length: 512), DiskPattern.bytes(512, at: 16383 * 512, key: 0xB0B))
         dev.close()
 
         // Clean restart: everything is still there.
         XCTAssertEqual(server.stop(), 0, server.child.stderr)
-        server = try BlockServerProcess(self, dir: dir, image: image, tag: "blk2")
+        server = try BlockServerProcess(self, dir: dir, image: image.path, tag: "blk2")
         dev = try server.open()
         assertSameBytes(try dev.read(offset: 512 * 7, length: a.count), a)
-        assertSameBytes(try dev.read(offset: 9999 * 512, length: 512), blockPattern(offset: 9999 * 512, length: 512, seed: 0xB0B))
+        assertSameBytes(try dev.read(offset: 9999 * 512, length: 512), DiskPattern.bytes(512, at: 9999 * 512, key: 0xB0B))
 
         // Write, flush, SIGKILL: the flushed data is in the file and served again.
-        let b = blockPattern(offset: 1 << 20, length: 1 << 20, seed: 0xDEAD)
+        let b = DiskPattern.bytes(1 << 20, at: 1 << 20, key: 0xDEAD)
         try dev.write(offset: 1 << 20, b)
         try dev.flush()
         server.child.kill9()
-        assertSameBytes(fileBytes(image, offset: 1 << 20, length: 1 << 20), b)
-        server = try BlockServerProcess(self, dir: dir, image: image, tag: "blk3")
+        assertSameBytes(image.contents(offset: 1 << 20, count: 1 << 20), b)
+        server = try BlockServerProcess(self, dir: dir, image: image.path, tag: "blk3")
         dev = try server.open()
         assertSameBytes(try dev.read(offset: 1 << 20, length: 1 << 20), b)
         dev.close()
@@ -108,9 +90,8 @@ final class BlockServerTests: XCTestCase {
 
     func testConcurrentClients() throws {
         let dir = try rpcScratch(self)
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 16 << 20)
-        let server = try BlockServerProcess(self, dir: dir, image: image)
+        let image = TempImage(bytes: 16 << 20)
+        let server = try BlockServerProcess(self, dir: dir, image: image.path)
         let socket = server.socket
         let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { i in
@@ -120,7 +101,7 @@ final class BlockServerTests: XCTestCase {
                 let base = UInt64(i) << 21  // 2 MiB each
                 for round in 0..<16 {
                     let off = base + UInt64(round) * (128 << 10)
-                    let p = blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + round))
+                    let p = DiskPattern.bytes(128 << 10, at: off, key: UInt64(i * 100 + round))
                     try dev.write(offset: off, p)
                     if try dev.read(offset: off, length: p.count) != p {
                         failures.withLock { $0.append("client \(i) round \(round): mismatch") }
@@ -134,16 +115,15 @@ final class BlockServerTests: XCTestCase {
         for i in 0..<8 {
             let off = (UInt64(i) << 21) + 15 * (128 << 10)
             assertSameBytes(
-                fileBytes(image, offset: Int(off), length: 128 << 10),
-                blockPattern(offset: off, length: 128 << 10, seed: UInt64(i * 100 + 15)))
+                image.contents(offset: Int(off), count: 128 << 10),
+                DiskPattern.bytes(128 << 10, at: off, key: UInt64(i * 100 + 15)))
         }
     }
 
     func testErrorMatrix() throws {
         let dir = try rpcScratch(self)
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 1 << 20)
-        let server = try BlockServerProcess(self, dir: dir, image: image)
+        let image = TempImage(bytes: 1 << 20)
+        let server = try BlockServerProcess(self, dir: dir, image: image.path)
         let client = try BlockServerClient(socket: server.socket)
         XCTAssertEqual(try client.devices(), ["disk0"])
         func status(_ body: () throws -> Void) -> Int32 {
@@ -184,7 +164,7 @@ final class BlockServerTests: XCTestCase {
 
         // A read-only server refuses read-write opens.
         XCTAssertEqual(server.stop(), 0)
-        let roServer = try BlockServerProcess(self, dir: dir, image: image, tag: "ro", extra: ["--read-only"])
+        let roServer = try BlockServerProcess(self, dir: dir, image: image.path, tag: "ro", extra: ["--read-only"])
         XCTAssertEqual(status { _ = try roServer.open(writable: true) }, RPCStatus.rofs)
         let r = try roServer.open(writable: false)
         XCTAssertTrue(r.readOnly)
@@ -193,11 +173,10 @@ final class BlockServerTests: XCTestCase {
 
     func testBatchRunsEachRequestWithItsOwnStatus() throws {
         let dir = try rpcScratch(self)
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 1 << 20)
-        let server = try BlockServerProcess(self, dir: dir, image: image)
+        let image = TempImage(bytes: 1 << 20)
+        let server = try BlockServerProcess(self, dir: dir, image: image.path)
         let dev = try server.open()
-        let p = blockPattern(offset: 0, length: 8192, seed: 7)
+        let p = DiskPattern.bytes(8192, at: 0, key: 7)
         dev.window.base.copyMemory(from: p, byteCount: p.count)
         let q: [UInt64] = [
             2, 0, 0, 4096,  // write the first half at 0
@@ -212,18 +191,17 @@ final class BlockServerTests: XCTestCase {
         let st = try dev.blk.batch(region: dev.window.ref(), requests: q).statuses
         XCTAssertEqual(st, [0, 0, 0, 0, 0, UInt32(RPCStatus.inval), UInt32(RPCStatus.inval), UInt32(RPCStatus.fault)])
         XCTAssertEqual([UInt8](UnsafeRawBufferPointer(start: dev.window.base + 16384, count: 8192)), p)
-        XCTAssertEqual(fileBytes(image, offset: 65536, length: 4096), Array(p[4096...]))
+        XCTAssertEqual(image.contents(offset: 65536, count: 4096), Array(p[4096...]))
         XCTAssertEqual(Array(try dev.read(offset: 0, length: 4096)), Array(p[0..<4096]))
     }
 
     func testPolicyDeniesWritesPerOperation() throws {
         let dir = try rpcScratch(self)
         try Husk.requireRoot()
-        let image = "\(dir)/disk.img"
-        makeImage(image, bytes: 1 << 20)
+        let image = TempImage(bytes: 1 << 20)
         let policy = "\(dir)/policy"
         try "default allow\nallow blk.write uid=0\nallow blk.flush uid=0\n".write(toFile: policy, atomically: true, encoding: .utf8)
-        let server = try BlockServerProcess(self, dir: dir, image: image, extra: ["--mode", "666", "--policy", policy])
+        let server = try BlockServerProcess(self, dir: dir, image: image.path, extra: ["--mode", "666", "--policy", policy])
         func asNobody(_ args: [String]) throws -> ToolResult {
             try Husk.run(["blk"] + args + ["--socket", server.socket], timeout: 30, via: Husk.nobody)
         }

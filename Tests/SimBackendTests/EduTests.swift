@@ -28,7 +28,7 @@ final class EduTests: XCTestCase {
     func r64(_ off: UInt64) throws -> UInt64 { try dev.barRead(bar: 0, offset: off, width: 8) }
     func w64(_ off: UInt64, _ v: UInt64) throws { try dev.barWrite(bar: 0, offset: off, width: 8, value: v) }
 
-    func waitDMAIdle() throws -> Bool { try eventually { try self.r64(0x98) & 1 == 0 } }
+    func waitDMAIdle() throws -> Bool { try waitUntil(5) { try self.r64(0x98) & 1 == 0 } }
 
     func testIdentityAndLiveness() throws {
         XCTAssertEqual(dev.identity.vendor, 0x1234)
@@ -64,7 +64,7 @@ final class EduTests: XCTestCase {
         // Without the interrupt bit: no interrupt, result still computed.
         try w32(0x20, 0)
         try w32(0x08, 5)
-        XCTAssertTrue(try eventually { try self.r32(0x20) & 1 == 0 })
+        XCTAssertTrue(try waitUntil(5) { try self.r32(0x20) & 1 == 0 })
         XCTAssertEqual(try r32(0x08), 120)
         XCTAssertNil(waitEvent(irq.eventFDs[0], ms: 20))
         XCTAssertEqual(edu.stats.factorials, 2)

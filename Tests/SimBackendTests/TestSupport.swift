@@ -18,15 +18,6 @@ func waitEvent(_ fd: Int32, ms: Int32 = 5000) -> UInt64? {
 /// Has the eventfd fired (without waiting)?
 func pendingEvent(_ fd: Int32) -> UInt64? { waitEvent(fd, ms: 0) }
 
-/// Poll `cond` until true or ~`ms` elapsed.
-func eventually(ms: Int = 5000, _ cond: () throws -> Bool) rethrows -> Bool {
-    for _ in 0..<(ms / 2) {
-        if try cond() { return true }
-        usleep(2000)
-    }
-    return try cond()
-}
-
 extension HostDevice {
     func setBusMaster() throws {
         let cmd = try configRead(offset: 4, width: 2)

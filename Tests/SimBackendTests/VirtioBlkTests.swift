@@ -307,7 +307,7 @@ final class VirtioBlkTests: XCTestCase {
         driver.setDesc(d, addr: driver.buffers!.bus, len: 16, flags: Virtq.next, next: d)
         driver.publish(d)
         try driver.kick()
-        XCTAssertTrue(eventually { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
+        XCTAssertTrue(waitUntil(5) { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
         XCTAssertTrue(try driver.status & 0x40 != 0)
         XCTAssertNotNil(blk.lastDeviceError)
         // Reset; then an INDIRECT descriptor (never offered).
@@ -317,7 +317,7 @@ final class VirtioBlkTests: XCTestCase {
         try driver.driverOK()
         driver.submitRaw([(addr: driver.buffers!.bus, len: 16, flags: Virtq.indirect)])
         try driver.kick()
-        XCTAssertTrue(eventually { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
+        XCTAssertTrue(waitUntil(5) { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
         // Missing status byte.
         try driver.setStatus(0)
         XCTAssertEqual(try driver.negotiate() & 8, 8)
@@ -325,7 +325,7 @@ final class VirtioBlkTests: XCTestCase {
         try driver.driverOK()
         driver.submitRaw([(addr: driver.buffers!.bus, len: 16, flags: 0)])
         try driver.kick()
-        XCTAssertTrue(eventually { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
+        XCTAssertTrue(waitUntil(5) { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
         XCTAssertEqual(blk.stats.deviceErrors, 3)
     }
 
@@ -336,7 +336,7 @@ final class VirtioBlkTests: XCTestCase {
         try driver.dev.configWrite(offset: 4, width: 2, value: cmd & ~4)
         driver.submit(type: BlkType.read, sector: 0, readLength: 512)
         try driver.kick()
-        XCTAssertTrue(eventually { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
+        XCTAssertTrue(waitUntil(5) { ((try? self.driver.status) ?? 0) & 0x40 == 0x40 })
         XCTAssertTrue(driver.reap().isEmpty)
     }
 
@@ -358,7 +358,7 @@ final class VirtioBlkTests: XCTestCase {
         // A second completion while masked: no new event.
         driver.submit(type: BlkType.write, sector: 1, write: testPattern(2, 512))
         try driver.kick()
-        XCTAssertTrue(eventually { self.driver.reap().count == 1 })
+        XCTAssertTrue(waitUntil(5) { self.driver.reap().count == 1 })
         XCTAssertNil(pendingEvent(fd), "masked until acknowledged")
         // Unmask with the line still asserted (ISR not read): fires again.
         try driver.dev.acknowledgeInterrupt(vector: 0)
@@ -391,7 +391,7 @@ final class VirtioBlkTests: XCTestCase {
         driver.setNoInterrupt(true)
         driver.submit(type: BlkType.write, sector: 0, write: testPattern(1, 512))
         try driver.kick()
-        XCTAssertTrue(eventually { self.driver.reap().count == 1 })
+        XCTAssertTrue(waitUntil(5) { self.driver.reap().count == 1 })
         XCTAssertNil(waitEvent(driver.irq!.eventFDs[1], ms: 20))
         driver.setNoInterrupt(false)
         driver.submit(type: BlkType.write, sector: 0, write: testPattern(1, 512))

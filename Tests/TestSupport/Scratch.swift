@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Platform
 import XCTest
 
 /// A new directory /tmp/PREFIX-XXXXXX (a short path: sun_path holds 107
@@ -32,4 +33,13 @@ public func waitUntil(_ seconds: Double, _ cond: () throws -> Bool) rethrows -> 
         usleep(10_000)
     }
     return try cond()
+}
+
+extension Locked {
+    /// A result another thread sets once: wait (waitUntil) up to `seconds`
+    /// for it; nil if it was not set by then.
+    public func wait<T>(_ seconds: Double) -> T? where Value == T? {
+        _ = waitUntil(seconds) { get() != nil }
+        return get()
+    }
 }

@@ -30,9 +30,3 @@ public final class TempImage {
 
     deinit { unlink(path) }
 }
-
-/// Test data that differs per seed and per position (no short period, so
-/// a block read from the wrong place does not match).
-public func testPattern(_ seed: Int, _ count: Int) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 31) ^ (seed &* 7) ^ ($0 >> 9) ^ ($0 >> 17)) }
-}

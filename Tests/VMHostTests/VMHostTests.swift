@@ -51,11 +51,9 @@ final class ConsoleProtocolTests: XCTestCase {
 
 final class DiskPatternTests: XCTestCase {
     func testFillVerifyAndFindTheFirstBadWord() throws {
-        var t = Array("/tmp/vmpat-XXXXXX".utf8CString)
-        let fd = mkstemp(&t)
-        close(fd)
-        let path = String(decoding: t.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { unlink(path) }
+        let image = TempImage(bytes: 0)
+        let path = image.path
+        defer { withExtendedLifetime(image) {} }
         try writePatternFile(path: path, bytes: 3 << 20, nonce: 0x1234)
         XCTAssertTrue(verifyPatternFile(path: path, bytes: 3 << 20, nonce: 0x1234, second: false, direct: false).matches)
         let other = verifyPatternFile(path: path, bytes: 3 << 20, nonce: 0x1234, second: true, direct: false)
