@@ -34,6 +34,8 @@ final class ConformanceRunTests: XCTestCase {
 
     /// posix: no PCI (10 PCI/IRQ checks skip), DMA and block I/O present (their "without" checks skip).
     func testPosix() throws { try check([], passed: 84, skipped: 12) }
+    /// sim without devices: the 3 "without FEATURE" checks and the 8 that need an edu device skip.
+    func testSimWithoutDevices() throws { try check(["--backend", "sim"], passed: 85, skipped: 11) }
     /// sim with edu: only the "without FEATURE" checks and dev_on_release skip.
     func testSimWithEdu() throws { try check(["--backend", "sim", "--device", "edu"], passed: 92, skipped: 4) }
 
