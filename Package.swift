@@ -203,8 +203,7 @@ let tests: [Target] = [
     .testTarget(
         name: "HypercallsTests",
         dependencies: [
-            "Hypercalls", "HostSys", "HuskHost", "VFIOBackend", "UIOBackend",
-            "PCIHostSupport", "HuskTestSupport"
+            "Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport", "HuskTestSupport"
         ]),
     .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.

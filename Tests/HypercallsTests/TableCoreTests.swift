@@ -1,7 +1,7 @@
 import Glibc
-import HostSys
 import HuskTestSupport
 import HypercallABI
+import Synchronization
 import XCTest
 
 @testable import Hypercalls
@@ -118,8 +118,9 @@ final class TableCoreTests: XCTestCase {
         defer { reqs.deallocate() }
         // Completions count themselves and record whose context they ran in.
         final class Tally: @unchecked Sendable {
-            var done: UInt32 = 0
-            var wrongCtx: UInt32 = 0
+            // @unchecked: ctx is set before the first request is submitted.
+            let done = Atomic<UInt32>(0)
+            let wrongCtx = Atomic<UInt32>(0)
             var ctx: UnsafeMutableRawPointer?
         }
         let tally = Tally()
@@ -133,15 +134,15 @@ final class TableCoreTests: XCTestCase {
                 done: { req in
                     let t = Unmanaged<Tally>.fromOpaque(req!.pointee.arg!).takeUnretainedValue()
                     if HypercallHost.active!.table.pointee.ctx_current() != OpaquePointer(t.ctx) {
-                        _ = husk_atomic_fetch_add_u32(&t.wrongCtx, 1)
+                        t.wrongCtx.add(1, ordering: .relaxed)
                     }
-                    _ = husk_atomic_fetch_add_u32(&t.done, 1)
+                    t.done.add(1, ordering: .releasing)
                 }, arg: tallyPtr, host_private: (0, 0))
             XCTAssertEqual(f.hyp.blk_submit(f.c, blk, reqs + i), HUSK_OK)
         }
         XCTAssertEqual(f.hyp.blk_close(f.c, blk), HUSK_OK, "close waits for the queued requests")
-        XCTAssertEqual(husk_atomic_load_u32(&tally.done), UInt32(n))
-        XCTAssertEqual(tally.wrongCtx, 0)
+        XCTAssertEqual(tally.done.load(ordering: .acquiring), UInt32(n))
+        XCTAssertEqual(tally.wrongCtx.load(ordering: .relaxed), 0)
         for i in 0..<n { XCTAssertEqual(reqs[i].status, HUSK_OK) }
         // The file holds what was written, checked with plain reads.
         for i in 0..<n { XCTAssertEqual(image.contents(offset: i * 4096 + 100, count: 1), [UInt8(i + 1)]) }
