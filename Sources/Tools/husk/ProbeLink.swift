@@ -75,12 +75,21 @@ final class ProbeLink: @unchecked Sendable {
         if r == HUSK_OK { sent += 1 }
     }
 
-    /// ARP for `ip`; the peer's MAC, or nil.
+    /// ARP for `ip`, the request repeated every second as stacks do (a TAP
+    /// interface whose carrier has just come up may not answer the first
+    /// one); the peer's MAC, or nil once `timeout` has passed.
     func resolve(_ ip: IPv4, from me: IPv4, timeout: Double) -> [UInt8]? {
         answering = me
-        send(ARP.request(from: mac, ip: me, asking: ip))
-        guard let f = wait(timeout: timeout, { ARP.replySender(in: $0, ip: ip, to: me) != nil }) else { return nil }
-        return ARP.replySender(in: f, ip: ip, to: me)
+        let deadline = monotonicNanos() + UInt64(timeout * 1e9)
+        while true {
+            let now = monotonicNanos()
+            guard now < deadline else { return nil }
+            send(ARP.request(from: mac, ip: me, asking: ip))
+            let slice = min(1.0, Double(deadline - now) / 1e9)
+            if let f = wait(timeout: slice, { ARP.replySender(in: $0, ip: ip, to: me) != nil }) {
+                return ARP.replySender(in: f, ip: ip, to: me)
+            }
+        }
     }
 
     /// One ICMP echo; true when the matching reply came back intact.
