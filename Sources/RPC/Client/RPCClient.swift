@@ -133,7 +133,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         var w = PayloadWriter()
         w.u16(RPCHeader.protocolVersion)
         w.u16(RPCHeader.protocolVersion)
-        let asked = [(UInt32(0), UInt32(1))] + require.map { ($0.interface, $0.version) }
+        let asked = [(RPCControl.interface, UInt32(1))] + require.map { ($0.interface, $0.version) }
         w.u32(UInt32(asked.count))
         for (i, v) in asked {
             w.u32(i)
@@ -163,7 +163,9 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         }
         closeDescriptors(m.descriptors)
         let decoded = m.bytes.withUnsafeBytes { RPCHeader.decode($0, messageLength: m.bytes.count, fdsReceived: 0) }
-        guard case .success(let rh) = decoded, rh.flags.contains(.reply), rh.requestID == 1, rh.interface == 0, rh.operation == 1 else {
+        guard case .success(let rh) = decoded, rh.flags.contains(.reply), rh.requestID == 1, rh.interface == RPCControl.interface,
+            rh.operation == RPCControl.Operation.hello.rawValue
+        else {
             // A header whose version is not 1 lands here too.
             transport.close()
             if m.bytes.count >= 28 {

@@ -327,7 +327,7 @@ public final class RPCServer: @unchecked Sendable {
     public var uptimeNanos: UInt64 { monotonicNanos() - startNanos }
 
     func operationName(_ interface: UInt32, _ operation: UInt32) -> (String, String) {
-        if interface == 0 { return ("control", RPCControl.name(operation)) }
+        if interface == RPCControl.interface { return ("control", RPCControl.name(operation)) }
         guard let h = handlers[interface] else { return ("interface\(interface)", "op\(operation)") }
         return (h.interfaceName, h.operationNames[operation] ?? "op\(operation)")
     }

@@ -60,7 +60,7 @@ extension ServerConnection {
         if h.requestID == 0 { return malformed("request id 0") }
         if h.status != 0 || h.signal != 0 { return malformed("non-zero status or signal in a request") }
         let helloDone = state.withLock { self.helloDone }
-        if !helloDone && !(h.interface == 0 && h.operation == RPCControl.Operation.hello.rawValue && h.flags.isEmpty) {
+        if !helloDone && !(h.interface == RPCControl.interface && h.operation == RPCControl.Operation.hello.rawValue && h.flags.isEmpty) {
             return malformed("first message is not HELLO")
         }
         if h.flags.contains(.cancel) {
@@ -112,7 +112,7 @@ extension ServerConnection {
         var whole = h
         whole.flags.remove(.more)
         whole.payloadLength = UInt32(truncatingIfNeeded: payload.count)
-        if whole.interface == 0 { return control(whole, payload: payload, fds: fds) }
+        if whole.interface == RPCControl.interface { return control(whole, payload: payload, fds: fds) }
         return call(whole, payload: payload, fds: fds)
     }
 

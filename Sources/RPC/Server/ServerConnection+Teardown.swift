@@ -34,8 +34,8 @@ extension ServerConnection {
         copy[4] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion)
         copy[5] = UInt8(truncatingIfNeeded: RPCHeader.protocolVersion >> 8)
         let decoded = copy.withUnsafeBytes { RPCHeader.decode($0, messageLength: copy.count, fdsReceived: 0) }
-        guard case .success(let h) = decoded, h.interface == 0, h.operation == RPCControl.Operation.hello.rawValue, h.flags.isEmpty,
-            h.requestID != 0, h.fdCount == 0
+        guard case .success(let h) = decoded, h.interface == RPCControl.interface, h.operation == RPCControl.Operation.hello.rawValue,
+            h.flags.isEmpty, h.requestID != 0, h.fdCount == 0
         else { return nil }
         return h
     }
