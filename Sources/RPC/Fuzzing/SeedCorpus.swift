@@ -18,6 +18,13 @@ public enum SeedCorpus {
         ).encoded() + payload
     }
 
+    /// A message on the control interface (docs/protocol.md §4).
+    static func message(
+        _ operation: RPCControl.Operation, id: UInt64, flags: RPCFlags = [], payload: [UInt8] = [], fdCount: UInt16 = 0
+    ) -> [UInt8] {
+        message(RPCControl.interface, operation.rawValue, id: id, flags: flags, payload: payload, fdCount: fdCount)
+    }
+
     static func payload(_ build: (inout PayloadWriter) -> Void) -> [UInt8] {
         var w = PayloadWriter()
         build(&w)
@@ -33,7 +40,7 @@ public enum SeedCorpus {
         $0.u32(9)
         $0.u32(1)
     }
-    static let hello = FuzzRecord(message(RPCControl.interface, RPCControl.Operation.hello.rawValue, id: 1, payload: helloPayload))
+    static let hello = FuzzRecord(message(.hello, id: 1, payload: helloPayload))
     static func echo(_ op: UInt32, id: UInt64, _ p: [UInt8] = [], flags: RPCFlags = []) -> FuzzRecord {
         FuzzRecord(message(EchoHandler.id, op, id: id, flags: flags, payload: p))
     }
@@ -41,7 +48,7 @@ public enum SeedCorpus {
         _ op: RPCControl.Operation, id: UInt64, _ p: [UInt8] = [], fds: Int = 0,
         kind: FuzzDescriptorKind = .devNull
     ) -> FuzzRecord {
-        FuzzRecord(message(RPCControl.interface, op.rawValue, id: id, payload: p, fdCount: UInt16(fds)), descriptors: fds, kind: kind)
+        FuzzRecord(message(op, id: id, payload: p, fdCount: UInt16(fds)), descriptors: fds, kind: kind)
     }
 
     /// A payload split into MORE fragments of at most `chunk` bytes.
@@ -57,8 +64,12 @@ public enum SeedCorpus {
         return out
     }
 
+    static func fragments(_ op: RPCControl.Operation, id: UInt64, payload p: [UInt8], chunk: Int) -> [FuzzRecord] {
+        fragments(RPCControl.interface, op.rawValue, id: id, payload: p, chunk: chunk)
+    }
+
     static func header(_ mutate: (inout [UInt8]) -> Void) -> FuzzRecord {
-        var m = message(0, 2, id: 7)
+        var m = message(.ping, id: 7)
         mutate(&m)
         return FuzzRecord(m)
     }
@@ -128,34 +139,34 @@ public enum SeedCorpus {
             ("valid-fragments-echo", [hello] + fragments(EchoHandler.id, EchoHandler.Op.echo, id: 2, payload: bytes(10_000), chunk: 4000)),
             (
                 "err-fragments-control",
-                [hello] + fragments(0, 2, id: 2, payload: [], chunk: 1) + fragments(0, 5, id: 3, payload: [1, 2], chunk: 1)
+                [hello] + fragments(.ping, id: 2, payload: [], chunk: 1) + fragments(.stats, id: 3, payload: [1, 2], chunk: 1)
             ),
             (
                 "valid-fragments-register-shm",
                 [
-                    hello, FuzzRecord(message(0, 3, id: 2, flags: .more, fdCount: 1), descriptors: 1, kind: .sealedMemfd),
-                    FuzzRecord(message(0, 3, id: 2))
+                    hello, FuzzRecord(message(.registerShm, id: 2, flags: .more, fdCount: 1), descriptors: 1, kind: .sealedMemfd),
+                    FuzzRecord(message(.registerShm, id: 2))
                 ]
             ),
             // Invalid: protocol errors (the connection is closed).
             ("bad-garbage", [FuzzRecord(Array("GET / HTTP/1.1\r\nHost: husk\r\n\r\n".utf8))]),
-            ("bad-truncated-header", [FuzzRecord(Array(message(0, 1, id: 1).prefix(30)))]),
+            ("bad-truncated-header", [FuzzRecord(Array(message(.hello, id: 1).prefix(30)))]),
             ("bad-empty-record", [hello, FuzzRecord([], descriptors: 2)]),
             ("bad-magic", [header { $0[0] = 0x48 }]),
             ("bad-version", [hello, header { $0[4] = 2 }]),
             ("bad-flags", [hello, header { $0[6] = 0x10 }]),
             ("bad-reserved", [hello, header { $0[39] = 1 }]),
             ("bad-length", [hello, header { $0[28] = 4 }]),
-            ("bad-fd-count", [hello, FuzzRecord(message(0, 2, id: 7, fdCount: 1), descriptors: 2)]),
-            ("bad-too-many-fds", [hello, FuzzRecord(message(0, 2, id: 7, fdCount: 9), descriptors: 9)]),
+            ("bad-fd-count", [hello, FuzzRecord(message(.ping, id: 7, fdCount: 1), descriptors: 2)]),
+            ("bad-too-many-fds", [hello, FuzzRecord(message(.ping, id: 7, fdCount: 9), descriptors: 9)]),
             (
                 "bad-ctrunc",
-                [hello, FuzzRecord(message(0, 3, id: 7, fdCount: 1), descriptors: 1, kind: .sealedMemfd, controlTruncated: true)]
+                [hello, FuzzRecord(message(.registerShm, id: 7, fdCount: 1), descriptors: 1, kind: .sealedMemfd, controlTruncated: true)]
             ),
             ("bad-oversized", [hello, echo(EchoHandler.Op.echo, id: 2, bytes(9000))]),
             ("bad-first-not-hello", [echo(EchoHandler.Op.ping, id: 1)]),
-            ("bad-reply-flag", [hello, FuzzRecord(message(0, 2, id: 7, flags: .reply))]),
-            ("bad-request-id-0", [hello, FuzzRecord(message(0, 2, id: 0))]),
+            ("bad-reply-flag", [hello, FuzzRecord(message(.ping, id: 7, flags: .reply))]),
+            ("bad-request-id-0", [hello, FuzzRecord(message(.ping, id: 0))]),
             ("bad-status", [hello, header { $0[24] = 5 }]),
             ("bad-cancel-payload", [hello, FuzzRecord(message(EchoHandler.id, 4, id: 7, flags: .cancel, payload: [0, 0, 0, 0]))]),
             ("bad-duplicate-id", [hello, echo(EchoHandler.Op.sleep, id: 2, u32(1)), echo(EchoHandler.Op.sleep, id: 2, u32(1))]),
@@ -164,7 +175,7 @@ public enum SeedCorpus {
                 [
                     FuzzRecord(
                         message(
-                            0, 1, id: 1,
+                            .hello, id: 1,
                             payload: payload {
                                 $0.u16(2)
                                 $0.u16(3)
@@ -172,13 +183,13 @@ public enum SeedCorpus {
                             }))
                 ]
             ),
-            ("bad-hello-trailing", [FuzzRecord(message(0, 1, id: 1, payload: helloPayload + [0]))]),
+            ("bad-hello-trailing", [FuzzRecord(message(.hello, id: 1, payload: helloPayload + [0]))]),
             (
                 "bad-hello-count",
                 [
                     FuzzRecord(
                         message(
-                            0, 1, id: 1,
+                            .hello, id: 1,
                             payload: payload {
                                 $0.u16(1)
                                 $0.u16(1)
@@ -199,7 +210,7 @@ public enum SeedCorpus {
             ),
             ("bad-too-many-fragmented", [hello] + (2..<12).map { echo(EchoHandler.Op.echo, id: UInt64($0), [1], flags: .more) }),
             // Invalid but answered (the connection stays).
-            ("err-hello-twice", [hello, FuzzRecord(message(0, 1, id: 2, payload: helloPayload))]),
+            ("err-hello-twice", [hello, FuzzRecord(message(.hello, id: 2, payload: helloPayload))]),
             (
                 "err-unknown-interface-op",
                 [
