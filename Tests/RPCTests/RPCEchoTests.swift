@@ -55,7 +55,7 @@ final class RPCEchoTests: XCTestCase {
         w.u16(2)
         w.u16(3)
         w.u32(0)
-        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 1, requestID: 9), payload: w.bytes)))
+        XCTAssertTrue(raw.send(header(controlHeader(.hello, requestID: 9), payload: w.bytes)))
         guard case .header(let h) = raw.receive() else { return XCTFail("no reply") }
         XCTAssertEqual(h.status, RPCStatus.protonosupport)
         XCTAssertEqual(h.version, 1)
@@ -173,11 +173,14 @@ final class RPCEchoTests: XCTestCase {
             XCTAssertEqual(($0 as? RPCError)?.status, RPCStatus.inval)
         }
         // An unsealed memfd is refused with EINVAL; so is a descriptor that is not a memfd.
+        let registerShm = RPCControl.Operation.registerShm.rawValue
         let loose = try SharedMemory.create(size: 4096, seal: false)
-        XCTAssertEqual(c.rpc.invoke(interface: 0, operation: 3, descriptors: [loose.fd]).status, RPCStatus.inval)
+        XCTAssertEqual(
+            c.rpc.invoke(interface: RPCControl.interface, operation: registerShm, descriptors: [loose.fd]).status, RPCStatus.inval)
         var pipeFDs: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&pipeFDs), 0)
-        XCTAssertEqual(c.rpc.invoke(interface: 0, operation: 3, descriptors: [pipeFDs[0]]).status, RPCStatus.inval)
+        XCTAssertEqual(
+            c.rpc.invoke(interface: RPCControl.interface, operation: registerShm, descriptors: [pipeFDs[0]]).status, RPCStatus.inval)
         close(pipeFDs[0])
         close(pipeFDs[1])
         // Unregister: the id is gone.

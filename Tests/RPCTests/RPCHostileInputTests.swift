@@ -44,7 +44,7 @@ final class RPCHostileInputTests: XCTestCase {
 
         // Truncated header: magic and a readable request id, 30 of 40 bytes.
         let raw3 = try RawConnection(path: server.socket)
-        let h = RPCHeader(interface: 0, operation: 1, requestID: 77).encoded()
+        let h = controlHeader(.hello, requestID: 77).encoded()
         XCTAssertTrue(raw3.send(Array(h.prefix(30))))
         guard case .header(let r) = raw3.receive() else { return XCTFail("truncated header: expected EPROTO reply") }
         XCTAssertEqual(r.status, RPCStatus.proto)
@@ -54,7 +54,7 @@ final class RPCHostileInputTests: XCTestCase {
     }
 
     func testBadMagicVersionReservedAndDeclaredLength() throws {
-        let hello = RPCHeader(interface: 0, operation: 1, requestID: 5)
+        let hello = controlHeader(.hello, requestID: 5)
         var badMagic = header(hello)
         badMagic[0] = 0x00
         var badVersion = header(hello)
@@ -68,7 +68,7 @@ final class RPCHostileInputTests: XCTestCase {
         oversized[31] = 0x7F
         var badFlags = header(hello)
         badFlags[6] = 0x80
-        var badVersionPing = header(RPCHeader(interface: 0, operation: 2, requestID: 5))
+        var badVersionPing = header(controlHeader(.ping, requestID: 5))
         badVersionPing[4] = 9
         // A HELLO in another version is a negotiation failure (EPROTONOSUPPORT, §4); any other message
         // with a bad version is a protocol error.
@@ -121,7 +121,7 @@ final class RPCHostileInputTests: XCTestCase {
             close(p[1])
         }
         // Announce 1 descriptor, attach 2.
-        let msg = header(RPCHeader(interface: 0, operation: 3, requestID: 11, fdCount: 1))
+        let msg = header(controlHeader(.registerShm, requestID: 11, fdCount: 1))
         XCTAssertTrue(raw.send(msg, fds: [p[0], p[1]]))
         guard case .header(let r) = raw.receive() else { return XCTFail("expected EPROTO") }
         XCTAssertEqual(r.status, RPCStatus.proto)
@@ -134,7 +134,7 @@ final class RPCHostileInputTests: XCTestCase {
         usleep(100_000)
         let base2 = server.fdCount
         let nine = [Int32](repeating: p[0], count: 9)
-        XCTAssertTrue(raw2.send(header(RPCHeader(interface: 0, operation: 3, requestID: 12, fdCount: 9)), fds: nine))
+        XCTAssertTrue(raw2.send(header(controlHeader(.registerShm, requestID: 12, fdCount: 9)), fds: nine))
         guard case .header(let r2) = raw2.receive() else { return XCTFail("expected EPROTO") }
         XCTAssertEqual(r2.status, RPCStatus.proto)
         XCTAssertEqual(raw2.receive(), .closed)
@@ -285,7 +285,7 @@ final class RPCHostileInputTests: XCTestCase {
         expectEPROTO(raw, id: 12, "descriptor on a later fragment")
         // A HELLO whose payload does not decode.
         raw = try RawConnection(path: server.socket)
-        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 1, requestID: 13), payload: Array(helloPayload.dropLast()))))
+        XCTAssertTrue(raw.send(header(controlHeader(.hello, requestID: 13), payload: Array(helloPayload.dropLast()))))
         expectEPROTO(raw, id: 13, "malformed HELLO")
     }
 
@@ -299,20 +299,20 @@ final class RPCHostileInputTests: XCTestCase {
             XCTAssertEqual(r.requestID, id, name)
             XCTAssertEqual(r.status, status, name)
         }
-        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 3, requestID: 20))))
+        XCTAssertTrue(raw.send(header(controlHeader(.registerShm, requestID: 20))))
         expect(RPCStatus.inval, id: 20, "REGISTER_SHM without a descriptor")
         let empty = husk_rpc_memfd("empty")
         XCTAssertGreaterThanOrEqual(empty, 0)
         _ = husk_rpc_add_seals(empty, husk_rpc_seal_shrink())
-        XCTAssertTrue(raw.send(RPCHeader(interface: 0, operation: 3, requestID: 21, fdCount: 1).encoded(), fds: [empty]))
+        XCTAssertTrue(raw.send(controlHeader(.registerShm, requestID: 21, fdCount: 1).encoded(), fds: [empty]))
         close(empty)
         expect(RPCStatus.inval, id: 21, "REGISTER_SHM of a zero-size memfd")
         var unreg = PayloadWriter()
         unreg.u32(4242)
-        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 4, requestID: 22), payload: unreg.bytes)))
+        XCTAssertTrue(raw.send(header(controlHeader(.unregisterShm, requestID: 22), payload: unreg.bytes)))
         expect(RPCStatus.inval, id: 22, "UNREGISTER_SHM of an id never registered (or already gone)")
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        XCTAssertTrue(raw.send(RPCHeader(interface: 0, operation: 2, requestID: 23, fdCount: 1).encoded(), fds: [null]))
+        XCTAssertTrue(raw.send(controlHeader(.ping, requestID: 23, fdCount: 1).encoded(), fds: [null]))
         close(null)
         expect(RPCStatus.inval, id: 23, "PING with a descriptor")
         var ref = PayloadWriter()
@@ -322,7 +322,7 @@ final class RPCHostileInputTests: XCTestCase {
         ref.u64(8)  // shm_ref with a non-zero padding word
         XCTAssertTrue(raw.send(header(RPCHeader(interface: 1, operation: 5, requestID: 24), payload: ref.bytes)))
         expect(RPCStatus.inval, id: 24, "shm_ref with a non-zero padding word")
-        XCTAssertTrue(raw.send(header(RPCHeader(interface: 0, operation: 2, requestID: 25))))
+        XCTAssertTrue(raw.send(header(controlHeader(.ping, requestID: 25))))
         expect(0, id: 25, "the connection is still served")
     }
 

@@ -73,10 +73,14 @@ final class RawConnection {
         w.u32(1)
         w.u32(1)
         w.u32(1)
-        let h = RPCHeader(interface: 0, operation: 1, requestID: 1, payloadLength: UInt32(w.bytes.count))
-        _ = send(h.encoded() + w.bytes)
+        _ = send(header(controlHeader(.hello, requestID: 1), payload: w.bytes))
         return receive()
     }
+}
+
+/// A request header on the control interface (docs/protocol.md §4).
+func controlHeader(_ op: RPCControl.Operation, requestID: UInt64, fdCount: UInt16 = 0) -> RPCHeader {
+    RPCHeader(interface: RPCControl.interface, operation: op.rawValue, requestID: requestID, fdCount: fdCount)
 }
 
 func header(_ h: RPCHeader, payload: [UInt8] = []) -> [UInt8] {
