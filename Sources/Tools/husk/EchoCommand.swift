@@ -164,11 +164,10 @@ struct EchoStat: ParsableCommand {
         print("uptime_ns \(s.uptimeNanos) calls \(s.calls)")
         let st = try echoRun { () throws(RPCError) in try c.rpc.stats() }
         let names = EchoHandler().operationNames
-        let control = [1: "hello", 2: "ping", 3: "register_shm", 4: "unregister_shm", 5: "stats"] as [UInt32: String]
         for o in st.operations {
             let n =
-                o.interface == 0
-                ? "control.\(control[o.operation] ?? "\(o.operation)")"
+                o.interface == RPCControl.interface
+                ? "control.\(RPCControl.Operation(rawValue: o.operation)?.name ?? "\(o.operation)")"
                 : o.interface == 1 ? "echo.\(names[o.operation] ?? "\(o.operation)")" : "\(o.interface).\(o.operation)"
             print("\(n) calls \(o.calls) errors \(o.errors)")
         }
