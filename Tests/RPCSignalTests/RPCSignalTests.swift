@@ -212,6 +212,68 @@ final class RPCSignalTests: XCTestCase {
         _ = server
     }
 
+    /// The path the async call used to lack: a server that stays away longer
+    /// than one reconnect window makes start() itself fail with ECONNRESET.
+    /// Both calls must then behave alike: a non-idempotent call fails, an
+    /// idempotent one gets one more window (the retry after start() failed)
+    /// and gets through if the server is back within it.
+    func testSynchronousCallOutlastsAReconnectWindow() async throws {
+        try await assertIdempotentCallOutlastsAReconnectWindow(Self.synchronousPing)
+    }
+
+    func testAsyncCallOutlastsAReconnectWindow() async throws {
+        try await assertIdempotentCallOutlastsAReconnectWindow(Self.asyncPing)
+    }
+
+    /// A plain function, so that overload resolution picks the synchronous call.
+    private static func synchronousPing(_ rpc: RPCClient, idempotent: Bool) throws(RPCError) {
+        _ = try rpc.call(interface: Echo.interfaceID, operation: EchoHandler.Op.ping, payload: [], descriptors: [], idempotent: idempotent)
+    }
+
+    private static func asyncPing(_ rpc: RPCClient, idempotent: Bool) async throws(RPCError) {
+        _ = try await rpc.call(interface: Echo.interfaceID, operation: EchoHandler.Op.ping, idempotent: idempotent)
+    }
+
+    private func assertIdempotentCallOutlastsAReconnectWindow(
+        _ call: (RPCClient, _ idempotent: Bool) async throws(RPCError) -> Void
+    ) async throws {
+        let dir = try scratchDir(self)
+        var server = try EchoServerProcess(self, dir: dir)
+        // Wide enough that a loaded machine still brings the server back
+        // well inside the second window and well after the first.
+        let window = 1.5
+        let rpc = try RPCClient.connect(
+            path: server.socket, require: [(Echo.interfaceID, Echo.interfaceVersion)], reconnect: .init(timeoutSeconds: window))
+        try await call(rpc, false)
+        server.kill9()
+        XCTAssertTrue(waitUntil(5) { !rpc.isConnected }, "the client notices the death")
+        // The new server is up but unreachable: with its socket renamed,
+        // every dial fails (ENOENT, which the client reports as ECONNRESET)
+        // until the socket is put back. No call runs meanwhile, so no
+        // reconnect can slip in between the start and the rename.
+        server = try EchoServerProcess(self, dir: dir)
+        let socket = server.socket, hidden = server.socket + ".hidden"
+        XCTAssertEqual(rename(socket, hidden), 0)
+        do {
+            try await call(rpc, false)
+            XCTFail("a non-idempotent call must fail when its reconnect window expires")
+        } catch {
+            XCTAssertEqual(error.status, RPCStatus.connreset, "\(error)")
+        }
+        XCTAssertEqual(rpc.reconnectCount, 0)
+        // Back halfway through the second window: only the retry after
+        // start() gave up can get there.
+        let start = monotonicNanos()
+        HostThread.start(name: "t-unhide", detached: true) {
+            usleep(useconds_t(1.5 * window * 1e6))
+            rename(hidden, socket)
+        }
+        try await call(rpc, true)
+        XCTAssertGreaterThan(Double(monotonicNanos() - start) / 1e9, window, "the call outlasted a failed reconnect window")
+        XCTAssertEqual(rpc.reconnectCount, 1, "the idempotent call reconnected")
+        _ = server
+    }
+
     func testDeadServerWithoutRestartFailsFastWithECONNRESET() throws {
         let dir = try scratchDir(self)
         let server = try EchoServerProcess(self, dir: dir)
