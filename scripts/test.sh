@@ -88,7 +88,7 @@ if command -v qemu-system-x86_64 >/dev/null 2>&1; then
     first=$!
     .build/debug/husk vm test virtio-blk --timeout 600 >.build/vm-run-2.txt 2>&1 || { echo "vm: the second run failed"; status=1; }
     wait "$first" || { echo "vm: the first run failed"; status=1; }
-    for f in .build/vm-run-1.txt .build/vm-run-2.txt; do echo "-- $f"; grep -vE '^husk vm: (image|virtio-blk[a-z-]*: guest):' "$f" | tail -n 25; done
+    for f in .build/vm-run-1.txt .build/vm-run-2.txt; do echo "-- $f"; grep -vE '^husk vm: (image|virtio-blk[a-z-]*: guest):' "$f" | tail -n 60; done
 else
     echo "vm: skipped: qemu-system-x86_64 is not installed and could not be (no QEMU support on this machine)"
 fi

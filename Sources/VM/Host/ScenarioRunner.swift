@@ -131,7 +131,13 @@ public struct ScenarioRunner: Sendable {
             result.checks = lines.compactMap(GuestCheck.parse)
             result.bench = lines.filter { $0.hasPrefix("BENCH ") }
             result.done = lines.lazy.compactMap(parseDone).first
-            if lines.contains(where: { $0.contains("Kernel panic") }) { result.failures.append("guest kernel panic") }
+            if let panicAt = lines.firstIndex(where: { $0.contains("Kernel panic") }) {
+                // The reason is on the panic line and the few lines above it;
+                // quote them, since the console log stays on the machine
+                // that ran the test.
+                result.failures.append("guest kernel panic: \(lines[panicAt])")
+                for line in lines[max(0, panicAt - 12)..<panicAt] { result.failures.append("  guest console: \(line)") }
+            }
             // Let the guest power off by itself (it flushed and synced), then
             // make sure the VM is gone before the host reads the disk.
             let off = now() + 30
