@@ -47,7 +47,7 @@ for scenario in "${SCENARIOS[@]}"; do
     disk=$WORK/disk-$scenario.img
     log=$WORK/console-$scenario.log
     "$HUSK" vm pattern --file "$disk" --bytes "$BYTES" --nonce "$nonce"
-    append="console=ttyS0 panic=-1 intel_iommu=on husk.scenario=$scenario husk.nonce=$nonce husk.bytes=$BYTES husk.accel=tcg"
+    append="console=ttyS0 panic=-1 no_timer_check intel_iommu=on husk.scenario=$scenario husk.nonce=$nonce husk.bytes=$BYTES husk.accel=tcg"
     [ "$scenario" = virtio-blk-uio ] && append="$append iommu=pt"
     echo "== $scenario: booting (TCG), console in $log"
     t0=$(date +%s.%N)

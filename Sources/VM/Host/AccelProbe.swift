@@ -12,7 +12,7 @@ public enum AccelProbe {
         let name = "\(Reaper.prefix)probe-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         var desc = DomainDescription(
             name: name, accel: .kvm, kernel: guest.kernel, initrd: guest.initrd,
-            cmdline: "console=ttyS0 panic=-1 husk.scenario=probe")
+            cmdline: "console=ttyS0 panic=-1 no_timer_check husk.scenario=probe")
         desc.memoryMiB = 256
         do {
             let dom = try conn.createTransient(xml: desc.xml)
