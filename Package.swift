@@ -123,6 +123,12 @@ let servers: [Target] = [
         ],
         path: "Sources/Servers/Block"),
     .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
+    // The NIC server (docs/nic.md): the nic interface over the glue's NIC registry.
+    .target(
+        name: "NICServer",
+        dependencies: ["GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "RPCTransport", "Platform"],
+        path: "Sources/Servers/NIC"),
+    .target(name: "NICClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/NICClient"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -186,7 +192,7 @@ let tools: [Target] = [
         dependencies: [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "Sandbox",
-            "Supervisor", "BlockServer", "BlockClient", "NBDFrontend", "VMImage", "DiskPattern",
+            "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [

@@ -6,10 +6,12 @@ set -euo pipefail
 # Debian packages: binutils (nm/ld for the symbol checks), e2fsprogs,
 # libseccomp-dev (the servers' seccomp filter), qemu-utils (qemu-io and
 # qemu-img: the NBD oracles), fio (the QD32 baseline of `husk bench blk`),
-# python3 (a protocol client written from docs/protocol.md, Tests/ProtocolClient).
+# python3 (a protocol client written from docs/protocol.md, Tests/ProtocolClient),
+# tcpdump (reads the pcap files of `husk nic dump`), iproute2 (network
+# namespaces and TAP interfaces for the NIC tests).
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

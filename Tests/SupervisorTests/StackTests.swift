@@ -148,6 +148,40 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(gone.status, 1)
     }
 
+    /// A block server as a stack member: what a client wrote and flushed is
+    /// served again by the instance the supervisor starts after a SIGKILL,
+    /// on the same socket path.
+    func testBlockServerKindSurvivesARestart() throws {
+        let image = "\(dir)/disk.img"
+        XCTAssertTrue(FileManager.default.createFile(atPath: image, contents: Data(count: 1 << 20)))
+        let socket = "\(dir)/blk.sock"
+        let config = writeConfig(
+            """
+            [server.disk]
+            kind = "blk"
+            socket = "\(socket)"
+            args = ["--image", "\(image)"]
+
+            """)
+        let up = try Supervisor(config: config, dir: dir)
+        defer { if up.process.isRunning { kill(up.process.processIdentifier, SIGKILL) } }
+        try until("the block server answers") { try husk(["blk", "info", "--socket", socket], timeout: 10).status == 0 }
+        let block = String(String(repeating: "husk up restarted the block server; ", count: 20).prefix(512))
+        let data = "\(dir)/block.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: data, contents: Data(block.utf8)))
+        let write = try runTool("/bin/sh", ["-c", "\"$0\" blk write --socket \"$1\" --offset 4096 < \"$2\"", Husk.binary, socket, data])
+        XCTAssertEqual(write.status, 0, write.output)
+        guard let pid = try status(config)["disk"]?.pid else { throw TestFailure("no pid for disk: \(up.log)") }
+        kill(pid, SIGKILL)
+        try until("a new instance") { try status(config)["disk"]?.pid.map { $0 != pid } == true }
+        let read = try husk(["blk", "read", "--socket", socket, "--offset", "4096", "--length", "512"], timeout: 20)
+        XCTAssertEqual(read.status, 0, read.err)
+        XCTAssertEqual(read.out, block, "the new instance serves what was written and flushed before the kill")
+        kill(up.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(up.wait(timeout: 20), 0, up.log)
+        XCTAssertEqual(Self.processes(mentioning: dir), [])
+    }
+
     func testCrashLoopBacksOff() throws {
         let ok = "\(dir)/ok.sock"
         let config = writeConfig(

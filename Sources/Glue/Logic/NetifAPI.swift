@@ -69,3 +69,8 @@ public func glue_netif_rx_done(_ p: OpaquePointer?, _ frame: UnsafeMutableRawPoi
     let ref = Unmanaged<NetifReference>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
     Netifs.shared.rxDone(ref, frame: frame, ctx: Hyp.currentOrNil)
 }
+
+extension Glue {
+    /// Names of the network interfaces registered now, sorted.
+    public static func netifNames() -> [String] { Netifs.shared.names() }
+}

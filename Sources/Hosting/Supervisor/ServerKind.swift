@@ -1,8 +1,8 @@
 /// How the supervisor starts one kind of server: the `husk` subcommand and
 /// its arguments. A server of any kind gets its listening socket as an
 /// inherited descriptor (`listenFD`, not close-on-exec) and must serve it
-/// without binding or unlinking the path (`--listen-fd N`). Block and file
-/// system servers slot in by adding an entry to `all`.
+/// without binding or unlinking the path (`--listen-fd N`). A new server
+/// kind slots in by adding an entry to `all`.
 public struct ServerKind: Sendable {
     public let name: String
     /// Whether `user`/`group` may be set (passed as `--user N --group N`).
@@ -12,12 +12,21 @@ public struct ServerKind: Sendable {
 
     public static let all: [ServerKind] = [
         ServerKind(name: "echo", acceptsUserGroup: true) { s, fd in
-            var a = ["echo", "serve", "--socket", s.socket, "--listen-fd", "\(fd)", "--name", s.name]
-            if let u = s.user { a += ["--user", "\(u)"] }
-            if let g = s.group { a += ["--group", "\(g)"] }
-            return a + s.args
+            ["echo", "serve", "--socket", s.socket, "--listen-fd", "\(fd)", "--name", s.name] + credentials(s) + s.args
+        },
+        // What to serve comes from `args`: ["--image", "disk.img"], or a backend and device.
+        ServerKind(name: "blk", acceptsUserGroup: true) { s, fd in
+            ["blk", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
+        },
+        // What to serve comes from `args`: ["--tap", "hk0"], or a backend and device.
+        ServerKind(name: "nic", acceptsUserGroup: true) { s, fd in
+            ["nic", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
         }
     ]
+
+    private static func credentials(_ s: ServerConfig) -> [String] {
+        (s.user.map { ["--user", "\($0)"] } ?? []) + (s.group.map { ["--group", "\($0)"] } ?? [])
+    }
 
     public static func find(_ name: String) -> ServerKind? { all.first { $0.name == name } }
 }

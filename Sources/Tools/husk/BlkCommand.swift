@@ -46,6 +46,11 @@ struct BlkServe: ParsableCommand {
     @Option(help: "Disk name clients open (file component).") var name: String = "disk0"
     @Option(help: "Path of the RPC socket.") var socket: String
     @Option(
+        name: .customLong("listen-fd"),
+        help:
+            "Serve the already-listening socket inherited as this descriptor (from `husk up`, docs/supervision.md); --socket then only names it: it is not bound, and not removed at exit."
+    ) var listenFD: Int32?
+    @Option(
         name: .customLong("nbd-socket"), help: "Also speak NBD (fixed newstyle) on this AF_UNIX socket, for qemu-img, qemu-io and QEMU.")
     var nbdSocket: String?
     @Flag(help: "Serve read-only: writes fail with EROFS.") var readOnly = false
@@ -103,7 +108,13 @@ struct BlkServe: ParsableCommand {
         config.policy = try policy.map(loadPolicyFile) ?? AccessPolicy.allowAll
         config.maxWorkers = workers
         let server = RPCServer(configuration: config, handlers: [BlkDispatcher(BlockService(readOnly: readOnly))])
-        do { try server.listen(path: socket, mode: mode.flatMap { mode_t($0, radix: 8) }) } catch {
+        do {
+            if let listenFD {
+                try server.listen(inheritedDescriptor: listenFD, path: socket)
+            } else {
+                try server.listen(path: socket, mode: mode.flatMap { mode_t($0, radix: 8) })
+            }
+        } catch {
             printError("husk blk serve: cannot listen on \(socket): \(error)")
             host.shutdown()
             throw ExitCode(1)
@@ -135,7 +146,7 @@ struct BlkServe: ParsableCommand {
             var groups = [SyscallAllowList.blockIO, SyscallAllowList.streamSockets]
             if backendOptions.backend != "posix" { groups.append(SyscallAllowList.pciDevice) }
             sandbox = try sandboxing.enter(
-                command: "husk blk serve", sockets: [socket] + (nbdSocket.map { [$0] } ?? []),
+                command: "husk blk serve", sockets: (listenFD == nil ? [socket] : []) + (nbdSocket.map { [$0] } ?? []),
                 extraGroups: groups)
         } catch {
             nbd?.shutdown()

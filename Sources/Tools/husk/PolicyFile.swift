@@ -38,6 +38,9 @@ final class StopSignal: @unchecked Sendable {
         }
     }
 
+    /// The signal received so far, 0 if none (for loops that poll).
+    var received: Int32 { monitor.withLock { signal } }
+
     func wait() -> Int32 {
         monitor.withLock {
             while signal == 0 { _ = monitor.wait() }
