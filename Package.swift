@@ -244,6 +244,13 @@ let tests: [Target] = [
     // Sandboxed `husk echo serve` processes: credentials, no_new_privs, seccomp per thread.
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "SandboxC", "HuskTestSupport"]),
     .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HuskTestSupport"]),
+    // The NIC server's semantics in-process: real RPC server and client, a test provider below.
+    .testTarget(
+        name: "NICServerTests",
+        dependencies: [
+            "NICServer", "NICClient", "RPCClient", "RPCServer", "RPCInterfaces", "RPCWire", "Glue", "GlueAPI", "HypercallABI",
+            "HuskHost", "HuskTestSupport"
+        ]),
     // The NBD frontend against qemu-img and qemu-io, and hostile raw clients.
     .testTarget(
         name: "NBDTests",
