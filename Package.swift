@@ -187,11 +187,13 @@ let tools: [Target] = [
     .target(
         name: "RPCBenchC", dependencies: ["RPCClientC"], path: "Sources/Tools/RPCBenchC",
         cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
+    // The raw TAP and AF_PACKET loops `husk bench nic` compares against.
+    .target(name: "NICBenchC", path: "Sources/Tools/NICBenchC", cSettings: hostCFlags),
     .executableTarget(
         name: "husk",
         dependencies: [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
-            "RPCEcho", "RPCBenchC", "Sandbox",
+            "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
