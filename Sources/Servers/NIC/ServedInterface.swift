@@ -21,6 +21,9 @@ final class ServedInterface: @unchecked Sendable {
     private var monitors: [PortQueue] = []
     private var counters = [UInt64](repeating: 0, count: Nic.Counter.allCases.count)
     private var link: UInt32 = NETIF_LINK_DOWN
+    /// Sends inside glue_netif_send now: close waits for them, since the
+    /// registry reference dies with glue_netif_close.
+    private var sending = 0
 
     struct OpenError: Error, CustomStringConvertible { let description: String }
 
@@ -56,8 +59,10 @@ final class ServedInterface: @unchecked Sendable {
     /// Stop consuming: returns once no callback is running.
     func close() {
         let r = monitor.withLock { () -> OpaquePointer? in
-            defer { ref = nil }
-            return ref
+            let r = ref
+            ref = nil  // no new send starts
+            while sending > 0 { _ = monitor.wait() }
+            return r
         }
         glue_netif_close(r)
         monitor.withLock {
@@ -105,13 +110,20 @@ final class ServedInterface: @unchecked Sendable {
     /// out. EAGAIN (transmit queue full) is retried for up to 100 ms.
     func send(_ frame: UnsafeRawBufferPointer) -> Int32 {
         let deadline = monotonicNanos() + 100_000_000
+        let r = monitor.withLock { () -> OpaquePointer? in
+            if ref != nil { sending += 1 }
+            return ref
+        }
+        guard let r else { return HUSK_ENODEV }
         var status: Int32
         while true {
-            status = glue_netif_send(monitor.withLock { ref }, frame.baseAddress, frame.count)
+            status = glue_netif_send(r, frame.baseAddress, frame.count)
             if status != HUSK_EAGAIN || monotonicNanos() >= deadline { break }
             sched_yield()
         }
         monitor.withLock {
+            sending -= 1
+            if sending == 0 { monitor.broadcast() }
             guard status == HUSK_OK else {
                 counters[Nic.Counter.txErrors.rawValue] += 1
                 return
