@@ -1,5 +1,6 @@
 /// VIRTIO 1.x constants the sim virtio devices need (PCI transport, 4.1;
-/// block device, 5.2). Named after the spec.
+/// block device, 5.2). Named after the spec. The network device's own are
+/// in SimVirtioNetDefs.swift.
 enum Virtio {
     // device_status bits
     static let acknowledge: UInt8 = 1, driver: UInt8 = 2, driverOK: UInt8 = 4, featuresOK: UInt8 = 8
