@@ -213,7 +213,7 @@ let tests: [Target] = [
         dependencies: [
             "Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport", "HuskTestSupport"
         ]),
-    .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
+    .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost", "HuskTestSupport"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
     .testTarget(
         name: "VirtioBlkDriverTests",
