@@ -21,15 +21,37 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance", "lwip"]
+
+/// Components built around a vendored subsystem (docs/components.md,
+/// "Vendored subsystems"): the component folder holds only the port layer,
+/// and every .c file under the subsystem's ThirdPartyC folder (byte for byte
+/// upstream, ThirdPartyC/<name>/PROVENANCE) is compiled into the same
+/// target. One target whose path is the package root lists both folders as
+/// its sources: a target's files must lie under its path, and ThirdPartyC
+/// itself must stay untouched (no build files or links in it). Their extra
+/// flags: the upstream headers, the C subset's standard headers
+/// (Sources/Glue/API/csubset), and hidden visibility for everything, since
+/// upstream declarations cannot carry HUSK_PRIVATE.
+let vendoredComponents: [String: (sources: [String], headers: [String])] = [
+    "lwip": (sources: ["ThirdPartyC/lwip/src"], headers: ["ThirdPartyC/lwip/src/include"])
+]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
 let componentTargets: [Target] = componentNames.map {
-    .target(
-        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
-        path: "Sources/Components/\($0)", cSettings: componentCFlags)
+    guard let vendored = vendoredComponents[$0] else {
+        return .target(
+            name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+            path: "Sources/Components/\($0)", cSettings: componentCFlags)
+    }
+    let port = "Sources/Components/\($0)"
+    return .target(
+        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"], path: ".",
+        sources: [port] + vendored.sources, publicHeadersPath: "\(port)/include",
+        cSettings: componentCFlags + [.headerSearchPath(port), .headerSearchPath("Sources/Glue/API/csubset")]
+            + vendored.headers.map { .headerSearchPath($0) } + [.unsafeFlags(["-fvisibility=hidden"])])
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
 
@@ -213,7 +235,7 @@ let tests: [Target] = [
         dependencies: [
             "Hypercalls", "HuskHost", "VFIOBackend", "UIOBackend", "PCIHostSupport", "HuskTestSupport"
         ]),
-    .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost"]),
+    .testTarget(name: "GlueTests", dependencies: ["Glue", "HuskHost", "HuskTestSupport"]),
     // The virtio_blk driver against the sim backend's virtio-blk device, through Glue.Disk.
     .testTarget(
         name: "VirtioBlkDriverTests",

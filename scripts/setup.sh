@@ -8,10 +8,12 @@ set -euo pipefail
 # qemu-img: the NBD oracles), fio (the QD32 baseline of `husk bench blk`),
 # python3 (a protocol client written from docs/protocol.md, Tests/ProtocolClient),
 # tcpdump (reads the pcap files of `husk nic dump`), iproute2 (network
-# namespaces and TAP interfaces for the NIC tests).
+# namespaces and TAP interfaces for the NIC tests), iputils-ping and iperf
+# (iperf 2: the kernel's ping and TCP against the lwip component, whose
+# lwiperf app speaks iperf 2).
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2 iputils-ping iperf; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

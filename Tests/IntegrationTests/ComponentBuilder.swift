@@ -17,6 +17,7 @@ enum ComponentBuilder {
     }
 
     /// Compile one source to an object; returns (status, diagnostics).
+    /// `defines` are further flags (-D NAME=V, -fvisibility=hidden).
     static func compile(_ source: URL, to object: URL, extraIncludes: [String] = [], defines: [String] = []) throws -> ToolResult {
         try runTool(cCompiler, flags + includes + extraIncludes.flatMap { ["-I", $0] } + defines + ["-c", source.path, "-o", object.path])
     }

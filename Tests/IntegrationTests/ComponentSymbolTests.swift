@@ -28,6 +28,13 @@ final class ComponentSymbolTests: XCTestCase {
     /// one `<prefix>_private.h`, and every global the component defines is
     /// either its descriptor or `<prefix>_*` with hidden visibility (so a
     /// dlopen()ed copy never binds to a same-named symbol of husk).
+    ///
+    /// A component around vendored code (ThirdPartyC/<name>/PROVENANCE names
+    /// it) keeps upstream's names: the upstream objects need only hidden
+    /// visibility (the build gives them -fvisibility=hidden, as upstream
+    /// declarations cannot say HUSK_PRIVATE), and the port layer may define,
+    /// besides its prefix, the functions upstream leaves to
+    /// its port: those its headers declare (lwIP's sys_* interface in lwip/sys.h).
     func testEveryComponentDefinesOnlyPrefixedHiddenSymbols() throws {
         let linked = try linkComponents()
         for c in linked {
@@ -40,13 +47,18 @@ final class ComponentSymbolTests: XCTestCase {
             }
             let descriptor = "husk_component_\(c.name)"
             var sawDescriptor = false
+            let own = Set(try Self.definedGlobals(c.ownObject).map { $0.0 })
+            let upstreamHeaders = try c.upstreamInclude.map { try Self.headerText(under: $0) } ?? ""
             for (symbol, visibility) in try Self.definedGlobals(c.object) {
                 if symbol == descriptor {
                     sawDescriptor = true
                     continue
                 }
-                XCTAssertTrue(symbol.hasPrefix("\(prefix)_"), "\(c.dir): \(symbol) lacks the prefix \(prefix)_")
                 XCTAssertEqual(visibility, "HIDDEN", "\(c.dir): \(symbol) is not HUSK_PRIVATE (or static)")
+                guard own.contains(symbol), !symbol.hasPrefix("\(prefix)_") else { continue }  // upstream keeps its names
+                XCTAssertTrue(
+                    upstreamHeaders.range(of: "\\b\(symbol)\\s*\\(", options: .regularExpression) != nil,
+                    "\(c.dir): \(symbol) lacks the prefix \(prefix)_ (and no upstream header declares it for the port)")
             }
             XCTAssertTrue(sawDescriptor, "\(c.dir) defines no \(descriptor)")
         }
@@ -57,29 +69,100 @@ final class ComponentSymbolTests: XCTestCase {
     /// object: references between its own files resolve, so what stays
     /// undefined is what it needs from outside and what is defined is what it
     /// offers. A component that does not build is reported and left out.
-    func linkComponents() throws -> [(dir: String, name: String, object: URL)] {
+    ///
+    /// A component around vendored code is compiled as Package.swift builds
+    /// it: the upstream .c files too, with upstream's headers, the C
+    /// subset's standard headers and -fvisibility=hidden. Its own files
+    /// (ownObject) are also linked apart.
+    func linkComponents() throws -> [LinkedComponent] {
         let out = try scratchURL(self)
         XCTAssertGreaterThanOrEqual(Self.componentDirs.count, 5, "components found under Sources/Components")
-        var linked: [(dir: String, name: String, object: URL)] = []
+        let vendored = try Self.vendoredSources()
+        var linked: [LinkedComponent] = []
         for dir in Self.componentDirs {
             let root = Husk.packageRoot.appendingPathComponent(dir)
             let name = String(dir.split(separator: "/").last!)
             let sources = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".c") }.sorted()
             XCTAssertFalse(sources.isEmpty, "\(dir) has no C sources")
-            var objects: [String] = []
-            for s in sources {
-                let o = out.appendingPathComponent("\(name)-\(s).o")
-                let r = try ComponentBuilder.compile(
-                    root.appendingPathComponent(s), to: o, extraIncludes: [root.path + "/include", root.path])
-                XCTAssertEqual(r.status, 0, "\(dir)/\(s) does not compile freestanding:\n\(r.output)")
-                objects.append(o.path)
+            let upstream = vendored[name]
+            var includes = [root.path + "/include", root.path]
+            var flags: [String] = []
+            if let upstream {
+                includes += [Husk.packageRoot.path + "/Sources/Glue/API/csubset", upstream.include.path]
+                flags = ["-fvisibility=hidden"]
             }
-            let combined = out.appendingPathComponent("\(name).o")
-            let link = try runTool("/usr/bin/ld", ["-r", "-o", combined.path] + objects)
-            XCTAssertEqual(link.status, 0, link.output)
-            if link.status == 0 { linked.append((dir, name, combined)) }
+            func build(_ files: [URL], tag: String) throws -> URL? {
+                var objects: [URL] = []
+                for (i, f) in files.enumerated() {
+                    let o = out.appendingPathComponent("\(name)-\(tag)\(i)-\(f.lastPathComponent).o")
+                    let r = try ComponentBuilder.compile(f, to: o, extraIncludes: includes, defines: flags)
+                    XCTAssertEqual(r.status, 0, "\(f.path) does not compile freestanding:\n\(r.output)")
+                    objects.append(o)
+                }
+                return try link(objects, to: out.appendingPathComponent("\(name)-\(tag).o"))
+            }
+            guard let own = try build(sources.map { root.appendingPathComponent($0) }, tag: "own") else { continue }
+            var object = own
+            if let upstream {
+                guard let u = try build(upstream.sources, tag: "upstream"),
+                    let all = try link([own, u], to: out.appendingPathComponent("\(name)-all.o"))
+                else { continue }
+                object = all
+            }
+            linked.append(
+                LinkedComponent(
+                    dir: dir, name: name, object: object, ownObject: own, upstreamInclude: upstream?.include))
         }
         return linked
+    }
+
+    struct LinkedComponent {
+        var dir: String, name: String
+        var object: URL  // everything the component is made of
+        var ownObject: URL  // the files in its folder
+        var upstreamInclude: URL?  // their headers
+    }
+
+    /// Every header under a folder, as one text.
+    static func headerText(under folder: URL) throws -> String {
+        var text = ""
+        let walker = FileManager.default.enumerator(atPath: folder.path)
+        while let path = walker?.nextObject() as? String {
+            if path.hasSuffix(".h") { text += try String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8) }
+        }
+        return text
+    }
+
+    /// Link objects into one relocatable object (nil, and a failure, if ld fails).
+    private func link(_ objects: [URL], to combined: URL) throws -> URL? {
+        let r = try runTool("/usr/bin/ld", ["-r", "-o", combined.path] + objects.map(\.path))
+        XCTAssertEqual(r.status, 0, r.output)
+        return r.status == 0 ? combined : nil
+    }
+
+    /// The vendored sources of each component, from the Component, Compiled
+    /// and Include lines of ThirdPartyC/*/PROVENANCE (the same folders that
+    /// Package.swift's vendoredComponents gives SwiftPM).
+    static func vendoredSources() throws -> [String: (sources: [URL], include: URL)] {
+        var out: [String: (sources: [URL], include: URL)] = [:]
+        for folder in try VendoredTests.vendoredFolders() {
+            let text = try String(contentsOf: folder.appendingPathComponent("PROVENANCE"), encoding: .utf8)
+            func field(_ key: String) -> String? {
+                text.split(separator: "\n").first { $0.hasPrefix(key + ":") }?
+                    .dropFirst(key.count + 1).split(separator: " ").first.map(String.init)
+            }
+            guard let component = field("Component"), let compiled = field("Compiled"), let include = field("Include") else {
+                continue
+            }
+            let base = folder.appendingPathComponent(compiled)
+            var sources: [URL] = []
+            let walker = FileManager.default.enumerator(atPath: base.path)
+            while let path = walker?.nextObject() as? String {
+                if path.hasSuffix(".c") { sources.append(base.appendingPathComponent(path)) }
+            }
+            out[component] = (sources.sorted { $0.path < $1.path }, folder.appendingPathComponent(include))
+        }
+        return out
     }
 
     /// Global symbols an object defines, with their ELF visibility (readelf:

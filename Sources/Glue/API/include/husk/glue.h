@@ -10,6 +10,8 @@
  * component and reference no symbol.
  * So a component's undefined symbols are glue_* plus memcpy/memset/
  * memmove/memcmp. docs/glue.md lists them and explains the choices.
+ * Vendored code calls a few more C library functions by their standard
+ * names; the C subset (husk/glue/csubset.h) maps them to glue_ ones.
  *
  * Conventions for every header below:
  *   - Each function states [blocks: yes/no] and [irq: yes/no] as in
@@ -29,6 +31,7 @@
 
 #include <husk/glue/base.h>
 #include <husk/glue/string.h>
+#include <husk/glue/csubset.h>
 #include <husk/glue/log.h>
 #include <husk/glue/time.h>
 #include <husk/glue/kmem.h>
