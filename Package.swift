@@ -24,34 +24,56 @@ let hostCFlags: [CSetting] = [
 let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance", "lwip"]
 
 /// Components built around a vendored subsystem (docs/components.md,
-/// "Vendored subsystems"): the component folder holds only the port layer,
-/// and every .c file under the subsystem's ThirdPartyC folder (byte for byte
-/// upstream, ThirdPartyC/<name>/PROVENANCE) is compiled into the same
-/// target. One target whose path is the package root lists both folders as
-/// its sources: a target's files must lie under its path, and ThirdPartyC
-/// itself must stay untouched (no build files or links in it). Their extra
-/// flags: the upstream headers, the C subset's standard headers
-/// (Sources/Glue/API/csubset), and hidden visibility for everything, since
-/// upstream declarations cannot carry HUSK_PRIVATE.
-let vendoredComponents: [String: (sources: [String], headers: [String])] = [
-    "lwip": (sources: ["ThirdPartyC/lwip/src"], headers: ["ThirdPartyC/lwip/src/include"])
+/// "Vendored subsystems"): the component folder holds only the port layer;
+/// the subsystem's source (byte for byte upstream, ThirdPartyC/<name>/
+/// PROVENANCE) is a target of its own whose path is the upstream source
+/// folder, so that nothing is added to ThirdPartyC. Its public headers are
+/// upstream's include folder; it finds the port layer's configuration
+/// headers (lwipopts.h, arch/) and the C subset's standard headers
+/// (Sources/Glue/API/csubset) through header search paths, and everything
+/// in it is hidden, since upstream declarations cannot carry HUSK_PRIVATE.
+/// (One target rooted at the package root, listing both folders, breaks
+/// SwiftPM's incremental builds in scratch paths inside the package such as
+/// .build-static: "unknown build description".)
+let vendoredComponents: [String: (upstream: String, target: String, headerless: String)] = [
+    // headerless: an upstream folder without headers (see publicHeadersPath below).
+    "lwip": (upstream: "ThirdPartyC/lwip/src", target: "LwipUpstream", headerless: "core")
 ]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
-let componentTargets: [Target] = componentNames.map {
-    guard let vendored = vendoredComponents[$0] else {
-        return .target(
-            name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
-            path: "Sources/Components/\($0)", cSettings: componentCFlags)
+let csubsetHeaders = "Sources/Glue/API/csubset"
+let componentTargets: [Target] = componentNames.flatMap { name -> [Target] in
+    let port = "Sources/Components/\(name)"
+    guard let vendored = vendoredComponents[name] else {
+        return [
+            .target(
+                name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI"], path: port, cSettings: componentCFlags)
+        ]
     }
-    let port = "Sources/Components/\($0)"
-    return .target(
-        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"], path: ".",
-        sources: [port] + vendored.sources, publicHeadersPath: "\(port)/include",
-        cSettings: componentCFlags + [.headerSearchPath(port), .headerSearchPath("Sources/Glue/API/csubset")]
-            + vendored.headers.map { .headerSearchPath($0) } + [.unsafeFlags(["-fvisibility=hidden"])])
+    // From the upstream folder back to the package root.
+    let up = vendored.upstream.split(separator: "/").map { _ in ".." }.joined(separator: "/")
+    let hidden: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
+    return [
+        .target(
+            name: vendored.target, dependencies: ["GlueAPI", "HypercallABI"], path: vendored.upstream,
+            // No public headers (a folder without any): SwiftPM would make a
+            // Clang module of upstream's include folder, and headers meant to
+            // be included textually (X-macro lists such as lwIP's
+            // memp_std.h) do not compile as a module. Both targets name the
+            // include folder in their search paths instead.
+            publicHeadersPath: vendored.headerless,
+            cSettings: componentCFlags + [
+                .headerSearchPath("include"), .headerSearchPath("\(up)/\(port)"), .headerSearchPath("\(up)/\(csubsetHeaders)")
+            ] + hidden),
+        .target(
+            name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI", .target(name: vendored.target)], path: port,
+            cSettings: componentCFlags + [
+                .headerSearchPath("."), .headerSearchPath("../../../\(vendored.upstream)/include"),
+                .headerSearchPath("../../../\(csubsetHeaders)")
+            ] + hidden)
+    ]
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
 
