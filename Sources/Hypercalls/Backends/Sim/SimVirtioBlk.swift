@@ -186,6 +186,12 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
     /// Caller holds lock.
     func resetLocked() {
         epoch &+= 1
+        // Not live from here on: the device thread, woken by the wait below
+        // with a kick still pending, would otherwise start another pass
+        // over the old queue state (its indices were not written back) and
+        // serve the same requests again, DMA included.
+        queueEnabled = false
+        kickPending = false
         while workerBusy { lock.wait() }
         resetRegisters()
     }
