@@ -23,13 +23,30 @@ let hostCFlags: [CSetting] = [
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
 let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance"]
 
+/// Libraries for components: C under Sources/Components/<name> built like a
+/// component (same flags, same symbol checks) but with no descriptor, and
+/// so not in componentNames. A component lists the ones it links in
+/// componentLibraries; the target is Component<Name>.
+let componentLibraryNames = ["virtio"]
+let componentLibraries: [String: [String]] = [:]
+
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
-let componentTargets: [Target] = componentNames.map {
+func componentLibraryTarget(_ folder: String) -> String {
+    "Component" + folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+}
+let componentLibraryTargets: [Target] = componentLibraryNames.map {
     .target(
-        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+        name: componentLibraryTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
         path: "Sources/Components/\($0)", cSettings: componentCFlags)
+}
+let componentTargets: [Target] = componentNames.map { name in
+    .target(
+        name: componentTarget(name),
+        dependencies: ["GlueAPI", "HypercallABI"]
+            + (componentLibraries[name] ?? []).map { .target(name: componentLibraryTarget($0)) },
+        path: "Sources/Components/\(name)", cSettings: componentCFlags)
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
 
@@ -272,7 +289,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
     ],
-    targets: platform + hypercalls + glue + componentTargets + rpc + servers + hosting + vm + tools + tests,
+    targets: platform + hypercalls + glue + componentLibraryTargets + componentTargets + rpc + servers + hosting + vm + tools + tests,
     swiftLanguageModes: [.v6]
 )
 
