@@ -28,7 +28,7 @@ let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conform
 /// so not in componentNames. A component lists the ones it links in
 /// componentLibraries; the target is Component<Name>.
 let componentLibraryNames = ["virtio"]
-let componentLibraries: [String: [String]] = [:]
+let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"]]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
