@@ -236,6 +236,15 @@ let tests: [Target] = [
             "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
             "VirtioBlkComponent", "HuskTestSupport"
         ]),
+    // The virtio library (Sources/Components/virtio) on its own: a small
+    // test driver in C over it (Tests/VirtioTestHooks, component flags) runs
+    // scenarios against the sim's virtio-blk device.
+    .target(
+        name: "VirtioTestHooks", dependencies: ["ComponentVirtio", "GlueAPI", "HypercallABI"],
+        path: "Tests/VirtioTestHooks", cSettings: componentCFlags),
+    .testTarget(
+        name: "VirtioLibTests",
+        dependencies: ["VirtioTestHooks", "ComponentVirtio", "HuskHost", "Hypercalls", "HypercallABI", "SimBackend", "HuskTestSupport"]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
