@@ -21,14 +21,14 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "virtio_net", "tap", "conformance"]
 
 /// Libraries for components: C under Sources/Components/<name> built like a
 /// component (same flags, same symbol checks) but with no descriptor, and
 /// so not in componentNames. A component lists the ones it links in
 /// componentLibraries; the target is Component<Name>.
 let componentLibraryNames = ["virtio"]
-let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"]]
+let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"], "virtio_net": ["virtio"]]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
@@ -245,6 +245,13 @@ let tests: [Target] = [
     .testTarget(
         name: "VirtioLibTests",
         dependencies: ["VirtioTestHooks", "ComponentVirtio", "HuskHost", "Hypercalls", "HypercallABI", "SimBackend", "HuskTestSupport"]),
+    // The virtio_net driver against the sim backend's virtio-net devices, through the NIC registry.
+    .testTarget(
+        name: "VirtioNetDriverTests",
+        dependencies: [
+            "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
+            "VirtioNetComponent", "HuskTestSupport"
+        ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
