@@ -42,6 +42,10 @@ final class VirtioNetTestDriver: VirtioTestTransport {
 
     func close() {
         dev.close()
+        freeQueueMemory()
+    }
+
+    private func freeQueueMemory() {
         rx?.free(backend)
         tx?.free(backend)
         for m in [rxBuffers, txBuffers].compactMap({ $0 }) { try? backend.dmaFree(m) }
@@ -61,6 +65,7 @@ final class VirtioNetTestDriver: VirtioTestTransport {
     /// Queues with `rxSize`/`txSize` entries and `rxBufferBytes` per receive
     /// buffer (none posted yet). Vectors 1 and 2, config vector 0.
     func setupQueues(rxSize: UInt16 = 16, txSize: UInt16 = 16, rxBufferBytes: Int = 1530, vectors: Bool = true) throws {
+        freeQueueMemory()  // the device was reset before this (negotiate): it no longer uses it
         try write(common, 0x10, 2, vectors ? 0 : 0xFFFF)
         rx = try VirtioTestRing(self, index: 0, size: rxSize, vector: vectors ? 1 : 0xFFFF)
         tx = try VirtioTestRing(self, index: 1, size: txSize, vector: vectors ? 2 : 0xFFFF)

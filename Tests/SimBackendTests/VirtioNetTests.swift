@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Glibc
 import HuskTestSupport
 import HypercallABI
@@ -385,6 +386,70 @@ final class VirtioNetTests: XCTestCase {
         // FLR through HostDevice does the same.
         try b.dev.reset()
         XCTAssertEqual(try b.status, 0)
+    }
+
+    func testTrafficBothWaysSurvivesRepeatedResetsWithoutDeadlock() throws {
+        // A transmits to B from its own thread while B sends back and is
+        // reset again and again: the two device threads deliver into each
+        // other's NIC while each NIC's reset waits for its own thread. Nothing
+        // may hang, and A's transmits always complete.
+        try makePair()
+        try a.start()
+        try b.start()
+        try a.postRX()
+        try b.postRX()
+        final class Traffic: @unchecked Sendable {
+            // @unchecked: the driver is used by the traffic thread only until `done` is signalled.
+            let driver: VirtioNetTestDriver
+            var sent = 0, received = 0, failure: String?
+            init(_ d: VirtioNetTestDriver) { driver = d }
+        }
+        let traffic = Traffic(a), done = DispatchSemaphore(value: 0)
+        let toB = frame(200, seed: 1), toA = frame(200, seed: 2, from: VirtioNetTests.macB, to: VirtioNetTests.macA)
+        let thread = Thread {
+            defer { done.signal() }
+            let d = traffic.driver
+            let deadline = monotonicMs() + 60_000
+            do {
+                while traffic.sent < 3000 && monotonicMs() < deadline {
+                    if try d.send(toB) { traffic.sent += 1 } else { sched_yield() }
+                    _ = d.reapTX()
+                    traffic.received += d.receive().count
+                    try d.postRX()
+                }
+                if !d.waitTXDone(ms: 10_000) { traffic.failure = "A's transmits did not all complete" }
+            } catch {
+                traffic.failure = "\(error)"
+            }
+        }
+        thread.start()
+        for _ in 0..<40 {
+            for _ in 0..<4 { _ = try b.send(toA) }
+            usleep(500)
+            _ = b.receive()
+            try b.postRX()
+            usleep(500)
+            try b.start()  // a reset while A's frames arrive
+            try b.postRX()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 90), .success, "traffic thread finished")
+        XCTAssertNil(traffic.failure)
+        XCTAssertEqual(traffic.sent, 3000)
+        let sb = nicB.stats
+        XCTAssertEqual(sb.rxFrames + sb.rxNotReady + sb.rxNoBuffers, 3000, "every frame A sent is delivered or counted: \(sb)")
+        XCTAssertGreaterThan(sb.rxFrames, 0)
+        XCTAssertEqual(nicA.stats.deviceErrors + sb.deviceErrors, 0, "\(nicA.lastDeviceError ?? "") \(nicB.lastDeviceError ?? "")")
+        // Both still work.
+        try b.start()
+        try b.postRX()
+        XCTAssertTrue(try a.send(frame(60, seed: 3)))
+        assertFrames(b.waitFrames(1), [frame(60, seed: 3)])
+        _ = a.receive()
+        try a.postRX()
+        let before = nicA.stats.rxFrames
+        XCTAssertTrue(try b.send(toA))
+        assertFrames(a.waitFrames(1), [toA])
+        XCTAssertEqual(nicA.stats.rxFrames, before + 1)
     }
 
     func testLinkStatusChangeRaisesAConfigInterrupt() throws {

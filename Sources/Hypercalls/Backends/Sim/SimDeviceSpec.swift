@@ -8,7 +8,8 @@ import Hypercalls
 ///     virtio-net:tap=IFNAME[,mac=...][,mtu=N][,down]
 ///     edu
 ///
-/// Mistakes are refused with HypError.inval naming what is valid.
+/// Mistakes are refused with HypError.inval naming what is valid; a missing
+/// image or TAP fails with its open error, a third NIC on one link with EBUSY.
 public enum SimDeviceSpec {
     public static let kinds = ["virtio-blk", "virtio-net", "edu"]
     static let blkKeys = ["image", "size", "ro", "cache", "blksize"]
