@@ -21,20 +21,27 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance", "lwip"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "virtio_net", "tap", "conformance", "lwip"]
+
+/// Libraries for components: C under Sources/Components/<name> built like a
+/// component (same flags, same symbol checks) but with no descriptor, and
+/// so not in componentNames. A component lists the ones it links in
+/// componentLibraries; the target is Component<Name>.
+let componentLibraryNames = ["virtio"]
+let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"], "virtio_net": ["virtio"]]
 
 /// Components built around a vendored subsystem (docs/components.md,
 /// "Vendored subsystems"): the component folder holds only the port layer;
 /// the subsystem's source (byte for byte upstream, ThirdPartyC/<name>/
 /// PROVENANCE) is a target of its own whose path is the upstream source
-/// folder, so that nothing is added to ThirdPartyC. Its public headers are
-/// upstream's include folder; it finds the port layer's configuration
-/// headers (lwipopts.h, arch/) and the C subset's standard headers
-/// (Sources/Glue/API/csubset) through header search paths, and everything
-/// in it is hidden, since upstream declarations cannot carry HUSK_PRIVATE.
-/// (One target rooted at the package root, listing both folders, breaks
-/// SwiftPM's incremental builds in scratch paths inside the package such as
-/// .build-static: "unknown build description".)
+/// folder, so that nothing is added to ThirdPartyC. It finds upstream's
+/// include folder, the port layer's configuration headers (lwipopts.h,
+/// arch/) and the C subset's standard headers (Sources/Glue/API/csubset)
+/// through header search paths, and everything in it is hidden, since
+/// upstream declarations cannot carry HUSK_PRIVATE. (One target rooted at
+/// the package root, listing both folders, breaks SwiftPM's incremental
+/// builds in scratch paths inside the package such as .build-static:
+/// "unknown build description".)
 let vendoredComponents: [String: (upstream: String, target: String, headerless: String)] = [
     // headerless: an upstream folder without headers (see publicHeadersPath below).
     "lwip": (upstream: "ThirdPartyC/lwip/src", target: "LwipUpstream", headerless: "core")
@@ -43,13 +50,23 @@ let vendoredComponents: [String: (upstream: String, target: String, headerless: 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
+func componentLibraryTarget(_ folder: String) -> String {
+    "Component" + folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+}
+let componentLibraryTargets: [Target] = componentLibraryNames.map {
+    .target(
+        name: componentLibraryTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+        path: "Sources/Components/\($0)", cSettings: componentCFlags)
+}
 let csubsetHeaders = "Sources/Glue/API/csubset"
 let componentTargets: [Target] = componentNames.flatMap { name -> [Target] in
     let port = "Sources/Components/\(name)"
+    let libraries: [Target.Dependency] = (componentLibraries[name] ?? []).map { .target(name: componentLibraryTarget($0)) }
     guard let vendored = vendoredComponents[name] else {
         return [
             .target(
-                name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI"], path: port, cSettings: componentCFlags)
+                name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI"] + libraries, path: port,
+                cSettings: componentCFlags)
         ]
     }
     // From the upstream folder back to the package root.
@@ -68,7 +85,8 @@ let componentTargets: [Target] = componentNames.flatMap { name -> [Target] in
                 .headerSearchPath("include"), .headerSearchPath("\(up)/\(port)"), .headerSearchPath("\(up)/\(csubsetHeaders)")
             ] + hidden),
         .target(
-            name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI", .target(name: vendored.target)], path: port,
+            name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI", .target(name: vendored.target)] + libraries,
+            path: port,
             cSettings: componentCFlags + [
                 .headerSearchPath("."), .headerSearchPath("../../../\(vendored.upstream)/include"),
                 .headerSearchPath("../../../\(csubsetHeaders)")
@@ -265,6 +283,22 @@ let tests: [Target] = [
             "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
             "VirtioBlkComponent", "HuskTestSupport"
         ]),
+    // The virtio library (Sources/Components/virtio) on its own: a small
+    // test driver in C over it (Tests/VirtioTestHooks, component flags) runs
+    // scenarios against the sim's virtio-blk device.
+    .target(
+        name: "VirtioTestHooks", dependencies: ["ComponentVirtio", "GlueAPI", "HypercallABI"],
+        path: "Tests/VirtioTestHooks", cSettings: componentCFlags),
+    .testTarget(
+        name: "VirtioLibTests",
+        dependencies: ["VirtioTestHooks", "ComponentVirtio", "HuskHost", "Hypercalls", "HypercallABI", "SimBackend", "HuskTestSupport"]),
+    // The virtio_net driver against the sim backend's virtio-net devices, through the NIC registry.
+    .testTarget(
+        name: "VirtioNetDriverTests",
+        dependencies: [
+            "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
+            "VirtioNetComponent", "HuskTestSupport"
+        ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
@@ -318,7 +352,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
     ],
-    targets: platform + hypercalls + glue + componentTargets + rpc + servers + hosting + vm + tools + tests,
+    targets: platform + hypercalls + glue + componentLibraryTargets + componentTargets + rpc + servers + hosting + vm + tools + tests,
     swiftLanguageModes: [.v6]
 )
 
