@@ -21,15 +21,32 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "tap", "conformance"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "virtio_net", "tap", "conformance"]
+
+/// Libraries for components: C under Sources/Components/<name> built like a
+/// component (same flags, same symbol checks) but with no descriptor, and
+/// so not in componentNames. A component lists the ones it links in
+/// componentLibraries; the target is Component<Name>.
+let componentLibraryNames = ["virtio"]
+let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"], "virtio_net": ["virtio"]]
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
 }
-let componentTargets: [Target] = componentNames.map {
+func componentLibraryTarget(_ folder: String) -> String {
+    "Component" + folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+}
+let componentLibraryTargets: [Target] = componentLibraryNames.map {
     .target(
-        name: componentTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
+        name: componentLibraryTarget($0), dependencies: ["GlueAPI", "HypercallABI"],
         path: "Sources/Components/\($0)", cSettings: componentCFlags)
+}
+let componentTargets: [Target] = componentNames.map { name in
+    .target(
+        name: componentTarget(name),
+        dependencies: ["GlueAPI", "HypercallABI"]
+            + (componentLibraries[name] ?? []).map { .target(name: componentLibraryTarget($0)) },
+        path: "Sources/Components/\(name)", cSettings: componentCFlags)
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
 
@@ -219,6 +236,22 @@ let tests: [Target] = [
             "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
             "VirtioBlkComponent", "HuskTestSupport"
         ]),
+    // The virtio library (Sources/Components/virtio) on its own: a small
+    // test driver in C over it (Tests/VirtioTestHooks, component flags) runs
+    // scenarios against the sim's virtio-blk device.
+    .target(
+        name: "VirtioTestHooks", dependencies: ["ComponentVirtio", "GlueAPI", "HypercallABI"],
+        path: "Tests/VirtioTestHooks", cSettings: componentCFlags),
+    .testTarget(
+        name: "VirtioLibTests",
+        dependencies: ["VirtioTestHooks", "ComponentVirtio", "HuskHost", "Hypercalls", "HypercallABI", "SimBackend", "HuskTestSupport"]),
+    // The virtio_net driver against the sim backend's virtio-net devices, through the NIC registry.
+    .testTarget(
+        name: "VirtioNetDriverTests",
+        dependencies: [
+            "Glue", "GlueAPI", "HuskHost", "Hypercalls", "SimBackend",
+            "VirtioNetComponent", "HuskTestSupport"
+        ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
@@ -272,7 +305,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
     ],
-    targets: platform + hypercalls + glue + componentTargets + rpc + servers + hosting + vm + tools + tests,
+    targets: platform + hypercalls + glue + componentLibraryTargets + componentTargets + rpc + servers + hosting + vm + tools + tests,
     swiftLanguageModes: [.v6]
 )
 

@@ -139,6 +139,35 @@ final class ComponentModelTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("out of range"), bad.stderr)
     }
 
+    /// A component library (docs/virtio.md) goes into a shared component as
+    /// its own copy: virtio_blk and the virtio library built with the
+    /// documented command export nothing but the entry point, and the
+    /// driver attaches to the sim's device from the .so.
+    func testASharedComponentLinksItsOwnCopyOfTheVirtioLibrary() throws {
+        let dir = try scratchURL(self)
+        let so = dir.appendingPathComponent("vblk.so")
+        let root = Husk.packageRoot.appendingPathComponent("Sources/Components")
+        let sources = try ["virtio", "virtio_blk"].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)
+                .filter { $0.hasSuffix(".c") }.sorted().map { root.appendingPathComponent("\(folder)/\($0)").path }
+        }
+        let script = Husk.packageRoot.appendingPathComponent("scripts/build-component.sh").path
+        let includes = [
+            "-I", root.appendingPathComponent("virtio/include").path, "-I", root.appendingPathComponent("virtio_blk/include").path
+        ]
+        let b = try runTool(script, includes + sources + ["-o", so.path])
+        XCTAssertEqual(b.status, 0, b.output)
+        let nm = try runTool("/usr/bin/nm", ["-D", "--defined-only", so.path])
+        let exported = nm.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+            .filter { !$0.hasPrefix("_") }
+        XCTAssertEqual(exported, ["husk_component_entry"], "the library's symbols stay hidden in the .so")
+        let r = try Husk.run(["run", "--once", "--backend", "sim", "--device", "virtio-blk:size=1M", "--component-file", so.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        for line in ["disk vblk0: 2048 blocks of 512 bytes", "loaded virtio_blk", "detached disk vblk0"] {
+            XCTAssertTrue(r.stderr.contains(line), "missing '\(line)' in: \(r.stderr)")
+        }
+    }
+
     /// HUSK_COMPONENT(NAME) with NAME a macro names one symbol, built in and shared.
     func testAComponentNameMayBeAMacro() throws {
         let dir = try scratchURL(self)

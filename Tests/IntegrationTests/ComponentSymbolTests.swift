@@ -4,22 +4,47 @@ import XCTest
 
 /// Components are portable only if they use nothing but the hypercall table
 /// and the glue: every component compiles freestanding, and its undefined
-/// symbols are checked against the glue's allow-list.
+/// symbols are checked against the glue's allow-list. Component libraries
+/// (husk/virtio.h) are held to the same rules, and a component may also use
+/// what the libraries define.
 final class ComponentSymbolTests: XCTestCase {
-    /// Every folder under Sources/Components is a component (Package.swift).
-    static var componentDirs: [String] {
+    /// Every folder under Sources/Components is a component or a component
+    /// library (Package.swift: componentNames, componentLibraryNames). A
+    /// library is the folder whose public header is include/husk/<folder>.h,
+    /// named like the glue's headers; a component's is
+    /// include/husk_component_<folder>.h.
+    static var allDirs: [String] {
         let root = Husk.packageRoot.appendingPathComponent("Sources/Components").path
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.sorted().map { "Sources/Components/\($0)" }
     }
+    static func isLibrary(_ dir: String) -> Bool {
+        let name = String(dir.split(separator: "/").last!)
+        return FileManager.default.fileExists(
+            atPath: Husk.packageRoot.appendingPathComponent("\(dir)/include/husk/\(name).h").path)
+    }
+    static var componentDirs: [String] { allDirs.filter { !isLibrary($0) } }
+    static var libraryDirs: [String] { allDirs.filter { isLibrary($0) } }
 
     func testEveryComponentUsesOnlyGlueSymbols() throws {
-        let allowed = try ComponentBuilder.allowedSymbols()
-        XCTAssertTrue(allowed.contains("glue_kmem_alloc"), "the allow-list is read from the glue headers")
-        let linked = try linkComponents()
+        let glue = try ComponentBuilder.allowedSymbols()
+        XCTAssertTrue(glue.contains("glue_kmem_alloc"), "the allow-list is read from the glue headers")
+        // Libraries: the glue and nothing else, like components.
+        let libraries = try link(Self.libraryDirs)
+        var libraryDefined: Set<String> = []
+        for l in libraries {
+            let foreign = try ComponentBuilder.undefinedSymbols(l.object).filter { !glue.contains($0) }
+            XCTAssertEqual(foreign, [], "\(l.dir) uses symbols outside the hypercall table and the glue")
+            libraryDefined.formUnion(try Self.definedGlobals(l.object).map(\.0))
+        }
+        XCTAssertEqual(libraries.count, Self.libraryDirs.count)
+        // Components: the glue, plus what the libraries offer.
+        let linked = try link(Self.componentDirs)
         for c in linked {
-            let foreign = try ComponentBuilder.undefinedSymbols(c.object).filter { !allowed.contains($0) }
-            XCTAssertEqual(foreign, [], "\(c.dir) uses symbols outside the hypercall table and the glue")
+            let foreign = try ComponentBuilder.undefinedSymbols(c.object).filter {
+                !glue.contains($0) && !libraryDefined.contains($0)
+            }
+            XCTAssertEqual(foreign, [], "\(c.dir) uses symbols outside the hypercall table, the glue and the component libraries")
         }
         XCTAssertEqual(linked.count, Self.componentDirs.count)
     }
@@ -29,7 +54,7 @@ final class ComponentSymbolTests: XCTestCase {
     /// either its descriptor or `<prefix>_*` with hidden visibility (so a
     /// dlopen()ed copy never binds to a same-named symbol of husk).
     func testEveryComponentDefinesOnlyPrefixedHiddenSymbols() throws {
-        let linked = try linkComponents()
+        let linked = try link(Self.componentDirs)
         for c in linked {
             let files = try FileManager.default.contentsOfDirectory(
                 atPath: Husk.packageRoot.appendingPathComponent(c.dir).path)
@@ -53,15 +78,33 @@ final class ComponentSymbolTests: XCTestCase {
         XCTAssertEqual(linked.count, Self.componentDirs.count)
     }
 
-    /// Each component compiled freestanding and linked into one relocatable
+    /// A library's prefix is its folder's name (its header is
+    /// husk/<name>.h): every global it defines is `<name>_*` and hidden, so
+    /// each component (or shared object) that links it has its own copy and
+    /// none binds to another's; it defines no descriptor.
+    func testEveryLibraryDefinesOnlyPrefixedHiddenSymbols() throws {
+        XCTAssertFalse(Self.libraryDirs.isEmpty, "the virtio library is found under Sources/Components")
+        for l in try link(Self.libraryDirs) {
+            let globals = try Self.definedGlobals(l.object)
+            XCTAssertFalse(globals.isEmpty, "\(l.dir) defines nothing")
+            for (symbol, visibility) in globals {
+                XCTAssertTrue(symbol.hasPrefix("\(l.name)_"), "\(l.dir): \(symbol) lacks the prefix \(l.name)_")
+                XCTAssertEqual(visibility, "HIDDEN", "\(l.dir): \(symbol) is not HUSK_PRIVATE (or static)")
+            }
+        }
+    }
+
+    /// Each folder compiled freestanding and linked into one relocatable
     /// object: references between its own files resolve, so what stays
     /// undefined is what it needs from outside and what is defined is what it
-    /// offers. A component that does not build is reported and left out.
-    func linkComponents() throws -> [(dir: String, name: String, object: URL)] {
+    /// offers. Every library's include/ is on the path, as the glue's is. A
+    /// folder that does not build is reported and left out.
+    func link(_ dirs: [String]) throws -> [(dir: String, name: String, object: URL)] {
         let out = try scratchURL(self)
         XCTAssertGreaterThanOrEqual(Self.componentDirs.count, 5, "components found under Sources/Components")
+        let libraryIncludes = Self.libraryDirs.map { Husk.packageRoot.appendingPathComponent($0).path + "/include" }
         var linked: [(dir: String, name: String, object: URL)] = []
-        for dir in Self.componentDirs {
+        for dir in dirs {
             let root = Husk.packageRoot.appendingPathComponent(dir)
             let name = String(dir.split(separator: "/").last!)
             let sources = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".c") }.sorted()
@@ -70,7 +113,7 @@ final class ComponentSymbolTests: XCTestCase {
             for s in sources {
                 let o = out.appendingPathComponent("\(name)-\(s).o")
                 let r = try ComponentBuilder.compile(
-                    root.appendingPathComponent(s), to: o, extraIncludes: [root.path + "/include", root.path])
+                    root.appendingPathComponent(s), to: o, extraIncludes: [root.path + "/include", root.path] + libraryIncludes)
                 XCTAssertEqual(r.status, 0, "\(dir)/\(s) does not compile freestanding:\n\(r.output)")
                 objects.append(o.path)
             }

@@ -34,7 +34,7 @@ final class BackendTests: XCTestCase {
                 XCTAssertTrue((e as? HypError)?.detail.contains(mentions) ?? false, "\(e)", file: file, line: line)
             }
         }
-        inval("nvme", mentions: "virtio-blk, edu")
+        inval("nvme", mentions: "virtio-blk, virtio-net, edu")
         inval("virtio-blk:size=1M,colour=red", mentions: "image, size, ro, cache, blksize")
         inval("virtio-blk:size=1M,cache=lazy", mentions: "volatile, writethrough")
         inval("virtio-blk:size=1M,blksize=1024", mentions: "512, 4096")

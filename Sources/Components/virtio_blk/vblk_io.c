@@ -1,8 +1,9 @@
 /*
  * vblk_io.c — the request path: slots with DMA bounce buffers, submit
- * (header, data, status descriptors), completion from the used ring,
- * interrupt handlers (MSI-X queue and config vectors, INTx), the polling
- * thread, and the periodic health check that starts the reset path.
+ * (header, data, status descriptors), completion from the used ring, the
+ * interrupt work the virtio library dispatches to (queue, configuration
+ * change), the polling thread, and the periodic health check that starts
+ * the reset path.
  *
  * Consumer requests carry CPU memory (disk.h), which the device cannot
  * reach, so each slot owns a bounce buffer of max_transfer bytes in DMA
@@ -31,7 +32,7 @@ static bus_addr_t vblk_slot_buf_bus(struct vblk_softc *sc, uint32_t s) {
 int vblk_io_alloc(struct vblk_softc *sc) {
     const char *addr = sc->pa->pa_id.address;
     /* Three descriptors per READ/WRITE (header, data, status). */
-    uint32_t n = sc->qsize / 3u;
+    uint32_t n = sc->vq.size / 3u;
     if (n == 0) n = 1;
     if (n > VBLK_MAX_SLOTS) n = VBLK_MAX_SLOTS;
     sc->nslots = n;
@@ -82,16 +83,6 @@ static void vblk_slot_put_locked(struct vblk_softc *sc, uint32_t s) {
     sc->inflight--;
 }
 
-static void vblk_set_desc(struct vblk_softc *sc, uint16_t i, bus_addr_t addr, uint32_t len, uint16_t flags,
-                          uint16_t next) {
-    volatile struct virtq_desc *d = &sc->desc[i];
-    d->addr = addr;
-    d->len = len;
-    d->flags = flags;
-    d->next = next;
-    sc->desc_next[i] = next;
-}
-
 /* struct disk.submit: [irq: yes], never blocks. The glue checked op,
  * alignment, range, read-only and max_transfer. */
 int vblk_submit(void *priv, struct disk_req *req) {
@@ -106,7 +97,7 @@ int vblk_submit(void *priv, struct disk_req *req) {
         mutex_exit(&sc->lock);
         return r;
     }
-    if (sc->slot_free >= sc->nslots || vblk_vq_alloc_chain(sc, ndesc, d) != 0) {
+    if (sc->slot_free >= sc->nslots || virtio_vq_alloc_chain(&sc->vq, ndesc, d) != 0) {
         mutex_exit(&sc->lock);
         return HUSK_EAGAIN;
     }
@@ -131,17 +122,17 @@ int vblk_submit(void *priv, struct disk_req *req) {
     bus_addr_t hdr_bus = sc->hdr_seg.ds_addr + (bus_addr_t)s * sizeof(struct vblk_slot_hdr);
     bus_addr_t status_bus = hdr_bus + __builtin_offsetof(struct vblk_slot_hdr, status);
     uint16_t status_desc = data ? d[2] : d[1];
-    vblk_set_desc(sc, d[0], hdr_bus, sizeof h->hdr, VIRTQ_DESC_F_NEXT, d[1]);
+    virtio_vq_set_desc(&sc->vq, d[0], hdr_bus, sizeof h->hdr, VIRTQ_DESC_F_NEXT);
     if (data) {
         bus_addr_t buf_bus = vblk_slot_buf_bus(sc, s);
         if (req->op == DISK_OP_WRITE) memcpy(vblk_slot_buf(sc, s), req->data, req->len);
-        vblk_set_desc(sc, d[1], buf_bus, (uint32_t)req->len,
-                      (uint16_t)(VIRTQ_DESC_F_NEXT | (req->op == DISK_OP_READ ? VIRTQ_DESC_F_WRITE : 0)), d[2]);
+        virtio_vq_set_desc(&sc->vq, d[1], buf_bus, (uint32_t)req->len,
+                           (uint16_t)(VIRTQ_DESC_F_NEXT | (req->op == DISK_OP_READ ? VIRTQ_DESC_F_WRITE : 0)));
     }
-    vblk_set_desc(sc, status_desc, status_bus, 1, VIRTQ_DESC_F_WRITE, 0);
-    vblk_vq_publish(sc, d[0]);
-    vblk_vq_kick(sc);
-    bool wake = sc->polling && sc->inflight == 1;
+    virtio_vq_set_desc(&sc->vq, status_desc, status_bus, 1, VIRTQ_DESC_F_WRITE);
+    virtio_vq_publish(&sc->vq, d[0], ndesc);
+    virtio_vq_kick(&sc->vq);
+    bool wake = sc->vp.polling && sc->inflight == 1;
     if (wake) cv_signal(&sc->cv);
     mutex_exit(&sc->lock);
     return 0;
@@ -166,10 +157,14 @@ void vblk_reap(struct vblk_softc *sc) {
     for (;;) {
         unsigned n = 0;
         bool broken = false;
-        uint32_t id = 0, len = 0;
+        uint16_t id = 0;
+        uint32_t len = 0;
         mutex_enter(&sc->lock);
-        while (sc->state == VBLK_RUNNING && n < VBLK_BATCH && vblk_vq_next_used(sc, &id, &len)) {
-            uint32_t s = id < sc->qsize ? sc->desc_slot[id] : sc->nslots;
+        while (sc->state == VBLK_RUNNING && n < VBLK_BATCH) {
+            /* The library frees the chain; HUSK_EIO: id was not a chain in flight. */
+            int r = virtio_vq_next_used(&sc->vq, &id, &len);
+            if (r == HUSK_EAGAIN) break;
+            uint32_t s = r == 0 ? sc->desc_slot[id] : sc->nslots;
             if (s >= sc->nslots || sc->slots[s].req == NULL || sc->slots[s].head != id) {
                 broken = true;
                 break;
@@ -179,7 +174,6 @@ void vblk_reap(struct vblk_softc *sc) {
             uint8_t st = __atomic_load_n(&vblk_slot_hdr(sc, s)->status, __ATOMIC_ACQUIRE);
             req->status = vblk_status_to_error(st);
             if (req->status == 0 && req->op == DISK_OP_READ) memcpy(req->data, vblk_slot_buf(sc, s), req->len);
-            vblk_vq_free_chain(sc, slot->head, slot->ndesc);
             vblk_slot_put_locked(sc, s);
             sc->completed++;
             done[n++] = req;
@@ -198,7 +192,8 @@ void vblk_reap(struct vblk_softc *sc) {
 }
 
 /* Complete every request in flight with status (device reset or gone).
- * The device must no longer touch the rings (it was reset). */
+ * The device must no longer touch the rings (it was reset); their
+ * descriptors come back when virtio_vq_setup reinitialises the queue. */
 void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     struct disk_req *done[VBLK_MAX_SLOTS];
     unsigned n = 0;
@@ -208,7 +203,6 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
         if (req == NULL) continue;
         req->status = status;
         done[n++] = req;
-        vblk_vq_free_chain(sc, sc->slots[s].head, sc->slots[s].ndesc);
         vblk_slot_put_locked(sc, s);
     }
     mutex_exit(&sc->lock);
@@ -218,10 +212,12 @@ void vblk_fail_inflight(struct vblk_softc *sc, int status) {
     vblk_report(done, n);
 }
 
-/* A configuration change: the only one acted on is DEVICE_NEEDS_RESET
- * (the sim's config never changes; capacity changes are not supported). */
-static void vblk_config_changed(struct vblk_softc *sc) {
-    uint8_t st = vblk_get_status(sc);
+/* A configuration change (irq context, from the virtio library's
+ * handlers): the only one acted on is DEVICE_NEEDS_RESET (the sim's config
+ * never changes; capacity changes are not supported). */
+void vblk_config_changed(void *arg) {
+    struct vblk_softc *sc = arg;
+    uint8_t st = virtio_get_status(&sc->vp);
     if (!(st & VIRTIO_STATUS_NEEDS_RESET)) return;
     mutex_enter(&sc->lock);
     bool first = !sc->reset_pending && sc->state == VBLK_RUNNING;
@@ -234,35 +230,9 @@ static void vblk_config_changed(struct vblk_softc *sc) {
     if (first) glue_dev_logf(LOG_ERR, sc->pa->pa_id.address, "device status 0x%02x: DEVICE_NEEDS_RESET; resetting", st);
 }
 
-/* MSI-X vector 1 (or 0 when only one vector was granted). */
-int vblk_intr_queue(void *arg) {
-    struct vblk_softc *sc = arg;
-    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
-    vblk_reap(sc);
-    if (sc->intr_count < 2) vblk_config_changed(sc);
-    return 1;
-}
-
-/* MSI-X vector 0: configuration changes. */
-int vblk_intr_config(void *arg) {
-    struct vblk_softc *sc = arg;
-    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
-    vblk_config_changed(sc);
-    return 1;
-}
-
-/* INTx: reading ISR returns and clears the cause and drops the line
- * (4.1.4.5), then the line is re-armed. */
-int vblk_intr_intx(void *arg) {
-    struct vblk_softc *sc = arg;
-    uint8_t isr = bus_space_read_1(sc->isr, 0);
-    pci_intr_ack(sc->pa, 0);
-    if (isr == 0 || isr == 0xff) return 0; /* not ours, or the device is gone */
-    __atomic_fetch_add(&sc->interrupts, 1, __ATOMIC_RELAXED);
-    if (isr & VIRTIO_ISR_QUEUE) vblk_reap(sc);
-    if (isr & VIRTIO_ISR_CONFIG) vblk_config_changed(sc);
-    return 1;
-}
+/* The queue's interrupt work (irq context): its MSI-X vector, or the
+ * shared vector / INTx with the queue bit, as the virtio library decides. */
+void vblk_queue_intr(void *arg) { vblk_reap(arg); }
 
 /* Polling mode: reap often while requests are in flight, sleep otherwise
  * (submit wakes it). */
@@ -305,12 +275,10 @@ void vblk_health(void *arg) {
     bool running = sc->state == VBLK_RUNNING && !sc->reset_pending;
     mutex_exit(&sc->lock);
     if (!running) return;
-    uint8_t st = vblk_get_status(sc);
-    if (st & VIRTIO_STATUS_NEEDS_RESET) {
-        vblk_reset_path(sc, "DEVICE_NEEDS_RESET");
-    } else if ((st & VIRTIO_STATUS_DRIVER_OK) == 0) {
-        vblk_reset_path(sc, "the device lost DRIVER_OK (reset or power loss)");
-    } else if (sc->polling) {
+    const char *why = virtio_health(&sc->vp, NULL);
+    if (why != NULL) {
+        vblk_reset_path(sc, why);
+    } else if (sc->vp.polling) {
         /* No interrupts: catch completions the poller may be sleeping on. */
         vblk_reap(sc);
     }

@@ -1,9 +1,11 @@
 /*
  * vblk_private.h — prefix vblk: the driver's per-device state and the
- * functions its files share (HUSK_PRIVATE).
+ * functions its files share (HUSK_PRIVATE). The transport, the virtqueue
+ * and the interrupt dispatch are the virtio library's (husk/virtio.h).
  *
- * Locking: sc->lock guards the virtqueue (free descriptor list, indices,
- * ring memory), the request slots and the device state; it is taken by
+ * Locking: sc->lock is the virtqueue's [lock] (free descriptor list,
+ * indices, ring memory), and guards the request slots and the device
+ * state; it is taken by
  * submit (any consumer thread), the interrupt handlers, the polling thread
  * and the health/reset callout. Consumers' done callbacks are always called
  * with it dropped (a done may submit again).
@@ -12,6 +14,7 @@
 #define VBLK_PRIVATE_H
 
 #include <husk/glue.h>
+#include <husk/virtio.h>
 #include "vblk_regs.h"
 
 #define VBLK_QUEUE_MAX       256u           /* descriptors in the one virtqueue, at most */
@@ -61,25 +64,17 @@ struct vblk_softc {
     struct pci_attach_args *pa;
     unsigned unit;
 
-    /* Transport (vblk_pci.c). */
-    bus_space_handle_t common, isr, devcfg, notify;
-    uint32_t notify_mult;
-    bus_size_t notify_len;
-    bus_size_t notify_off; /* of queue 0, inside the notify region */
+    /* The device and its one queue (husk/virtio.h): transport, negotiated
+     * features, interrupts; ring memory, free list, indices. */
+    struct virtio_pci vp;
+    struct virtio_vq vq;
 
-    /* Negotiated (vblk_attach.c). */
-    uint64_t dev_features;
-    uint64_t features; /* what the driver accepted */
+    /* Device configuration (vblk_config.c). */
     uint64_t capacity; /* 512-byte sectors */
     uint32_t blk_size;
     uint32_t seg_max;
 
-    /* Interrupts. */
-    uint32_t intr_kind; /* HUSK_IRQ_* or 0 when polling */
-    uint32_t intr_count;
-    pci_intr_handle_t ih[2];
-    unsigned nih;
-    bool polling;
+    /* Polling (vp.polling). */
     kthread_t poller;
     bool poller_running;
     bool poller_stop; /* guarded by lock */
@@ -89,22 +84,8 @@ struct vblk_softc {
     callout_t health;   /* periodic status check, runs the reset path */
     callout_t reset_co; /* the reset path on demand (from irq context) */
 
-    /* Virtqueue memory (vblk_vq.c): one DMA area for the rings. */
-    bus_dma_segment_t ring_seg;
-    bool ring_allocated;
-    uint16_t qsize;
-    volatile struct virtq_desc *desc;
-    volatile uint8_t *avail;
-    volatile uint8_t *used;
-    bus_addr_t desc_bus, avail_bus, used_bus;
-
     /* Guarded by lock. */
-    uint16_t free_head; /* free descriptor list (shadowed in desc_next) */
-    uint16_t num_free;
-    uint16_t desc_next[VBLK_QUEUE_MAX];
     uint16_t desc_slot[VBLK_QUEUE_MAX]; /* head descriptor -> slot */
-    uint16_t avail_idx;                 /* next free entry of the available ring (free-running) */
-    uint16_t last_used;                 /* used entries consumed (free-running) */
 
     /* Request slots (vblk_io.c). */
     uint32_t nslots;
@@ -122,7 +103,6 @@ struct vblk_softc {
     const char *reset_why; /* for the log line of the reset path */
     bool detaching;
     uint64_t resets;
-    uint64_t interrupts;
     uint64_t completed;
 
     /* The disk. */
@@ -135,38 +115,18 @@ struct vblk_softc {
 HUSK_PRIVATE int32_t vblk_params_load(void);
 HUSK_PRIVATE void vblk_disk_name(unsigned unit, char *out, unsigned outlen);
 
-/* vblk_pci.c: capabilities and register access */
-HUSK_PRIVATE int vblk_pci_map(struct vblk_softc *sc);
-HUSK_PRIVATE void vblk_pci_unmap(struct vblk_softc *sc);
-HUSK_PRIVATE uint8_t vblk_get_status(struct vblk_softc *sc);
-HUSK_PRIVATE void vblk_set_status(struct vblk_softc *sc, uint8_t status);
-HUSK_PRIVATE void vblk_device_reset(struct vblk_softc *sc);
-HUSK_PRIVATE uint64_t vblk_read_device_features(struct vblk_softc *sc);
-HUSK_PRIVATE void vblk_write_driver_features(struct vblk_softc *sc, uint64_t f);
-HUSK_PRIVATE void vblk_write_common_64(struct vblk_softc *sc, bus_size_t off, uint64_t v);
+/* vblk_config.c: capacity, seg_max, blk_size */
 HUSK_PRIVATE int vblk_read_config(struct vblk_softc *sc);
 
-/* vblk_vq.c: the split virtqueue */
-HUSK_PRIVATE int vblk_vq_alloc(struct vblk_softc *sc);
-HUSK_PRIVATE void vblk_vq_free(struct vblk_softc *sc);
-HUSK_PRIVATE void vblk_vq_init_locked(struct vblk_softc *sc);
-HUSK_PRIVATE int vblk_vq_setup(struct vblk_softc *sc, uint16_t vector);
-HUSK_PRIVATE int vblk_vq_alloc_chain(struct vblk_softc *sc, unsigned n, uint16_t *idx);
-HUSK_PRIVATE void vblk_vq_free_chain(struct vblk_softc *sc, uint16_t head, unsigned n);
-HUSK_PRIVATE void vblk_vq_publish(struct vblk_softc *sc, uint16_t head);
-HUSK_PRIVATE void vblk_vq_kick(struct vblk_softc *sc);
-HUSK_PRIVATE bool vblk_vq_next_used(struct vblk_softc *sc, uint32_t *id, uint32_t *len);
-
-/* vblk_io.c: requests, completion, interrupts, polling, reset */
+/* vblk_io.c: requests, completion, interrupt work, polling, health check */
 HUSK_PRIVATE int vblk_io_alloc(struct vblk_softc *sc);
 HUSK_PRIVATE void vblk_io_free(struct vblk_softc *sc);
 HUSK_PRIVATE void vblk_slots_init_locked(struct vblk_softc *sc);
 HUSK_PRIVATE int vblk_submit(void *priv, struct disk_req *req);
 HUSK_PRIVATE void vblk_reap(struct vblk_softc *sc);
 HUSK_PRIVATE void vblk_fail_inflight(struct vblk_softc *sc, int status);
-HUSK_PRIVATE int vblk_intr_queue(void *arg);
-HUSK_PRIVATE int vblk_intr_config(void *arg);
-HUSK_PRIVATE int vblk_intr_intx(void *arg);
+HUSK_PRIVATE void vblk_queue_intr(void *arg);
+HUSK_PRIVATE void vblk_config_changed(void *arg);
 HUSK_PRIVATE void vblk_poll_thread(void *arg);
 HUSK_PRIVATE void vblk_health(void *arg);
 HUSK_PRIVATE void vblk_reset_task(void *arg);

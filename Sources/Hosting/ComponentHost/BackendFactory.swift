@@ -7,7 +7,8 @@ import VFIOBackend
 public enum BackendFactory {
     public static let names = ["posix", "sim", "vfio", "uio"]
 
-    /// - devices: backend-specific device specs: sim "edu", "virtio-blk:image=PATH";
+    /// - devices: backend-specific device specs: sim "edu", "virtio-blk:image=PATH",
+    ///   "virtio-net:link=NAME" (SimDeviceSpec);
     ///   vfio/uio PCI addresses "0000:00:03.0".
     public static func make(name: String, devices: [String], hugepages: Int = 8) throws -> any HostBackend {
         switch name {

@@ -4,19 +4,21 @@ import HypercallABI
 import PlatformC
 
 /// A host frame device opened through frame_open: on Linux a TAP interface
-/// whose other end is the host kernel's network stack.
-final class FrameDevice: @unchecked Sendable {
+/// whose other end is the host kernel's network stack. Public for the sim
+/// backend, whose NICs can be wired to a TAP (SimNetTap) and read `fd` on
+/// their own thread.
+public final class FrameDevice: @unchecked Sendable {
     // @unchecked: fd, name, info are immutable; `closed` is atomic-enough
     // for its one job (a waiting frame_recv notices within one poll slice).
-    let fd: Int32
-    let name: String
-    let info: husk_frame_info
+    public let fd: Int32
+    public let name: String
+    public let info: husk_frame_info
     private let closedFlag = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
 
     /// The longest frame: header, one 802.1Q tag, MTU.
-    var maxFrame: Int { 18 + Int(info.mtu) }
+    public var maxFrame: Int { 18 + Int(info.mtu) }
 
-    static func open(name: String, flags: UInt32) -> Result<FrameDevice, HypError> {
+    public static func open(name: String, flags: UInt32) -> Result<FrameDevice, HypError> {
         guard flags & ~UInt32(HUSK_FRAME_CREATE) == 0 else {
             return .failure(.inval("frame_open: unknown flags 0x\(String(flags, radix: 16))"))
         }
@@ -54,10 +56,12 @@ final class FrameDevice: @unchecked Sendable {
 
     /// Later calls fail with EBADF; a frame_recv waiting now returns EBADF
     /// within one poll slice. The descriptor closes with the last user.
-    func close() { husk_atomic_store_u32(closedFlag, 1) }
-    var isClosed: Bool { husk_atomic_load_u32(closedFlag) != 0 }
+    public func close() { husk_atomic_store_u32(closedFlag, 1) }
+    public var isClosed: Bool { husk_atomic_load_u32(closedFlag) != 0 }
 
-    func send(_ frame: UnsafeRawPointer, len: UInt64) -> Int32 {
+    /// Write one frame of 14 … maxFrame bytes without blocking: HUSK_OK, or
+    /// EINVAL (its length), EAGAIN (the interface's queue is full), EIO.
+    public func send(_ frame: UnsafeRawPointer, len: UInt64) -> Int32 {
         guard len >= 14, len <= UInt64(maxFrame) else { return HUSK_EINVAL }
         while true {
             let n = Glibc.write(fd, frame, Int(len))

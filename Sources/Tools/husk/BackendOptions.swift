@@ -12,7 +12,8 @@ struct BackendOptions: ParsableArguments {
         help: ArgumentHelp(
             """
             A device for the backend (repeatable). sim: 'edu' (QEMU's educational device) or \
-            'virtio-blk:image=PATH[,ro][,cache=volatile|writethrough]' or 'virtio-blk:size=16M'. \
+            'virtio-blk:image=PATH[,ro][,cache=volatile|writethrough]' or 'virtio-blk:size=16M' or \
+            'virtio-net:link=NAME|tap=IFNAME[,mac=M][,mtu=N][,down]' (two NICs on one link are back to back). \
             vfio/uio: a PCI address such as 0000:00:03.0.
             """, valueName: "spec"))
     var device: [String] = []

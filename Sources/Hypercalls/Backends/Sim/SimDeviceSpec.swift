@@ -4,11 +4,13 @@ import Hypercalls
 ///
 ///     virtio-blk:image=PATH[,ro][,cache=volatile|writethrough][,blksize=512|4096]
 ///     virtio-blk:size=16M[,ro][,cache=...][,blksize=...]     (in memory)
+///     virtio-net:link=NAME[,mac=52:54:00:xx:xx:xx][,mtu=N][,down]
+///     virtio-net:tap=IFNAME[,mac=...][,mtu=N][,down]
 ///     edu
 ///
 /// Mistakes are refused with HypError.inval naming what is valid.
 public enum SimDeviceSpec {
-    public static let kinds = ["virtio-blk", "edu"]
+    public static let kinds = ["virtio-blk", "virtio-net", "edu"]
     static let blkKeys = ["image", "size", "ro", "cache", "blksize"]
 
     public static func make(_ spec: String) throws(HypError) -> any SimDevice {
@@ -23,6 +25,7 @@ public enum SimDeviceSpec {
         }
         switch kind {
         case "virtio-blk": return try virtioBlk(spec, options)
+        case "virtio-net": return try virtioNet(spec, options)
         case "edu":
             guard options.isEmpty else {
                 throw .inval("sim spec '\(spec)': edu takes no options")
@@ -59,11 +62,8 @@ public enum SimDeviceSpec {
                 }
                 size = s
             case "ro":
-                switch value?.lowercased() {
-                case nil, "1", "on", "true", "yes": readOnly = true
-                case "0", "off", "false", "no": readOnly = false
-                default: throw .inval("sim spec '\(spec)': ro takes no value (or on/off)")
-                }
+                guard let on = parseFlag(value) else { throw .inval("sim spec '\(spec)': ro takes no value (or on/off)") }
+                readOnly = on
             case "cache":
                 let text = try need()
                 guard let c = SimCacheMode(rawValue: text) else {
@@ -85,6 +85,15 @@ public enum SimDeviceSpec {
             return try SimVirtioBlk(memoryBytes: bytes, blockSize: blockSize, readOnly: readOnly, cache: cache)
         default:
             throw .inval("sim spec '\(spec)': virtio-blk needs exactly one of image=PATH or size=BYTES")
+        }
+    }
+
+    /// A flag option: absent value or on/off (1/0, true/false, yes/no).
+    static func parseFlag(_ value: String?) -> Bool? {
+        switch value?.lowercased() {
+        case nil, "1", "on", "true", "yes": return true
+        case "0", "off", "false", "no": return false
+        default: return nil
         }
     }
 

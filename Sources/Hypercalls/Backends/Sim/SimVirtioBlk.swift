@@ -14,44 +14,18 @@ public struct SimVirtioBlkStats: Sendable, Equatable {
     public var deviceErrors = 0
 }
 
-/// A VIRTIO 1.x block device on the modern PCI transport: the device side
-/// of the spec, as a driver sees it through HostDevice. Register state lives
-/// under `lock`; requests run on the device's own thread, woken by notify
-/// writes (see SimVirtioBlkQueue.swift). Layout: VirtioBlkLayout.
+/// A VIRTIO 1.x block device on the modern PCI transport (SimVirtioDevice):
+/// one request queue, served on the device's thread (SimVirtioBlk+Request.swift),
+/// over a SimBlockStore.
 ///
-/// `@unchecked Sendable`: driver threads, the device thread and test
-/// controls share the state below; every mutable field is guarded by `lock`.
-public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
-    public let function: SimPCIFunction
+/// `@unchecked Sendable`: as SimVirtioDevice, every mutable field is guarded by `lock`.
+public final class SimVirtioBlk: SimVirtioDevice, @unchecked Sendable {
+    static let queueMax: UInt16 = 256
     let store: SimBlockStore
-    let offered: UInt64
-    let lock = Monitor()
 
     // -- guarded by lock --
-    var regs = CommonRegs()
-    var queue = SimVirtqueue()
-    var queueEnabled = false
-    var queueVector = Virtio.noVector
-    var isr: UInt8 = 0
-    var kickPending = false
-    var epoch: UInt64 = 0  // bumped by every reset: in-flight work is void
-    var workerBusy = false
-    var stopping = false
-    var worker: HostThread?
     var pendingIOErrors = 0
-    var counters = SimVirtioBlkStats()
-    var lastErrorText: String?
-
-    /// Common configuration registers other than the queue's.
-    struct CommonRegs {
-        var deviceFeatureSelect: UInt32 = 0
-        var driverFeatureSelect: UInt32 = 0
-        var driverFeatures: UInt64 = 0
-        var msixConfig: UInt16 = Virtio.noVector
-        var status: UInt8 = 0
-        var configGeneration: UInt8 = 0
-        var queueSelect: UInt16 = 0
-    }
+    var flushCount = 0
 
     /// A disk held in memory (`virtio-blk:size=...`).
     public convenience init(
@@ -80,48 +54,25 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
             throw .inval("blksize \(store.blockSize): valid values are 512, 4096")
         }
         self.store = store
-        offered =
+        let offered =
             Virtio.fVersion1 | Virtio.fAccessPlatform | Virtio.blkFSegMax | Virtio.blkFBlkSize
             | Virtio.blkFFlush | (store.readOnly ? Virtio.blkFRO : 0)
         let id = PCIIdentity(
             vendor: 0x1af4, device: 0x1042, subVendor: 0x1af4, subDevice: 0x0002,
             classCode: 0x018000, revision: 1, address: "sim:?")
-        let f = SimPCIFunction(
-            identity: id,
-            bars: [
-                VirtioBlkLayout.msixBAR: SimBAR(size: VirtioBlkLayout.msixBARSize),
-                VirtioBlkLayout.modernBAR: SimBAR(
-                    size: VirtioBlkLayout.modernBARSize,
-                    is64Bit: true, prefetchable: true)
-            ],
-            intx: true, msixVectors: VirtioBlkLayout.msixVectors,
-            msixBAR: VirtioBlkLayout.msixBAR, msixPBAOffset: VirtioBlkLayout.pbaOffset)
-        // struct virtio_pci_cap: cap_len, cfg_type, bar, id, padding[2], offset, length
-        // (+ notify_off_multiplier for the notify capability).
-        func cap(_ type: UInt8, _ offset: UInt64, _ length: UInt64, extra: [UInt8] = []) -> [UInt8] {
-            [UInt8(16 + extra.count), type, UInt8(VirtioBlkLayout.modernBAR), 0, 0, 0]
-                + le32(UInt32(offset)) + le32(UInt32(length)) + extra
-        }
-        f.lock.withLock {
-            f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capCommon, VirtioBlkLayout.common, VirtioBlkLayout.commonLength))
-            f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capISR, VirtioBlkLayout.isr, 1))
-            f.config.addCapability(id: PCIReg.capVendor, body: cap(Virtio.capDevice, VirtioBlkLayout.device, VirtioBlkLayout.deviceLength))
-            f.config.addCapability(
-                id: PCIReg.capVendor,
-                body: cap(
-                    Virtio.capNotify, VirtioBlkLayout.notify,
-                    UInt64(VirtioBlkLayout.notifyMultiplier),
-                    extra: le32(VirtioBlkLayout.notifyMultiplier)))
-        }
-        function = f
-        resetRegisters()
+        super.init(
+            shape: Shape(
+                identity: id, offered: offered, queueCount: 1, queueMax: SimVirtioBlk.queueMax,
+                deviceConfigLength: 0x24, threadName: "sim-vblk"))
     }
 
     // MARK: test controls
 
-    public var stats: SimVirtioBlkStats { lock.withLock { counters } }
-    /// Why the device last entered DEVICE_NEEDS_RESET, for test failure messages.
-    public var lastDeviceError: String? { lock.withLock { lastErrorText } }
+    public var stats: SimVirtioBlkStats {
+        lock.withLock {
+            SimVirtioBlkStats(requests: completions[0], flushes: flushCount, interrupts: interruptCount, deviceErrors: deviceErrorCount)
+        }
+    }
     /// Capacity in bytes.
     public var capacityBytes: UInt64 { store.capacity }
     /// Sectors written but not yet flushed (volatile cache).
@@ -138,97 +89,20 @@ public final class SimVirtioBlk: SimDevice, @unchecked Sendable {
         store.dropUnflushed()
     }
 
-    // MARK: SimDevice / HostDevice
+    // MARK: SimVirtioDevice
 
-    public func open() throws(HypError) {
-        try function.open()
-        lock.withLock {
-            if worker == nil {
-                stopping = false
-                worker = HostThread.start(name: "sim-vblk") { [self] in workerLoop() }
-            }
-            resetLocked()
-        }
+    /// struct virtio_blk_config up to num_queues; only capacity, seg_max and
+    /// blk_size are offered.
+    override func deviceConfigLocked() -> [UInt8] {
+        let geometry: [UInt8] = [0, 0, 0, 0]
+        let topology: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
+        return le64(store.capacity / 512) + le32(0) + le32(UInt32(SimVirtioBlk.queueMax - 2)) + geometry
+            + le32(UInt32(store.blockSize)) + topology + [0, 0] + le16(1)
     }
 
-    public func close() {
-        guard function.opened else { return }
-        lock.withLock { resetLocked() }  // quiesce DMA before the driver frees memory
-        stopWorker()
-        function.close()
+    override func serve(queue index: Int, segments: [SimSegment], _ iommu: SimIOMMU) throws(SimVirtqueueError) -> UInt32 {
+        try serveRequest(segments, iommu)
     }
 
-    public func shutdown() {
-        close()
-        stopWorker()
-        store.close()
-    }
-
-    public func reset() throws(HypError) {
-        try function.requireOpen()
-        lock.withLock { resetLocked() }
-    }
-
-    private func stopWorker() {
-        let t: HostThread? = lock.withLock {
-            stopping = true
-            lock.broadcast()
-            defer { worker = nil }
-            return worker
-        }
-        t?.join()
-    }
-
-    // MARK: reset
-
-    /// Device reset (status 0, FLR, power cut). Waits until the device thread
-    /// has left any request it was in, so no DMA happens after it returns.
-    /// Caller holds lock.
-    func resetLocked() {
-        epoch &+= 1
-        while workerBusy { lock.wait() }
-        resetRegisters()
-    }
-
-    /// Caller holds lock (or is the initialiser).
-    private func resetRegisters() {
-        regs = CommonRegs()
-        queue = SimVirtqueue(size: VirtioBlkLayout.queueMax)
-        queueEnabled = false
-        queueVector = Virtio.noVector
-        kickPending = false
-        isr = 0
-        function.setINTxLevel(false)
-    }
-
-    // MARK: interrupts (caller holds lock)
-
-    func raiseQueueInterruptLocked() {
-        counters.interrupts += 1
-        if function.interruptMode == HUSK_IRQ_MSIX {
-            if queueVector != Virtio.noVector { function.signal(vector: Int(queueVector)) }
-        } else {
-            isr |= Virtio.isrQueue
-            function.setINTxLevel(true)
-        }
-    }
-
-    func raiseConfigInterruptLocked() {
-        counters.interrupts += 1
-        isr |= Virtio.isrConfig
-        if function.interruptMode == HUSK_IRQ_MSIX {
-            if regs.msixConfig != Virtio.noVector { function.signal(vector: Int(regs.msixConfig)) }
-        } else {
-            function.setINTxLevel(true)
-        }
-    }
-
-    /// Enter DEVICE_NEEDS_RESET: stop processing and tell the driver with a
-    /// configuration-change interrupt. Caller holds lock.
-    func deviceErrorLocked(_ why: String) {
-        counters.deviceErrors += 1
-        lastErrorText = why
-        regs.status |= Virtio.needsReset
-        raiseConfigInterruptLocked()
-    }
+    override func shutdownDevice() { store.close() }
 }

@@ -1,5 +1,6 @@
-/// VIRTIO 1.x constants the sim block device needs (PCI transport, 4.1;
-/// block device, 5.2). Named after the spec.
+/// VIRTIO 1.x constants the sim virtio devices need (PCI transport, 4.1;
+/// block device, 5.2). Named after the spec. The network device's own are
+/// in SimVirtioNetDefs.swift.
 enum Virtio {
     // device_status bits
     static let acknowledge: UInt8 = 1, driver: UInt8 = 2, driverOK: UInt8 = 4, featuresOK: UInt8 = 8
@@ -19,15 +20,17 @@ enum Virtio {
     static let blkIDBytes = 20
 }
 
-/// The modern-transport layout of SimVirtioBlk, like QEMU's: BAR1 holds the
-/// MSI-X table and PBA, BAR4 (64-bit, prefetchable) holds four 4 KiB regions.
-enum VirtioBlkLayout {
+/// The modern-transport layout every sim virtio device shares, like QEMU's:
+/// BAR1 holds the MSI-X table and PBA, BAR4 (64-bit, prefetchable) holds
+/// four 4 KiB regions. What differs per device (queue count, device config
+/// length) is in SimVirtioDevice.Shape.
+enum SimVirtioLayout {
     static let msixBAR = 1, msixBARSize: UInt64 = 0x1000, pbaOffset = 0x800
     static let modernBAR = 4, modernBARSize: UInt64 = 0x4000
     static let common: UInt64 = 0x0000, commonLength: UInt64 = 0x38
     static let isr: UInt64 = 0x1000
-    static let device: UInt64 = 0x2000, deviceLength: UInt64 = 0x24
+    static let device: UInt64 = 0x2000
+    /// Queue i is notified at notify + i * notifyMultiplier (queue_notify_off
+    /// reads i), as QEMU lays it out.
     static let notify: UInt64 = 0x3000, notifyMultiplier: UInt32 = 4
-    static let msixVectors = 2  // config + one queue
-    static let queueMax: UInt16 = 256
 }

@@ -54,6 +54,17 @@ struct SimVirtqueue {
         try dma { () throws(SimDMAFault) in try iommu.loadAcquire16(bus: avail + 2) }
     }
 
+    /// How many chains the driver has made available beyond lastAvail. More
+    /// than the queue size can only come from a corrupt avail->idx.
+    func pendingChains(_ iommu: SimIOMMU) throws(SimVirtqueueError) -> UInt16 {
+        let availIdx = try availIndex(iommu)
+        let pending = availIdx &- lastAvail
+        guard pending <= size else {
+            throw .malformed("avail idx \(availIdx) is more than \(size) ahead of \(lastAvail)")
+        }
+        return pending
+    }
+
     /// Has the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT)?
     func interruptSuppressed(_ iommu: SimIOMMU) throws(SimVirtqueueError) -> Bool {
         try dma { () throws(SimDMAFault) in try iommu.load(UInt16.self, bus: avail) } & Virtq.availNoInterrupt != 0
@@ -94,6 +105,14 @@ struct SimVirtqueue {
     /// Return a chain to the driver: element first, then the index with
     /// release ordering, so the driver never sees an index ahead of its entry.
     mutating func pushUsed(head: UInt16, written: UInt32, _ iommu: SimIOMMU) throws(SimVirtqueueError) {
+        try addUsed(head: head, written: written, iommu)
+        try publishUsed(iommu)
+    }
+
+    /// Write a used element without publishing it: a frame spread over
+    /// several buffers (VIRTIO_NET_F_MRG_RXBUF) must appear to the driver
+    /// all at once, so its elements are added first and published together.
+    mutating func addUsed(head: UInt16, written: UInt32, _ iommu: SimIOMMU) throws(SimVirtqueueError) {
         let slot = UInt64(usedIdx & (size - 1))
         let elem = used + 4 + Virtq.usedElemSize * slot
         try dma { () throws(SimDMAFault) in
@@ -101,7 +120,55 @@ struct SimVirtqueue {
             try iommu.store(written, bus: elem + 4)
         }
         usedIdx &+= 1
+    }
+
+    /// Publish used->idx (release: the elements before it are visible first).
+    func publishUsed(_ iommu: SimIOMMU) throws(SimVirtqueueError) {
         let idx = usedIdx
         try dma { () throws(SimDMAFault) in try iommu.storeRelease16(idx, bus: used + 2) }
+    }
+}
+
+/// Copies between host memory and the buffers of one chain, through the
+/// IOMMU: a buffer outside every DMA mapping is a device error, never a
+/// host crash.
+extension [SimSegment] {
+    /// Total bytes of the buffers.
+    var byteCount: Int { reduce(0) { $0 + Int($1.length) } }
+
+    /// Copy out of the buffers into `out`, starting `skip` bytes in.
+    func gather(skip: Int = 0, into out: UnsafeMutableRawBufferPointer, _ iommu: SimIOMMU) throws(SimVirtqueueError) {
+        var skip = skip, done = 0
+        for s in self where done < out.count {
+            let len = Int(s.length)
+            if skip >= len {
+                skip -= len
+                continue
+            }
+            let n = Swift.min(len - skip, out.count - done)
+            do throws(SimDMAFault) {
+                try iommu.read(bus: s.bus &+ UInt64(skip), into: UnsafeMutableRawBufferPointer(rebasing: out[done..<done + n]))
+            } catch { throw .dma(error) }
+            done += n
+            skip = 0
+        }
+    }
+
+    /// Copy `src` into the buffers, starting `skip` bytes in.
+    func scatter(skip: Int = 0, from src: UnsafeRawBufferPointer, _ iommu: SimIOMMU) throws(SimVirtqueueError) {
+        var skip = skip, done = 0
+        for s in self where done < src.count {
+            let len = Int(s.length)
+            if skip >= len {
+                skip -= len
+                continue
+            }
+            let n = Swift.min(len - skip, src.count - done)
+            do throws(SimDMAFault) {
+                try iommu.write(bus: s.bus &+ UInt64(skip), from: UnsafeRawBufferPointer(rebasing: src[done..<done + n]))
+            } catch { throw .dma(error) }
+            done += n
+            skip = 0
+        }
     }
 }
