@@ -27,6 +27,79 @@ final class DomainDescriptionTests: XCTestCase {
         XCTAssertFalse(x.contains("host-passthrough"))
         d.accel = .kvm
         XCTAssertTrue(d.xml.hasPrefix("<domain type='kvm'>"))
+        XCTAssertFalse(x.contains("<interface"), "no NIC unless asked for")
+    }
+
+    func testTwoNICsAreCrossedOverLoopback() {
+        var d = DomainDescription(name: "husk-n", accel: .tcg, kernel: "/k", initrd: "/i", cmdline: "")
+        d.nics = DomainDescription.NIC.crossedPair(macs: ("52:54:00:12:34:0a", "52:54:00:12:34:0b"), ports: (40001, 40002))
+        XCTAssertEqual(d.nics[0].wiring, .udp(localPort: 40001, remotePort: 40002))
+        XCTAssertEqual(d.nics[1].wiring, .udp(localPort: 40002, remotePort: 40001))
+        let x = d.xml
+        let interfaces = x.components(separatedBy: "<interface ").dropFirst().map { $0.components(separatedBy: "</interface>")[0] }
+        XCTAssertEqual(interfaces.count, 2)
+        // NIC A sends to B's local port and B to A's: one cable, in order.
+        XCTAssertTrue(interfaces[0].contains("<mac address='52:54:00:12:34:0a'/>"))
+        XCTAssertTrue(interfaces[0].contains("<source address='127.0.0.1' port='40002'>"), interfaces[0])
+        XCTAssertTrue(interfaces[0].contains("<local address='127.0.0.1' port='40001'/>"), interfaces[0])
+        XCTAssertTrue(interfaces[1].contains("<mac address='52:54:00:12:34:0b'/>"))
+        XCTAssertTrue(interfaces[1].contains("<source address='127.0.0.1' port='40001'>"), interfaces[1])
+        XCTAssertTrue(interfaces[1].contains("<local address='127.0.0.1' port='40002'/>"), interfaces[1])
+        for i in interfaces {
+            XCTAssertTrue(i.hasPrefix("type='udp'>"), i)
+            XCTAssertTrue(i.contains("<model type='virtio-non-transitional'/>"), "modern virtio only (1af4:1041)")
+            XCTAssertTrue(i.contains("<driver iommu='on'/>"), "DMA through the vIOMMU, as VFIO in the guest needs")
+            XCTAssertTrue(i.contains("<rom enabled='no'/>"))
+            // Every IP address is the loopback (the <mac address=...> aside).
+            let ips = i.components(separatedBy: "address='").dropFirst().map { String($0.prefix { $0 != "'" }) }.filter {
+                !$0.contains(":")
+            }
+            XCTAssertEqual(ips, ["127.0.0.1", "127.0.0.1"], "no frame may leave the machine's loopback")
+        }
+        XCTAssertLessThan(x.range(of: "<interface")!.lowerBound, x.range(of: "<serial")!.lowerBound)
+    }
+}
+
+final class LoopbackPortTests: XCTestCase {
+    func testPortsAreDistinctAndFreeAgain() throws {
+        let ports = try LoopbackPorts.freeUDP(count: 2)
+        XCTAssertEqual(ports.count, 2)
+        XCTAssertNotEqual(ports[0], ports[1])
+        XCTAssertFalse(ports.contains(0))
+        for p in ports { XCTAssertEqual(LoopbackPorts.socketsBound(to: p), 0, "released for QEMU to bind") }
+        // A socket bound to one of them is seen, as QEMU's would be.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        a.sin_port = ports[0].bigEndian
+        let bound = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
+        XCTAssertEqual(LoopbackPorts.socketsBound(to: ports[0]), 1)
+    }
+
+    func testTheTableIsReadByLocalAddress() {
+        let table = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+             4252: 0100007F:B807 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 736795 2 0000 0
+             4253: 0100007F:B807 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 736796 2 0000 0
+             4254: 00000000:B807 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 736797 2 0000 0
+             4255: 0100007F:0050 0100007F:B807 01 00000000:00000000 00:00000000 00000000     0        0 736798 2 0000 0
+            """
+        XCTAssertEqual(LoopbackPorts.count(port: 47111, inTable: table), 2, "two sockets on 127.0.0.1:47111 (B807)")
+        XCTAssertEqual(LoopbackPorts.count(port: 80, inTable: table), 1)
+        XCTAssertEqual(LoopbackPorts.count(port: 1, inTable: table), 0)
+    }
+
+    func testAnAddressInUseIsRecognised() {
+        struct E: Error, CustomStringConvertible {
+            let description =
+                "internal error: qemu unexpectedly closed the monitor: can't bind ip=127.0.0.1 to socket: Address already in use"
+        }
+        XCTAssertTrue(LoopbackPorts.isPortInUse(E()))
     }
 }
 
@@ -43,8 +116,16 @@ final class ConsoleProtocolTests: XCTestCase {
     }
 
     func testScenariosAreKnownByName() {
-        XCTAssertEqual(Scenario.all.map(\.name), ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench"])
+        XCTAssertEqual(
+            Scenario.all.map(\.name),
+            ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-wiring"])
         XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
+        XCTAssertTrue(Scenario.named("virtio-net-uio")!.kernelArguments.contains("iommu=pt"))
+        for s in Scenario.all where s.name.hasPrefix("virtio-net") {
+            XCTAssertTrue(s.nicPair)
+            XCTAssertEqual(s.diskBytes, 0, "no disk: nothing to flush or compare")
+            XCTAssertFalse(s.expectsFlush || s.verifiesSecondPattern)
+        }
         XCTAssertNil(Scenario.named("nope"))
     }
 }

@@ -16,6 +16,31 @@ public struct DomainDescription: Sendable {
         }
     }
 
+    /// A virtio NIC (modern only, `<driver iommu='on'/>`, no option ROM) and
+    /// the host end its frames go to. Every wiring keeps them on 127.0.0.1:
+    /// a test must not put frames on a real network.
+    public struct NIC: Sendable, Equatable {
+        public enum Wiring: Sendable, Equatable {
+            /// QEMU `-netdev socket,udp=127.0.0.1:remote,localaddr=127.0.0.1:local`:
+            /// every frame is one datagram; two NICs with crossed ports are a cable.
+            case udp(localPort: UInt16, remotePort: UInt16)
+        }
+        public var mac: String
+        public var wiring: Wiring
+        public init(mac: String, wiring: Wiring) {
+            self.mac = mac
+            self.wiring = wiring
+        }
+
+        /// Two NICs joined to each other through the loopback ports `a` and `b`.
+        public static func crossedPair(macs: (String, String), ports: (UInt16, UInt16)) -> [NIC] {
+            [
+                NIC(mac: macs.0, wiring: .udp(localPort: ports.0, remotePort: ports.1)),
+                NIC(mac: macs.1, wiring: .udp(localPort: ports.1, remotePort: ports.0))
+            ]
+        }
+    }
+
     public var name: String
     public var accel: Accel
     public var memoryMiB = 512
@@ -24,6 +49,8 @@ public struct DomainDescription: Sendable {
     public var initrd: String
     public var cmdline: String
     public var disks: [Disk] = []
+    /// In this order on the PCI bus (libvirt assigns ascending addresses).
+    public var nics: [NIC] = []
     /// Host PCI functions passed through (BDF "0000:03:00.0"), managed by libvirt.
     public var hostPCI: [String] = []
     public var emulator = "/usr/bin/qemu-system-x86_64"
@@ -57,6 +84,20 @@ public struct DomainDescription: Sendable {
             x += "      <driver name='qemu' type='raw' cache='none' iommu='on'/>\n"
             x += "      <source file='\(xmlEscape(d.path))'/>\n      <target dev='\(xmlEscape(d.target))' bus='virtio'/>\n"
             x += "    </disk>\n"
+        }
+        for n in nics {
+            switch n.wiring {
+            case .udp(let local, let remote):
+                x += "    <interface type='udp'>\n"
+                x += "      <mac address='\(xmlEscape(n.mac))'/>\n"
+                x += "      <source address='127.0.0.1' port='\(remote)'>\n"
+                x += "        <local address='127.0.0.1' port='\(local)'/>\n      </source>\n"
+            }
+            // non-transitional: modern virtio only (1af4:1041), what the
+            // project's driver speaks; no option ROM: nothing boots from it.
+            x += "      <model type='virtio-non-transitional'/>\n"
+            x += "      <driver iommu='on'/>\n      <rom enabled='no'/>\n"
+            x += "    </interface>\n"
         }
         for bdf in hostPCI {
             let p = bdf.split(separator: ":").flatMap { $0.split(separator: ".") }.map(String.init)

@@ -6,6 +6,7 @@ public struct Scenario: Sendable {
     public let summary: String
     /// Kernel arguments besides the console and the husk.* parameters.
     public let kernelArguments: String
+    /// The virtio disk vda, filled with pattern 1 before boot; 0: no disk.
     public let diskBytes: UInt64
     /// Check names the guest must report as PASS (more may come).
     public let expectedChecks: [String]
@@ -13,6 +14,10 @@ public struct Scenario: Sendable {
     public let expectsFlush: Bool
     /// After power-off the image must hold pattern 2 (written by the guest).
     public let verifiesSecondPattern: Bool
+    /// Two virtio NICs joined to each other on the host's loopback
+    /// (DomainDescription.NIC.crossedPair), for a driver on one and the
+    /// guest kernel on the other.
+    public var nicPair = false
 
     public static let all: [Scenario] = [
         Scenario(
@@ -39,7 +44,31 @@ public struct Scenario: Sendable {
             name: "virtio-blk-bench",
             summary: "the project's driver vs the guest kernel's virtio_blk (O_DIRECT), BENCH lines",
             kernelArguments: "intel_iommu=on", diskBytes: 64 << 20,
-            expectedChecks: [], expectsFlush: false, verifiesSecondPattern: false)
+            expectedChecks: [], expectsFlush: false, verifiesSecondPattern: false),
+        Scenario(
+            name: "virtio-net",
+            summary: "the virtio_net driver on the vfio backend through the NIC server; the guest kernel's virtio_net is the peer",
+            kernelArguments: "intel_iommu=on", diskBytes: 0,
+            expectedChecks: [
+                "device-present", "modules-vfio", "bind-vfio-pci", "vfio-group", "modules-virtio-net", "kernel-nic",
+                "server-start", "probe-arp", "probe-icmp", "kernel-counters", "server-counters", "kernel-neighbour", "server-stop"
+            ],
+            expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
+        Scenario(
+            name: "virtio-net-uio",
+            summary: "the same through the uio backend (uio_pci_generic, hugepage DMA pool)",
+            kernelArguments: "intel_iommu=on iommu=pt", diskBytes: 0,
+            expectedChecks: [
+                "device-present", "modules-uio", "bind-uio", "hugepages", "uio-node", "modules-virtio-net", "kernel-nic",
+                "server-start", "probe-arp", "probe-icmp", "kernel-counters", "server-counters", "kernel-neighbour", "server-stop"
+            ],
+            expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
+        Scenario(
+            name: "virtio-net-wiring",
+            summary: "both NICs on the guest kernel's virtio_net: arping across the loopback wiring (no husk driver)",
+            kernelArguments: "intel_iommu=on", diskBytes: 0,
+            expectedChecks: ["device-present", "modules-virtio-net", "kernel-nics", "wiring-a-to-b", "wiring-b-to-a"],
+            expectsFlush: false, verifiesSecondPattern: false, nicPair: true)
     ]
 
     public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }

@@ -62,24 +62,28 @@ public struct ScenarioRunner: Sendable {
         let runDir = "\(workDir)/\(RunOwner.current.directoryName)"
         mkdir(runDir, 0o755)
         var result = Result(scenario: scenario.name, uri: conn.uri, accel: accel, logPath: "\(runDir)/\(name).log")
-        let disk = "\(runDir)/\(name).img"
+        let disk = scenario.diskBytes > 0 ? "\(runDir)/\(name).img" : nil
         defer {
-            unlink(disk)
+            if let disk { unlink(disk) }
             rmdir(runDir)  // only once empty: a failed run's log stays
         }
         let nonce = UInt64.random(in: 1...UInt64.max)
         do {
-            progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
-            try writePatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce)
+            if let disk {
+                progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
+                try writePatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce)
+            }
             var kernel = guest.kernel, initrd = guest.initrd, remoteDisk = disk
             var store: VolumeStore?
             if useVolumes {
                 let v = try VolumeStore(conn)
                 store = v
-                progress("\(scenario.name): uploading the kernel, initramfs and disk to pool '\(VolumeStore.poolName)' on \(conn.uri)")
+                progress(
+                    "\(scenario.name): uploading the kernel, initramfs\(disk == nil ? "" : " and disk") to pool '\(VolumeStore.poolName)' on \(conn.uri)"
+                )
                 kernel = try v.upload(guest.kernel, as: "\(name)-vmlinuz")
                 initrd = try v.upload(guest.initrd, as: "\(name)-initrd")
-                remoteDisk = try v.upload(disk, as: "\(name).img")
+                if let disk { remoteDisk = try v.upload(disk, as: "\(name).img") }
             }
             defer { if let store { for v in ["-vmlinuz", "-initrd", ".img"] { store.delete(name + v) } } }
             // no_timer_check: under TCG on a loaded host the guest's IO-APIC
@@ -92,10 +96,10 @@ public struct ScenarioRunner: Sendable {
                 cmdline:
                     "console=ttyS0 panic=-1 no_timer_check \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))"
             )
-            desc.disks = [.init(path: remoteDisk, target: "vda")]
+            if let remoteDisk { desc.disks = [.init(path: remoteDisk, target: "vda")] }
             desc.hostPCI = hostPCI
             progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
-            let dom = try conn.createTransient(xml: desc.xml)
+            let dom = try start(&desc, on: conn)
             defer { dom.destroy() }
             let console = try dom.openConsole()
             console.log(to: result.logPath)
@@ -110,7 +114,7 @@ public struct ScenarioRunner: Sendable {
             var finished = false
             while !finished {
                 finished = console.wait(seconds: 0.25) { lines in lines.contains { parseDone($0) != nil || $0.contains("Kernel panic") } }
-                if let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
+                if disk != nil, let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
                 if finished { break }
                 if interrupted() { break }
                 if now() > deadline {
@@ -148,12 +152,12 @@ public struct ScenarioRunner: Sendable {
             let off = now() + 30
             while dom.isActive && now() < off { usleep(100_000) }
             dom.destroy()
-            if let store {
+            if let store, let disk {
                 progress("\(scenario.name): downloading the disk from \(conn.uri)")
                 try store.download("\(name).img", to: disk)
             }
             judge(&result)
-            if scenario.verifiesSecondPattern && result.failures.isEmpty {
+            if scenario.verifiesSecondPattern, let disk, result.failures.isEmpty {
                 let check = verifyPatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce, second: true, direct: false)
                 if !check.matches {
                     result.failures.append("host: the image does not hold pattern 2: \(check.detail)")
@@ -174,6 +178,39 @@ public struct ScenarioRunner: Sendable {
         result.seconds = now() - t0
         return result
     }
+
+    /// Starts the domain. With a NIC pair, the loopback ports are picked
+    /// now (two concurrent runs must not share them) and picked again if
+    /// QEMU finds one taken in the moment since.
+    private func start(_ desc: inout DomainDescription, on conn: VirConnection) throws -> VirDomain {
+        guard scenario.nicPair else { return try conn.createTransient(xml: desc.xml) }
+        var attempt = 1
+        while true {
+            let ports = try LoopbackPorts.freeUDP(count: 2)
+            // Locally administered (QEMU's 52:54:00), random per run; A ends
+            // in 0a and B in 0b so a console line names which one it saw.
+            let r = UInt16.random(in: 0...UInt16.max)
+            let base = "52:54:00:\(hex2(UInt8(r >> 8))):\(hex2(UInt8(r & 0xff)))"
+            desc.nics = DomainDescription.NIC.crossedPair(macs: (base + ":0a", base + ":0b"), ports: (ports[0], ports[1]))
+            progress("\(scenario.name): NICs wired over 127.0.0.1 udp ports \(ports[0]) <-> \(ports[1])")
+            let dom: VirDomain
+            do { dom = try conn.createTransient(xml: desc.xml) } catch {
+                guard attempt < 3 && LoopbackPorts.isPortInUse(error) else { throw error }
+                progress("\(scenario.name): a loopback port was taken meanwhile; picking others")
+                attempt += 1
+                continue
+            }
+            let shared = ports.filter { LoopbackPorts.socketsBound(to: $0) > 1 }
+            if shared.isEmpty { return dom }
+            dom.destroy()
+            let what = "udp port \(shared.map(String.init).joined(separator: ", ")) is bound by another process too"
+            guard attempt < 3 else { throw LoopbackPorts.Failure(description: what) }
+            progress("\(scenario.name): \(what) (another VM?); picking others")
+            attempt += 1
+        }
+    }
+
+    private func hex2(_ b: UInt8) -> String { (b < 16 ? "0" : "") + String(b, radix: 16) }
 
     /// Every expected check present and PASS, no FAIL, HUSK-DONE with the
     /// number of checks printed.

@@ -5,8 +5,9 @@ enum InitScript {
     static let text = #"""
         #!/bin/busybox sh
         # husk test guest /init (Sources/VM/Image/InitScript.swift, docs/vm-guest.md)
-        # Kernel command line: husk.scenario=virtio-blk|virtio-blk-uio|virtio-blk-bench
-        #   husk.nonce=<hex u64> husk.bytes=<disk bytes> [husk.accel=tcg|kvm]
+        # Kernel command line: husk.scenario=virtio-blk|virtio-blk-uio|virtio-blk-bench|
+        #   virtio-net|virtio-net-uio|virtio-net-wiring
+        #   husk.nonce=<hex u64> husk.bytes=<disk bytes> (blk) [husk.accel=tcg|kvm]
         #   [husk.timeout=<seconds, default 900>] [husk.seconds=<per bench case, default 3>]
         # Console protocol: HUSK-CHECK <name> PASS|FAIL <detail>, BENCH ..., HUSK-LOG ...,
         # then HUSK-DONE <number of checks>, then power off.
@@ -22,6 +23,7 @@ enum InitScript {
         CHECKS=/tmp/husk-checks
         : > $CHECKS
         SOCK=/tmp/blk.sock
+        case "$(cat /proc/cmdline)" in *husk.scenario=virtio-net*) SOCK=/tmp/nic.sock ;; esac
 
         check() {  # check NAME PASS|FAIL DETAIL...
             n=$1; r=$2; shift 2
@@ -63,10 +65,11 @@ enum InitScript {
         WATCHDOG=$!
 
         case "$SCENARIO" in
-            virtio-blk|virtio-blk-uio|virtio-blk-bench) ;;
+            virtio-blk|virtio-blk-uio)
+                [ -n "$NONCE" ] && [ -n "$BYTES" ] || fail_out arguments "husk.nonce and husk.bytes are required" ;;
+            virtio-blk-bench|virtio-net|virtio-net-uio|virtio-net-wiring) ;;
             *) fail_out scenario "unknown or missing husk.scenario='$SCENARIO'" ;;
         esac
-        [ -n "$NONCE" ] && [ -n "$BYTES" ] || [ "$SCENARIO" = virtio-blk-bench ] || fail_out arguments "husk.nonce and husk.bytes are required"
 
         load_group() {  # insmod the modules of /etc/husk/modules.GROUP in order
             bad=
@@ -94,8 +97,9 @@ enum InitScript {
             return 1
         }
 
-        driver_of() {
-            if [ -e /sys/bus/pci/devices/$BDF/driver ]; then basename "$(readlink /sys/bus/pci/devices/$BDF/driver)"; else echo none; fi
+        driver_of() {  # driver_of [BDF]: the driver bound to the device ($BDF by default)
+            b=${1:-$BDF}
+            if [ -e /sys/bus/pci/devices/$b/driver ]; then basename "$(readlink /sys/bus/pci/devices/$b/driver)"; else echo none; fi
         }
 
         bind_to() {  # bind_to DRIVER: driver_override + drivers_probe
@@ -115,19 +119,21 @@ enum InitScript {
         }
 
         SRV=; LOGGER=
-        start_server() {  # start_server BACKEND [options]: husk blk serve in the background
-            backend=$1; shift
+        start_server() {  # start_server blk|nic BACKEND [options]: husk blk|nic serve in the background
+            kind=$1; backend=$2; shift 2
             rm -f $SOCK /tmp/server.log.fifo
             mkfifo /tmp/server.log.fifo
-            ( while IFS= read -r l; do echo "HUSK-LOG server: $l"; done < /tmp/server.log.fifo ) &
+            : > /tmp/server.log
+            ( while IFS= read -r l; do echo "HUSK-LOG server: $l"; echo "$l" >> /tmp/server.log; done < /tmp/server.log.fifo ) &
             LOGGER=$!
-            husk blk serve --backend "$backend" --device "$BDF" --socket $SOCK --no-drop-privileges "$@" > /tmp/server.log.fifo 2>&1 &
+            husk $kind serve --backend "$backend" --device "$BDF" --socket $SOCK --no-drop-privileges "$@" > /tmp/server.log.fifo 2>&1 &
             SRV=$!
             i=0
             while [ ! -S $SOCK ]; do
                 if ! kill -0 $SRV 2>/dev/null; then
                     wait $SRV; rc=$?; SRV=
-                    check server-start FAIL "husk blk serve --backend $backend exited with status $rc before listening"
+                    wait $LOGGER  # the FIFO's writer is gone: the logger has every line
+                    check server-start FAIL "husk $kind serve --backend $backend exited with status $rc before listening: $(tail -n 1 /tmp/server.log)"
                     return 1
                 fi
                 i=$((i + 1))
@@ -137,7 +143,7 @@ enum InitScript {
                 fi
                 sleep 0.1
             done
-            check server-start PASS "husk blk serve --backend $backend --device $BDF (pid $SRV)"
+            check server-start PASS "husk $kind serve --backend $backend --device $BDF (pid $SRV)"
         }
 
         stop_server() {
@@ -163,14 +169,28 @@ enum InitScript {
             fi
         }
 
-        if find_device; then
-            check device-present PASS "$BDF 1af4:1042, driver $(driver_of)"
-        else
-            fail_out device-present "no PCI device 1af4:1042 in /sys/bus/pci/devices (is the disk virtio-blk-pci with disable-legacy=on?)"
-        fi
+        \#(InitScriptNet.functions)
 
         case "$SCENARIO" in
-        virtio-blk|virtio-blk-bench)
+        virtio-net*)
+            if find_nics; then
+                check device-present PASS "NIC A $NIC_A (for husk), NIC B $NIC_B (for the kernel): 1af4:1041"
+            else
+                fail_out device-present "want two PCI devices 1af4:1041 (modern virtio-net), found $NICS_FOUND"
+            fi
+            BDF=$NIC_A
+            ;;
+        *)
+            if find_device; then
+                check device-present PASS "$BDF 1af4:1042, driver $(driver_of)"
+            else
+                fail_out device-present "no PCI device 1af4:1042 in /sys/bus/pci/devices (is the disk virtio-blk-pci with disable-legacy=on?)"
+            fi
+            ;;
+        esac
+
+        case "$SCENARIO" in
+        virtio-blk|virtio-blk-bench|virtio-net)
             load_group vfio || finish
             if bind_to vfio-pci; then check bind-vfio-pci PASS "$BDF"; else fail_out bind-vfio-pci "$BDF is on $(driver_of)"; fi
             if [ -e /sys/bus/pci/devices/$BDF/iommu_group ]; then
@@ -179,9 +199,9 @@ enum InitScript {
                 GROUP=none
             fi
             if [ -c /dev/vfio/$GROUP ]; then check vfio-group PASS "/dev/vfio/$GROUP"; else fail_out vfio-group "no /dev/vfio/$GROUP (IOMMU off? intel_iommu=on and a vIOMMU)"; fi
-            start_server vfio || finish
+            BACKEND=vfio
             ;;
-        virtio-blk-uio)
+        virtio-blk-uio|virtio-net-uio)
             load_group uio || finish
             if bind_to uio_pci_generic; then check bind-uio PASS "$BDF"; else fail_out bind-uio "$BDF is on $(driver_of)"; fi
             mkdir -p /dev/hugepages
@@ -191,22 +211,35 @@ enum InitScript {
             if [ "$HP" -ge 8 ]; then check hugepages PASS "$HP x 2 MiB"; else fail_out hugepages "only $HP huge pages"; fi
             UIO=$(ls /sys/bus/pci/devices/$BDF/uio 2>/dev/null | head -n 1)
             if [ -n "$UIO" ] && [ -c /dev/$UIO ]; then check uio-node PASS "/dev/$UIO"; else fail_out uio-node "no uio node for $BDF"; fi
-            start_server uio --hugepages 8 || finish
+            BACKEND="uio --hugepages 8"
             ;;
         esac
 
         case "$SCENARIO" in
         virtio-blk|virtio-blk-uio)
+            start_server blk $BACKEND || finish
             husk vm guest check --socket $SOCK --bytes "$BYTES" --nonce "$NONCE" --checks-file $CHECKS
             stop_server
             switch_to_kernel || finish
             husk vm guest verify --file /dev/vda --bytes "$BYTES" --nonce "$NONCE" --second --name kernel-read-pattern2 --checks-file $CHECKS
             ;;
         virtio-blk-bench)
+            start_server blk $BACKEND || finish
             husk vm guest bench --socket $SOCK --accel "$ACCEL" --seconds "$BENCH_SECONDS" --results /tmp/bench.husk --checks-file $CHECKS
             stop_server
             switch_to_kernel || finish
             husk vm guest bench --file /dev/vda --accel "$ACCEL" --seconds "$BENCH_SECONDS" --compare /tmp/bench.husk --checks-file $CHECKS
+            ;;
+        virtio-net|virtio-net-uio)
+            # Only now the kernel's virtio_net: NIC A is bound already, so it takes NIC B alone.
+            kernel_nic || finish
+            start_server nic $BACKEND || finish
+            net_probe
+            net_server_counters
+            stop_server
+            ;;
+        virtio-net-wiring)
+            net_wiring
             ;;
         esac
         finish

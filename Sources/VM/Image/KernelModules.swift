@@ -10,7 +10,9 @@ struct KernelModules {
     static let groups: [(name: String, modules: [String])] = [
         ("vfio", ["vfio", "vfio_iommu_type1", "vfio_pci"]),
         ("uio", ["uio_pci_generic"]),
-        ("virtio", ["virtio_pci", "virtio_blk"])
+        ("virtio", ["virtio_pci", "virtio_blk"]),
+        // virtio_net needs net_failover and failover (its standby feature).
+        ("virtio-net", ["virtio_pci", "virtio_net"])
     ]
 
     init(root: String) throws(GuestImageError) {
