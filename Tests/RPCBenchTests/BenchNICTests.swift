@@ -28,12 +28,12 @@ final class BenchNICTests: XCTestCase {
         }
         for dir in ["tx", "rx"] {
             for size in [64, 1514] {
-                for path in ["raw", "registry", "server"] {
+                for path in ["raw", "registry", "server", "sim"] {
                     XCTAssertTrue(names.contains("nic.\(dir)\(size).\(path)"), "nic.\(dir)\(size).\(path) missing: \(names)")
                 }
             }
         }
-        XCTAssertEqual(names.count, 20, "\(names)")
+        XCTAssertEqual(names.count, 28, "\(names)")  // 4 sizes x 4 paths, 4 x 3 ratios
         XCTAssertTrue(doc.contains("`nic.DIRSIZE.PATH`"), "docs/BENCHMARKS.md documents the nic lines")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/class/net/hkb0"), "the bench's TAP stayed in its own namespace")
     }

@@ -14,14 +14,16 @@ struct BenchNIC: ParsableCommand {
             outlives it) and makes a TAP interface there, hkb0, up, without addresses. Three paths move \
             frames through it: raw read(2)/write(2) on the TAP descriptor (the baseline), the tap component \
             with a consumer of the NIC registry in this process, and `husk nic serve --tap` in a child \
-            process with this process as its stack (64-frame sends, 20 ms receives). Transmit: frames to \
-            the kernel, as fast as the path goes. Receive: an AF_PACKET socket on hkb0 sends frames as fast \
-            as it can from its own thread while the path counts what it receives (the TAP queue drops \
-            what a slow path cannot take). Frame sizes 64 and 1514 bytes (a full 1500-byte MTU). Every \
+            process with this process as its stack (64-frame sends, 20 ms receives), and, beside the TAP, \
+            two sim virtio NICs wired back to back with the virtio_net driver on each (sim: no system call \
+            on the way). Transmit: frames to the kernel (sim: to the other NIC), as fast as the path goes. \
+            Receive: an AF_PACKET socket on hkb0 sends frames as fast as it can from its own thread while \
+            the path counts what it receives (the TAP queue drops what a slow path cannot take; sim: the \
+            other NIC sends from a thread of its own). Frame sizes 64 and 1514 bytes (a full 1500-byte MTU). Every \
             figure is also printed as `BENCH <name> <value> <unit>`.
             """)
     @Option(help: "Seconds per measurement.") var seconds: Double = 1
-    @Option(help: "Run only the paths whose name contains this (raw, registry, server).") var only: String?
+    @Option(help: "Run only the paths whose name contains this (registry, server, sim; raw always runs).") var only: String?
 
     static let interface = "hkb0"
     static let sizes = [64, 1514]
@@ -61,7 +63,8 @@ struct BenchNIC: ParsableCommand {
         let paths: [(String, () throws -> any NICBenchPath)] = [
             ("raw", { try RawTAPPath(interface: Self.interface) }),
             ("registry", { try RegistryPath(interface: Self.interface) }),
-            ("server", { try ServerPath(interface: Self.interface, socket: dir + "/nic.sock", log: dir + "/server.log") })
+            ("server", { try ServerPath(interface: Self.interface, socket: dir + "/nic.sock", log: dir + "/server.log") }),
+            ("sim", { try SimPairPath() })
         ]
         for (name, make) in paths where only.map({ name.contains($0) || name == "raw" }) ?? true {
             progress("\(name): opening")
@@ -94,7 +97,7 @@ struct BenchNIC: ParsableCommand {
             for size in Self.sizes {
                 let key = "\(dir)\(size)"
                 guard let base = raw[key] else { continue }
-                for path in ["raw", "registry", "server"] {
+                for path in ["raw", "registry", "server", "sim"] {
                     guard let fps = results[path]?[key] else { continue }
                     let mbs = fps * Double(size) / 1e6
                     let ratio = base > 0 ? fps / base : 0

@@ -29,6 +29,7 @@ final class NICBenchSource: @unchecked Sendable {
     private let fd: Int32
     private let stop = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private let frame: [UInt8]
+    var frameBytes: [UInt8] { frame }
 
     init(interface: String, frame: [UInt8]) throws {
         fd = nicbench_packet_socket(interface)
