@@ -79,7 +79,10 @@ final class TableCoreTests: XCTestCase {
         }
         for h in handles { XCTAssertEqual(f.hyp.thread_join(f.c, h), HUSK_OK) }
         for h in handles { XCTAssertEqual(f.hyp.thread_join(f.c, h), HUSK_EBADF) }
-        XCTAssertEqual(HypercallThreads.liveCount, before)
+        // At most `before`: the count is process-wide, and a detached thread
+        // of an earlier test may end meanwhile (seen in CI: 2 before, 1
+        // after); 50 leaked records would show as before + 50.
+        XCTAssertLessThanOrEqual(HypercallThreads.liveCount, before)
         XCTAssertEqual(f.ctx.threadsCreated, 50)
     }
 
