@@ -60,4 +60,9 @@ HUSK_PRIVATE void lwport_if_detach(struct lwport_if *ifp);
 /* lwport_echo.c: a TCP echo service on lwIP's raw API (the tcpip thread). */
 HUSK_PRIVATE int lwport_echo_start(uint16_t port);
 
+/* lwport_socket.c: lwIP's sockets as the glue's socket provider "lwip"
+ * (husk/glue/socket.h); stop withdraws it and closes what consumers left. */
+HUSK_PRIVATE int lwport_sockets_start(void);
+HUSK_PRIVATE void lwport_sockets_stop(void);
+
 #endif
