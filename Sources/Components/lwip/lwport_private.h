@@ -64,5 +64,8 @@ HUSK_PRIVATE int lwport_echo_start(uint16_t port);
  * (husk/glue/socket.h); stop withdraws it and closes what consumers left. */
 HUSK_PRIVATE int lwport_sockets_start(void);
 HUSK_PRIVATE void lwport_sockets_stop(void);
+/* lwport_sockfix.c: forget or detach a TCP pcb lwIP 2.1.3 frees without
+ * telling the socket's netconn (an upstream bug; see the file). */
+HUSK_PRIVATE void lwport_sock_settle(int fd);
 
 #endif

@@ -21,6 +21,7 @@
 struct lwport_sock {
     int fd;
     uint32_t type;                /* SOCKET_STREAM or SOCKET_DGRAM */
+    bool eof;                     /* the end of the stream was read: recv returns 0 from now on */
     bool connecting;              /* a connect returned EINPROGRESS; its outcome is not known yet */
     bool connected;               /* established once (accepted, or a connect that finished) */
     bool write_shut;              /* shutdown for sending */
@@ -203,6 +204,10 @@ static int lwport_sock_send(void *priv, void *sp, const void *data, size_t len, 
         n = lwip_send(s->fd, data, len, 0);
     }
     if (n >= 0) {
+        if (n > 0 && s->type == SOCKET_STREAM) {
+            s->connecting = false;
+            s->connected = true;
+        }
         *sent = (size_t)n;
         return n > 0 || len == 0 ? 0 : HUSK_EAGAIN;
     }
@@ -223,9 +228,21 @@ static int lwport_sock_recv(void *priv, void *sp, void *buf, size_t cap, uint32_
     socklen_t len = sizeof ss;
     memset(&ss, 0, sizeof ss);
     *got = 0;
+    /* After the end of the stream lwIP may have let go of the connection
+     * (lwport_sock_settle): the end stays the end, as POSIX has it. */
+    if (s->eof) return 0;
     int lflags = (flags & SOCKET_MSG_PEEK) != 0 ? MSG_PEEK : 0;
     ssize_t n = lwip_recvfrom(s->fd, buf, cap, lflags, (struct sockaddr *)&ss, &len);
     if (n < 0) return lwport_errno();
+    if (s->type == SOCKET_STREAM && cap > 0 && (n > 0 || s->connecting)) {
+        /* Data or the peer's FIN: the connection was established. */
+        s->connecting = false;
+        s->connected = true;
+    }
+    if (n == 0 && s->type == SOCKET_STREAM && cap > 0) {
+        s->eof = true;
+        lwport_sock_settle(s->fd); /* lwIP shut the receive side on reading the end */
+    }
     *got = (size_t)n;
     if (from != NULL) lwport_from_sockaddr(&ss, from);
     return 0;
@@ -236,11 +253,13 @@ static int lwport_sock_shutdown(void *priv, void *sp, uint32_t how) {
     if (how > SOCKET_SHUT_RDWR) return HUSK_EINVAL;
     if (lwip_shutdown(s->fd, (int)how) != 0) return lwport_errno();
     if (how != SOCKET_SHUT_RD) s->write_shut = true;
+    if (how != SOCKET_SHUT_WR && s->connected) lwport_sock_settle(s->fd);
     return 0;
 }
 
 static void lwport_sock_close(void *priv, void *sp) {
     struct lwport_sock *s = sp;
+    if (s->connected) lwport_sock_settle(s->fd);
     (void)lwip_close(s->fd);
     kmem_free(s, sizeof *s);
 }
