@@ -173,6 +173,17 @@ let servers: [Target] = [
         dependencies: ["GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "RPCTransport", "Platform"],
         path: "Sources/Servers/NIC"),
     .target(name: "NICClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/NICClient"),
+    // The net server (docs/net.md): the net interface over the glue's socket registry.
+    .target(
+        name: "NetServer",
+        dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
+        path: "Sources/Servers/Net"),
+    .target(name: "NetClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/NetClient"),
+    // An interface of a NIC server in another process registered in this
+    // process's NIC registry, for a stack over `husk nic serve` (docs/net.md).
+    .target(
+        name: "NICRemote", dependencies: ["NICClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
+        path: "Sources/Servers/NICRemote"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -239,6 +250,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
+            "NetServer", "NetClient", "NICRemote", "Glue",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [
