@@ -179,6 +179,10 @@ let servers: [Target] = [
         dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
         path: "Sources/Servers/Net"),
     .target(name: "NetClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/NetClient"),
+    // The BSD-socket C library over the generated net stubs (husk/net_socket.h, docs/net.md).
+    .target(
+        name: "NetClientC", dependencies: ["RPCClientC"], path: "Sources/Servers/NetClientC",
+        cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
     // An interface of a NIC server in another process registered in this
     // process's NIC registry, for a stack over `husk nic serve` (docs/net.md).
     .target(
@@ -250,7 +254,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
-            "NetServer", "NetClient", "NICRemote", "Glue",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [
@@ -278,7 +282,8 @@ let tests: [Target] = [
             "VirtioBlkComponent", "HuskTestSupport"
         ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
+    // Fixtures/: C compiled by the tests themselves (the net socket library's check program).
+    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),

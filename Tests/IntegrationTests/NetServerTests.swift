@@ -271,6 +271,39 @@ final class NetServerTests: XCTestCase {
         XCTAssertEqual(nic.stop(), true)
     }
 
+    /// The BSD-socket C library (husk/net_socket.h) over the generated C
+    /// stubs, compiled here with the package's C flags, against the kernel's
+    /// own sockets: a 3 MiB stream both ways (shared memory), accept over
+    /// IPv6, UDP, ECONNREFUSED, EPIPE with SIGPIPE unless MSG_NOSIGNAL, a
+    /// blocked accept interrupted by a signal (EINTR), non-blocking mode and
+    /// poll, options and timeouts (net_client_check.c).
+    func testTheCSocketLibrary() throws {
+        let root = Husk.packageRoot.appendingPathComponent("Sources").path
+        var sources: [String] = []
+        for folder in ["RPC/ClientC", "RPC/ClientC/generated", "Servers/NetClientC"] {
+            sources += try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder).filter { $0.hasSuffix(".c") }
+                .map { root + "/" + folder + "/" + $0 }
+        }
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/net_client_check.c").path
+        let check = dir + "/net_client_check"
+        let cc = try runTool(
+            cCompiler,
+            ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+                + ["-I", root + "/RPC/ClientC/include", "-I", root + "/RPC/ClientC/generated", "-I", root + "/Servers/NetClientC/include"]
+                + sources.sorted() + [fixture, "-o", check, "-lpthread"], timeout: 180)
+        XCTAssertEqual(cc.status, 0, "compiling the C library: \(cc.output)")
+        guard cc.status == 0 else { return }
+        let server = try serve()
+        let r = try sh(check + " " + socket, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.output)
+        for line in [
+            "OK stream", "OK accept", "OK udp", "OK refused ECONNREFUSED", "OK epipe EPIPE SIGPIPE", "OK eintr EINTR",
+            "OK nonblock EAGAIN poll", "OK options ETIMEDOUT", "ALL OK"
+        ] { XCTAssertTrue(r.stdout.contains(line), "missing '\(line)' in:\n\(r.output)") }
+        XCTAssertTrue(server.stderr.contains("cancel"), "the interrupted accept was cancelled on the server")
+        try stop(server)
+    }
+
     func testMistakesAreClearErrors() throws {
         let none = try Husk.run(["net", "serve", "--address", "10.0.0.2/24", "--socket", socket], timeout: 30)
         XCTAssertEqual(none.status, 64, none.output)

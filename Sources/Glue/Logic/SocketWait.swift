@@ -66,7 +66,9 @@ enum SocketWait {
             }
         }
         defer { for i in live { SocketProviders.shared.leave(items[i].0) } }
-        if live.count < items.count || live.isEmpty { return revents }
+        if live.isEmpty { return revents }
+        // An invalid socket is an event: look at the others once and return.
+        let timeoutMs = live.count < items.count ? 0 : timeoutMs
         let deadline = deadline(timeoutMs)
         var first = true
         while true {

@@ -326,10 +326,12 @@ public final class SocketService: NetService, @unchecked Sendable {
             items.append((s.socket, request.events[i] & (Net.Event.readable | Net.Event.writable)))
             index.append(i)
         }
-        if items.count < found.count { return Net.PollReply(revents: revents) }
+        if items.isEmpty { return Net.PollReply(revents: revents) }
+        // An invalid socket is an event, as in poll(2): the others are looked at once.
+        let timeout: UInt32? = items.count < found.count ? 0 : request.timeoutMs == UInt32.max ? nil : request.timeoutMs
         do throws(Glue.SocketError) {
             let r = try stack.poll(
-                items, timeoutMs: request.timeoutMs == UInt32.max ? nil : request.timeoutMs,
+                items, timeoutMs: timeout,
                 interrupted: { [self] in call.isCancelled || isStopping })
             for (k, i) in index.enumerated() { revents[i] = r[k] }
             return Net.PollReply(revents: revents)
