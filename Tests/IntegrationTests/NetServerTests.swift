@@ -304,6 +304,64 @@ final class NetServerTests: XCTestCase {
         try stop(server)
     }
 
+    /// A stack file runs a NIC server and a net server over it under
+    /// `husk up`; curl fetches through the net server, which the supervisor
+    /// restarts after a SIGKILL, and the next fetch works (the dead server
+    /// freed its NIC port).
+    func testHuskUpRunsANICServerAndANetServerOverIt() throws {
+        try requireTool("/usr/bin/curl", package: "curl")
+        try ip(["tuntap", "add", "dev", "hk1", "mode", "tap"])
+        try kernelSide("hk1", net: "10.78.0")
+        let config = "\(dir)/stack.toml"
+        let text = """
+            [stack]
+            name = "net\(getpid())"
+            state_dir = "\(dir)/state"
+
+            [server.nic]
+            kind = "nic"
+            socket = "\(dir)/nic.sock"
+            args = ["--tap", "hk1"]
+
+            [server.net]
+            kind = "net"
+            socket = "\(socket)"
+            args = ["--nic-socket", "\(dir)/nic.sock", "--address", "10.78.0.2/24"]
+
+            """
+        XCTAssertTrue(FileManager.default.createFile(atPath: config, contents: Data(text.utf8)))
+        let up = try ChildProcess(inNamespace[0], Array(inNamespace.dropFirst()) + [husk, "up", "--config", config], dir: dir, tag: "up")
+        addTeardownBlock { up.kill9() }
+        try makeFile("body", bytes: 200_000, seed: 13)
+        try makeResponse("response", body: "body")
+        func fetch(_ n: Int) throws {
+            var listener: ChildProcess?
+            XCTAssertTrue(
+                try waitUntil(30) {
+                    listener?.kill9()
+                    let l = try background("\(husk) net listen --socket \(socket) 8080 < response > /dev/null", tag: "listen\(n)")
+                    listener = l
+                    return waitUntil(2) { l.stderr.contains("listening on") }
+                }, (listener?.stderr ?? "") + up.stderr)
+            let c = try sh("/usr/bin/curl -s -S --max-time 20 -o fetched\(n) http://10.78.0.2:8080/")
+            XCTAssertEqual(c.status, 0, c.output + up.stderr)
+            XCTAssertTrue(same("body", "fetched\(n)"))
+            _ = listener?.wait(timeout: 20)
+        }
+        try fetch(1)
+        guard let line = up.stderr.split(separator: "\n").first(where: { $0.contains("server net started (pid ") }),
+            let pid = Int32(line.split(separator: "(pid ")[1].prefix { $0.isNumber })
+        else { throw TestFailure("no start line: \(up.stderr)") }
+        kill(pid, SIGKILL)
+        guard waitUntil(20, { up.stderr.components(separatedBy: "server net started").count > 2 }) else {
+            throw TestFailure("the net server was not restarted: \(up.stderr)")
+        }
+        try fetch(2)
+        kill(up.pid, SIGTERM)
+        XCTAssertEqual(up.wait(timeout: 30), 0, up.stderr)
+        XCTAssertFalse(up.stderr.contains("EBUSY"), up.stderr)
+    }
+
     func testMistakesAreClearErrors() throws {
         let none = try Husk.run(["net", "serve", "--address", "10.0.0.2/24", "--socket", socket], timeout: 30)
         XCTAssertEqual(none.status, 64, none.output)
