@@ -283,7 +283,9 @@ let tests: [Target] = [
         ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
     // Fixtures/: C compiled by the tests themselves (the net socket library's check program).
-    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"], exclude: ["Fixtures"]),
+    .testTarget(
+        name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport", "NetClient", "RPCInterfaces", "RPCWire", "Platform"],
+        exclude: ["Fixtures"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),
