@@ -191,6 +191,21 @@ let servers: [Target] = [
         dependencies: ["GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "RPCTransport", "Platform"],
         path: "Sources/Servers/NIC"),
     .target(name: "NICClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/NICClient"),
+    // The net server (docs/net.md): the net interface over the glue's socket registry.
+    .target(
+        name: "NetServer",
+        dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
+        path: "Sources/Servers/Net"),
+    .target(name: "NetClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/NetClient"),
+    // The BSD-socket C library over the generated net stubs (husk/net_socket.h, docs/net.md).
+    .target(
+        name: "NetClientC", dependencies: ["RPCClientC"], path: "Sources/Servers/NetClientC",
+        cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
+    // An interface of a NIC server in another process registered in this
+    // process's NIC registry, for a stack over `husk nic serve` (docs/net.md).
+    .target(
+        name: "NICRemote", dependencies: ["NICClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
+        path: "Sources/Servers/NICRemote"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -257,6 +272,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [
@@ -300,7 +316,10 @@ let tests: [Target] = [
             "VirtioNetComponent", "HuskTestSupport"
         ]),
     .testTarget(name: "SimBackendTests", dependencies: ["SimBackend", "SimBackendC", "Hypercalls", "HuskTestSupport"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport"]),
+    // Fixtures/: C compiled by the tests themselves (the net socket library's check program).
+    .testTarget(
+        name: "IntegrationTests", dependencies: ["HuskHost", "HuskTestSupport", "NetClient", "RPCInterfaces", "RPCWire", "Platform"],
+        exclude: ["Fixtures"]),
     .testTarget(name: "VMHostTests", dependencies: ["VMHost", "DiskPattern", "HuskTestSupport"]),
     // Fixtures/: C compiled by the tests themselves, not by SwiftPM.
     .testTarget(name: "RPCGenTests", dependencies: ["RPCGen", "RPCInterfaces", "RPCWire", "HuskTestSupport"], exclude: ["Fixtures"]),

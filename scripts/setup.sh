@@ -10,10 +10,11 @@ set -euo pipefail
 # tcpdump (reads the pcap files of `husk nic dump`), iproute2 (network
 # namespaces and TAP interfaces for the NIC tests), iputils-ping and iperf
 # (iperf 2: the kernel's ping and TCP against the lwip component, whose
-# lwiperf app speaks iperf 2).
+# lwiperf app speaks iperf 2), curl and socat (the kernel's HTTP client and
+# a TCP/UDP relay against the net server, docs/net.md).
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2 iputils-ping iperf; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2 iputils-ping iperf curl socat; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

@@ -82,6 +82,14 @@ static int32_t lwport_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         lwport_stop_stack();
         return error;
     }
+    /* Sockets last: a consumer may use them as soon as they are offered. */
+    if ((error = lwport_sockets_start()) != 0) {
+        lwport_if_detach(lwport.ifp);
+        kmem_free(lwport.ifp, sizeof *lwport.ifp);
+        lwport.ifp = NULL;
+        lwport_stop_stack();
+        return error;
+    }
     if (lwport.params.lwiperf) glue_logf(LOG_INFO, "lwiperf: iperf 2 server on TCP port %d", LWIPERF_TCP_PORT_DEFAULT);
     if (lwport.params.echo_port != 0)
         glue_logf(LOG_INFO, "echo: TCP echo service on port %llu", (unsigned long long)lwport.params.echo_port);
@@ -90,6 +98,7 @@ static int32_t lwport_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
 
 static void lwport_fini(husk_ctx *ctx) {
     if (lwport.ifp == NULL) return;
+    lwport_sockets_stop(); /* closes the sockets consumers still hold, while the stack runs */
     lwport_if_detach(lwport.ifp);
     lwport_stop_stack();
     kmem_free(lwport.ifp, sizeof *lwport.ifp);
@@ -100,8 +109,8 @@ HUSK_COMPONENT(lwip) = {
     .abi_major = HUSK_ABI_MAJOR,
     .abi_minor = 0,
     .name = "lwip",
-    .description = "lwIP 2.1.3 TCP/IP stack on a NIC of the glue's registry (parameters ifname, address, gateway, "
-                   "address6, lwiperf, echo)",
+    .description = "lwIP 2.1.3 TCP/IP stack on a NIC of the glue's registry, offering socket provider 'lwip' "
+                   "(parameters ifname, address, gateway, address6, lwiperf, echo)",
     .kind = HUSK_KIND_NETWORK,
     .init = lwport_init,
     .fini = lwport_fini,

@@ -91,6 +91,10 @@
 #define LWIP_ERRNO_STDINCLUDE       1
 #define LWIP_NETCONN_SEM_PER_THREAD 0
 #define LWIP_NETCONN_FULLDUPLEX     0
+/* lwIP's socket table is a static array of this many entries (the netconns
+ * themselves come from the heap): the most sockets the net server's
+ * clients hold at once. */
+#define MEMP_NUM_NETCONN            512
 
 /* ---- Interfaces: link changes from the NIC registry; the extended status
  * callback reports addresses (IPv6 becoming valid after DAD) to the log. */

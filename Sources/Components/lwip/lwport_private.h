@@ -60,4 +60,12 @@ HUSK_PRIVATE void lwport_if_detach(struct lwport_if *ifp);
 /* lwport_echo.c: a TCP echo service on lwIP's raw API (the tcpip thread). */
 HUSK_PRIVATE int lwport_echo_start(uint16_t port);
 
+/* lwport_socket.c: lwIP's sockets as the glue's socket provider "lwip"
+ * (husk/glue/socket.h); stop withdraws it and closes what consumers left. */
+HUSK_PRIVATE int lwport_sockets_start(void);
+HUSK_PRIVATE void lwport_sockets_stop(void);
+/* lwport_sockfix.c: forget or detach a TCP pcb lwIP 2.1.3 frees without
+ * telling the socket's netconn (an upstream bug; see the file). */
+HUSK_PRIVATE void lwport_sock_settle(int fd);
+
 #endif

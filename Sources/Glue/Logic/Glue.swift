@@ -59,6 +59,7 @@ enum ComponentReaper {
     /// Disks go before drivers: withdrawing one waits for its in-flight
     /// requests, which need the driver's interrupts still attached.
     static func run(_ ctx: OpaquePointer) {
+        SocketProviders.shared.releaseAll(of: ctx)
         Disks.shared.releaseAll(of: ctx)
         Netifs.shared.releaseAll(of: ctx)
         PCIAutoconf.shared.unregisterAll(of: ctx)

@@ -22,15 +22,28 @@ enum Hyp {
     }
 
     /// The calling thread's component, or nil on a thread of no component.
-    static var currentOrNil: OpaquePointer? { table.pointee.ctx_current!() }
+    /// While a registry runs a provider's code on a consumer's thread
+    /// (`acting(as:)`), the provider's.
+    static var currentOrNil: OpaquePointer? { ActingSlot.current?.ctx ?? table.pointee.ctx_current!() }
 
     /// The calling thread's component; a glue call from a thread of no
     /// component is misuse and panics, naming the call.
     static func current(_ call: StaticString) -> OpaquePointer {
-        guard let ctx = table.pointee.ctx_current!() else {
+        guard let ctx = currentOrNil else {
             panic(nil, "\(call) called from a thread that belongs to no component")
         }
         return ctx
+    }
+
+    /// Run `body` with the calling thread acting for `ctx` in every glue
+    /// call (what a registry does while a consumer's thread runs a
+    /// provider's op: objects the provider creates there are its own).
+    /// Hypercalls the glue makes pass `ctx` explicitly, so the host
+    /// accounts them to the provider; the thread's cancellation flag stays
+    /// the thread's. Nested calls restore the outer context.
+    static func acting<T>(as ctx: OpaquePointer?, _ body: () throws -> T) rethrows -> T {
+        guard let ctx else { return try body() }
+        return try ActingSlot.$current.withValue(ActingContext(ctx), operation: body)
     }
 
     /// End the server with a panic attributed to ctx (nil: unknown).
@@ -62,3 +75,17 @@ extension UInt64 {
 
 /// The key the glue's registries use for a component.
 func ctxKey(_ ctx: OpaquePointer) -> UInt { UInt(bitPattern: ctx) }
+
+/// The component a thread acts for inside a registry's call into a
+/// provider. A task-local, which outside any Swift task the runtime keeps
+/// per thread (as CallerSlot does): nothing beyond Swift itself.
+enum ActingSlot {
+    @TaskLocal static var current: ActingContext? = nil
+}
+
+/// A context pointer as a Sendable task-local value.
+final class ActingContext: Sendable {
+    // Sendable: immutable; the pointer is only an identity for the host.
+    nonisolated(unsafe) let ctx: OpaquePointer
+    init(_ ctx: OpaquePointer) { self.ctx = ctx }
+}

@@ -21,6 +21,11 @@ public struct ServerKind: Sendable {
         // What to serve comes from `args`: ["--tap", "hk0"], or a backend and device.
         ServerKind(name: "nic", acceptsUserGroup: true) { s, fd in
             ["nic", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
+        },
+        // The stack and its addresses come from `args`: ["--tap", "hk0", "--address", "10.77.0.2/24"], or
+        // ["--nic-socket", "nic.sock", ...] over a nic server of the same stack file (docs/net.md).
+        ServerKind(name: "net", acceptsUserGroup: true) { s, fd in
+            ["net", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
         }
     ]
 

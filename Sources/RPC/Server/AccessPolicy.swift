@@ -49,6 +49,16 @@ public struct AccessPolicy: Sendable, Equatable {
         return who.groups.contains { g.gids.contains($0) }
     }
 
+    /// A right that is not an operation (`net.admin`: binding a port below
+    /// 1024): granted only by a rule naming it, whatever the default and
+    /// whatever `interface.*` says, since a default meant for ordinary
+    /// operations must not hand out a privileged one.
+    public func grantsRight(_ who: PeerIdentity, _ right: String) -> Bool {
+        guard let g = rules[right] else { return false }
+        if g.uids.contains(who.uid) || g.gids.contains(who.gid) { return true }
+        return who.groups.contains { g.gids.contains($0) }
+    }
+
     public struct ParseError: Error, CustomStringConvertible {
         public let line: Int
         public let message: String

@@ -51,6 +51,8 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    private static let taken: @Sendable () -> Void = {}
+
     private final class Box: @unchecked Sendable {
         // @unchecked: immutable reference handed to the new thread.
         let pool: WorkerPool
@@ -99,6 +101,11 @@ final class WorkerPool: @unchecked Sendable {
                 return
             }  // stopping
             let job = jobs[head]
+            // The slot stays in the array until the next compaction: let go
+            // of the closure now, or what it captured (a call, its connection,
+            // an opened object's binding: a NIC port, a socket) outlives the
+            // client by up to 64 jobs.
+            jobs[head] = WorkerPool.taken
             head += 1
             if head > 64 && head * 2 > jobs.count {
                 jobs.removeFirst(head)

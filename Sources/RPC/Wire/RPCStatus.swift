@@ -26,6 +26,22 @@ public enum RPCStatus {
     public static let connreset: Int32 = 104
     public static let timedout: Int32 = 110
     public static let stale: Int32 = 116
+    // Network errors (the net interface, docs/net.md).
+    public static let pipe: Int32 = 32
+    public static let destaddrreq: Int32 = 89
+    public static let noprotoopt: Int32 = 92
+    public static let afnosupport: Int32 = 97
+    public static let addrinuse: Int32 = 98
+    public static let addrnotavail: Int32 = 99
+    public static let netunreach: Int32 = 101
+    public static let connaborted: Int32 = 103
+    public static let nobufs: Int32 = 105
+    public static let isconn: Int32 = 106
+    public static let notconn: Int32 = 107
+    public static let connrefused: Int32 = 111
+    public static let hostunreach: Int32 = 113
+    public static let already: Int32 = 114
+    public static let inprogress: Int32 = 115
 
     public static func name(_ s: Int32) -> String { ErrnoName.describe(s) }
 }

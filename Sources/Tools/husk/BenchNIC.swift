@@ -127,7 +127,7 @@ struct BenchNIC: ParsableCommand {
 }
 
 /// Run a helper program to completion with its output discarded; its exit status.
-private func runQuietly(_ path: String, _ args: [String]) -> Int32 {
+func runQuietly(_ path: String, _ args: [String]) -> Int32 {
     var fa = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&fa)
     defer { posix_spawn_file_actions_destroy(&fa) }

@@ -173,7 +173,8 @@ struct BenchRPC: ParsableCommand {
 
 struct BenchFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ d: String) { description = "husk bench rpc: " + d }
+    /// `d` after "husk bench <what>: ".
+    init(_ d: String, bench: String = "rpc") { description = "husk bench \(bench): " + d }
 }
 
 private func printErr(_ s: String) {

@@ -12,7 +12,7 @@ private let configHelp = """
       stop_timeout = 10             # optional: seconds from SIGTERM to SIGKILL at stop
 
       [server.echo-a]
-      kind = "echo"                 # required: the server kind: echo, blk or nic
+      kind = "echo"                 # required: the server kind: echo, blk, nic or net
       socket = "/tmp/husk-demo-a.sock"  # required; relative paths are relative to the file
       mode = "666"                  # optional: socket file permissions (octal)
       user = 65534                  # optional: numeric uid, passed as --user N

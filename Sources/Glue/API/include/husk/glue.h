@@ -47,6 +47,7 @@
 #include <husk/glue/cred.h>
 #include <husk/glue/disk.h>
 #include <husk/glue/netif.h>
+#include <husk/glue/socket.h>
 #include <husk/glue/param.h>
 
 #endif /* HUSK_GLUE_H */

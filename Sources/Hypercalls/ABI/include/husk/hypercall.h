@@ -91,6 +91,27 @@ extern "C" {
 #define HUSK_ENOTSUP   95  /* not supported in this mode (e.g. mapping a sim BAR) */
 #define HUSK_ETIMEDOUT 110 /* timed wait reached its deadline */
 
+/* Network errors: no hypercall returns them. Network stacks report them
+ * through the glue's socket registry (husk/glue/socket.h), and the net
+ * server passes them on to its clients unchanged. */
+#define HUSK_EPIPE         32  /* send on a connection that is closed for sending or was reset */
+#define HUSK_EDESTADDRREQ  89  /* send on an unconnected socket without an address */
+#define HUSK_EMSGSIZE      90  /* datagram larger than the stack sends */
+#define HUSK_ENOPROTOOPT   92  /* socket option not supported */
+#define HUSK_EAFNOSUPPORT  97  /* address family not supported */
+#define HUSK_EADDRINUSE    98  /* local address (port) already in use */
+#define HUSK_EADDRNOTAVAIL 99  /* local address is not the stack's */
+#define HUSK_ENETUNREACH   101 /* no route to the network */
+#define HUSK_ECONNABORTED  103 /* connection aborted by the stack */
+#define HUSK_ECONNRESET    104 /* connection reset by the peer */
+#define HUSK_ENOBUFS       105 /* the stack is out of buffers */
+#define HUSK_EISCONN       106 /* already connected */
+#define HUSK_ENOTCONN      107 /* not connected */
+#define HUSK_ECONNREFUSED  111 /* the peer refused the connection */
+#define HUSK_EHOSTUNREACH  113 /* no route to the host */
+#define HUSK_EALREADY      114 /* a connect is already in progress */
+#define HUSK_EINPROGRESS   115 /* a non-blocking connect has started */
+
 /* The symbolic name of a code above ("EINVAL"; "OK" for 0), or NULL for a
  * value that is not one of them. The one table of these names for C: the
  * glue's glue_strerror and the conformance suite use it, and so does the
@@ -118,6 +139,23 @@ static inline const char *husk_error_name(int32_t code) {
     case HUSK_ENOSYS: return "ENOSYS";
     case HUSK_ENOTSUP: return "ENOTSUP";
     case HUSK_ETIMEDOUT: return "ETIMEDOUT";
+    case HUSK_EPIPE: return "EPIPE";
+    case HUSK_EDESTADDRREQ: return "EDESTADDRREQ";
+    case HUSK_EMSGSIZE: return "EMSGSIZE";
+    case HUSK_ENOPROTOOPT: return "ENOPROTOOPT";
+    case HUSK_EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case HUSK_EADDRINUSE: return "EADDRINUSE";
+    case HUSK_EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case HUSK_ENETUNREACH: return "ENETUNREACH";
+    case HUSK_ECONNABORTED: return "ECONNABORTED";
+    case HUSK_ECONNRESET: return "ECONNRESET";
+    case HUSK_ENOBUFS: return "ENOBUFS";
+    case HUSK_EISCONN: return "EISCONN";
+    case HUSK_ENOTCONN: return "ENOTCONN";
+    case HUSK_ECONNREFUSED: return "ECONNREFUSED";
+    case HUSK_EHOSTUNREACH: return "EHOSTUNREACH";
+    case HUSK_EALREADY: return "EALREADY";
+    case HUSK_EINPROGRESS: return "EINPROGRESS";
     default: return (const char *)0;
     }
 }
