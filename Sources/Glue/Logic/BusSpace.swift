@@ -1,19 +1,18 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// Live bus_space handles and the attachment each belongs to, so that a
 /// detach frees the ones the driver left and unmap catches double frees.
 final class BusSpaces: Sendable {
     static let shared = BusSpaces()
-    private let live = Mutex<[UInt: UInt64]>([:])  // handle address -> attachment serial
+    private let live = GlueLock<[UInt: UInt64]>("glue.bus_space", [:])  // handle address -> attachment serial
 
     func add(_ h: bus_space_handle_t, serial: UInt64) { live.withLock { $0[UInt(bitPattern: h)] = serial } }
     func remove(_ h: bus_space_handle_t) -> Bool { live.withLock { $0.removeValue(forKey: UInt(bitPattern: h)) != nil } }
 
     func freeAll(serial: UInt64) {
         let mine = live.withLock { all in
-            let m = all.filter { $0.value == serial }.map(\.key)
+            let m = all.filter { $0.value == serial }.map { $0.key }
             for k in m { all.removeValue(forKey: k) }
             return m
         }

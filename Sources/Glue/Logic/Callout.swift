@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// One callout (the object behind a C callout_t's c_glue).
 final class Callout: @unchecked Sendable {
@@ -213,7 +212,7 @@ final class CalloutEngine: @unchecked Sendable {
 /// The callout engine of each component, started on first callout_init.
 final class CalloutEngines: Sendable {
     static let shared = CalloutEngines()
-    private let engines = Mutex<[UInt: CalloutEngine]>([:])
+    private let engines = GlueLock<[UInt: CalloutEngine]>("glue.callout", [:])
 
     func engine(for ctx: OpaquePointer) -> CalloutEngine? {
         engines.withLock { all in

@@ -22,20 +22,18 @@ extension Glue {
     /// Run `body` with `caller` as the calling thread's current caller
     /// (what glue_caller_cred returns); the previous one is restored after,
     /// so nested dispatches on one thread behave.
-    public static func withCaller<R>(_ caller: Caller, _ body: () throws -> R) rethrows -> R {
-        try CallerSlot.$current.withValue(caller, operation: body)
+    public static func withCaller<R, E: Error>(_ caller: Caller, _ body: () throws(E) -> R) throws(E) -> R {
+        try ThreadSlot.with(.caller, CallerBox(caller), body)
     }
 
     /// The calling thread's current caller, if it serves a call.
-    public static var currentCaller: Caller? { CallerSlot.current }
+    public static var currentCaller: Caller? { ThreadSlot.current(.caller, as: CallerBox.self)?.caller }
 }
 
-/// Where the current caller lives: a task-local, which outside any Swift
-/// task (the server's worker threads) the Swift runtime keeps per thread,
-/// so the glue needs nothing beyond Swift itself (no pthread keys, no
-/// hypercall: the component's own tls slot stays its own).
-enum CallerSlot {
-    @TaskLocal static var current: Glue.Caller? = nil
+/// A caller as the value of ThreadSlot.caller (a slot holds one pointer).
+final class CallerBox {
+    let caller: Glue.Caller
+    init(_ caller: Glue.Caller) { self.caller = caller }
 }
 
 @_cdecl("glue_caller_cred")

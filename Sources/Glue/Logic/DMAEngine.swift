@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// A registered engine as the glue sees it.
 final class EngineRecord: @unchecked Sendable {
@@ -46,7 +45,7 @@ final class DMAEngines: Sendable {
         var channels: [ObjectIdentifier: DMAChannel] = [:]
     }
     static let shared = DMAEngines()
-    private let state = Mutex(State())
+    private let state = GlueLock("glue.dmaengine", State())
 
     func withLock<T>(_ body: (inout State) -> T) -> T {
         state.withLock { s in
@@ -121,7 +120,7 @@ final class DMAEngines: Sendable {
     func releaseAll(of ctx: OpaquePointer) {
         let (engines, channels) = withLock { s in
             (
-                s.engines.values.filter { $0.ctx == ctxKey(ctx) }.map(\.engine),
+                s.engines.values.filter { $0.ctx == ctxKey(ctx) }.map { $0.engine },
                 s.channels.values.filter { $0.ctx == ctxKey(ctx) }
             )
         }

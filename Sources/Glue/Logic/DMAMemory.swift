@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// Every DMA buffer handed out through bus_dmamem_alloc, by CPU address, so
 /// that a DMA map can translate a CPU range to the bus address a device
@@ -18,7 +17,7 @@ final class DMAMemory: Sendable {
     /// Sorted by `cpu`; buffers never overlap. Searched under the lock from
     /// any thread (also irq context: the critical sections are short and
     /// make no calls).
-    private let buffers = Mutex<[Buffer]>([])
+    private let buffers = GlueLock<[Buffer]>("glue.bus_dma", [])
 
     func add(_ b: Buffer) {
         buffers.withLock { all in

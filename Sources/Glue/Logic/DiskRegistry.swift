@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// A registered disk as the glue sees it.
 final class DiskRecord: @unchecked Sendable {
@@ -44,7 +43,7 @@ final class Disks: Sendable {
         var refs: [ObjectIdentifier: DiskReference] = [:]
     }
     static let shared = Disks()
-    private let state = Mutex(State())
+    private let state = GlueLock("glue.disks", State())
 
     func withLock<T>(_ body: (inout State) -> T) -> T {
         state.withLock { s in

@@ -24,7 +24,9 @@ enum Hyp {
     /// The calling thread's component, or nil on a thread of no component.
     /// While a registry runs a provider's code on a consumer's thread
     /// (`acting(as:)`), the provider's.
-    static var currentOrNil: OpaquePointer? { ActingSlot.current?.ctx ?? table.pointee.ctx_current!() }
+    static var currentOrNil: OpaquePointer? {
+        ThreadSlot.current(.acting, as: ActingContext.self)?.ctx ?? table.pointee.ctx_current!()
+    }
 
     /// The calling thread's component; a glue call from a thread of no
     /// component is misuse and panics, naming the call.
@@ -41,9 +43,9 @@ enum Hyp {
     /// Hypercalls the glue makes pass `ctx` explicitly, so the host
     /// accounts them to the provider; the thread's cancellation flag stays
     /// the thread's. Nested calls restore the outer context.
-    static func acting<T>(as ctx: OpaquePointer?, _ body: () throws -> T) rethrows -> T {
+    static func acting<T, E: Error>(as ctx: OpaquePointer?, _ body: () throws(E) -> T) throws(E) -> T {
         guard let ctx else { return try body() }
-        return try ActingSlot.$current.withValue(ActingContext(ctx), operation: body)
+        return try ThreadSlot.with(.acting, ActingContext(ctx), body)
     }
 
     /// End the server with a panic attributed to ctx (nil: unknown).
@@ -77,13 +79,7 @@ extension UInt64 {
 func ctxKey(_ ctx: OpaquePointer) -> UInt { UInt(bitPattern: ctx) }
 
 /// The component a thread acts for inside a registry's call into a
-/// provider. A task-local, which outside any Swift task the runtime keeps
-/// per thread (as CallerSlot does): nothing beyond Swift itself.
-enum ActingSlot {
-    @TaskLocal static var current: ActingContext? = nil
-}
-
-/// A context pointer as a Sendable task-local value.
+/// provider (the value of ThreadSlot.acting).
 final class ActingContext: Sendable {
     // Sendable: immutable; the pointer is only an identity for the host.
     nonisolated(unsafe) let ctx: OpaquePointer

@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// A registered interface as the glue sees it.
 final class NetifRecord: @unchecked Sendable {
@@ -54,7 +53,7 @@ final class Netifs: Sendable {
         var interfaces: [String: NetifRecord] = [:]
     }
     static let shared = Netifs()
-    private let state = Mutex(State())
+    private let state = GlueLock("glue.netif", State())
 
     func withLock<T>(_ body: (inout State) -> T) -> T {
         state.withLock { s in

@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// One device attached to one driver.
 final class Attachment: @unchecked Sendable {
@@ -32,7 +31,7 @@ final class PCIAutoconf: Sendable {
         var nextSerial: UInt64 = 1
     }
     static let shared = PCIAutoconf()
-    private let registry = Mutex(Registry())
+    private let registry = GlueLock("glue.pci", Registry())
 
     /// The attachment behind pa (pa_glue holds its serial); misuse panics.
     func attachment(_ pa: UnsafePointer<pci_attach_args>, _ call: StaticString) -> Attachment {
@@ -171,7 +170,7 @@ final class PCIAutoconf: Sendable {
     }
 
     func unregisterAll(of ctx: OpaquePointer) {
-        let mine = withLock { r in r.drivers.filter { $0.value.ctx == ctxKey(ctx) }.map(\.key) }
+        let mine = withLock { r in r.drivers.filter { $0.value.ctx == ctxKey(ctx) }.map { $0.key } }
         for key in mine {
             guard let drv = UnsafePointer<pci_driver>(bitPattern: key) else { continue }
             unregister(drv, ctx: ctx)

@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// A registered socket provider as the glue sees it.
 final class SocketProviderRecord: @unchecked Sendable {
@@ -32,7 +31,7 @@ final class SocketRecord: @unchecked Sendable {
     let provider: SocketProviderRecord
     let handle: UnsafeMutableRawPointer
     /// Serialises the socket's ops except poll (the provider's contract).
-    let opLock = Mutex<Void>(())
+    let opLock = GlueLock<Void>("glue.socket.op", ())
     /// Ops and waits on this socket in progress: close waits for none.
     var users = 0
     var closed = false
@@ -49,7 +48,7 @@ final class SocketProviders: Sendable {
         var providers: [String: SocketProviderRecord] = [:]
     }
     static let shared = SocketProviders()
-    private let state = Mutex(State())
+    private let state = GlueLock("glue.sockets", State())
 
     /// The longest wait inside one provider poll: the bound on how late a
     /// blocked call notices its cancellation (lwIP's waits ignore it).

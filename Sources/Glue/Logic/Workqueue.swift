@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 /// A workqueue: FIFO of caller-owned `struct work` items linked through
 /// their wk_next fields, served by worker threads of the creating component.
@@ -118,7 +117,7 @@ final class WorkQueue: @unchecked Sendable {
 /// Every live workqueue, by owning component (for componentFinished).
 final class Workqueues: Sendable {
     static let shared = Workqueues()
-    private let queues = Mutex<[ObjectIdentifier: WorkQueue]>([:])
+    private let queues = GlueLock<[ObjectIdentifier: WorkQueue]>("glue.workqueue", [:])
 
     func add(_ q: WorkQueue) { queues.withLock { $0[ObjectIdentifier(q)] = q } }
     func remove(_ q: WorkQueue) -> Bool { queues.withLock { $0.removeValue(forKey: ObjectIdentifier(q)) != nil } }
