@@ -49,5 +49,9 @@
 #include <husk/glue/netif.h>
 #include <husk/glue/socket.h>
 #include <husk/glue/param.h>
+/* The glue's own per-thread slots, for its Swift side (not for components:
+ * their names are outside the allow-list). Included here so that the GlueAPI
+ * module always sees it. */
+#include <husk/glue_thread_slots.h>
 
 #endif /* HUSK_GLUE_H */
