@@ -100,17 +100,13 @@ final class SocketTable: Sendable {
 
     func insert(_ s: ServedSocket) {
         let id = s.id
-        nonisolated(unsafe) let s = s
         state.withLock { $0.entries[id] = Entry(socket: s) }
     }
 
     func remove(_ id: UInt64) { _ = state.withLock { $0.entries.removeValue(forKey: id) } }
 
     func find(_ id: UInt64) -> ServedSocket? {
-        state.withLock { s in
-            nonisolated(unsafe) let v = s.entries[id]?.socket
-            return v
-        }
+        state.withLock { s in s.entries[id]?.socket }
     }
 
     var count: Int { state.withLock { $0.entries.count } }
