@@ -271,6 +271,33 @@ final class NetServerTests: XCTestCase {
         XCTAssertEqual(nic.stop(), true)
     }
 
+    /// The stack over the project's virtio_net driver (`--backend sim
+    /// --device virtio-net:tap=hk1`: a sim virtio NIC wired to the kernel's
+    /// TAP) instead of the tap component, as the VM scenario virtio-net-tcp
+    /// runs it over a real (QEMU) device through VFIO: the stack takes the
+    /// interface the driver registered, curl fetches through the driver's
+    /// queues, and an --interface the driver did not register is named.
+    func testTheStackOverTheVirtioNetDriver() throws {
+        try requireTool("/usr/bin/curl", package: "curl")
+        try ip(["tuntap", "add", "dev", "hk1", "mode", "tap"])
+        try kernelSide("hk1", net: "10.78.0")
+        let args = ["net", "serve", "--backend", "sim", "--device", "virtio-net:tap=hk1", "--address", "10.78.0.2/24", "--socket", socket]
+        let bad = try Husk.run(args + ["--interface", "vnet7"], timeout: 60, via: inNamespace)
+        XCTAssertEqual(bad.status, 1, bad.output)
+        XCTAssertTrue(bad.stderr.contains("no interface vnet7: the virtio_net driver registered vnet0"), bad.stderr)
+        let server = try ChildProcess.huskServer(self, args, dir: dir, tag: "vnet", via: inNamespace)
+        XCTAssertTrue(server.stdout.contains("stack lwip on vnet0: 10.78.0.2/24"), server.stdout)
+        try makeFile("body", bytes: 500_000, seed: 13)
+        try makeResponse("response", body: "body")
+        let listener = try background("\(husk) net listen --socket \(socket) 8080 < response > /dev/null", tag: "listen")
+        XCTAssertTrue(waitUntil(10) { listener.stderr.contains("listening on") }, listener.stderr)
+        let c = try sh("/usr/bin/curl -s -S --max-time 20 -o fetched http://10.78.0.2:8080/")
+        XCTAssertEqual(c.status, 0, c.output)
+        XCTAssertTrue(same("body", "fetched"))
+        XCTAssertEqual(listener.wait(timeout: 20), 0, listener.output)
+        try stop(server, tap: nil)
+    }
+
     /// The BSD-socket C library (husk/net_socket.h) over the generated C
     /// stubs, compiled here with the package's C flags, against the kernel's
     /// own sockets: a 3 MiB stream both ways (shared memory), accept over
