@@ -298,6 +298,67 @@ final class NetServerTests: XCTestCase {
         try stop(server, tap: nil)
     }
 
+    /// The LD_PRELOAD library (Sources/Servers/NetPreload, built by
+    /// scripts/build-net-preload.sh) routes unmodified programs' sockets to
+    /// the net server. They run in a second, empty network namespace (only
+    /// lo, down), where the kernel can reach nothing: curl fetches 1 MiB
+    /// over IPv4 and IPv6 from Python's http.server on the kernel's side
+    /// (which logs the stack's addresses as the client), a closed port is
+    /// refused, and curl without the library cannot connect at all; then
+    /// Python's http.server itself, under the library, serves on the stack
+    /// and the kernel's curl fetches from it (bind, listen, accept4, poll).
+    func testUnmodifiedProgramsThroughThePreloadLibrary() throws {
+        try requireTool("/usr/bin/curl", package: "curl")
+        try requireTool("/usr/bin/python3", package: "python3")
+        let so = dir + "/husk-net-preload.so"
+        let build = try runTool(Husk.packageRoot.appendingPathComponent("scripts/build-net-preload.sh").path, ["-o", so], timeout: 300)
+        XCTAssertEqual(build.status, 0, build.output)
+        guard build.status == 0 else { return }
+        let client = "huskpc\(getpid())"
+        _ = try runTool("/usr/sbin/ip", ["netns", "del", client])
+        let add = try runTool("/usr/sbin/ip", ["netns", "add", client])
+        XCTAssertEqual(add.status, 0, add.output)
+        addTeardownBlock { _ = try? runTool("/usr/sbin/ip", ["netns", "del", client]) }
+        let hijacked = "HUSK_NET_SOCKET=\(socket) LD_PRELOAD=\(so)"
+        func inClient(_ command: String, timeout: Double = 60) throws -> ToolResult {
+            try runTool("/usr/sbin/ip", ["netns", "exec", client, "/bin/sh", "-c", "cd \(dir) && \(command)"], timeout: timeout)
+        }
+        func launchInClient(_ command: String, tag: String) throws -> ChildProcess {
+            let c = try ChildProcess("/usr/sbin/ip", ["netns", "exec", client, "/bin/sh", "-c", "cd \(dir) && exec \(command)"], tag: tag)
+            addTeardownBlock { c.kill9() }
+            return c
+        }
+        let server = try serve()
+        try makeFile("body", bytes: 1 << 20, seed: 19)
+        // The kernel serves; curl in the empty namespace is the client.
+        let http4 = try background("/usr/bin/python3 -u -m http.server --bind 10.77.0.1 8000 --directory \(dir)", tag: "http4")
+        let http6 = try background("/usr/bin/python3 -u -m http.server --bind fd77::1 8001 --directory \(dir)", tag: "http6")
+        XCTAssertTrue(waitUntil(20) { http4.stdout.contains("Serving HTTP") && http6.stdout.contains("Serving HTTP") }, http4.output)
+        for (n, url) in ["http://10.77.0.1:8000/body", "http://[fd77::1]:8001/body"].enumerated() {
+            let c = try inClient("\(hijacked) /usr/bin/curl -sS --max-time 20 -o fetched\(n) \(url)")
+            XCTAssertEqual(c.status, 0, c.output)
+            XCTAssertTrue(same("body", "fetched\(n)"), "the bytes curl fetched through the library differ (\(url))")
+        }
+        XCTAssertTrue(http4.stderr.contains("10.77.0.2 - - ") && http4.stderr.contains("\"GET /body HTTP/1.1\" 200"), http4.stderr)
+        XCTAssertTrue(http6.stderr.contains("fd77::2 - - ") && http6.stderr.contains("\"GET /body HTTP/1.1\" 200"), http6.stderr)
+        let refused = try inClient("\(hijacked) /usr/bin/curl -sS --max-time 20 -o /dev/null http://10.77.0.1:8009/")
+        XCTAssertEqual(refused.status, 7, refused.output)  // CURLE_COULDNT_CONNECT
+        let bare = try inClient("/usr/bin/curl -sS --max-time 5 -o /dev/null http://10.77.0.1:8000/body")
+        XCTAssertEqual(bare.status, 7, "without the library the empty namespace reaches nothing: \(bare.output)")
+        // The program under the library serves; the kernel's curl is the client.
+        let hserver = try launchInClient(
+            "env \(hijacked) /usr/bin/python3 -u -m http.server --bind 0.0.0.0 8080 --directory \(dir)", tag: "hijacked-http")
+        XCTAssertTrue(waitUntil(20) { hserver.stdout.contains("Serving HTTP") }, hserver.output)
+        let k = try sh("/usr/bin/curl -sS --max-time 20 -o served http://10.77.0.2:8080/body")
+        XCTAssertEqual(k.status, 0, k.output)
+        XCTAssertTrue(same("body", "served"), "the bytes the hijacked http.server sent differ")
+        XCTAssertTrue(hserver.stderr.contains("10.77.0.1 - - ") && hserver.stderr.contains("\"GET /body HTTP/1.1\" 200"), hserver.stderr)
+        hserver.kill9()
+        http4.kill9()
+        http6.kill9()
+        try stop(server)
+    }
+
     /// The BSD-socket C library (husk/net_socket.h) over the generated C
     /// stubs, compiled here with the package's C flags, against the kernel's
     /// own sockets: a 3 MiB stream both ways (shared memory), accept over
