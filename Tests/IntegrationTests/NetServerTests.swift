@@ -306,7 +306,11 @@ final class NetServerTests: XCTestCase {
     /// (which logs the stack's addresses as the client), a closed port is
     /// refused, and curl without the library cannot connect at all; then
     /// Python's http.server itself, under the library, serves on the stack
-    /// and the kernel's curl fetches from it (bind, listen, accept4, poll).
+    /// and the kernel's curl fetches from it (bind, listen, accept4, poll);
+    /// last, a Python script under the library moves a UDP datagram and a
+    /// non-blocking TCP stream with select, os.read and os.write against a
+    /// kernel-side echo (sendto, recvfrom, ioctl FIONBIO, read, write), and
+    /// socat under the library echoes 1 MiB off the kernel's socat.
     func testUnmodifiedProgramsThroughThePreloadLibrary() throws {
         try requireTool("/usr/bin/curl", package: "curl")
         try requireTool("/usr/bin/python3", package: "python3")
@@ -354,6 +358,84 @@ final class NetServerTests: XCTestCase {
         XCTAssertTrue(same("body", "served"), "the bytes the hijacked http.server sent differ")
         XCTAssertTrue(hserver.stderr.contains("10.77.0.1 - - ") && hserver.stderr.contains("\"GET /body HTTP/1.1\" 200"), hserver.stderr)
         hserver.kill9()
+        // UDP, select (made a poll), ioctl(FIONBIO), and read/write on a socket, by a Python script
+        // under the library against a kernel-side peer that echoes a datagram reversed and a stream.
+        let peerScript = """
+            import socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("10.77.0.1", 7002))
+            t = socket.socket()
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(("10.77.0.1", 7003))
+            t.listen(1)
+            print("ready", flush=True)
+            d, a = u.recvfrom(100)
+            u.sendto(d[::-1], a)
+            c, _ = t.accept()
+            data = b""
+            while len(data) < 100000:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            c.sendall(data)
+            c.close()
+            """
+        let clientScript = """
+            import os, select, socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.sendto(b"datagram", ("10.77.0.1", 7002))
+            r, _, _ = select.select([u], [], [], 10)
+            assert r == [u], r
+            d, a = u.recvfrom(100)
+            assert d == b"margatad" and a == ("10.77.0.1", 7002), (d, a)
+            print("OK udp sendto select recvfrom", flush=True)
+            t = socket.socket()
+            t.connect(("10.77.0.1", 7003))
+            t.setblocking(False)
+            payload = os.urandom(100000)
+            n = 0
+            while n < len(payload):
+                select.select([], [t], [], 10)
+                try:
+                    n += os.write(t.fileno(), payload[n:n + 16384])
+                except BlockingIOError:
+                    pass
+            back = b""
+            while len(back) < len(payload):
+                select.select([t], [], [], 10)
+                try:
+                    chunk = os.read(t.fileno(), 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                back += chunk
+            assert back == payload, len(back)
+            t.close()
+            print("OK tcp nonblocking write select read", flush=True)
+            """
+        try peerScript.write(toFile: dir + "/peer.py", atomically: true, encoding: .utf8)
+        try clientScript.write(toFile: dir + "/client.py", atomically: true, encoding: .utf8)
+        let peer = try background("/usr/bin/python3 -u peer.py", tag: "peer")
+        XCTAssertTrue(waitUntil(20) { peer.stdout.contains("ready") }, peer.output)
+        let script = try inClient("HUSK_NET_PRELOAD_TRACE=1 \(hijacked) /usr/bin/python3 client.py")
+        XCTAssertEqual(script.status, 0, script.output)
+        XCTAssertTrue(script.stdout.contains("OK udp sendto select recvfrom"), script.output)
+        XCTAssertTrue(script.stdout.contains("OK tcp nonblocking write select read"), script.output)
+        for call in ["sendto", "recvfrom", "ioctl", "write", "read", "poll"] {
+            XCTAssertTrue(script.stderr.contains("husk-net-preload: \(call)("), "no \(call) on a Husk socket: \(script.stderr)")
+        }
+        XCTAssertEqual(peer.wait(timeout: 20), 0, peer.output)
+        // socat under the library: its poll mixes the Husk socket with standard input and output.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/socat") {
+            let echo = try background("/usr/bin/socat -t 5 TCP4-LISTEN:7004,reuseaddr PIPE", tag: "socat-echo")
+            XCTAssertTrue(waitUntil(10) { (try? sh("grep -q ':1B5C 00000000:0000 0A' /proc/net/tcp"))?.status == 0 })
+            let so = try inClient("\(hijacked) /usr/bin/socat -t 5 - TCP4:10.77.0.1:7004 < body > echoed")
+            XCTAssertEqual(so.status, 0, so.output)
+            XCTAssertTrue(same("body", "echoed"), "1 MiB through socat under the library and the kernel's socat echo")
+            _ = echo.wait(timeout: 10)
+        }
         http4.kill9()
         http6.kill9()
         try stop(server)

@@ -24,10 +24,11 @@
  * accept4, send, recv, sendto, recvfrom, read, write, close, shutdown,
  * getsockname, getpeername, setsockopt, getsockopt (SO_TYPE, SO_DOMAIN and
  * SO_PROTOCOL answered here), fcntl/fcntl64 (F_GETFL/F_SETFL O_NONBLOCK;
- * F_GETFD/F_SETFD act on the backing descriptor), ioctl FIONBIO, poll and
- * select (a set mixing Husk sockets and kernel descriptors is waited on in
- * slices of 10 ms: the Husk side waits, the kernel side is looked at between
- * slices). HUSK_NET_PRELOAD_TRACE=1 names each call on a Husk socket on
+ * F_GETFD/F_SETFD act on the backing descriptor), ioctl FIONBIO, the
+ * _FORTIFY_SOURCE variants __read_chk, __recv_chk, __recvfrom_chk and
+ * __poll_chk, poll and select (a set mixing Husk sockets and kernel
+ * descriptors is waited on in slices of 10 ms: the Husk side waits, the
+ * kernel side is looked at between slices). HUSK_NET_PRELOAD_TRACE=1 names each call on a Husk socket on
  * stderr. Not intercepted: sendmsg/recvmsg, readv/writev, ppoll/pselect,
  * epoll, dup/dup2/dup3 of a Husk socket (refused with EBADF, since the copy
  * would be the bare eventfd), sendfile/splice, and fork (a child shares the
@@ -96,6 +97,11 @@ static struct {
     int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    /* _FORTIFY_SOURCE's checked variants, which programs built with it call instead. */
+    ssize_t (*read_chk)(int, void *, size_t, size_t);
+    ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+    ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+    int (*poll_chk)(struct pollfd *, nfds_t, int, size_t);
 } real;
 
 static pthread_once_t hijack_once = PTHREAD_ONCE_INIT;
@@ -140,6 +146,10 @@ static void hijack_resolve(void) {
     real.dup = hijack_next("dup");
     real.dup2 = hijack_next("dup2");
     real.dup3 = hijack_next("dup3");
+    real.read_chk = hijack_next("__read_chk");
+    real.recv_chk = hijack_next("__recv_chk");
+    real.recvfrom_chk = hijack_next("__recvfrom_chk");
+    real.poll_chk = hijack_next("__poll_chk");
     hijack_enabled = getenv("HUSK_NET_SOCKET") != NULL;
     const char *trace = getenv("HUSK_NET_PRELOAD_TRACE");
     hijack_tracing = trace != NULL && trace[0] == '1';
@@ -295,6 +305,28 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
     hijack_init();
     int h = hijack_lookup("read", fd);
     return h < 0 ? real.read(fd, buf, n) : husk_recv(h, buf, n, 0);
+}
+
+/* The checked variants: the C library's own check (and abort) for the
+ * kernel's descriptors and for a buffer smaller than the count. */
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
+    hijack_init();
+    int h = hijack_lookup("read", fd);
+    return h < 0 || n > buflen ? real.read_chk(fd, buf, n, buflen) : husk_recv(h, buf, n, 0);
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags) {
+    hijack_init();
+    int h = hijack_lookup("recv", fd);
+    return h < 0 || n > buflen ? real.recv_chk(fd, buf, n, buflen, flags) : husk_recv(h, buf, n, flags);
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
+                              socklen_t *fromlen) {
+    hijack_init();
+    int h = hijack_lookup("recvfrom", fd);
+    return h < 0 || n > buflen ? real.recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen)
+                               : husk_recvfrom(h, buf, n, flags, from, fromlen);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n) {
@@ -559,4 +591,10 @@ EXPORT int select(int nfds, fd_set *rs, fd_set *ws, fd_set *es, struct timeval *
     }
     free(p);
     return count;
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen) {
+    hijack_init();
+    if (fdslen / sizeof *fds < n) return real.poll_chk(fds, n, timeout, fdslen); /* the C library aborts */
+    return poll(fds, n, timeout);
 }
