@@ -112,26 +112,34 @@ enum InitScriptNet {
             done
         }
 
+        wait_bounded() {  # wait_bounded PID SECONDS: its exit status; killed (status 143) if it lives longer
+            i=0
+            while kill -0 $1 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+            kill $1 2>/dev/null
+            wait $1
+        }
+
         uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }  # uptime in hundredths of a second
 
         sha() { sha256sum < $1 | cut -d' ' -f1; }
         size_of() { wc -c < $1 | tr -d ' '; }
 
-        # (busybox 1.35's wget crashes with -T: busybox timeout bounds it instead)
+        # Every client is bounded (busybox timeout, wait_bounded), so a stalled transfer fails its
+        # check instead of waiting for the watchdog. (busybox 1.35's wget crashes with -T.)
         tcp_husk_to_kernel() {  # husk net listen serves an HTTP response; busybox wget (the kernel's TCP) fetches it
             { printf 'HTTP/1.0 200 OK\r\nContent-Length: %s\r\nContent-Type: application/octet-stream\r\n\r\n' $TCP_BYTES
               cat /tmp/tcp.data; } > /tmp/tcp.response
             husk net listen --socket $SOCK 8080 < /tmp/tcp.response > /tmp/tcp.request 2> /tmp/tcp.listen.log &
             lpid=$!
             if ! wait_for_line /tmp/tcp.listen.log "listening on" $lpid; then
-                wait $lpid; rc=$?
+                wait_bounded $lpid 1; rc=$?
                 check tcp-husk-to-kernel FAIL "husk net listen did not listen (exit status $rc): $(tail -n 1 /tmp/tcp.listen.log)"
                 return
             fi
             t0=$(uptime_cs)
             out=$(timeout 60 wget -q -O /tmp/tcp.fetched http://$NET_A_IP:8080/file 2>&1); rc=$?
             t1=$(uptime_cs)
-            wait $lpid; lrc=$?
+            wait_bounded $lpid 10; lrc=$?
             sed 's/^/HUSK-LOG listen: /' /tmp/tcp.listen.log
             got=$(sha /tmp/tcp.fetched 2>/dev/null); n=$(size_of /tmp/tcp.fetched 2>/dev/null)
             req=$(head -n 1 /tmp/tcp.request | tr -d '\r')
@@ -148,18 +156,16 @@ enum InitScriptNet {
                 return
             fi
             t0=$(uptime_cs)
-            out=$(husk net connect --socket $SOCK $NET_B_IP 8081 < /tmp/tcp.data 2>&1); rc=$?
+            out=$(timeout 60 husk net connect --socket $SOCK $NET_B_IP 8081 < /tmp/tcp.data 2>&1); rc=$?
             t1=$(uptime_cs)
-            i=0
-            while kill -0 $npid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-            kill $npid 2>/dev/null; wait $npid; nrc=$?
+            wait_bounded $npid 10; nrc=$?
             got=$(sha /tmp/tcp.received); n=$(size_of /tmp/tcp.received)
             if [ $rc = 0 ] && [ $nrc = 0 ] && [ "$got" = "$TCP_SHA" ]; then r=PASS; else r=FAIL; fi
             check tcp-kernel-to-husk $r "husk net connect to nc -l at $NET_B_IP:8081: $n bytes in $(((t1 - t0) * 10)) ms, sha256 $got (want $TCP_SHA); connect status $rc${out:+ ($out)}, nc status $nrc"
         }
 
         tcp_refused() {  # both stacks answer a SYN to a closed port with a reset, and each client names it
-            out=$(husk net connect --socket $SOCK $NET_B_IP 8099 < /dev/null 2>&1); rc=$?
+            out=$(timeout 30 husk net connect --socket $SOCK $NET_B_IP 8099 < /dev/null 2>&1); rc=$?
             wout=$(timeout 20 wget -q -O /tmp/tcp.none http://$NET_A_IP:8099/ 2>&1); wrc=$?
             case "$out" in *"connect $NET_B_IP:8099: ECONNREFUSED"*) a=1 ;; *) a=0 ;; esac
             case "$wout" in *"refused"*) b=1 ;; *) b=0 ;; esac
