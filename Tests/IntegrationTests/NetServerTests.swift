@@ -310,7 +310,8 @@ final class NetServerTests: XCTestCase {
     /// last, a Python script under the library moves a UDP datagram and a
     /// non-blocking TCP stream with select, os.read and os.write against a
     /// kernel-side echo (sendto, recvfrom, ioctl FIONBIO, read, write), and
-    /// socat under the library echoes 1 MiB off the kernel's socat.
+    /// socat under the library echoes 1 MiB off the kernel's socat and
+    /// receives a UDP datagram (recvmsg with MSG_PEEK|MSG_TRUNC).
     func testUnmodifiedProgramsThroughThePreloadLibrary() throws {
         try requireTool("/usr/bin/curl", package: "curl")
         try requireTool("/usr/bin/python3", package: "python3")
@@ -369,8 +370,9 @@ final class NetServerTests: XCTestCase {
             t.bind(("10.77.0.1", 7003))
             t.listen(1)
             print("ready", flush=True)
-            d, a = u.recvfrom(100)
-            u.sendto(d[::-1], a)
+            for _ in range(2):
+                d, a = u.recvfrom(100)
+                u.sendto(d[::-1], a)
             c, _ = t.accept()
             data = b""
             while len(data) < 100000:
@@ -390,6 +392,10 @@ final class NetServerTests: XCTestCase {
             d, a = u.recvfrom(100)
             assert d == b"margatad" and a == ("10.77.0.1", 7002), (d, a)
             print("OK udp sendto select recvfrom", flush=True)
+            u.sendmsg([b"data", b"gram"], [], 0, ("10.77.0.1", 7002))
+            d, anc, flags, a = u.recvmsg(4)
+            assert d == b"marg" and flags & socket.MSG_TRUNC and a == ("10.77.0.1", 7002), (d, flags, a)
+            print("OK udp sendmsg recvmsg MSG_TRUNC", flush=True)
             t = socket.socket()
             t.connect(("10.77.0.1", 7003))
             t.setblocking(False)
@@ -422,8 +428,9 @@ final class NetServerTests: XCTestCase {
         let script = try inClient("HUSK_NET_PRELOAD_TRACE=1 \(hijacked) /usr/bin/python3 client.py")
         XCTAssertEqual(script.status, 0, script.output)
         XCTAssertTrue(script.stdout.contains("OK udp sendto select recvfrom"), script.output)
+        XCTAssertTrue(script.stdout.contains("OK udp sendmsg recvmsg MSG_TRUNC"), script.output)
         XCTAssertTrue(script.stdout.contains("OK tcp nonblocking write select read"), script.output)
-        for call in ["sendto", "recvfrom", "ioctl", "write", "read", "poll"] {
+        for call in ["sendto", "recvfrom", "sendmsg", "recvmsg", "ioctl", "write", "read", "poll"] {
             XCTAssertTrue(script.stderr.contains("husk-net-preload: \(call)("), "no \(call) on a Husk socket: \(script.stderr)")
         }
         XCTAssertEqual(peer.wait(timeout: 20), 0, peer.output)
@@ -435,6 +442,16 @@ final class NetServerTests: XCTestCase {
             XCTAssertEqual(so.status, 0, so.output)
             XCTAssertTrue(same("body", "echoed"), "1 MiB through socat under the library and the kernel's socat echo")
             _ = echo.wait(timeout: 10)
+            // socat receiving UDP peeks with MSG_PEEK|MSG_TRUNC through recvmsg for the datagram's size.
+            let urecv = try launchInClient(
+                "env HUSK_NET_PRELOAD_TRACE=1 \(hijacked) /usr/bin/socat -u UDP4-RECV:7005 - > udp-got", tag: "socat-udp")
+            XCTAssertTrue(waitUntil(10) { urecv.stderr.contains("husk-net-preload: poll(") }, urecv.output)
+            let usend = try sh("printf 'datagram three' | /usr/bin/socat -u - UDP4-SENDTO:10.77.0.2:7005")
+            XCTAssertEqual(usend.status, 0, usend.output)
+            let got = { (try? String(contentsOfFile: self.dir + "/udp-got", encoding: .utf8)) ?? "" }
+            XCTAssertTrue(waitUntil(10) { got() == "datagram three" }, "socat under the library got '\(got())': \(urecv.output)")
+            XCTAssertTrue(urecv.stderr.contains("husk-net-preload: recvmsg("), urecv.stderr)
+            urecv.kill9()
         }
         http4.kill9()
         http6.kill9()

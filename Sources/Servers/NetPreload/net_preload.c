@@ -21,7 +21,9 @@
  * ends both. The table below maps that descriptor to the handle.
  *
  * Intercepted on such descriptors: socket, connect, bind, listen, accept,
- * accept4, send, recv, sendto, recvfrom, read, write, close, shutdown,
+ * accept4, send, recv, sendto, recvfrom, sendmsg and recvmsg (no ancillary
+ * data; MSG_TRUNC on datagrams as Linux has it), readv, writev, read,
+ * write, close, shutdown,
  * getsockname, getpeername, setsockopt, getsockopt (SO_TYPE, SO_DOMAIN and
  * SO_PROTOCOL answered here), fcntl/fcntl64 (F_GETFL/F_SETFL O_NONBLOCK;
  * F_GETFD/F_SETFD act on the backing descriptor), ioctl FIONBIO, the
@@ -29,7 +31,7 @@
  * __poll_chk, poll and select (a set mixing Husk sockets and kernel
  * descriptors is waited on in slices of 10 ms: the Husk side waits, the
  * kernel side is looked at between slices). HUSK_NET_PRELOAD_TRACE=1 names each call on a Husk socket on
- * stderr. Not intercepted: sendmsg/recvmsg, readv/writev, ppoll/pselect,
+ * stderr. Not intercepted: ppoll/pselect,
  * epoll, dup/dup2/dup3 of a Husk socket (refused with EBADF, since the copy
  * would be the bare eventfd), sendfile/splice, and fork (a child shares the
  * parent's RPC connections; it must not use the sockets). Name resolution
@@ -41,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <husk/net_socket.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -55,6 +58,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +101,10 @@ static struct {
     int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
     /* _FORTIFY_SOURCE's checked variants, which programs built with it call instead. */
     ssize_t (*read_chk)(int, void *, size_t, size_t);
     ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
@@ -146,6 +154,10 @@ static void hijack_resolve(void) {
     real.dup = hijack_next("dup");
     real.dup2 = hijack_next("dup2");
     real.dup3 = hijack_next("dup3");
+    real.sendmsg = hijack_next("sendmsg");
+    real.recvmsg = hijack_next("recvmsg");
+    real.readv = hijack_next("readv");
+    real.writev = hijack_next("writev");
     real.read_chk = hijack_next("__read_chk");
     real.recv_chk = hijack_next("__recv_chk");
     real.recvfrom_chk = hijack_next("__recvfrom_chk");
@@ -171,6 +183,9 @@ static int hijack_lookup(const char *call, int fd) {
     if (h >= 0 && hijack_tracing) fprintf(stderr, "husk-net-preload: %s(%d)\n", call, fd);
     return h;
 }
+
+static bool hijack_is_datagram(int fd);
+static ssize_t hijack_recv_trunc(int h, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen);
 
 /* Back handle h by a new descriptor: the descriptor, or -1 (h closed). */
 static int hijack_adopt(int h, int domain, int type, bool cloexec) {
@@ -286,6 +301,8 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
     hijack_init();
     int h = hijack_lookup("recv", fd);
+    if (h >= 0 && (flags & MSG_TRUNC) != 0 && hijack_is_datagram(fd))
+        return hijack_recv_trunc(h, buf, n, flags, NULL, NULL);
     return h < 0 ? real.recv(fd, buf, n, flags) : husk_recv(h, buf, n, flags);
 }
 
@@ -298,6 +315,8 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen) {
     hijack_init();
     int h = hijack_lookup("recvfrom", fd);
+    if (h >= 0 && (flags & MSG_TRUNC) != 0 && hijack_is_datagram(fd))
+        return hijack_recv_trunc(h, buf, n, flags, from, fromlen);
     return h < 0 ? real.recvfrom(fd, buf, n, flags, from, fromlen) : husk_recvfrom(h, buf, n, flags, from, fromlen);
 }
 
@@ -333,6 +352,149 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n) {
     hijack_init();
     int h = hijack_lookup("write", fd);
     return h < 0 ? real.write(fd, buf, n) : husk_send(h, buf, n, 0);
+}
+
+/* Scatter/gather through one buffer: the library moves one contiguous
+ * block per call. NULL (errno set) if the total is too large or memory short. */
+static void *hijack_gather(const struct iovec *iov, size_t n, size_t *total) {
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].iov_len > SSIZE_MAX - sum) {
+            errno = EINVAL;
+            return NULL;
+        }
+        sum += iov[i].iov_len;
+    }
+    *total = sum;
+    void *b = malloc(sum == 0 ? 1 : sum);
+    if (b == NULL) errno = ENOMEM;
+    return b;
+}
+
+static void hijack_scatter(const struct iovec *iov, size_t n, const uint8_t *from, size_t len) {
+    for (size_t i = 0; i < n && len > 0; i++) {
+        size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
+        memcpy(iov[i].iov_base, from, k);
+        from += k;
+        len -= k;
+    }
+}
+
+static ssize_t hijack_send_iov(int h, const struct iovec *iov, size_t n, int flags, const struct sockaddr *to,
+                               socklen_t tolen) {
+    size_t total;
+    uint8_t *b = hijack_gather(iov, n, &total);
+    if (b == NULL) return -1;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(b + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
+    ssize_t r = to != NULL ? husk_sendto(h, b, total, flags, to, tolen) : husk_send(h, b, total, flags);
+    int e = errno;
+    free(b);
+    errno = e;
+    return r;
+}
+
+static bool hijack_is_datagram(int fd) {
+    return (atomic_load_explicit(&hijack_info[fd], memory_order_acquire) & 0xff) == SOCK_DGRAM;
+}
+
+/* Receive into iov. A datagram is always received whole (into a buffer of
+ * the largest size the server hands out), so that a longer one is reported
+ * as Linux does: *truncated set, and with MSG_TRUNC in flags its whole
+ * length returned (socat peeks with MSG_PEEK|MSG_TRUNC for the size). */
+static ssize_t hijack_recv_iov(int h, bool datagram, const struct iovec *iov, size_t n, int flags,
+                               struct sockaddr *from, socklen_t *fromlen, bool *truncated) {
+    size_t total;
+    uint8_t *b = hijack_gather(iov, n, &total);
+    if (b == NULL) return -1;
+    size_t want = total;
+    if (datagram) {
+        flags &= ~MSG_TRUNC;
+        if (want < 65535) {
+            uint8_t *big = realloc(b, 65535);
+            if (big == NULL) {
+                free(b);
+                errno = ENOMEM;
+                return -1;
+            }
+            b = big;
+            want = 65535;
+        }
+    }
+    ssize_t r = from != NULL ? husk_recvfrom(h, b, want, flags, from, fromlen) : husk_recv(h, b, want, flags);
+    int e = errno;
+    if (r > 0) hijack_scatter(iov, n, b, (size_t)r < total ? (size_t)r : total);
+    free(b);
+    errno = e;
+    if (truncated != NULL) *truncated = r > 0 && (size_t)r > total;
+    return r;
+}
+
+/* A datagram's receive with MSG_TRUNC: the whole length. */
+static ssize_t hijack_recv_trunc(int h, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen) {
+    struct iovec v = {.iov_base = buf, .iov_len = n};
+    return hijack_recv_iov(h, true, &v, 1, flags, from, fromlen, NULL);
+}
+
+/* sendmsg/recvmsg without ancillary data: a control buffer to send is
+ * refused (EOPNOTSUPP), and none is ever received (msg_controllen 0). */
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+    hijack_init();
+    int h = hijack_lookup("sendmsg", fd);
+    if (h < 0) return real.sendmsg(fd, msg, flags);
+    if (msg->msg_controllen != 0) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    return hijack_send_iov(h, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+    hijack_init();
+    int h = hijack_lookup("recvmsg", fd);
+    if (h < 0) return real.recvmsg(fd, msg, flags);
+    bool datagram = hijack_is_datagram(fd), truncated = false;
+    ssize_t r = hijack_recv_iov(h, datagram, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
+                                msg->msg_name != NULL ? &msg->msg_namelen : NULL, &truncated);
+    if (r >= 0) {
+        msg->msg_controllen = 0;
+        msg->msg_flags = truncated ? MSG_TRUNC : 0;
+        size_t total = 0;
+        for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
+        if (truncated && (flags & MSG_TRUNC) == 0) r = (ssize_t)total;
+    }
+    return r;
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int n) {
+    hijack_init();
+    int h = hijack_lookup("writev", fd);
+    if (h < 0) return real.writev(fd, iov, n);
+    if (n < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return hijack_send_iov(h, iov, (size_t)n, 0, NULL, 0);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int n) {
+    hijack_init();
+    int h = hijack_lookup("readv", fd);
+    if (h < 0) return real.readv(fd, iov, n);
+    if (n < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    ssize_t r = hijack_recv_iov(h, hijack_is_datagram(fd), iov, (size_t)n, 0, NULL, NULL, NULL);
+    if (r > 0 && hijack_is_datagram(fd)) {
+        size_t total = 0;
+        for (int i = 0; i < n; i++) total += iov[i].iov_len;
+        if ((size_t)r > total) r = (ssize_t)total;
+    }
+    return r;
 }
 
 EXPORT int shutdown(int fd, int how) {
