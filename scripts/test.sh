@@ -82,15 +82,17 @@ phase static
 # VFIO and through uio in a q35 guest with an Intel vIOMMU, checked by the
 # guest kernel's own virtio_blk and by the host; the virtio_net driver the
 # same ways on one of two NICs joined over 127.0.0.1, the guest kernel's
-# virtio_net on the other answering. setup-vm.sh has installed QEMU and
-# started libvirtd; a machine where that is impossible fails here.
+# virtio_net on the other answering; and the lwIP stack (husk net serve)
+# over that driver serving TCP to the guest kernel (virtio-net-tcp).
+# setup-vm.sh has installed QEMU and started libvirtd; a machine where that
+# is impossible fails here.
 # Two runs at once on one libvirt host: neither may remove the other's VM,
-# and their NICs must not share loopback ports. Five TCG VMs on two cores:
-# 44-58 s here (30 s for the three blk VMs alone).
+# and their NICs must not share loopback ports. Six TCG VMs on two cores
+# (see docs/vm.md for the timings).
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
     .build/debug/husk vm test virtio-blk virtio-blk-uio virtio-net --timeout 600 >.build/vm-run-1.txt 2>&1 &
     first=$!
-    .build/debug/husk vm test virtio-blk virtio-net-uio --timeout 600 >.build/vm-run-2.txt 2>&1 || { echo "vm: the second run failed"; status=1; }
+    .build/debug/husk vm test virtio-blk virtio-net-uio virtio-net-tcp --timeout 600 >.build/vm-run-2.txt 2>&1 || { echo "vm: the second run failed"; status=1; }
     wait "$first" || { echo "vm: the first run failed"; status=1; }
     for f in .build/vm-run-1.txt .build/vm-run-2.txt; do echo "-- $f"; grep -vE '^husk vm: (image|virtio-(blk|net)[a-z-]*: guest):' "$f" | tail -n 60; done
 else

@@ -271,6 +271,193 @@ final class NetServerTests: XCTestCase {
         XCTAssertEqual(nic.stop(), true)
     }
 
+    /// The stack over the project's virtio_net driver (`--backend sim
+    /// --device virtio-net:tap=hk1`: a sim virtio NIC wired to the kernel's
+    /// TAP) instead of the tap component, as the VM scenario virtio-net-tcp
+    /// runs it over a real (QEMU) device through VFIO: the stack takes the
+    /// interface the driver registered, curl fetches through the driver's
+    /// queues, and an --interface the driver did not register is named.
+    func testTheStackOverTheVirtioNetDriver() throws {
+        try requireTool("/usr/bin/curl", package: "curl")
+        try ip(["tuntap", "add", "dev", "hk1", "mode", "tap"])
+        try kernelSide("hk1", net: "10.78.0")
+        let args = ["net", "serve", "--backend", "sim", "--device", "virtio-net:tap=hk1", "--address", "10.78.0.2/24", "--socket", socket]
+        let bad = try Husk.run(args + ["--interface", "vnet7"], timeout: 60, via: inNamespace)
+        XCTAssertEqual(bad.status, 1, bad.output)
+        XCTAssertTrue(bad.stderr.contains("no interface vnet7: the virtio_net driver registered vnet0"), bad.stderr)
+        let server = try ChildProcess.huskServer(self, args, dir: dir, tag: "vnet", via: inNamespace)
+        XCTAssertTrue(server.stdout.contains("stack lwip on vnet0: 10.78.0.2/24"), server.stdout)
+        try makeFile("body", bytes: 500_000, seed: 13)
+        try makeResponse("response", body: "body")
+        let listener = try background("\(husk) net listen --socket \(socket) 8080 < response > /dev/null", tag: "listen")
+        XCTAssertTrue(waitUntil(10) { listener.stderr.contains("listening on") }, listener.stderr)
+        let c = try sh("/usr/bin/curl -s -S --max-time 20 -o fetched http://10.78.0.2:8080/")
+        XCTAssertEqual(c.status, 0, c.output)
+        XCTAssertTrue(same("body", "fetched"))
+        XCTAssertEqual(listener.wait(timeout: 20), 0, listener.output)
+        try stop(server, tap: nil)
+    }
+
+    /// The LD_PRELOAD library (Sources/Servers/NetPreload, built by
+    /// scripts/build-net-preload.sh) routes unmodified programs' sockets to
+    /// the net server. They run in a second, empty network namespace (only
+    /// lo, down), where the kernel can reach nothing: curl fetches 1 MiB
+    /// over IPv4 and IPv6 from Python's http.server on the kernel's side
+    /// (which logs the stack's addresses as the client), a closed port is
+    /// refused, and curl without the library cannot connect at all; then
+    /// Python's http.server itself, under the library, serves on the stack
+    /// and the kernel's curl fetches from it (bind, listen, accept4, poll);
+    /// last, a Python script under the library moves a UDP datagram and a
+    /// non-blocking TCP stream with select, os.read and os.write against a
+    /// kernel-side echo (sendto, recvfrom, ioctl FIONBIO, read, write), and
+    /// socat under the library echoes 1 MiB off the kernel's socat and
+    /// receives a UDP datagram (recvmsg with MSG_PEEK|MSG_TRUNC).
+    func testUnmodifiedProgramsThroughThePreloadLibrary() throws {
+        try requireTool("/usr/bin/curl", package: "curl")
+        try requireTool("/usr/bin/python3", package: "python3")
+        let so = dir + "/husk-net-preload.so"
+        let build = try runTool(Husk.packageRoot.appendingPathComponent("scripts/build-net-preload.sh").path, ["-o", so], timeout: 300)
+        XCTAssertEqual(build.status, 0, build.output)
+        guard build.status == 0 else { return }
+        let client = "huskpc\(getpid())"
+        _ = try runTool("/usr/sbin/ip", ["netns", "del", client])
+        let add = try runTool("/usr/sbin/ip", ["netns", "add", client])
+        XCTAssertEqual(add.status, 0, add.output)
+        addTeardownBlock { _ = try? runTool("/usr/sbin/ip", ["netns", "del", client]) }
+        let hijacked = "HUSK_NET_SOCKET=\(socket) LD_PRELOAD=\(so)"
+        func inClient(_ command: String, timeout: Double = 60) throws -> ToolResult {
+            try runTool("/usr/sbin/ip", ["netns", "exec", client, "/bin/sh", "-c", "cd \(dir) && \(command)"], timeout: timeout)
+        }
+        func launchInClient(_ command: String, tag: String) throws -> ChildProcess {
+            let c = try ChildProcess("/usr/sbin/ip", ["netns", "exec", client, "/bin/sh", "-c", "cd \(dir) && exec \(command)"], tag: tag)
+            addTeardownBlock { c.kill9() }
+            return c
+        }
+        let server = try serve()
+        try makeFile("body", bytes: 1 << 20, seed: 19)
+        // The kernel serves; curl in the empty namespace is the client.
+        let http4 = try background("/usr/bin/python3 -u -m http.server --bind 10.77.0.1 8000 --directory \(dir)", tag: "http4")
+        let http6 = try background("/usr/bin/python3 -u -m http.server --bind fd77::1 8001 --directory \(dir)", tag: "http6")
+        XCTAssertTrue(waitUntil(20) { http4.stdout.contains("Serving HTTP") && http6.stdout.contains("Serving HTTP") }, http4.output)
+        for (n, url) in ["http://10.77.0.1:8000/body", "http://[fd77::1]:8001/body"].enumerated() {
+            let c = try inClient("\(hijacked) /usr/bin/curl -sS --max-time 20 -o fetched\(n) \(url)")
+            XCTAssertEqual(c.status, 0, c.output)
+            XCTAssertTrue(same("body", "fetched\(n)"), "the bytes curl fetched through the library differ (\(url))")
+        }
+        XCTAssertTrue(http4.stderr.contains("10.77.0.2 - - ") && http4.stderr.contains("\"GET /body HTTP/1.1\" 200"), http4.stderr)
+        XCTAssertTrue(http6.stderr.contains("fd77::2 - - ") && http6.stderr.contains("\"GET /body HTTP/1.1\" 200"), http6.stderr)
+        let refused = try inClient("\(hijacked) /usr/bin/curl -sS --max-time 20 -o /dev/null http://10.77.0.1:8009/")
+        XCTAssertEqual(refused.status, 7, refused.output)  // CURLE_COULDNT_CONNECT
+        let bare = try inClient("/usr/bin/curl -sS --max-time 5 -o /dev/null http://10.77.0.1:8000/body")
+        XCTAssertEqual(bare.status, 7, "without the library the empty namespace reaches nothing: \(bare.output)")
+        // The program under the library serves; the kernel's curl is the client.
+        let hserver = try launchInClient(
+            "env \(hijacked) /usr/bin/python3 -u -m http.server --bind 0.0.0.0 8080 --directory \(dir)", tag: "hijacked-http")
+        XCTAssertTrue(waitUntil(20) { hserver.stdout.contains("Serving HTTP") }, hserver.output)
+        let k = try sh("/usr/bin/curl -sS --max-time 20 -o served http://10.77.0.2:8080/body")
+        XCTAssertEqual(k.status, 0, k.output)
+        XCTAssertTrue(same("body", "served"), "the bytes the hijacked http.server sent differ")
+        XCTAssertTrue(hserver.stderr.contains("10.77.0.1 - - ") && hserver.stderr.contains("\"GET /body HTTP/1.1\" 200"), hserver.stderr)
+        hserver.kill9()
+        // UDP, select (made a poll), ioctl(FIONBIO), and read/write on a socket, by a Python script
+        // under the library against a kernel-side peer that echoes a datagram reversed and a stream.
+        let peerScript = """
+            import socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("10.77.0.1", 7002))
+            t = socket.socket()
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(("10.77.0.1", 7003))
+            t.listen(1)
+            print("ready", flush=True)
+            for _ in range(2):
+                d, a = u.recvfrom(100)
+                u.sendto(d[::-1], a)
+            c, _ = t.accept()
+            data = b""
+            while len(data) < 100000:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            c.sendall(data)
+            c.close()
+            """
+        let clientScript = """
+            import os, select, socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.sendto(b"datagram", ("10.77.0.1", 7002))
+            r, _, _ = select.select([u], [], [], 10)
+            assert r == [u], r
+            d, a = u.recvfrom(100)
+            assert d == b"margatad" and a == ("10.77.0.1", 7002), (d, a)
+            print("OK udp sendto select recvfrom", flush=True)
+            u.sendmsg([b"data", b"gram"], [], 0, ("10.77.0.1", 7002))
+            d, anc, flags, a = u.recvmsg(4)
+            assert d == b"marg" and flags & socket.MSG_TRUNC and a == ("10.77.0.1", 7002), (d, flags, a)
+            print("OK udp sendmsg recvmsg MSG_TRUNC", flush=True)
+            t = socket.socket()
+            t.connect(("10.77.0.1", 7003))
+            t.setblocking(False)
+            payload = os.urandom(100000)
+            n = 0
+            while n < len(payload):
+                select.select([], [t], [], 10)
+                try:
+                    n += os.write(t.fileno(), payload[n:n + 16384])
+                except BlockingIOError:
+                    pass
+            back = b""
+            while len(back) < len(payload):
+                select.select([t], [], [], 10)
+                try:
+                    chunk = os.read(t.fileno(), 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                back += chunk
+            assert back == payload, len(back)
+            t.close()
+            print("OK tcp nonblocking write select read", flush=True)
+            """
+        try peerScript.write(toFile: dir + "/peer.py", atomically: true, encoding: .utf8)
+        try clientScript.write(toFile: dir + "/client.py", atomically: true, encoding: .utf8)
+        let peer = try background("/usr/bin/python3 -u peer.py", tag: "peer")
+        XCTAssertTrue(waitUntil(20) { peer.stdout.contains("ready") }, peer.output)
+        let script = try inClient("HUSK_NET_PRELOAD_TRACE=1 \(hijacked) /usr/bin/python3 client.py")
+        XCTAssertEqual(script.status, 0, script.output)
+        XCTAssertTrue(script.stdout.contains("OK udp sendto select recvfrom"), script.output)
+        XCTAssertTrue(script.stdout.contains("OK udp sendmsg recvmsg MSG_TRUNC"), script.output)
+        XCTAssertTrue(script.stdout.contains("OK tcp nonblocking write select read"), script.output)
+        for call in ["sendto", "recvfrom", "sendmsg", "recvmsg", "ioctl", "write", "read", "poll"] {
+            XCTAssertTrue(script.stderr.contains("husk-net-preload: \(call)("), "no \(call) on a Husk socket: \(script.stderr)")
+        }
+        XCTAssertEqual(peer.wait(timeout: 20), 0, peer.output)
+        // socat under the library: its poll mixes the Husk socket with standard input and output.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/socat") {
+            let echo = try background("/usr/bin/socat -t 5 TCP4-LISTEN:7004,reuseaddr PIPE", tag: "socat-echo")
+            XCTAssertTrue(waitUntil(10) { (try? sh("grep -q ':1B5C 00000000:0000 0A' /proc/net/tcp"))?.status == 0 })
+            let so = try inClient("\(hijacked) /usr/bin/socat -t 5 - TCP4:10.77.0.1:7004 < body > echoed")
+            XCTAssertEqual(so.status, 0, so.output)
+            XCTAssertTrue(same("body", "echoed"), "1 MiB through socat under the library and the kernel's socat echo")
+            _ = echo.wait(timeout: 10)
+            // socat receiving UDP peeks with MSG_PEEK|MSG_TRUNC through recvmsg for the datagram's size.
+            let urecv = try launchInClient(
+                "env HUSK_NET_PRELOAD_TRACE=1 \(hijacked) /usr/bin/socat -u UDP4-RECV:7005 - > udp-got", tag: "socat-udp")
+            XCTAssertTrue(waitUntil(10) { urecv.stderr.contains("husk-net-preload: poll(") }, urecv.output)
+            let usend = try sh("printf 'datagram three' | /usr/bin/socat -u - UDP4-SENDTO:10.77.0.2:7005")
+            XCTAssertEqual(usend.status, 0, usend.output)
+            let got = { (try? String(contentsOfFile: self.dir + "/udp-got", encoding: .utf8)) ?? "" }
+            XCTAssertTrue(waitUntil(10) { got() == "datagram three" }, "socat under the library got '\(got())': \(urecv.output)")
+            XCTAssertTrue(urecv.stderr.contains("husk-net-preload: recvmsg("), urecv.stderr)
+            urecv.kill9()
+        }
+        http4.kill9()
+        http6.kill9()
+        try stop(server)
+    }
+
     /// The BSD-socket C library (husk/net_socket.h) over the generated C
     /// stubs, compiled here with the package's C flags, against the kernel's
     /// own sockets: a 3 MiB stream both ways (shared memory), accept over

@@ -118,7 +118,7 @@ final class ConsoleProtocolTests: XCTestCase {
     func testScenariosAreKnownByName() {
         XCTAssertEqual(
             Scenario.all.map(\.name),
-            ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-wiring"])
+            ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-tcp", "virtio-net-wiring"])
         XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
         XCTAssertTrue(Scenario.named("virtio-net-uio")!.kernelArguments.contains("iommu=pt"))
         for s in Scenario.all where s.name.hasPrefix("virtio-net") {
@@ -126,6 +126,9 @@ final class ConsoleProtocolTests: XCTestCase {
             XCTAssertEqual(s.diskBytes, 0, "no disk: nothing to flush or compare")
             XCTAssertFalse(s.expectsFlush || s.verifiesSecondPattern)
         }
+        XCTAssertEqual(
+            Scenario.named("virtio-net-tcp")!.expectedChecks.suffix(4),
+            ["tcp-husk-to-kernel", "tcp-kernel-to-husk", "tcp-refused", "server-stop"])
         XCTAssertNil(Scenario.named("nope"))
     }
 }

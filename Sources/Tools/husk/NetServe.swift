@@ -32,7 +32,8 @@ struct NetServe: ParsableCommand {
     @Option(help: "A host TAP interface (created if missing, and then removed at exit).") var tap: String?
     @Option(name: .customLong("nic-socket"), help: "A NIC server's socket: the stack uses one of its interfaces.")
     var nicSocket: String?
-    @Option(help: "With --nic-socket: the interface (default: the server's first).") var interface: String?
+    @Option(help: "With --nic-socket or --backend: the interface (default: the NIC server's first, or the driver's first, vnet0).")
+    var interface: String?
     @Option(help: "The stack's IPv4 address and prefix length, e.g. 10.77.0.2/24.") var address: String?
     @Option(help: "The IPv4 default gateway.") var gateway: String?
     @Option(help: "A global or unique-local IPv6 address, e.g. fd77::2 (the link-local one is always made).") var address6: String?
@@ -54,7 +55,9 @@ struct NetServe: ParsableCommand {
         guard sources == 1 else {
             throw ValidationError("give exactly one of --tap NAME, --nic-socket PATH, or --backend vfio|uio|sim with --device")
         }
-        if interface != nil && nicSocket == nil { throw ValidationError("--interface needs --nic-socket PATH") }
+        if interface != nil && tap != nil {
+            throw ValidationError("--interface goes with --nic-socket or --backend: with --tap the interface is the TAP")
+        }
         if let tap, tap.isEmpty || tap.utf8.count > Int(NETIF_NAME_MAX) {
             throw ValidationError("--tap must be 1...\(NETIF_NAME_MAX) bytes")
         }
@@ -101,8 +104,20 @@ struct NetServe: ParsableCommand {
             guard let driver = ComponentRegistry.builtIn(named: "virtio_net") else {
                 throw fail("this husk has no built-in virtio_net component (see `husk components`); use --tap or --nic-socket")
             }
-            components.append(driver)
-            ifname = "vnet0"
+            // The driver first, alone: it attaches to every virtio-net device
+            // of the backend while it loads, and only then are the interfaces
+            // it registered known (vnet0, vnet1, ... in device order; a name
+            // taken already is skipped, so vnet0 is not a given).
+            host.load([driver], parameters: [:])
+            if let r = host.refused.first { throw fail(r.reason) }
+            let names = Glue.netifNames()
+            guard let first = names.first else {
+                throw fail("the virtio_net driver registered no interface (is a --device a virtio-net device? see `husk devices`)")
+            }
+            if let interface, !names.contains(interface) {
+                throw fail("no interface \(interface): the virtio_net driver registered \(names.joined(separator: ", "))")
+            }
+            ifname = interface ?? (names.contains("vnet0") ? "vnet0" : first)
         }
         components.append(lwip)
         parameters["lwip"] = stackParameters(ifname: ifname)

@@ -64,6 +64,17 @@ public struct Scenario: Sendable {
             ],
             expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
         Scenario(
+            name: "virtio-net-tcp",
+            summary:
+                "husk net serve (lwIP) over the virtio_net driver on the vfio backend serves TCP to the guest kernel: "
+                + "wget and nc move 1 MiB each way, refused connects",
+            kernelArguments: "intel_iommu=on", diskBytes: 0,
+            expectedChecks: [
+                "device-present", "modules-vfio", "bind-vfio-pci", "vfio-group", "modules-virtio-net", "kernel-nic",
+                "server-start", "tcp-husk-to-kernel", "tcp-kernel-to-husk", "tcp-refused", "server-stop"
+            ],
+            expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
+        Scenario(
             name: "virtio-net-wiring",
             summary: "both NICs on the guest kernel's virtio_net: arping across the loopback wiring (no husk driver)",
             kernelArguments: "intel_iommu=on", diskBytes: 0,

@@ -112,8 +112,9 @@ public struct ScenarioRunner: Sendable {
             var flushes: Int64 = 0
             let deadline = now() + timeoutSeconds
             var finished = false
+            let ended = { (lines: [String]) in lines.contains { parseDone($0) != nil || $0.contains("Kernel panic") } }
             while !finished {
-                finished = console.wait(seconds: 0.25) { lines in lines.contains { parseDone($0) != nil || $0.contains("Kernel panic") } }
+                finished = console.wait(seconds: 0.25, until: ended)
                 if disk != nil, let f = try? dom.blockStats("vda")["flush_operations"] { flushes = max(flushes, f) }
                 if finished { break }
                 if interrupted() { break }
@@ -122,6 +123,16 @@ public struct ScenarioRunner: Sendable {
                     break
                 }
                 if console.isClosed || !dom.isActive {
+                    // A guest powers off right after HUSK-DONE, and libvirt may
+                    // report the domain gone before the event loop has handed
+                    // over the console's last bytes (seen with six TCG VMs on
+                    // two cores: HUSK-DONE in the log, the run said "destroyed
+                    // from outside"). The stream ends after its data: wait for
+                    // the line or the end, then judge.
+                    if console.wait(seconds: 5, until: ended) {
+                        finished = true
+                        break
+                    }
                     result.failures.append(
                         dom.wasDestroyed
                             ? "the VM \(name) was destroyed from outside this run (virsh destroy, `husk vm reap`, or another run)"

@@ -6,7 +6,7 @@ enum InitScript {
         #!/bin/busybox sh
         # husk test guest /init (Sources/VM/Image/InitScript.swift, docs/vm-guest.md)
         # Kernel command line: husk.scenario=virtio-blk|virtio-blk-uio|virtio-blk-bench|
-        #   virtio-net|virtio-net-uio|virtio-net-wiring
+        #   virtio-net|virtio-net-uio|virtio-net-tcp|virtio-net-wiring
         #   husk.nonce=<hex u64> husk.bytes=<disk bytes> (blk) [husk.accel=tcg|kvm]
         #   [husk.timeout=<seconds, default 900>] [husk.seconds=<per bench case, default 3>]
         # Console protocol: HUSK-CHECK <name> PASS|FAIL <detail>, BENCH ..., HUSK-LOG ...,
@@ -23,7 +23,10 @@ enum InitScript {
         CHECKS=/tmp/husk-checks
         : > $CHECKS
         SOCK=/tmp/blk.sock
-        case "$(cat /proc/cmdline)" in *husk.scenario=virtio-net*) SOCK=/tmp/nic.sock ;; esac
+        case "$(cat /proc/cmdline)" in
+            *husk.scenario=virtio-net-tcp*) SOCK=/tmp/net.sock ;;
+            *husk.scenario=virtio-net*) SOCK=/tmp/nic.sock ;;
+        esac
 
         check() {  # check NAME PASS|FAIL DETAIL...
             n=$1; r=$2; shift 2
@@ -67,7 +70,7 @@ enum InitScript {
         case "$SCENARIO" in
             virtio-blk|virtio-blk-uio)
                 [ -n "$NONCE" ] && [ -n "$BYTES" ] || fail_out arguments "husk.nonce and husk.bytes are required" ;;
-            virtio-blk-bench|virtio-net|virtio-net-uio|virtio-net-wiring) ;;
+            virtio-blk-bench|virtio-net|virtio-net-uio|virtio-net-tcp|virtio-net-wiring) ;;
             *) fail_out scenario "unknown or missing husk.scenario='$SCENARIO'" ;;
         esac
 
@@ -119,7 +122,7 @@ enum InitScript {
         }
 
         SRV=; LOGGER=
-        start_server() {  # start_server blk|nic BACKEND [options]: husk blk|nic serve in the background
+        start_server() {  # start_server blk|nic|net BACKEND [options]: husk blk|nic|net serve in the background
             kind=$1; backend=$2; shift 2
             rm -f $SOCK /tmp/server.log.fifo
             mkfifo /tmp/server.log.fifo
@@ -190,7 +193,7 @@ enum InitScript {
         esac
 
         case "$SCENARIO" in
-        virtio-blk|virtio-blk-bench|virtio-net)
+        virtio-blk|virtio-blk-bench|virtio-net|virtio-net-tcp)
             load_group vfio || finish
             if bind_to vfio-pci; then check bind-vfio-pci PASS "$BDF"; else fail_out bind-vfio-pci "$BDF is on $(driver_of)"; fi
             if [ -e /sys/bus/pci/devices/$BDF/iommu_group ]; then
@@ -236,6 +239,13 @@ enum InitScript {
             start_server nic $BACKEND || finish
             net_probe
             net_server_counters
+            stop_server
+            ;;
+        virtio-net-tcp)
+            kernel_nic || finish
+            # The stack (lwIP) over husk's virtio_net on NIC A, in one process.
+            start_server net $BACKEND --address $NET_A_IP/24 || finish
+            net_tcp
             stop_server
             ;;
         virtio-net-wiring)

@@ -91,6 +91,96 @@ enum InitScriptNet {
             check kernel-neighbour $r "the kernel learned $NET_A_IP at ${learned:-no address}; the server's interface is ${maca:-?}"
         }
 
+        # virtio-net-tcp: husk net serve (lwIP over husk's driver on NIC A) and the guest kernel's TCP on NIC B.
+        TCP_BYTES=1048576
+
+        wait_for_line() {  # wait_for_line FILE TEXT PID: up to 20 s for TEXT in FILE while PID lives
+            i=0
+            while ! grep -q "$2" $1 2>/dev/null; do
+                kill -0 $3 2>/dev/null || return 1
+                i=$((i + 1)); [ $i -gt 200 ] && return 1
+                sleep 0.1
+            done
+        }
+
+        kernel_listening() {  # kernel_listening PORT: a TCP socket of the kernel listens on it, IPv4 or IPv6 (waits up to 5 s)
+            hex=$(printf ':%04X ' $1)
+            i=0
+            while ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex[0-9A-F:]* 0A "; do
+                i=$((i + 1)); [ $i -gt 50 ] && return 1
+                sleep 0.1
+            done
+        }
+
+        wait_bounded() {  # wait_bounded PID SECONDS: its exit status; killed (status 143) if it lives longer
+            i=0
+            while kill -0 $1 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+            kill $1 2>/dev/null
+            wait $1
+        }
+
+        uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }  # uptime in hundredths of a second
+
+        sha() { sha256sum < $1 | cut -d' ' -f1; }
+        size_of() { wc -c < $1 | tr -d ' '; }
+
+        # Every client is bounded (busybox timeout, wait_bounded), so a stalled transfer fails its
+        # check instead of waiting for the watchdog. (busybox 1.35's wget crashes with -T.)
+        tcp_husk_to_kernel() {  # husk net listen serves an HTTP response; busybox wget (the kernel's TCP) fetches it
+            { printf 'HTTP/1.0 200 OK\r\nContent-Length: %s\r\nContent-Type: application/octet-stream\r\n\r\n' $TCP_BYTES
+              cat /tmp/tcp.data; } > /tmp/tcp.response
+            husk net listen --socket $SOCK 8080 < /tmp/tcp.response > /tmp/tcp.request 2> /tmp/tcp.listen.log &
+            lpid=$!
+            if ! wait_for_line /tmp/tcp.listen.log "listening on" $lpid; then
+                wait_bounded $lpid 1; rc=$?
+                check tcp-husk-to-kernel FAIL "husk net listen did not listen (exit status $rc): $(tail -n 1 /tmp/tcp.listen.log)"
+                return
+            fi
+            t0=$(uptime_cs)
+            out=$(timeout 60 wget -q -O /tmp/tcp.fetched http://$NET_A_IP:8080/file 2>&1); rc=$?
+            t1=$(uptime_cs)
+            wait_bounded $lpid 10; lrc=$?
+            sed 's/^/HUSK-LOG listen: /' /tmp/tcp.listen.log
+            got=$(sha /tmp/tcp.fetched 2>/dev/null); n=$(size_of /tmp/tcp.fetched 2>/dev/null)
+            req=$(head -n 1 /tmp/tcp.request | tr -d '\r')
+            if [ $rc = 0 ] && [ $lrc = 0 ] && [ "$got" = "$TCP_SHA" ] && [ "$req" = "GET /file HTTP/1.1" ]; then r=PASS; else r=FAIL; fi
+            check tcp-husk-to-kernel $r "wget from husk net listen at $NET_A_IP:8080: ${n:-0} bytes in $(((t1 - t0) * 10)) ms, sha256 ${got:-none} (want $TCP_SHA); request '$req'; wget status $rc${out:+ ($out)}, listen status $lrc"
+        }
+
+        tcp_kernel_to_husk() {  # busybox nc -l (the kernel's TCP) receives what husk net connect sends
+            nc -l -p 8081 < /dev/null > /tmp/tcp.received 2> /tmp/tcp.nc.log &
+            npid=$!
+            if ! kernel_listening 8081; then
+                kill $npid 2>/dev/null; wait $npid
+                check tcp-kernel-to-husk FAIL "busybox nc -l -p 8081 is not listening: $(cat /tmp/tcp.nc.log)"
+                return
+            fi
+            t0=$(uptime_cs)
+            out=$(timeout 60 husk net connect --socket $SOCK $NET_B_IP 8081 < /tmp/tcp.data 2>&1); rc=$?
+            t1=$(uptime_cs)
+            wait_bounded $npid 10; nrc=$?
+            got=$(sha /tmp/tcp.received); n=$(size_of /tmp/tcp.received)
+            if [ $rc = 0 ] && [ $nrc = 0 ] && [ "$got" = "$TCP_SHA" ]; then r=PASS; else r=FAIL; fi
+            check tcp-kernel-to-husk $r "husk net connect to nc -l at $NET_B_IP:8081: $n bytes in $(((t1 - t0) * 10)) ms, sha256 $got (want $TCP_SHA); connect status $rc${out:+ ($out)}, nc status $nrc"
+        }
+
+        tcp_refused() {  # both stacks answer a SYN to a closed port with a reset, and each client names it
+            out=$(timeout 30 husk net connect --socket $SOCK $NET_B_IP 8099 < /dev/null 2>&1); rc=$?
+            wout=$(timeout 20 wget -q -O /tmp/tcp.none http://$NET_A_IP:8099/ 2>&1); wrc=$?
+            case "$out" in *"connect $NET_B_IP:8099: ECONNREFUSED"*) a=1 ;; *) a=0 ;; esac
+            case "$wout" in *"refused"*) b=1 ;; *) b=0 ;; esac
+            if [ $rc = 1 ] && [ $a = 1 ] && [ $wrc != 0 ] && [ $b = 1 ]; then r=PASS; else r=FAIL; fi
+            check tcp-refused $r "husk -> kernel port 8099: '$out' (status $rc); kernel -> husk port 8099: '$wout' (status $wrc)"
+        }
+
+        net_tcp() {
+            head -c $TCP_BYTES /dev/urandom > /tmp/tcp.data
+            TCP_SHA=$(sha /tmp/tcp.data)
+            tcp_husk_to_kernel
+            tcp_kernel_to_husk
+            tcp_refused
+        }
+
         wiring_send() {  # wiring_send FROM FROM_IP TO TO_IP NAME: 3 ARP requests sent on FROM arrive on TO
             rx0=$(stat_of $3 rx_packets)
             out=$(arping -c 3 -w 5 -I $1 -s $2 $4 2>&1)
