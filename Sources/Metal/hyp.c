@@ -256,7 +256,7 @@ void hyp_init(void) {
     h->abi_major = HUSK_ABI_MAJOR;
     h->abi_minor = HUSK_ABI_MINOR;
     h->size = sizeof *h;
-    h->features = HUSK_FEAT_DMA;
+    h->features = HUSK_FEAT_DMA; /* hyp_fill_pci adds the device bits */
     h->backend = "metal";
     h->mem_alloc = h_mem_alloc;
     h->mem_free = h_mem_free;

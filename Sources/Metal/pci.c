@@ -1,38 +1,382 @@
 /*
- * pci.c — PCI devices and interrupts (stub: no devices yet).
+ * pci.c — PCI devices and interrupts.
+ *
+ * Configuration space through the legacy ports 0xCF8/0xCFC (256 bytes per
+ * function; the extended space needs ECAM, not used yet). At boot every
+ * function on buses 0-255 is found and its BARs sized (decoding off while
+ * sizing); the host offers every function that is not a bridge. The
+ * firmware (SeaBIOS, which runs before QEMU's PVH entry) has assigned the
+ * BARs; an MMIO BAR below 4 GiB lies in our identity map (uncached above
+ * 3 GiB), so bar_map returns its physical address.
+ *
+ * Interrupts: INTx only, detected by polling. Each established vector has
+ * a host thread that reads the function's Interrupt Status bit (config
+ * status bit 3, PCI 2.3) every millisecond and calls the handler while it
+ * is set and the vector is not masked; the INTx line itself stays disabled
+ * (command bit 10), so no interrupt controller is involved. MSI and MSI-X
+ * need the local APIC and an IDT: not implemented (feature bits clear).
+ *
+ * DMA: devices see physical memory; no IOMMU is programmed, so a device
+ * can read and write all of RAM, this kernel included.
  */
 #include "metal.h"
 
-void pci_init(void) {}
-uint32_t pci_count(void) { return 0; }
+#define MAX_DEVS 64
+#define CFG_SIZE 256u
 
-static int32_t p_enumerate(husk_ctx *c, uint32_t i, struct husk_pci_id *o) { return HUSK_ENODEV; }
-static int32_t p_open(husk_ctx *c, uint32_t i, husk_handle *o) { return HUSK_ENODEV; }
-static int32_t p_close(husk_ctx *c, husk_handle d) { return HUSK_EBADF; }
-static int32_t p_cfg_read(husk_ctx *c, husk_handle d, uint32_t off, uint32_t w, uint32_t *v) { return HUSK_EBADF; }
-static int32_t p_cfg_write(husk_ctx *c, husk_handle d, uint32_t off, uint32_t w, uint32_t v) { return HUSK_EBADF; }
-static int32_t p_bar_info(husk_ctx *c, husk_handle d, uint32_t b, struct husk_bar_info *o) { return HUSK_EBADF; }
-static int32_t p_bar_map(husk_ctx *c, husk_handle d, uint32_t b, void **va) { return HUSK_EBADF; }
-static int32_t p_bar_read(husk_ctx *c, husk_handle d, uint32_t b, uint64_t off, uint32_t w, uint64_t *v) {
-    return HUSK_EBADF;
+struct irqv;
+
+struct pcidev {
+    uint8_t bus, slot, fn;
+    struct husk_pci_id id;
+    struct husk_bar_info bar[6];
+    uint64_t bar_addr[6];
+    husk_handle open; /* 0: closed */
+    uint32_t irq_kind, irq_count;
+    struct irqv *vec; /* INTx: one vector */
+};
+
+struct irqv {
+    struct pcidev *dev;
+    int32_t (*fn)(void *);
+    void *arg;
+    husk_handle handle;
+    int live, running, exited, masked;
+};
+
+static struct pcidev devs[MAX_DEVS];
+static uint32_t n_devs;
+
+static uint32_t cfg_addr(const struct pcidev *d, uint32_t off) {
+    return 0x80000000u | (uint32_t)d->bus << 16 | (uint32_t)d->slot << 11 | (uint32_t)d->fn << 8 | (off & 0xFC);
 }
-static int32_t p_bar_write(husk_ctx *c, husk_handle d, uint32_t b, uint64_t off, uint32_t w, uint64_t v) {
-    return HUSK_EBADF;
+
+static uint32_t cfg_read(const struct pcidev *d, uint32_t off, uint32_t width) {
+    outl(0xCF8, cfg_addr(d, off));
+    switch (width) {
+    case 1: return inb((uint16_t)(0xCFC + (off & 3)));
+    case 2: return inw((uint16_t)(0xCFC + (off & 2)));
+    default: return inl(0xCFC);
+    }
 }
-static int32_t p_reset(husk_ctx *c, husk_handle d) { return HUSK_EBADF; }
-static int32_t p_on_release(husk_ctx *c, husk_handle d, void (*fn)(void *), void *a) { return HUSK_EBADF; }
-static int32_t p_irq_alloc(husk_ctx *c, husk_handle d, uint32_t k, uint32_t w, uint32_t *kind, uint32_t *n) {
-    return HUSK_EBADF;
+
+static void cfg_write(const struct pcidev *d, uint32_t off, uint32_t width, uint32_t v) {
+    outl(0xCF8, cfg_addr(d, off));
+    switch (width) {
+    case 1: outb((uint16_t)(0xCFC + (off & 3)), (uint8_t)v); break;
+    case 2: outw((uint16_t)(0xCFC + (off & 2)), (uint16_t)v); break;
+    default: outl(0xCFC, v); break;
+    }
 }
-static int32_t p_irq_establish(husk_ctx *c, husk_handle d, uint32_t v, int32_t (*fn)(void *), void *a, husk_handle *o) {
-    return HUSK_EBADF;
+
+static void hex(char *p, uint32_t v, int digits) {
+    for (int i = digits - 1; i >= 0; i--, v >>= 4) p[i] = "0123456789abcdef"[v & 15];
 }
-static int32_t p_irq_disestablish(husk_ctx *c, husk_handle ih) { return HUSK_EBADF; }
-static int32_t p_irq_ack(husk_ctx *c, husk_handle d, uint32_t v) { return HUSK_EBADF; }
-static int32_t p_irq_mask(husk_ctx *c, husk_handle d, uint32_t v) { return HUSK_EBADF; }
-static int32_t p_irq_unmask(husk_ctx *c, husk_handle d, uint32_t v) { return HUSK_EBADF; }
+
+static void size_bars(struct pcidev *d) {
+    uint32_t cmd = cfg_read(d, 0x04, 2);
+    cfg_write(d, 0x04, 2, cmd & ~3u); /* no decoding while sizing */
+    for (uint32_t b = 0; b < 6; b++) {
+        uint32_t off = 0x10 + 4 * b, orig = cfg_read(d, off, 4);
+        cfg_write(d, off, 4, 0xFFFFFFFFu);
+        uint32_t mask = cfg_read(d, off, 4);
+        cfg_write(d, off, 4, orig);
+        if (mask == 0 || mask == 0xFFFFFFFFu) continue;
+        struct husk_bar_info *bi = &d->bar[b];
+        if (orig & 1) {
+            bi->flags = HUSK_BAR_PIO;
+            bi->size = (uint16_t) ~(mask & ~3u) + 1u;
+            d->bar_addr[b] = orig & ~3u;
+            continue;
+        }
+        uint64_t addr = orig & ~15u, m = mask & ~15u;
+        bi->flags = HUSK_BAR_MMIO | ((orig & 8) ? HUSK_BAR_PREFETCH : 0);
+        if (((orig >> 1) & 3) == 2 && b < 5) { /* 64-bit: the next BAR is its upper half */
+            uint32_t hi = cfg_read(d, off + 4, 4);
+            cfg_write(d, off + 4, 4, 0xFFFFFFFFu);
+            uint32_t mhi = cfg_read(d, off + 4, 4);
+            cfg_write(d, off + 4, 4, hi);
+            addr |= (uint64_t)hi << 32;
+            m |= (uint64_t)mhi << 32;
+            bi->flags |= HUSK_BAR_64BIT;
+            b++;
+        } else {
+            m |= 0xFFFFFFFF00000000ull;
+        }
+        bi->size = ~m + 1;
+        d->bar_addr[b - ((bi->flags & HUSK_BAR_64BIT) ? 1 : 0)] = addr;
+        if (addr && addr + bi->size <= (4ull << 30)) bi->flags |= HUSK_BAR_MAPPABLE;
+    }
+    cfg_write(d, 0x04, 2, cmd);
+}
+
+void pci_init(void) {
+    for (uint32_t bus = 0; bus < 256; bus++)
+        for (uint8_t slot = 0; slot < 32; slot++)
+            for (uint8_t fn = 0; fn < 8; fn++) {
+                struct pcidev probe = {.bus = (uint8_t)bus, .slot = slot, .fn = fn};
+                uint32_t idv = cfg_read(&probe, 0, 4);
+                if ((idv & 0xFFFF) == 0xFFFF) {
+                    if (fn == 0) break;
+                    continue;
+                }
+                uint32_t hdr = cfg_read(&probe, 0x0E, 1);
+                if ((hdr & 0x7F) == 0 && n_devs < MAX_DEVS) {
+                    struct pcidev *d = &devs[n_devs++];
+                    *d = probe;
+                    uint32_t cls = cfg_read(d, 0x08, 4), sub = cfg_read(d, 0x2C, 4);
+                    d->id.vendor = (uint16_t)idv;
+                    d->id.device = (uint16_t)(idv >> 16);
+                    d->id.subvendor = (uint16_t)sub;
+                    d->id.subdevice = (uint16_t)(sub >> 16);
+                    d->id.class_code = cls >> 8;
+                    d->id.revision = (uint8_t)cls;
+                    memcpy(d->id.address, "0000:00:00.0", 13);
+                    hex(d->id.address + 5, bus, 2);
+                    hex(d->id.address + 8, slot, 2);
+                    d->id.address[11] = (char)('0' + fn);
+                    size_bars(d);
+                }
+                if (fn == 0 && !(hdr & 0x80)) break; /* not multi-function */
+            }
+}
+
+uint32_t pci_count(void) { return n_devs; }
+
+static struct pcidev *dev_of(husk_handle h) { return handle_get(h, H_DEV); }
+
+static int32_t p_enumerate(husk_ctx *c, uint32_t i, struct husk_pci_id *o) {
+    if (!o) return HUSK_EFAULT;
+    if (i >= n_devs) return HUSK_ENOENT;
+    *o = devs[i].id;
+    return HUSK_OK;
+}
+
+static int32_t p_open(husk_ctx *c, uint32_t i, husk_handle *o) {
+    if (!o) return HUSK_EFAULT;
+    if (i >= n_devs) return HUSK_ENOENT;
+    struct pcidev *d = &devs[i];
+    if (d->open) return HUSK_EBUSY;
+    if (!(d->open = handle_new(H_DEV, d))) return HUSK_EAGAIN;
+    /* Decode the BARs it has; bus mastering stays the driver's decision. */
+    uint32_t cmd = cfg_read(d, 0x04, 2) | (1u << 10); /* INTx line off: we poll its status */
+    for (int b = 0; b < 6; b++) {
+        if (d->bar[b].flags & HUSK_BAR_MMIO) cmd |= 2;
+        if (d->bar[b].flags & HUSK_BAR_PIO) cmd |= 1;
+    }
+    cfg_write(d, 0x04, 2, cmd);
+    *o = d->open;
+    return HUSK_OK;
+}
+
+static int32_t p_irq_disestablish(husk_ctx *c, husk_handle ih);
+
+static int32_t p_close(husk_ctx *c, husk_handle h) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (d->vec) p_irq_disestablish(c, d->vec->handle);
+    d->irq_kind = d->irq_count = 0;
+    handle_free(h);
+    d->open = 0;
+    return HUSK_OK;
+}
+
+static bool cfg_ok(uint32_t off, uint32_t w) {
+    return (w == 1 || w == 2 || w == 4) && (off & (w - 1)) == 0 && off < CFG_SIZE && off + w <= CFG_SIZE;
+}
+
+static int32_t p_cfg_read(husk_ctx *c, husk_handle h, uint32_t off, uint32_t w, uint32_t *v) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (!cfg_ok(off, w)) return HUSK_EINVAL;
+    if (!v) return HUSK_EFAULT;
+    *v = cfg_read(d, off, w);
+    return HUSK_OK;
+}
+
+static int32_t p_cfg_write(husk_ctx *c, husk_handle h, uint32_t off, uint32_t w, uint32_t v) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (!cfg_ok(off, w)) return HUSK_EINVAL;
+    cfg_write(d, off, w, v);
+    return HUSK_OK;
+}
+
+static int32_t p_bar_info(husk_ctx *c, husk_handle h, uint32_t b, struct husk_bar_info *o) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (b >= 6) return HUSK_EINVAL;
+    if (!o) return HUSK_EFAULT;
+    *o = d->bar[b];
+    return HUSK_OK;
+}
+
+static int32_t p_bar_map(husk_ctx *c, husk_handle h, uint32_t b, void **va) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (b >= 6 || !d->bar[b].size) return HUSK_EINVAL;
+    if (!va) return HUSK_EFAULT;
+    if (!(d->bar[b].flags & HUSK_BAR_MAPPABLE)) return HUSK_ENOTSUP;
+    *va = (void *)(uintptr_t)d->bar_addr[b];
+    return HUSK_OK;
+}
+
+static int32_t bar_check(struct pcidev *d, uint32_t b, uint64_t off, uint32_t w) {
+    if (b >= 6 || !d->bar[b].size) return HUSK_EINVAL;
+    if (w != 1 && w != 2 && w != 4 && w != 8) return HUSK_EINVAL;
+    if ((off & (w - 1)) || off >= d->bar[b].size || d->bar[b].size - off < w) return HUSK_EINVAL;
+    if ((d->bar[b].flags & HUSK_BAR_PIO) && w == 8) return HUSK_EINVAL;
+    if ((d->bar[b].flags & HUSK_BAR_MMIO) && !(d->bar[b].flags & HUSK_BAR_MAPPABLE)) return HUSK_ENOTSUP;
+    return HUSK_OK;
+}
+
+static int32_t p_bar_read(husk_ctx *c, husk_handle h, uint32_t b, uint64_t off, uint32_t w, uint64_t *v) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    int32_t rc = bar_check(d, b, off, w);
+    if (rc) return rc;
+    if (!v) return HUSK_EFAULT;
+    uint64_t a = d->bar_addr[b] + off;
+    if (d->bar[b].flags & HUSK_BAR_PIO) {
+        uint16_t port = (uint16_t)a;
+        *v = w == 1 ? inb(port) : w == 2 ? inw(port) : inl(port);
+        return HUSK_OK;
+    }
+    switch (w) {
+    case 1: *v = *(volatile uint8_t *)(uintptr_t)a; break;
+    case 2: *v = *(volatile uint16_t *)(uintptr_t)a; break;
+    case 4: *v = *(volatile uint32_t *)(uintptr_t)a; break;
+    default: *v = *(volatile uint64_t *)(uintptr_t)a; break;
+    }
+    return HUSK_OK;
+}
+
+static int32_t p_bar_write(husk_ctx *c, husk_handle h, uint32_t b, uint64_t off, uint32_t w, uint64_t v) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    int32_t rc = bar_check(d, b, off, w);
+    if (rc) return rc;
+    uint64_t a = d->bar_addr[b] + off;
+    if (d->bar[b].flags & HUSK_BAR_PIO) {
+        uint16_t port = (uint16_t)a;
+        if (w == 1)
+            outb(port, (uint8_t)v);
+        else if (w == 2)
+            outw(port, (uint16_t)v);
+        else
+            outl(port, (uint32_t)v);
+        return HUSK_OK;
+    }
+    switch (w) {
+    case 1: *(volatile uint8_t *)(uintptr_t)a = (uint8_t)v; break;
+    case 2: *(volatile uint16_t *)(uintptr_t)a = (uint16_t)v; break;
+    case 4: *(volatile uint32_t *)(uintptr_t)a = (uint32_t)v; break;
+    default: *(volatile uint64_t *)(uintptr_t)a = v; break;
+    }
+    return HUSK_OK;
+}
+
+static int32_t p_reset(husk_ctx *c, husk_handle h) { return dev_of(h) ? HUSK_ENOTSUP : HUSK_EBADF; }
+
+static int32_t p_on_release(husk_ctx *c, husk_handle h, void (*fn)(void *), void *a) {
+    /* Nobody asks for a device back on bare metal (no HUSK_FEAT_DEV_RELEASE). */
+    return dev_of(h) ? HUSK_OK : HUSK_EBADF;
+}
+
+/* ---- interrupts: INTx by polling -------------------------------------------- */
+
+static int32_t p_irq_alloc(husk_ctx *c, husk_handle h, uint32_t kinds, uint32_t want, uint32_t *kind, uint32_t *n) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (!kind || !n) return HUSK_EFAULT;
+    if (d->irq_kind) return HUSK_EBUSY;
+    if (!(kinds & HUSK_IRQ_INTX) || want == 0 || cfg_read(d, 0x3D, 1) == 0) return HUSK_ENODEV;
+    d->irq_kind = HUSK_IRQ_INTX;
+    d->irq_count = 1;
+    *kind = HUSK_IRQ_INTX;
+    *n = 1;
+    return HUSK_OK;
+}
+
+static void irq_poller(void *p) {
+    struct irqv *v = p;
+    while (__atomic_load_n(&v->live, __ATOMIC_SEQ_CST)) {
+        if (!v->masked && (cfg_read(v->dev, 0x06, 2) & 0x08)) {
+            v->running = 1;
+            v->fn(v->arg);
+            v->running = 0;
+            sched_yield();
+        } else {
+            metal_hyp.sleep_ns(0, 1000000);
+        }
+    }
+    v->exited = 1;
+}
+
+static int32_t p_irq_establish(husk_ctx *c, husk_handle h, uint32_t vec, int32_t (*fn)(void *), void *arg,
+                               husk_handle *out) {
+    struct pcidev *d = dev_of(h);
+    if (!d) return HUSK_EBADF;
+    if (!fn || !out) return HUSK_EFAULT;
+    if (!d->irq_kind || vec >= d->irq_count) return HUSK_EINVAL;
+    if (d->vec) return HUSK_EEXIST;
+    struct irqv *v = mem_get(sizeof *v, 16, 0, MEM_KERNEL);
+    if (!v) return HUSK_ENOMEM;
+    *v = (struct irqv){.dev = d, .fn = fn, .arg = arg, .live = 1};
+    if (!(v->handle = handle_new(H_IRQ, v))) {
+        mem_put(v, sizeof *v, MEM_KERNEL);
+        return HUSK_EAGAIN;
+    }
+    int32_t rc = thread_spawn("irq-intx", irq_poller, v, false, c, 0);
+    if (rc != HUSK_OK) {
+        handle_free(v->handle);
+        mem_put(v, sizeof *v, MEM_KERNEL);
+        return rc;
+    }
+    d->vec = v;
+    *out = v->handle;
+    return HUSK_OK;
+}
+
+static int32_t p_irq_disestablish(husk_ctx *c, husk_handle ih) {
+    struct irqv *v = handle_get(ih, H_IRQ);
+    if (!v) return HUSK_EBADF;
+    handle_free(ih);
+    v->dev->vec = 0;
+    __atomic_store_n(&v->live, 0, __ATOMIC_SEQ_CST);
+    while (!v->exited) metal_hyp.sleep_ns(0, 1000000); /* the handler is not running once it ends */
+    mem_put(v, sizeof *v, MEM_KERNEL);
+    return HUSK_OK;
+}
+
+static struct irqv *vec_of(husk_handle h, uint32_t vec, int32_t *rc) {
+    struct pcidev *d = dev_of(h);
+    *rc = !d ? HUSK_EBADF : (!d->irq_kind || vec >= d->irq_count) ? HUSK_EINVAL : HUSK_OK;
+    return d && *rc == HUSK_OK ? d->vec : 0;
+}
+
+static int32_t p_irq_ack(husk_ctx *c, husk_handle h, uint32_t vec) {
+    int32_t rc;
+    vec_of(h, vec, &rc); /* level-triggered by polling: nothing to re-arm */
+    return rc;
+}
+
+static int32_t p_irq_mask(husk_ctx *c, husk_handle h, uint32_t vec) {
+    int32_t rc;
+    struct irqv *v = vec_of(h, vec, &rc);
+    if (v) v->masked = 1;
+    return rc;
+}
+
+static int32_t p_irq_unmask(husk_ctx *c, husk_handle h, uint32_t vec) {
+    int32_t rc;
+    struct irqv *v = vec_of(h, vec, &rc);
+    if (v) v->masked = 0;
+    return rc;
+}
 
 void hyp_fill_pci(struct husk_hyp *h) {
+    h->features |= HUSK_FEAT_PCI | HUSK_FEAT_BAR_MAP | HUSK_FEAT_IRQ_INTX;
     h->pci_enumerate = p_enumerate;
     h->dev_open = p_open;
     h->dev_close = p_close;

@@ -260,6 +260,10 @@ final class ConformanceTAPTests: XCTestCase {
         // An area that ran nothing and may not be skipped whole fails.
         let skipped = ConformanceTAP(lines: ["conformance: ok 1 - time: sleep # SKIP no clock"])
         XCTAssertFalse(skipped.areaChecks[0].passed)
+        // An expected area must run something even where it may be skipped whole.
+        XCTAssertTrue(ConformanceTAP(lines: passing).areaChecks[2].passed, "blk may be skipped")
+        XCTAssertTrue(
+            ConformanceTAP(lines: passing).failures(done: 3, expectedChecks: ["cf-blk"]).contains { $0.contains("area blk") })
         // A lost line, a missing plan, a panic.
         XCTAssertFalse(ConformanceTAP(lines: passing).failures(done: 4, expectedChecks: []).isEmpty)
         let unfinished = ConformanceTAP(lines: Array(passing[0..<4]) + ["panic: conformance: conformance test 3 hung"])

@@ -77,11 +77,11 @@ public struct Scenario: Sendable {
             expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
         Scenario(
             name: "metal-conformance",
-            summary: "the metal host (no Linux) runs the conformance suite; every area that needs no host files passes",
+            summary: "the metal host (no Linux) runs the conformance suite with QEMU's edu; every area without host files passes",
             kernelArguments: "conformance.probe=hello", diskBytes: 0,
             expectedChecks: [
                 "version", "ctx_current", "random", "log", "config_get", "time", "memory", "threads", "mutex", "rwlock",
-                "cv", "cancel", "errors", "dma"
+                "cv", "cancel", "errors", "dma", "pci", "irq"
             ].map { "cf-" + $0 },
             expectsFlush: false, verifiesSecondPattern: false, metal: true,
             qemuDevices: ["edu,bus=pcie.0,addr=0x10"])
