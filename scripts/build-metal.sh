@@ -29,8 +29,9 @@ component_flags=(-std=c11 -ffreestanding -nostdlibinc -fno-builtin -Wall -Wextra
 kernel_flags=("${component_flags[@]}" -I "$root/Sources/Metal")
 include=(-I "$root/Sources/Hypercalls/ABI/include")
 
-objdir="$(dirname "$out")/obj"
-rm -rf "$objdir"
+mkdir -p "$(dirname "$out")"
+objdir="$(mktemp -d "$out.obj.XXXXXX")"
+trap 'rm -rf "$objdir"' EXIT
 mkdir -p "$objdir/metal" "$objdir/conformance"
 objects=()
 for s in "$root"/Sources/Metal/*.S; do
