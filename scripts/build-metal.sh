@@ -35,13 +35,16 @@ trap 'rm -rf "$objdir"' EXIT
 mkdir -p "$objdir/metal" "$objdir/conformance"
 objects=()
 for s in "$root"/Sources/Metal/*.S; do
-    o="$objdir/metal/$(basename "$s" .S).o"
+    o="$objdir/metal/$(basename "$s").o"
     "$cc" "${target[@]}" -c "$s" -o "$o"
     objects+=("$o")
 done
 for s in "$root"/Sources/Metal/*.c; do
-    o="$objdir/metal/$(basename "$s" .c).o"
-    "$cc" "${target[@]}" "${kernel_flags[@]}" "${include[@]}" -c "$s" -o "$o"
+    o="$objdir/metal/$(basename "$s").o"
+    extra=()
+    # The interrupt path saves only the general registers (vectors.S).
+    [ "$(basename "$s")" = intr.c ] && extra=(-mgeneral-regs-only)
+    "$cc" "${target[@]}" "${kernel_flags[@]}" "${extra[@]}" "${include[@]}" -c "$s" -o "$o"
     objects+=("$o")
 done
 for s in "$root"/Sources/Components/conformance/*.c; do

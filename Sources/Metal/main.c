@@ -41,6 +41,7 @@ void kmain(uint32_t start_info) {
         kprintf("panic: metal: no PVH start info with a memory map (boot with QEMU's -kernel / libvirt <kernel>)\n");
         power_off();
     }
+    intr_init();
     clock_init();
     mem_init(boot_ram.base, boot_ram.size);
     sched_init();

@@ -123,6 +123,12 @@ struct thread *waitq_first(const struct waitq *q);
 /* ---- sync.c: mutexes, rwlocks, condition variables (hypercall slots) ------ */
 void hyp_fill_sync(struct husk_hyp *h);
 
+/* ---- intr.c: IDT, local APIC; interrupts only in the scheduler's window ---- */
+void intr_init(void);
+void intr_window(void);
+uint32_t intr_take(uint32_t vector);
+uint32_t intr_apic_id(void);
+
 /* ---- pci.c ---------------------------------------------------------------- */
 void pci_init(void);
 uint32_t pci_count(void);

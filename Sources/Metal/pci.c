@@ -9,12 +9,17 @@
  * BARs; an MMIO BAR below 4 GiB lies in our identity map (uncached above
  * 3 GiB), so bar_map returns its physical address.
  *
- * Interrupts: INTx only, detected by polling. Each established vector has
- * a host thread that reads the function's Interrupt Status bit (config
- * status bit 3, PCI 2.3) every millisecond and calls the handler while it
- * is set and the vector is not masked; the INTx line itself stays disabled
- * (command bit 10), so no interrupt controller is involved. MSI and MSI-X
- * need the local APIC and an IDT: not implemented (feature bits clear).
+ * Interrupts: each established vector has a host thread that calls the
+ * component's handler, one call at a time, while the vector is unmasked:
+ *  - MSI (preferred): one message per function, sent to this CPU's local
+ *    APIC at vector 0x40 + the function's index; intr.c counts it as
+ *    pending (interrupts are accepted only in the scheduler's window) and
+ *    the thread takes the count every millisecond. A masked vector keeps
+ *    its count: the interrupt is delivered on unmask.
+ *  - INTx: by polling the function's Interrupt Status bit (config status
+ *    bit 3, PCI 2.3) every millisecond; the INTx line itself stays
+ *    disabled (command bit 10), so no IOAPIC is involved.
+ * MSI-X is not implemented (its feature bit is clear).
  *
  * DMA: devices see physical memory; no IOMMU is programmed, so a device
  * can read and write all of RAM, this kernel included.
@@ -33,7 +38,9 @@ struct pcidev {
     uint64_t bar_addr[6];
     husk_handle open; /* 0: closed */
     uint32_t irq_kind, irq_count;
-    struct irqv *vec; /* INTx: one vector */
+    uint8_t msi_cap;  /* config offset of the MSI capability, 0: none */
+    uint32_t vector;  /* CPU vector of its MSI */
+    struct irqv *vec; /* one vector (MSI or INTx) */
 };
 
 struct irqv {
@@ -110,6 +117,17 @@ static void size_bars(struct pcidev *d) {
     cfg_write(d, 0x04, 2, cmd);
 }
 
+static uint8_t find_cap(const struct pcidev *d, uint8_t want) {
+    if (!(cfg_read(d, 0x06, 2) & 0x10)) return 0;
+    uint32_t p = cfg_read(d, 0x34, 1);
+    for (int guard = 0; guard < 48 && p >= 0x40 && p < CFG_SIZE; guard++) {
+        p &= 0xFC;
+        if (cfg_read(d, p, 1) == want) return (uint8_t)p;
+        p = cfg_read(d, p + 1, 1);
+    }
+    return 0;
+}
+
 void pci_init(void) {
     for (uint32_t bus = 0; bus < 256; bus++)
         for (uint8_t slot = 0; slot < 32; slot++)
@@ -136,6 +154,8 @@ void pci_init(void) {
                     hex(d->id.address + 8, slot, 2);
                     d->id.address[11] = (char)('0' + fn);
                     size_bars(d);
+                    d->msi_cap = find_cap(d, 0x05);
+                    d->vector = 0x40 + (n_devs - 1);
                 }
                 if (fn == 0 && !(hdr & 0x80)) break; /* not multi-function */
             }
@@ -175,6 +195,7 @@ static int32_t p_close(husk_ctx *c, husk_handle h) {
     struct pcidev *d = dev_of(h);
     if (!d) return HUSK_EBADF;
     if (d->vec) p_irq_disestablish(c, d->vec->handle);
+    if (d->irq_kind == HUSK_IRQ_MSI) cfg_write(d, d->msi_cap + 2u, 2, cfg_read(d, d->msi_cap + 2u, 2) & ~1u);
     d->irq_kind = d->irq_count = 0;
     handle_free(h);
     d->open = 0;
@@ -283,25 +304,51 @@ static int32_t p_on_release(husk_ctx *c, husk_handle h, void (*fn)(void *), void
     return dev_of(h) ? HUSK_OK : HUSK_EBADF;
 }
 
-/* ---- interrupts: INTx by polling -------------------------------------------- */
+/* ---- interrupts: MSI through the local APIC, INTx by polling ------------------ */
+
+/* One message to this CPU at the function's vector, edge-triggered, fixed. */
+static void msi_enable(struct pcidev *d) {
+    uint32_t cap = d->msi_cap, ctrl = cfg_read(d, cap + 2, 2);
+    cfg_write(d, cap + 4, 4, 0xFEE00000u | intr_apic_id() << 12);
+    uint32_t data = cap + 8;
+    if (ctrl & 0x80) { /* 64-bit address */
+        cfg_write(d, cap + 8, 4, 0);
+        data = cap + 12;
+    }
+    cfg_write(d, data, 2, d->vector);
+    intr_take(d->vector);
+    cfg_write(d, cap + 2, 2, (ctrl & ~0x70u) | 1u); /* one message, enabled */
+}
 
 static int32_t p_irq_alloc(husk_ctx *c, husk_handle h, uint32_t kinds, uint32_t want, uint32_t *kind, uint32_t *n) {
     struct pcidev *d = dev_of(h);
     if (!d) return HUSK_EBADF;
     if (!kind || !n) return HUSK_EFAULT;
     if (d->irq_kind) return HUSK_EBUSY;
-    if (!(kinds & HUSK_IRQ_INTX) || want == 0 || cfg_read(d, 0x3D, 1) == 0) return HUSK_ENODEV;
-    d->irq_kind = HUSK_IRQ_INTX;
+    if (want == 0) return HUSK_EINVAL;
+    if ((kinds & HUSK_IRQ_MSI) && d->msi_cap) {
+        msi_enable(d);
+        d->irq_kind = HUSK_IRQ_MSI;
+    } else if ((kinds & HUSK_IRQ_INTX) && cfg_read(d, 0x3D, 1) != 0) {
+        d->irq_kind = HUSK_IRQ_INTX;
+    } else {
+        return HUSK_ENODEV;
+    }
     d->irq_count = 1;
-    *kind = HUSK_IRQ_INTX;
+    *kind = d->irq_kind;
     *n = 1;
     return HUSK_OK;
+}
+
+static bool irq_fired(struct irqv *v) {
+    if (v->dev->irq_kind == HUSK_IRQ_MSI) return intr_take(v->dev->vector) != 0;
+    return cfg_read(v->dev, 0x06, 2) & 0x08; /* INTx asserted */
 }
 
 static void irq_poller(void *p) {
     struct irqv *v = p;
     while (__atomic_load_n(&v->live, __ATOMIC_SEQ_CST)) {
-        if (!v->masked && (cfg_read(v->dev, 0x06, 2) & 0x08)) {
+        if (!v->masked && irq_fired(v)) {
             v->running = 1;
             v->fn(v->arg);
             v->running = 0;
@@ -323,6 +370,7 @@ static int32_t p_irq_establish(husk_ctx *c, husk_handle h, uint32_t vec, int32_t
     struct irqv *v = mem_get(sizeof *v, 16, 0, MEM_KERNEL);
     if (!v) return HUSK_ENOMEM;
     *v = (struct irqv){.dev = d, .fn = fn, .arg = arg, .live = 1};
+    if (d->irq_kind == HUSK_IRQ_MSI) intr_take(d->vector); /* what came without a handler is gone */
     if (!(v->handle = handle_new(H_IRQ, v))) {
         mem_put(v, sizeof *v, MEM_KERNEL);
         return HUSK_EAGAIN;
@@ -357,7 +405,7 @@ static struct irqv *vec_of(husk_handle h, uint32_t vec, int32_t *rc) {
 
 static int32_t p_irq_ack(husk_ctx *c, husk_handle h, uint32_t vec) {
     int32_t rc;
-    vec_of(h, vec, &rc); /* level-triggered by polling: nothing to re-arm */
+    vec_of(h, vec, &rc); /* MSI: nothing to re-arm; INTx: polled, nothing to re-arm */
     return rc;
 }
 
@@ -376,7 +424,7 @@ static int32_t p_irq_unmask(husk_ctx *c, husk_handle h, uint32_t vec) {
 }
 
 void hyp_fill_pci(struct husk_hyp *h) {
-    h->features |= HUSK_FEAT_PCI | HUSK_FEAT_BAR_MAP | HUSK_FEAT_IRQ_INTX;
+    h->features |= HUSK_FEAT_PCI | HUSK_FEAT_BAR_MAP | HUSK_FEAT_IRQ_INTX | HUSK_FEAT_IRQ_MSI;
     h->pci_enumerate = p_enumerate;
     h->dev_open = p_open;
     h->dev_close = p_close;

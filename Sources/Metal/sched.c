@@ -133,6 +133,7 @@ static void reap(void) {
 static void schedule(void) {
     struct thread *prev = cur, *next;
     for (;;) {
+        intr_window();
         wake_expired();
         if ((next = runq_pop())) break;
         cpu_relax();
