@@ -53,6 +53,7 @@ void kmain(uint32_t start_info) {
             hyp_rdrand() ? "random from RDRAND" : "random from a TSC-seeded PRNG (no RDRAND: not cryptographic)",
             pci_count());
     kprintf("husk metal: command line: %s\n", boot_cmdline);
+    pci_list();
     for (const struct husk_component *const *c = __start_husk_components; c < __stop_husk_components; c++)
         run_component(*c);
     kprintf("HUSK-DONE %u\n", hyp_tap_lines());

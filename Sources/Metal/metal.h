@@ -132,6 +132,7 @@ uint32_t intr_apic_id(void);
 /* ---- pci.c ---------------------------------------------------------------- */
 void pci_init(void);
 uint32_t pci_count(void);
+void pci_list(void); /* one console line per function */
 void hyp_fill_pci(struct husk_hyp *h);
 
 /* ---- hyp.c: the table ----------------------------------------------------- */

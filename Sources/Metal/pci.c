@@ -163,6 +163,22 @@ void pci_init(void) {
 
 uint32_t pci_count(void) { return n_devs; }
 
+void pci_list(void) {
+    for (uint32_t i = 0; i < n_devs; i++) {
+        const struct pcidev *d = &devs[i];
+        kprintf("husk metal: pci %u: %s %04x:%04x class %06x%s", i, d->id.address, d->id.vendor, d->id.device,
+                d->id.class_code, d->msi_cap ? " msi" : "");
+        for (int b = 0; b < 6; b++) {
+            const struct husk_bar_info *bi = &d->bar[b];
+            if (!bi->size) continue;
+            kprintf(" bar%d %s 0x%llx+0x%llx%s", b, (bi->flags & HUSK_BAR_PIO) ? "io" : "mem",
+                    (unsigned long long)d->bar_addr[b], (unsigned long long)bi->size,
+                    (bi->flags & HUSK_BAR_PIO) || (bi->flags & HUSK_BAR_MAPPABLE) ? "" : " (not mapped)");
+        }
+        kprintf("\n");
+    }
+}
+
 static struct pcidev *dev_of(husk_handle h) { return handle_get(h, H_DEV); }
 
 static int32_t p_enumerate(husk_ctx *c, uint32_t i, struct husk_pci_id *o) {
