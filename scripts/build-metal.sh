@@ -24,7 +24,8 @@ command -v "$cc" >/dev/null || { echo "build-metal: clang not found (the Swift t
 command -v ld.lld >/dev/null || { echo "build-metal: ld.lld not found (the Swift toolchain brings it)" >&2; exit 1; }
 
 target=(--target=x86_64-unknown-none-elf -mno-red-zone -mcmodel=small -fno-pic -fno-pie
-        -fno-stack-protector -fno-asynchronous-unwind-tables -O2 -g0)
+        -fno-stack-protector -fno-asynchronous-unwind-tables -O2 -g0
+        -ffile-prefix-map="$root/"=)  # __FILE__ in the image: the same bytes from any checkout
 component_flags=(-std=c11 -ffreestanding -nostdlibinc -fno-builtin -Wall -Wextra -Werror -Wno-unused-parameter)
 kernel_flags=("${component_flags[@]}" -I "$root/Sources/Metal")
 include=(-I "$root/Sources/Hypercalls/ABI/include")
