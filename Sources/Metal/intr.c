@@ -12,6 +12,12 @@
  *
  * The legacy 8259 PICs are remapped to vectors 0x20-0x2F and masked (the
  * firmware left its timer enabled there); MSI vectors are 0x40-0x7F.
+ *
+ * Idle: when nothing is runnable the scheduler halts the CPU until its
+ * earliest deadline, woken by a one-shot local APIC timer (vector 0xFE)
+ * or a device's interrupt, so an idle VM leaves the host's CPU alone. The
+ * timer is calibrated against the TSC clock at boot; each halt lasts at
+ * most 10 ms, and without a usable timer the scheduler spins instead.
  */
 #include "metal.h"
 
@@ -26,6 +32,10 @@ extern const uint64_t intr_stubs[256];
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static volatile uint32_t *lapic;
 static uint32_t pending[256];
+static uint64_t timer_per_ms; /* local APIC timer ticks per ms (divide by 1); 0: none */
+
+#define TIMER_VECTOR 0xFE
+#define IDLE_MAX_NS  10000000ull
 
 static const char *const exc_names[32] = {"divide error",
                                           "debug",
@@ -66,6 +76,10 @@ void intr_dispatch(uint64_t vector, const uint64_t *frame) {
     }
     if (vector >= 0x20 && vector < 0x30) return; /* a spurious PIC interrupt: all its lines are masked */
     if (vector == 0xFF) return;                  /* APIC spurious: no EOI */
+    if (vector == TIMER_VECTOR) {                /* it only ends a halt */
+        lapic[0xB0 / 4] = 0;
+        return;
+    }
     __atomic_add_fetch(&pending[vector], 1, __ATOMIC_SEQ_CST);
     lapic[0xB0 / 4] = 0; /* EOI */
 }
@@ -100,6 +114,58 @@ void intr_init(void) {
 }
 
 uint32_t intr_apic_id(void) { return lapic[0x20 / 4] >> 24; }
+
+/* After clock_init: count the timer's ticks over 50 ms of the TSC clock.
+ * Both ends are bracketed by two clock reads (the start tried again until
+ * they are within 20 us, the end the tightest of 16 reads): a virtual CPU
+ * that loses the host CPU between a clock read and the timer access would
+ * otherwise count the lost time on one side only. */
+void intr_timer_init(void) {
+    lapic[0x3E0 / 4] = 0xB;                    /* divide by 1 */
+    lapic[0x320 / 4] = 0x10000 | TIMER_VECTOR; /* one-shot, masked */
+    uint64_t start = 0;
+    for (int i = 0; i < 16; i++) { /* each write restarts the timer: the last one counts */
+        uint64_t a = clock_ns();
+        lapic[0x380 / 4] = 0xFFFFFFFFu;
+        uint64_t b = clock_ns();
+        start = a + (b - a) / 2;
+        if (b - a < 20000) break;
+    }
+    while (clock_ns() - start < 50000000ull) cpu_relax();
+    uint64_t end = 0, count = 0, best = UINT64_MAX;
+    for (int i = 0; i < 16; i++) {
+        uint64_t a = clock_ns();
+        uint32_t c = lapic[0x390 / 4];
+        uint64_t b = clock_ns();
+        if (b - a < best) {
+            best = b - a;
+            end = a + (b - a) / 2;
+            count = c;
+        }
+    }
+    lapic[0x380 / 4] = 0;
+    uint64_t ns = end - start, ticks = 0xFFFFFFFFu - count;
+    timer_per_ms = count && ns ? ticks * 1000000 / ns : 0;
+}
+
+uint64_t intr_timer_khz(void) { return timer_per_ms; }
+
+void intr_idle(uint64_t ns) {
+    if (!timer_per_ms) {
+        cpu_relax();
+        return;
+    }
+    if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
+    uint64_t count = ns * timer_per_ms / 1000000;
+    if (count == 0) count = 1;
+    if (count > 0xFFFFFFFFu) count = 0xFFFFFFFFu;
+    lapic[0x320 / 4] = TIMER_VECTOR; /* one-shot, unmasked */
+    lapic[0x380 / 4] = (uint32_t)count;
+    /* No wake-up is lost: after sti, interrupts wait for the end of hlt's start. */
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    lapic[0x380 / 4] = 0;
+    lapic[0x320 / 4] = 0x10000 | TIMER_VECTOR;
+}
 
 /* Take the pending count of a vector (0: none). */
 uint32_t intr_take(uint32_t vector) { return __atomic_exchange_n(&pending[vector], 0, __ATOMIC_SEQ_CST); }

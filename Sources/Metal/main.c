@@ -43,13 +43,16 @@ void kmain(uint32_t start_info) {
     }
     intr_init();
     clock_init();
+    intr_timer_init();
     mem_init(boot_ram.base, boot_ram.size);
     sched_init();
     hyp_init();
     pci_init();
-    kprintf("husk metal: kernel %llu KiB, RAM %llu MiB free at 0x%llx, TSC %llu kHz, %s, %u PCI functions\n",
+    kprintf("husk metal: kernel %llu KiB, RAM %llu MiB free at 0x%llx, TSC %llu kHz (against the %s), "
+            "APIC timer %llu kHz, %s, %u PCI functions\n",
             (unsigned long long)((__kernel_end - __kernel_start) >> 10), (unsigned long long)(boot_ram.size >> 20),
-            (unsigned long long)boot_ram.base, (unsigned long long)clock_tsc_khz(),
+            (unsigned long long)boot_ram.base, (unsigned long long)clock_tsc_khz(), clock_calibration(),
+            (unsigned long long)intr_timer_khz(),
             hyp_rdrand() ? "random from RDRAND" : "random from a TSC-seeded PRNG (no RDRAND: not cryptographic)",
             pci_count());
     kprintf("husk metal: command line: %s\n", boot_cmdline);

@@ -63,11 +63,12 @@ bool boot_parse(uint32_t start_info);
 bool cmdline_get(const char *key, char *buf, uint64_t cap, uint64_t *len);
 __attribute__((noreturn)) void power_off(void);
 
-/* ---- clock.c: TSC calibrated against the PIT, wall time from the RTC ------ */
+/* ---- clock.c: TSC calibrated against the PM timer, wall time from the RTC -- */
 void clock_init(void);
 uint64_t clock_ns(void);      /* monotonic ns since boot */
 uint64_t clock_wall_ns(void); /* ns since 1970 */
 uint64_t clock_tsc_khz(void);
+const char *clock_calibration(void); /* what the TSC was calibrated against */
 
 /* ---- mem.c: physical memory, identity-mapped ------------------------------ */
 enum mem_kind { MEM_HEAP = 1, MEM_PAGES = 2, MEM_DMA = 3, MEM_KERNEL = 4 };
@@ -128,6 +129,9 @@ void intr_init(void);
 void intr_window(void);
 uint32_t intr_take(uint32_t vector);
 uint32_t intr_apic_id(void);
+void intr_timer_init(void);    /* after clock_init */
+uint64_t intr_timer_khz(void); /* its ticks per ms; 0: no timer, idle spins */
+void intr_idle(uint64_t ns);   /* halt until an interrupt, at most ns (and 10 ms) */
 
 /* ---- pci.c ---------------------------------------------------------------- */
 void pci_init(void);

@@ -8,9 +8,11 @@
  * operation marked [blocks: yes] is a point where this host switches.
  * A component that spins on a flag without calling a blocking operation
  * would starve the others here (the conformance suite polls with sleeps).
- * When nothing is runnable the CPU waits (pause) for the earliest deadline.
+ * When nothing is runnable the CPU halts until the earliest deadline or an
+ * interrupt (intr.c).
  *
- * Without interrupts nothing runs between two switches, so the scheduler's
+ * Interrupts are taken only inside schedule() (intr.c) and touch none of
+ * the scheduler's lists, so nothing runs between two switches and the
  * lists need no locking.
  */
 #include "metal.h"
@@ -136,7 +138,8 @@ static void schedule(void) {
         intr_window();
         wake_expired();
         if ((next = runq_pop())) break;
-        cpu_relax();
+        uint64_t now = clock_ns();
+        intr_idle(earliest > now ? earliest - now : 0);
     }
     if (next != prev) {
         cur = next;
