@@ -17,8 +17,11 @@
  */
 #include "metal.h"
 
-#define MAX_THREADS 256
-#define STACK_SIZE  (64u * 1024u)
+#define MAX_THREADS  256
+#define STACK_SIZE   (64u * 1024u)
+/* At the bottom of every thread stack, checked at each switch: the map has
+ * no guard pages, so this is how an overflow shows. */
+#define STACK_CANARY 0x5ca1ab1edeadf00dull
 
 enum tstate { T_FREE = 0, T_RUNNABLE, T_BLOCKED, T_DEAD };
 
@@ -142,6 +145,11 @@ static void schedule(void) {
         intr_idle(earliest > now ? earliest - now : 0);
     }
     if (next != prev) {
+        if (prev->stack && *(volatile uint64_t *)prev->stack != STACK_CANARY) {
+            char msg[64] = "stack overflow in thread ";
+            memcpy(msg + 25, prev->name, sizeof prev->name);
+            metal_panic("metal", msg);
+        }
         cur = next;
         ctx_switch(&prev->rsp, next->rsp);
     }
@@ -197,6 +205,7 @@ int32_t thread_spawn(const char *name, void (*fn)(void *), void *arg, bool joina
     t->joinable = joinable;
     t->ctx = ctx;
     for (int i = 0; name && name[i] && i < 15; i++) t->name[i] = name[i];
+    *(uint64_t *)stack = STACK_CANARY;
     uint64_t *sp = (uint64_t *)((uint8_t *)stack + STACK_SIZE);
     *--sp = 0;                              /* alignment slot */
     *--sp = (uint64_t)(uintptr_t)ctx_first; /* ctx_switch returns here */
