@@ -118,7 +118,10 @@ final class ConsoleProtocolTests: XCTestCase {
     func testScenariosAreKnownByName() {
         XCTAssertEqual(
             Scenario.all.map(\.name),
-            ["virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-tcp", "virtio-net-wiring"])
+            [
+                "virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-tcp",
+                "virtio-net-wiring", "metal-conformance"
+            ])
         XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
         XCTAssertTrue(Scenario.named("virtio-net-uio")!.kernelArguments.contains("iommu=pt"))
         for s in Scenario.all where s.name.hasPrefix("virtio-net") {
@@ -224,5 +227,63 @@ final class RunOwnerTests: XCTestCase {
         XCTAssertEqual(Reaper.removeAbandonedRunFiles(workDir: dir, logs: true), [dead + "/husk-x.log"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "the empty run directory goes too")
         XCTAssertTrue(FileManager.default.fileExists(atPath: live + "/husk-x.log"))
+    }
+}
+
+final class ConformanceTAPTests: XCTestCase {
+    let passing = [
+        "husk metal: booting",
+        "[info] conformance: # husk conformance: backend metal",
+        "[info] conformance: ok 1 - version: abi_major/abi_minor/size/backend\r",
+        "[info] conformance: ok 2 - mutex: contention 8 threads x 20000",
+        "[info] conformance: ok 3 - blk: open # SKIP no HUSK_FEAT_BLK on backend metal",
+        "[info] conformance: 1..3",
+        "[info] conformance: conformance: 2 passed, 0 failed, 1 skipped",
+        "HUSK-DONE 3"
+    ]
+
+    func testAPassingRunGivesOneCheckPerArea() {
+        let tap = ConformanceTAP(lines: passing)
+        XCTAssertEqual(tap.tests.map(\.number), [1, 2, 3])
+        XCTAssertEqual(tap.plan, 3)
+        XCTAssertEqual(tap.areaChecks.map(\.name), ["cf-version", "cf-mutex", "cf-blk"])
+        XCTAssertTrue(tap.areaChecks.allSatisfy(\.passed), "\(tap.areaChecks)")
+        XCTAssertEqual(tap.failures(done: 3, expectedChecks: ["cf-version", "cf-mutex"]), [])
+    }
+
+    func testFailuresSkipsLostLinesAndPanicsAreCaught() {
+        var lines = passing
+        lines[3] = "[info] conformance: not ok 2 - mutex: contention: counter 7, expected 8 (conformance_sync.c:190)"
+        let tap = ConformanceTAP(lines: lines)
+        XCTAssertFalse(tap.areaChecks[1].passed)
+        XCTAssertTrue(tap.areaChecks[1].detail.contains("counter 7"), tap.areaChecks[1].detail)
+        let f = tap.failures(done: 3, expectedChecks: ["cf-version", "cf-cv"])
+        XCTAssertTrue(f.contains { $0.hasPrefix("conformance: not ok 2 - mutex") }, "\(f)")
+        XCTAssertTrue(f.contains { $0.contains("area cv") }, "an expected area that never ran fails: \(f)")
+        // An area that ran nothing and may not be skipped whole fails.
+        let skipped = ConformanceTAP(lines: ["conformance: ok 1 - time: sleep # SKIP no clock"])
+        XCTAssertFalse(skipped.areaChecks[0].passed)
+        // An expected area must run something even where it may be skipped whole.
+        XCTAssertTrue(ConformanceTAP(lines: passing).areaChecks[2].passed, "blk may be skipped")
+        XCTAssertTrue(
+            ConformanceTAP(lines: passing).failures(done: 3, expectedChecks: ["cf-blk"]).contains { $0.contains("area blk") })
+        // A lost line, a missing plan, a panic.
+        XCTAssertFalse(ConformanceTAP(lines: passing).failures(done: 4, expectedChecks: []).isEmpty)
+        let unfinished = ConformanceTAP(lines: Array(passing[0..<4]) + ["panic: conformance: conformance test 3 hung"])
+        let uf = unfinished.failures(done: nil, expectedChecks: [])
+        XCTAssertTrue(uf.contains { $0.contains("no plan line") }, "\(uf)")
+        XCTAssertTrue(uf.contains { $0.contains("panic: conformance") }, "\(uf)")
+        XCTAssertTrue(uf.contains("no HUSK-DONE line"), "\(uf)")
+    }
+
+    func testTheMetalScenarioBootsTheMetalImageWithEdu() {
+        let s = Scenario.named("metal-conformance")!
+        XCTAssertTrue(s.metal)
+        var d = DomainDescription(name: "husk-m", accel: .tcg, kernel: "/m.elf", initrd: "", cmdline: s.kernelArguments)
+        d.qemuDevices = s.qemuDevices
+        let x = d.xml
+        XCTAssertFalse(x.contains("<initrd>"), "the metal image boots alone")
+        XCTAssertTrue(x.hasPrefix("<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"))
+        XCTAssertTrue(x.contains("<qemu:arg value='-device'/>\n    <qemu:arg value='edu,bus=pcie.0,addr=0x10'/>"), x)
     }
 }

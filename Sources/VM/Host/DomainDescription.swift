@@ -53,6 +53,9 @@ public struct DomainDescription: Sendable {
     public var nics: [NIC] = []
     /// Host PCI functions passed through (BDF "0000:03:00.0"), managed by libvirt.
     public var hostPCI: [String] = []
+    /// Extra QEMU devices (`-device ARG`) through libvirt's QEMU namespace,
+    /// for devices its XML has no element for (QEMU's edu).
+    public var qemuDevices: [String] = []
     public var emulator = "/usr/bin/qemu-system-x86_64"
     /// The run this VM belongs to, kept in <metadata> so that other runs
     /// leave it alone while its owner lives (Reaper).
@@ -67,12 +70,14 @@ public struct DomainDescription: Sendable {
     }
 
     public var xml: String {
-        var x = "<domain type='\(accel == .kvm ? "kvm" : "qemu")'>\n"
+        let ns = qemuDevices.isEmpty ? "" : " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
+        var x = "<domain type='\(accel == .kvm ? "kvm" : "qemu")'\(ns)>\n"
         x += "  <name>\(xmlEscape(name))</name>\n"
         if let owner { x += "  <metadata>\n    \(owner.xmlElement)\n  </metadata>\n" }
         x += "  <memory unit='MiB'>\(memoryMiB)</memory>\n  <vcpu>\(vcpus)</vcpu>\n"
         x += "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-        x += "    <kernel>\(xmlEscape(kernel))</kernel>\n    <initrd>\(xmlEscape(initrd))</initrd>\n"
+        x += "    <kernel>\(xmlEscape(kernel))</kernel>\n"
+        if !initrd.isEmpty { x += "    <initrd>\(xmlEscape(initrd))</initrd>\n" }
         x += "    <cmdline>\(xmlEscape(cmdline))</cmdline>\n  </os>\n"
         // The split irqchip (ioapic driver qemu) is what intremap needs.
         x += "  <features>\n    <acpi/>\n    <ioapic driver='qemu'/>\n  </features>\n"
@@ -112,7 +117,13 @@ public struct DomainDescription: Sendable {
         // caching_mode lets VFIO in the guest map DMA for passed-through devices.
         x += "    <iommu model='intel'><driver intremap='on' caching_mode='on'/></iommu>\n"
         x += "    <memballoon model='none'/>\n"
-        x += "  </devices>\n</domain>\n"
+        x += "  </devices>\n"
+        if !qemuDevices.isEmpty {
+            x += "  <qemu:commandline>\n"
+            for d in qemuDevices { x += "    <qemu:arg value='-device'/>\n    <qemu:arg value='\(xmlEscape(d))'/>\n" }
+            x += "  </qemu:commandline>\n"
+        }
+        x += "</domain>\n"
         return x
     }
 }

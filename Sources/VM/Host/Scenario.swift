@@ -18,6 +18,12 @@ public struct Scenario: Sendable {
     /// (DomainDescription.NIC.crossedPair), for a driver on one and the
     /// guest kernel on the other.
     public var nicPair = false
+    /// Boots the metal host (Sources/Metal, scripts/build-metal.sh) instead of
+    /// the Linux guest: no initramfs, and the checks are the areas of the
+    /// conformance suite's TAP lines on the console (ConformanceTAP).
+    public var metal = false
+    /// QEMU devices libvirt's XML has no element for (`-device ARG`).
+    public var qemuDevices: [String] = []
 
     public static let all: [Scenario] = [
         Scenario(
@@ -79,7 +85,17 @@ public struct Scenario: Sendable {
             summary: "both NICs on the guest kernel's virtio_net: arping across the loopback wiring (no husk driver)",
             kernelArguments: "intel_iommu=on", diskBytes: 0,
             expectedChecks: ["device-present", "modules-virtio-net", "kernel-nics", "wiring-a-to-b", "wiring-b-to-a"],
-            expectsFlush: false, verifiesSecondPattern: false, nicPair: true)
+            expectsFlush: false, verifiesSecondPattern: false, nicPair: true),
+        Scenario(
+            name: "metal-conformance",
+            summary: "the metal host (no Linux) runs the conformance suite with QEMU's edu; every area without host files passes",
+            kernelArguments: "conformance.probe=hello", diskBytes: 0,
+            expectedChecks: [
+                "version", "ctx_current", "random", "log", "config_get", "time", "memory", "threads", "mutex", "rwlock",
+                "cv", "cancel", "errors", "dma", "pci", "irq"
+            ].map { "cf-" + $0 },
+            expectsFlush: false, verifiesSecondPattern: false, metal: true,
+            qemuDevices: ["edu,bus=pcie.0,addr=0x10"])
     ]
 
     public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }

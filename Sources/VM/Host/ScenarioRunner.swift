@@ -8,9 +8,12 @@ public struct ScenarioRunner: Sendable {
     public struct Guest: Sendable {
         public let kernel: String
         public let initrd: String
-        public init(kernel: String, initrd: String) {
+        /// The metal host's image (scripts/build-metal.sh), for metal scenarios.
+        public var metalKernel: String?
+        public init(kernel: String, initrd: String, metalKernel: String? = nil) {
             self.kernel = kernel
             self.initrd = initrd
+            self.metalKernel = metalKernel
         }
     }
 
@@ -73,7 +76,15 @@ public struct ScenarioRunner: Sendable {
                 progress("\(scenario.name): writing pattern 1 to a \(scenario.diskBytes >> 20) MiB disk")
                 try writePatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce)
             }
+            // A metal scenario boots the metal image alone: no initramfs.
             var kernel = guest.kernel, initrd = guest.initrd, remoteDisk = disk
+            if scenario.metal {
+                guard let metal = guest.metalKernel else {
+                    throw ScenarioError(description: "no metal image (scripts/build-metal.sh builds it; husk-vm runs it)")
+                }
+                kernel = metal
+                initrd = ""
+            }
             var store: VolumeStore?
             if useVolumes {
                 let v = try VolumeStore(conn)
@@ -81,8 +92,8 @@ public struct ScenarioRunner: Sendable {
                 progress(
                     "\(scenario.name): uploading the kernel, initramfs\(disk == nil ? "" : " and disk") to pool '\(VolumeStore.poolName)' on \(conn.uri)"
                 )
-                kernel = try v.upload(guest.kernel, as: "\(name)-vmlinuz")
-                initrd = try v.upload(guest.initrd, as: "\(name)-initrd")
+                kernel = try v.upload(kernel, as: "\(name)-vmlinuz")
+                if !initrd.isEmpty { initrd = try v.upload(initrd, as: "\(name)-initrd") }
                 if let disk { remoteDisk = try v.upload(disk, as: "\(name).img") }
             }
             defer { if let store { for v in ["-vmlinuz", "-initrd", ".img"] { store.delete(name + v) } } }
@@ -98,6 +109,11 @@ public struct ScenarioRunner: Sendable {
             )
             if let remoteDisk { desc.disks = [.init(path: remoteDisk, target: "vda")] }
             desc.hostPCI = hostPCI
+            desc.qemuDevices = scenario.qemuDevices
+            if scenario.metal {
+                desc.memoryMiB = 256  // the metal host uses one CPU
+                desc.vcpus = 1
+            }
             progress("\(scenario.name): booting \(name) on \(conn.uri) (\(accel.rawValue))")
             let dom = try start(&desc, on: conn)
             defer { dom.destroy() }
@@ -167,7 +183,7 @@ public struct ScenarioRunner: Sendable {
                 progress("\(scenario.name): downloading the disk from \(conn.uri)")
                 try store.download("\(name).img", to: disk)
             }
-            judge(&result)
+            judge(&result, lines: lines)
             if scenario.verifiesSecondPattern, let disk, result.failures.isEmpty {
                 let check = verifyPatternFile(path: disk, bytes: scenario.diskBytes, nonce: nonce, second: true, direct: false)
                 if !check.matches {
@@ -225,7 +241,13 @@ public struct ScenarioRunner: Sendable {
 
     /// Every expected check present and PASS, no FAIL, HUSK-DONE with the
     /// number of checks printed.
-    private func judge(_ r: inout Result) {
+    private func judge(_ r: inout Result, lines: [String]) {
+        if scenario.metal {
+            let tap = ConformanceTAP(lines: lines)
+            r.checks = tap.areaChecks
+            r.failures += tap.failures(done: r.done, expectedChecks: scenario.expectedChecks)
+            return
+        }
         for c in r.checks where !c.passed { r.failures.append("guest: \(c.name) FAIL \(c.detail)") }
         let seen = Set(r.checks.map(\.name))
         for e in scenario.expectedChecks where !seen.contains(e) { r.failures.append("guest: check \(e) missing") }
@@ -241,4 +263,8 @@ public struct ScenarioRunner: Sendable {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+}
+
+struct ScenarioError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -20,3 +20,21 @@ func guestImage(kernel: String?, initrd: String?, workDir: String) throws -> Sce
         throw ExitCode(2)
     }
 }
+
+/// The metal host's image: given with --metal-kernel, or built now with
+/// scripts/build-metal.sh (a few seconds; docs/porting.md).
+func metalImage(_ given: String?, workDir: String) throws -> String {
+    if let given { return given }
+    guard let root = packageRoot() else {
+        say("cannot find the package (Package.swift above this executable) to build the metal image; pass --metal-kernel")
+        throw ExitCode(2)
+    }
+    do {
+        let path = try MetalImage.build(packageRoot: root, cacheDir: workDir)
+        say("metal image: \(path)")
+        return path
+    } catch {
+        say("cannot build the metal image: \(error)")
+        throw ExitCode(2)
+    }
+}

@@ -71,6 +71,8 @@ struct VMTest: ParsableCommand {
     @Option(help: "Seconds a scenario may take after boot starts.") var timeout: Double = 900
     @Option(help: "Guest kernel (default: the built guest image).") var kernel: String?
     @Option(help: "Guest initramfs (default: the built guest image).") var initrd: String?
+    @Option(help: "The metal host's image for metal-* scenarios (default: built with scripts/build-metal.sh).")
+    var metalKernel: String?
     @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
     @Option(help: "Storage volumes for the kernel, initramfs and disk: auto (for URIs naming another host), always, never.")
     var volumes: String = "auto"
@@ -101,7 +103,14 @@ struct VMTest: ParsableCommand {
     func run() throws {
         let interrupt = InterruptFlag()
         let dir = try workDirectory(workDir)
-        let guest = try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
+        // Metal scenarios boot the metal image alone: the Linux guest image
+        // is built only when another scenario needs it.
+        let wanted = scenarios.compactMap(Scenario.named)
+        let onlyMetal = wanted.allSatisfy(\.metal)
+        var guest =
+            onlyMetal
+            ? ScenarioRunner.Guest(kernel: "", initrd: "") : try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
+        if wanted.contains(where: \.metal) { guest.metalKernel = try metalImage(metalKernel, workDir: dir) }
         if interrupt.isSet {
             say("interrupted before any VM started")
             throw ExitCode(130)
@@ -121,7 +130,10 @@ struct VMTest: ParsableCommand {
             case "kvm": accels.append(.kvm)
             case "tcg": accels.append(.tcg)
             default:
-                if volumes == "always" || (volumes == "auto" && isRemote(c.uri)) {
+                if onlyMetal {
+                    say("accel: metal scenarios only; using TCG (--accel kvm to insist)")
+                    accels.append(.tcg)
+                } else if volumes == "always" || (volumes == "auto" && isRemote(c.uri)) {
                     // The probe boots from local paths; another host would
                     // need the image uploaded first.
                     say("accel: no KVM probe on \(c.uri) (the guest image lives on this host); using TCG, --accel kvm to insist")
