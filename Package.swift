@@ -330,7 +330,7 @@ let tests: [Target] = [
     .testTarget(
         name: "RPCTests",
         dependencies: [
-            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
+            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys", "RPCClientC",
             "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
             "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"
         ]),
