@@ -174,7 +174,8 @@ let rpc: [Target] = [
     // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
     .target(
-        name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "Platform"],
+        name: "RPCFuzzing",
+        dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform"],
         path: "Sources/RPC/Fuzzing")
 ]
 

@@ -43,6 +43,11 @@ static struct husk_rpc_conn *conn_new(int fd) {
 
 void husk_rpc_close(struct husk_rpc_conn *c) {
     if (c == NULL) return;
+    if (c->ring_on) {
+        /* Let a server asleep on our request ring see the hang-up at once. */
+        if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
+        husk_ring_wake_peer(&c->ring);
+    }
     if (c->fd >= 0) close(c->fd);
     husk_rpc_ring_release(c);
     free(c->path);

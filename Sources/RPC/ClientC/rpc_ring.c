@@ -214,6 +214,12 @@ void husk_ring_stop(struct husk_ring *r) {
     futex_wake(r->rx_wait);
 }
 
+void husk_ring_wake_peer(struct husk_ring *r) {
+    if (!husk_ring_is_active(r)) return;
+    if (__atomic_exchange_n(r->tx_wait, HUSK_RING_AWAKE, __ATOMIC_SEQ_CST) == HUSK_RING_SLEEP_FUTEX)
+        futex_wake(r->tx_wait);
+}
+
 int husk_ring_is_stopped(const struct husk_ring *r) { return __atomic_load_n(&r->stopped, __ATOMIC_SEQ_CST); }
 
 int husk_ring_socket_gone(int fd) {

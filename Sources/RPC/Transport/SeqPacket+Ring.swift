@@ -89,9 +89,11 @@ extension SeqPacketConnection {
             case ECANCELED: return .closed
             default: break
             }
-            let slept = husk_ring_futex_sleep(ring, Int32(Self.ringSleepMilliseconds))
+            _ = husk_ring_futex_sleep(ring, Int32(Self.ringSleepMilliseconds))
             husk_ring_end_sleep(ring)
-            if slept == ETIMEDOUT && husk_ring_pending(ring) == 0 && peerGone() { return .closed }
+            // Woken (or timed out) with nothing to read: a peer that closes
+            // wakes us, and a dead one is found here after a slice.
+            if husk_ring_pending(ring) == 0 && peerGone() { return .closed }
         }
     }
 }

@@ -109,15 +109,26 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
         return .message(ReceivedMessage(bytes: Array(receiveBuffer.prefix(kept)), descriptors: got))
     }
 
+    // husk_ring_stop writes to the mapping: under `lock`, so never after
+    // close() has unmapped it.
     public func shutdown() {
-        lock.withLock { if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-        husk_ring_stop(ring)
+        lock.withLock {
+            if !closed {
+                _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+                husk_ring_stop(ring)
+                husk_ring_wake_peer(ring)
+            }
+        }
     }
 
     /// Stop receiving only (replies can still be sent).
     public func shutdownReceive() {
-        lock.withLock { if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) } }
-        husk_ring_stop(ring)
+        lock.withLock {
+            if !closed {
+                _ = Glibc.shutdown(fd, Int32(SHUT_RD))
+                husk_ring_stop(ring)
+            }
+        }
     }
 
     public func close() {

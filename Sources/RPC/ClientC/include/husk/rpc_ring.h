@@ -104,6 +104,10 @@ int husk_ring_is_active(const struct husk_ring *r);
  *  stopped and wake it; husk_ring_prepare_sleep then answers ECANCELED. */
 void husk_ring_stop(struct husk_ring *r);
 int husk_ring_is_stopped(const struct husk_ring *r);
+/** Closing: wake the peer's consumer if it sleeps on the futex, so that it
+ *  looks at the socket and sees the hang-up now rather than after its
+ *  sleep slice (docs/protocol.md §11). */
+void husk_ring_wake_peer(struct husk_ring *r);
 /** 1 if the socket `fd` reports a hang-up (POLLHUP, POLLRDHUP, POLLERR):
  *  the peer is gone or the socket was shut down. Does not wait. */
 int husk_ring_socket_gone(int fd);
