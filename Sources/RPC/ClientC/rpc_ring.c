@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define SPIN_MAX_NS 50000u
-#define SPIN_MIN_NS 1000u
+#define SPIN_MIN_NS 2000u
 
 static inline uint32_t load_acquire(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void store_release(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
@@ -72,9 +72,9 @@ int husk_ring_init(struct husk_ring *r, void *base, size_t size, uint32_t slot_c
     r->tx_next = __atomic_load_n(r->tx_tail, __ATOMIC_ACQUIRE);
     r->rx_next = __atomic_load_n(r->rx_head, __ATOMIC_ACQUIRE);
     r->spin_ns = SPIN_MAX_NS / 4;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    r->single_cpu = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) <= 1;
+    /* One CPU in the machine: never spin. (A thread pinned to one CPU may
+     * still have its peer on another: the *_cpu fields tell.) */
+    r->single_cpu = sysconf(_SC_NPROCESSORS_ONLN) <= 1;
     return 0;
 }
 
@@ -155,6 +155,10 @@ int husk_ring_receive(struct husk_ring *r, void *buf, size_t cap, uint32_t *kind
     return 0;
 }
 
+/* Adaptive spin: the budget covers twice the longest wait that a spin
+ * recently ended (a peer's turnaround), shrinks by 1/8 after each spin that
+ * found nothing, and every 16th consecutive miss spins the full 50 us once,
+ * so that a budget that shrank below the peer's turnaround grows back. */
 int husk_ring_spin(struct husk_ring *r) {
     if (husk_ring_pending(r)) return 1;
     if (r->single_cpu) return 0;
@@ -164,20 +168,24 @@ int husk_ring_spin(struct husk_ring *r) {
         /* Both on one CPU: spinning only keeps the peer from running. */
         if (__atomic_load_n(r->peer_cpu, __ATOMIC_RELAXED) == cpu + 1) return 0;
     }
-    uint64_t start = now_ns(), end = start + r->spin_ns;
+    uint32_t budget = r->misses >= 16 ? SPIN_MAX_NS : r->spin_ns;
+    uint64_t start = now_ns(), end = start + budget;
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (husk_ring_pending(r)) {
-                uint32_t s = r->spin_ns * 2;
-                r->spin_ns = s > SPIN_MAX_NS ? SPIN_MAX_NS : s;
+                uint64_t took = now_ns() - start;
+                uint64_t want = 2 * took;
+                if (want > r->spin_ns) r->spin_ns = want > SPIN_MAX_NS ? SPIN_MAX_NS : (uint32_t)want;
+                r->misses = 0;
                 return 1;
             }
             cpu_relax();
         }
         if (now_ns() >= end) break;
     }
-    uint32_t s = r->spin_ns / 2;
+    uint32_t s = r->spin_ns - r->spin_ns / 8;
     r->spin_ns = s < SPIN_MIN_NS ? SPIN_MIN_NS : s;
+    r->misses = r->misses >= 16 ? 0 : r->misses + 1;
     return 0;
 }
 

@@ -52,7 +52,7 @@ struct husk_ring {
     uint8_t *rx_slots;
     uint32_t rx_next; /* our head */
     uint32_t *my_cpu, *peer_cpu;
-    uint32_t spin_ns;
+    uint32_t spin_ns, misses;
     int single_cpu;
     int active;  /* set (release) once the ring is in use: husk_ring_activate */
     int stopped; /* husk_ring_stop: the consumer returns instead of sleeping */
