@@ -170,8 +170,16 @@ extension ServerConnection {
     /// RING_SETUP (protocol §11): map the client's memfd and make the rings
     /// the data path once the reply has gone out on the socket.
     func ringSetup(_ h: RPCHeader, payload: [UInt8], fds: [Int32]) -> String? {
-        defer { closeDescriptors(fds) }
+        // The descriptors are closed before any reply goes out, so that a
+        // client that counts the server's descriptors after the reply sees
+        // the final count.
+        var open = fds
+        func release() {
+            closeDescriptors(open)
+            open = []
+        }
         func refuse(_ status: Int32, _ why: String) -> String? {
+            release()
             server.log(.info, "connection \(id): RING_SETUP refused (\(RPCStatus.name(status))): \(why)")
             sendReply(header: h, status: status, payload: [], fds: [], signal: 0)
             return nil
@@ -202,6 +210,7 @@ extension ServerConnection {
         guard let p = mmap(nil, need, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0), p != MAP_FAILED else {
             return refuse(RPCStatus.inval, "mmap: \(String(cString: strerror(errno)))")
         }
+        release()
         // The reply goes out on the socket, then the rings take over; under
         // the send lock, so no other reply can slip in between.
         var reply = RPCHeader(flags: .reply, interface: h.interface, operation: h.operation, requestID: h.requestID)
