@@ -40,6 +40,10 @@ final class RingFuzzTests: XCTestCase {
         for n in names.sorted() where n.hasSuffix(".bin") {
             replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(n))), n)
         }
+        let regressions = Self.corpus.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("regressions")
+        for n in ((try? FileManager.default.contentsOfDirectory(atPath: regressions.path)) ?? []).sorted() where !n.hasSuffix(".md") {
+            replay(Array(try Data(contentsOf: regressions.appendingPathComponent(n))), n)
+        }
         var rng = SplitMix(seed: 0x5249_4E47)
         for k in 0..<300 {
             var b = RingFuzz.seeds[k % RingFuzz.seeds.count].bytes
