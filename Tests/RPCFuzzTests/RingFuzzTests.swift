@@ -15,9 +15,11 @@ final class RingFuzzTests: XCTestCase {
 
     func openDescriptors() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
 
-    func replay(_ bytes: [UInt8], _ name: String) {
+    /// `input`: as the fuzz target gets it (marker first, else skipped);
+    /// otherwise the operations alone.
+    func replay(_ bytes: [UInt8], _ name: String, input: Bool = false) {
         let before = openDescriptors()
-        let v = bytes.withUnsafeBytes { RingFuzz.run($0) }
+        let v = bytes.withUnsafeBytes { input ? RingFuzz.runInput($0) : RingFuzz.run($0) }
         XCTAssertEqual(v, [], name)
         let end = Date().addingTimeInterval(5)
         while openDescriptors() > before && Date() < end { usleep(1000) }
@@ -29,8 +31,9 @@ final class RingFuzzTests: XCTestCase {
         let write = ProcessInfo.processInfo.environment["HUSK_FUZZ_WRITE_SEEDS"] == "1"
         for (name, bytes) in RingFuzz.seeds {
             let url = Self.corpus.appendingPathComponent("\(name).bin")
-            if write { try Data(bytes).write(to: url) }
-            XCTAssertEqual((try? Data(contentsOf: url)).map { Array($0) }, bytes, "\(url.path) is not RingFuzz's seed")
+            let file = [RingFuzz.marker] + bytes
+            if write { try Data(file).write(to: url) }
+            XCTAssertEqual((try? Data(contentsOf: url)).map { Array($0) }, file, "\(url.path) is not RingFuzz's seed")
         }
     }
 
@@ -38,11 +41,11 @@ final class RingFuzzTests: XCTestCase {
         for (name, bytes) in RingFuzz.seeds { replay(bytes, name) }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: Self.corpus.path)) ?? []
         for n in names.sorted() where n.hasSuffix(".bin") {
-            replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(n))), n)
+            replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(n))), n, input: true)
         }
         let regressions = Self.corpus.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("regressions")
         for n in ((try? FileManager.default.contentsOfDirectory(atPath: regressions.path)) ?? []).sorted() where !n.hasSuffix(".md") {
-            replay(Array(try Data(contentsOf: regressions.appendingPathComponent(n))), n)
+            replay(Array(try Data(contentsOf: regressions.appendingPathComponent(n))), n, input: true)
         }
         var rng = SplitMix(seed: 0x5249_4E47)
         for k in 0..<300 {
