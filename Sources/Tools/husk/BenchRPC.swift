@@ -35,7 +35,7 @@ struct BenchRPC: ParsableCommand {
     @Option(help: "Calls per client in the concurrency case (default 10000, --quick 100).") var concurrentCalls: Int?
     @Option(help: "Concurrent clients.") var clients: Int = 64
     @Option(help: "Rounds the cases alternate in.") var rounds: Int = 5
-    @Option(help: "First calls after 1 s idle per placement and path (default 5, --quick 1).") var idleSamples: Int?
+    @Option(help: "First calls after 1 s idle per placement and path (default 9, --quick 1).") var idleSamples: Int?
     @Option(help: "Idle window over which the server's CPU time is measured.") var idleSeconds: Double = 2
 
     func validate() throws {
@@ -65,7 +65,7 @@ struct BenchRPC: ParsableCommand {
                 n: n, mid: mid, big: big, out: &out)
         }
         for p in placements {
-            try runIdle(p.name, serverCPU: p.server, clientCPU: p.client, dir: dir, samples: idleSamples ?? (quick ? 1 : 5), out: &out)
+            try runIdle(p.name, serverCPU: p.server, clientCPU: p.client, dir: dir, samples: idleSamples ?? (quick ? 1 : 9), out: &out)
         }
         _ = rpcbench_pin_self(-1)
         try runConcurrent(dir: dir, calls: conc, out: &out)
