@@ -43,7 +43,7 @@ phase test
 # cancellation, signals, events and the limits behave as on the socket.
 set +e
 HUSK_RPC_RING=1 timeout --kill-after=30 900 swift test --skip-build \
-    --filter 'RPCTests|RPCSignalTests|RPCGenTests|NICServerTests' >.build/ring-test-output.txt 2>&1
+    --filter 'RPCTests|RPCSignalTests|RPCGenTests|NICServerTests|NetServerTests' >.build/ring-test-output.txt 2>&1
 ring_tests=$?
 set -e
 grep -E '(error:|failed|Executed [0-9]+ tests)' .build/ring-test-output.txt | tail -n 8
