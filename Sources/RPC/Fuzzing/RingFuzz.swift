@@ -19,8 +19,8 @@ import RPCWire
 ///
 ///     0  u16 offset, u8 n, n bytes   write the bytes into the memfd at offset (mod its size)
 ///     1  u32 value                   store it as the request ring's tail
-///     2  u8 n, n bytes               a well-formed inline entry: header (echo.echo, next id)
-///                                    + n payload bytes... as written by a client (n ≤ 200)
+///     2  u8 n, n bytes               a well-formed inline entry: echo.echo (next request id)
+///                                    of those bytes (at most 200), as a client writes it
 ///     3  u8 n, n bytes               an entry of these raw bytes as the message (kind inline)
 ///     4                              announce a socket message (kind 1) and send a PING on the socket
 ///     5                              announce a socket message and send nothing
@@ -170,7 +170,7 @@ public enum RingFuzz {
             case 1:
                 guard let v = bytes(4) else { break play }
                 let tail = UInt32(v[0]) | UInt32(v[1]) << 8 | UInt32(v[2]) << 16 | UInt32(v[3]) << 24
-                __atomic_store_tail(base, tail)
+                storeRequestTail(base, tail)
             case 2:
                 guard let n = byte(), let b = bytes(Int(min(n, 200))) else { break play }
                 var w = PayloadWriter()
@@ -227,7 +227,7 @@ public enum RingFuzz {
 }
 
 /// The request ring's tail (offset 0), stored as a client would.
-private func __atomic_store_tail(_ base: UnsafeMutableRawPointer, _ v: UInt32) {
+private func storeRequestTail(_ base: UnsafeMutableRawPointer, _ v: UInt32) {
     base.storeBytes(of: v.littleEndian, as: UInt32.self)
 }
 
