@@ -31,6 +31,16 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* CPUs online, read once when the program starts: a sandboxed server
+ * (docs/sandbox.md) sets its rings up after entering seccomp, where the
+ * sysfs read behind sysconf() is not allowed. 0: unknown (spin allowed). */
+static int online_cpus;
+
+__attribute__((constructor)) static void probe_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    online_cpus = n > 0 ? (int)n : 0;
+}
+
 uint64_t husk_ring_size(uint32_t slot_count, uint32_t slot_size) {
     return HUSK_RING_CONTROL_SIZE + 2u * (uint64_t)slot_count * slot_size;
 }
@@ -74,7 +84,7 @@ int husk_ring_init(struct husk_ring *r, void *base, size_t size, uint32_t slot_c
     r->spin_ns = SPIN_MAX_NS / 4;
     /* One CPU in the machine: never spin. (A thread pinned to one CPU may
      * still have its peer on another: the *_cpu fields tell.) */
-    r->single_cpu = sysconf(_SC_NPROCESSORS_ONLN) <= 1;
+    r->single_cpu = online_cpus == 1;
     return 0;
 }
 
