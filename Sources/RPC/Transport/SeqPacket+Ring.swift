@@ -63,6 +63,10 @@ extension SeqPacketConnection {
     }
 
     func ringReceive() -> ReceiveResult {
+        // After a sleep slice that ended with nothing to read the connection
+        // is idle: sleep again at once rather than spin (an idle connection
+        // costs one short wake-up per slice and nothing more).
+        var spin = true
         while true {
             var kind: UInt32 = 0, length: UInt32 = 0
             var why: UnsafePointer<CChar>? = nil
@@ -83,17 +87,21 @@ extension SeqPacketConnection {
             // Empty: spin, then sleep on the futex in slices, checking the
             // socket for a hang-up between them.
             if husk_ring_is_stopped(ring) != 0 { return .closed }
-            if husk_ring_spin(ring) != 0 { continue }
+            if spin && husk_ring_spin(ring) != 0 { continue }
+            spin = true
             switch husk_ring_prepare_sleep(ring, HUSK_RING_SLEEP_FUTEX) {
             case EAGAIN: continue
             case ECANCELED: return .closed
             default: break
             }
-            _ = husk_ring_futex_sleep(ring, Int32(Self.ringSleepMilliseconds))
+            let slept = husk_ring_futex_sleep(ring, Int32(Self.ringSleepMilliseconds))
             husk_ring_end_sleep(ring)
             // Woken (or timed out) with nothing to read: a peer that closes
             // wakes us, and a dead one is found here after a slice.
-            if husk_ring_pending(ring) == 0 && peerGone() { return .closed }
+            if husk_ring_pending(ring) == 0 {
+                if peerGone() { return .closed }
+                if slept == ETIMEDOUT { spin = false }
+            }
         }
     }
 }
