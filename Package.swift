@@ -151,17 +151,21 @@ let rpc: [Target] = [
     .target(name: "RPCInterfaces", dependencies: ["RPCWire"], path: "Sources/RPC/Interfaces"),
     .target(name: "RPCClientC", path: "Sources/RPC/ClientC", cSettings: hostCFlags),
     // AF_UNIX SOCK_SEQPACKET with SCM_RIGHTS and peer credentials, memfd seals.
+    // (The transport also uses the call rings of RPCClientC's husk/rpc_ring.h,
+    // one implementation for the C client and the Swift transport.)
     .target(name: "RPCSys", path: "Sources/RPC/Sys", cSettings: hostCFlags),
     // Transport, server runtime, Swift client.
-    .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "Platform"], path: "Sources/RPC/Transport"),
+    .target(name: "RPCTransport", dependencies: ["RPCWire", "RPCSys", "RPCClientC", "Platform"], path: "Sources/RPC/Transport"),
     .target(
         name: "RPCServer",
         dependencies: [
-            "RPCWire", "RPCTransport", "RPCSys", "Platform", "Hypercalls", "HypercallABI", "Glue",
+            "RPCWire", "RPCTransport", "RPCSys", "RPCClientC", "Platform", "Hypercalls", "HypercallABI", "Glue",
             .product(name: "Logging", package: "swift-log")
         ],
         path: "Sources/RPC/Server"),
-    .target(name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "Platform", "PlatformC"], path: "Sources/RPC/Client"),
+    .target(
+        name: "RPCClient", dependencies: ["RPCWire", "RPCTransport", "RPCSys", "RPCClientC", "Platform", "PlatformC"],
+        path: "Sources/RPC/Client"),
     // The echo interface: the RPC's own test service (its checksum is CRC-32C).
     .target(name: "ChecksumC", path: "Sources/RPC/Checksum", cSettings: hostCFlags),
     .target(
@@ -170,7 +174,8 @@ let rpc: [Target] = [
     // libFuzzer harness of the RPC decoder and server dispatch path (docs/fuzzing.md).
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
     .target(
-        name: "RPCFuzzing", dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "Platform"],
+        name: "RPCFuzzing",
+        dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform"],
         path: "Sources/RPC/Fuzzing")
 ]
 
@@ -326,7 +331,7 @@ let tests: [Target] = [
     .testTarget(
         name: "RPCTests",
         dependencies: [
-            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys",
+            "RPCWire", "RPCTransport", "RPCServer", "RPCClient", "RPCEcho", "RPCSys", "RPCClientC",
             "Platform", "BlockClient", "RPCInterfaces", "BlockServer", "HuskHost",
             "SimBackend", "Glue", "HuskTestSupport", "DiskPattern"
         ]),

@@ -40,6 +40,19 @@ status=${PIPESTATUS[0]}
 set -e
 phase test
 
+# The RPC suites again with every client on the shared-memory call rings
+# (docs/protocol.md §11): the Swift and C clients ask for them when
+# HUSK_RPC_RING=1, so the same tests check that policy, credentials,
+# cancellation, signals, events and the limits behave as on the socket.
+set +e
+HUSK_RPC_RING=1 timeout --kill-after=30 900 swift test --skip-build \
+    --filter 'RPCTests|RPCSignalTests|RPCGenTests|NICServerTests|NetServerTests' >.build/ring-test-output.txt 2>&1
+ring_tests=$?
+set -e
+grep -E '(error:|failed|Executed [0-9]+ tests)' .build/ring-test-output.txt | tail -n 8
+[ "$ring_tests" -eq 0 ] || { echo "ring: the RPC suites failed over the call rings"; status=1; }
+phase ring
+
 # What users run: the release husk (the README's main command builds it).
 # The component-model tests (dlopen, ABI refusals, panics, leak report, the
 # exported glue symbols) run again against it, and the example component is

@@ -9,5 +9,6 @@ public func rpcFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
     let buffer = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
     fuzzPayloadDecoding(buffer)
     fuzzOneMessageSequence(buffer)
+    fuzzOneRingSequence(buffer)
     return 0
 }

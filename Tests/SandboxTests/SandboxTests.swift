@@ -111,6 +111,23 @@ final class SandboxTests: XCTestCase {
         for (tid, s) in taskStatuses(server.pid) { XCTAssertEqual(s["Seccomp"], "2", "thread \(tid)") }
     }
 
+    /// The call rings (docs/protocol.md §11) are set up after the server
+    /// entered the sandbox: RING_SETUP, the futex waits and wake-ups, the
+    /// spin and the hang-up checks need nothing the allow-list leaves out.
+    func testCallRingsInLogModeMakeNoBlockedSyscall() throws {
+        let dir = try scratch()
+        let server = try EchoServerProcess(self, dir: dir, extra: ["--seccomp", "log"])
+        let r = try Husk.run(
+            ["echo", "batch", "--socket", server.socket, "ping", "echo:x", "sleep:5", "whoami"], timeout: 30,
+            via: ["/usr/bin/env", "HUSK_RPC_RING=1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("ping: OK\necho:x: OK x\nsleep:5: OK slept 5\n"), r.stdout)
+        XCTAssertTrue(waitUntil(10) { server.child.stderr.contains("call rings set up") }, server.child.stderr)
+        // The client has gone: the server's reader noticed without a blocked call.
+        XCTAssertTrue(waitUntil(10) { server.child.stderr.contains("connection 1 closed") }, server.child.stderr)
+        XCTAssertFalse(server.child.stderr.contains("blocked syscall"), server.child.stderr)
+    }
+
     func testNoDropPrivilegesAndSeccompOff() throws {
         try Husk.requireRoot()
         let dir = try scratch()

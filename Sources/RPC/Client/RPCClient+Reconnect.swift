@@ -33,7 +33,7 @@ extension RPCClient {
             while true {
                 do throws(RPCError) {
                     let t = try RPCClient.dial(path)
-                    let info = try RPCClient.hello(t, require: required, timeoutSeconds: max(0.1, opts.timeoutSeconds))
+                    let info = try RPCClient.hello(t, require: required, timeoutSeconds: max(0.1, opts.timeoutSeconds), ring: wantsRing)
                     let (old, g): (SeqPacketConnection, UInt64) = lock.withLock {
                         let old = currentTransport
                         currentTransport = t

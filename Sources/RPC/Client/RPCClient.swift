@@ -39,6 +39,16 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     let reconnectLock = Monitor()
     /// For an opened object's client: the client whose call opened it (ESTALE detection).
     let parent: RPCClient?
+    /// Ask for the shared-memory call rings (protocol §11) on every
+    /// connection this client makes (reconnects too).
+    let wantsRing: Bool
+    /// The data path a client asks for unless told otherwise: the rings when
+    /// the environment has HUSK_RPC_RING=1 (how the test suites run on both
+    /// paths), else the socket.
+    public static let ringByDefault: Bool = {
+        guard let v = getenv("HUSK_RPC_RING") else { return false }
+        return String(cString: v) == "1"
+    }()
     /// Event → signal registrations (under `lock`).
     var eventSignals: [UInt64: (signal: Int32, target: EventSignalTarget)] = [:]
     /// Raise reply signals in the calling thread (pthread_kill) before a call returns.
@@ -84,11 +94,11 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     /// with it are retried; other calls fail with ECONNRESET.
     public static func connect(
         path: String, require: [(interface: UInt32, version: UInt32)] = [],
-        timeoutSeconds: Double = 10, reconnect: ReconnectOptions? = nil
+        timeoutSeconds: Double = 10, reconnect: ReconnectOptions? = nil, ring: Bool = RPCClient.ringByDefault
     ) throws(RPCError) -> RPCClient {
         let t = try dial(path)
-        let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds)
-        return RPCClient(transport: t, info: info, path: path, require: require, reconnect: reconnect, parent: nil)
+        let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds, ring: ring)
+        return RPCClient(transport: t, info: info, path: path, require: require, reconnect: reconnect, parent: nil, ring: ring)
     }
 
     static func dial(_ path: String) throws(RPCError) -> SeqPacketConnection {
@@ -103,17 +113,19 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
     /// server restart (another epoch), calls on this handle fail with ESTALE.
     public static func adopt(
         fd: Int32, require: [(interface: UInt32, version: UInt32)] = [],
-        timeoutSeconds: Double = 10, parent: RPCClient? = nil
+        timeoutSeconds: Double = 10, parent: RPCClient? = nil, ring: Bool? = nil
     ) throws(RPCError) -> RPCClient {
         let t = SeqPacketConnection(adopting: OwnedDescriptor(fd), maxMessage: 1 << 20, maxDescriptors: 64)
-        let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds)
-        return RPCClient(transport: t, info: info, path: nil, require: require, reconnect: nil, parent: parent)
+        let useRing = ring ?? parent?.wantsRing ?? ringByDefault
+        let info = try hello(t, require: require, timeoutSeconds: timeoutSeconds, ring: useRing)
+        return RPCClient(transport: t, info: info, path: nil, require: require, reconnect: nil, parent: parent, ring: useRing)
     }
 
     init(
         transport: SeqPacketConnection, info: RPCServerInfo, path: String?,
-        require: [(interface: UInt32, version: UInt32)], reconnect: ReconnectOptions?, parent: RPCClient?
+        require: [(interface: UInt32, version: UInt32)], reconnect: ReconnectOptions?, parent: RPCClient?, ring: Bool
     ) {
+        wantsRing = ring
         currentTransport = transport
         serverInfo = info
         self.path = path
@@ -125,15 +137,29 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(transport, generation: 0) }
     }
 
-    /// Say HELLO on a fresh connection; closes it on failure.
+    /// Say HELLO on a fresh connection, then set up the call rings when
+    /// `ring` asks for them and the server offers them; closes it on failure.
     static func hello(
         _ transport: SeqPacketConnection, require: [(interface: UInt32, version: UInt32)],
-        timeoutSeconds: Double
+        timeoutSeconds: Double, ring: Bool
+    ) throws(RPCError) -> RPCServerInfo {
+        var info = try helloOnly(transport, require: require, timeoutSeconds: timeoutSeconds, ring: ring)
+        if ring && info.features & RPCControl.featureRing != 0 && (info.interfaces[RPCControl.interface] ?? 0) >= 2 {
+            info.ringActive = try setUpRing(transport, timeoutSeconds: timeoutSeconds)
+        }
+        return info
+    }
+
+    static func helloOnly(
+        _ transport: SeqPacketConnection, require: [(interface: UInt32, version: UInt32)],
+        timeoutSeconds: Double, ring: Bool
     ) throws(RPCError) -> RPCServerInfo {
         var w = PayloadWriter()
         w.u16(RPCHeader.protocolVersion)
         w.u16(RPCHeader.protocolVersion)
-        let asked = [(RPCControl.interface, UInt32(1))] + require.map { ($0.interface, $0.version) }
+        // Control interface version 2 only when the rings are wanted: a
+        // socket-path client's HELLO stays as it always was.
+        let asked = [(RPCControl.interface, ring ? RPCControl.version : UInt32(1))] + require.map { ($0.interface, $0.version) }
         w.u32(UInt32(asked.count))
         for (i, v) in asked {
             w.u32(i)
@@ -189,7 +215,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         }
         let info: RPCServerInfo? = m.bytes.withUnsafeBytes { all in
             var r = PayloadReader(UnsafeRawBufferPointer(rebasing: all[RPCHeader.size...]))
-            guard let v = r.u16(), let _ = r.u16(), let name = r.string(), let n = r.count(minElementSize: 8) else { return nil }
+            guard let v = r.u16(), let features = r.u16(), let name = r.string(), let n = r.count(minElementSize: 8) else { return nil }
             var ifs: [UInt32: UInt32] = [:]
             for _ in 0..<n {
                 guard let i = r.u32(), let ver = r.u32() else { return nil }
@@ -203,7 +229,7 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
             l.maxInFlight = mi
             l.maxSharedMemory = ms
             l.maxPayload = mp
-            return RPCServerInfo(protocolVersion: v, name: name, interfaces: ifs, limits: l, epoch: epoch)
+            return RPCServerInfo(protocolVersion: v, name: name, interfaces: ifs, limits: l, epoch: epoch, features: features)
         }
         guard let info else {
             transport.close()

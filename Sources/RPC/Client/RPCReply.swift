@@ -11,6 +11,11 @@ public struct RPCServerInfo: Sendable {
     /// a random non-zero value chosen at each server start, the same on
     /// every connection (also opened objects') to that server process.
     public var epoch: UInt32
+    /// The HELLO reply's feature bits (protocol §4; RPCControl.featureRing).
+    public var features: UInt16 = 0
+    /// Whether this connection's calls go through the shared-memory rings
+    /// (protocol §11) rather than the socket.
+    public var ringActive = false
 }
 
 /// A reply with everything the wire carries (status not thrown).

@@ -3,6 +3,10 @@
 #include "rpc_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +30,10 @@ bool husk_rpc_is_dead(struct husk_rpc_conn *c) {
     return dead;
 }
 
-/* Send one message; the caller holds send_lock. EINTR is retried: a
- * SEQPACKET send either sends the whole record or nothing. */
-static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload, const int *fds,
-                    unsigned nfds) {
+/* Send one message on the socket; the caller holds send_lock. EINTR is
+ * retried: a SEQPACKET send either sends the whole record or nothing. */
+int husk_rpc_socket_send(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload,
+                         const int *fds, unsigned nfds) {
     uint8_t head[HUSK_RPC_HEADER_SIZE];
     husk_rpc_encode_header(head, h);
     struct iovec iov[2] = {
@@ -61,6 +65,40 @@ static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, co
         }
         return errno;
     }
+}
+
+/* Send one message on the data path: through the request ring when it is
+ * on (inline if it has no descriptors and fits a slot, else on the socket
+ * announced by a slot, docs/protocol.md §11), else on the socket. */
+static int send_one(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload, const int *fds,
+                    unsigned nfds) {
+    if (!c->ring_on) return husk_rpc_socket_send(c, h, payload, fds, nfds);
+    bool inl = nfds == 0 && HUSK_RPC_HEADER_SIZE + (size_t)h->payload_length <= husk_ring_inline_max(&c->ring);
+    long backoff_us = 1;
+    for (;;) {
+        int st = husk_ring_can_send(&c->ring);
+        if (st == 0) break;
+        if (st == EPROTO || husk_ring_socket_gone(c->fd) || husk_rpc_is_dead(c)) {
+            husk_rpc_mark_dead(c);
+            return st == EPROTO ? EPROTO : ECONNRESET;
+        }
+        /* Full: the server is slow or holds our calls back; poll. */
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = backoff_us * 1000L};
+        nanosleep(&ts, NULL);
+        if (backoff_us < 1000) backoff_us *= 2;
+    }
+    uint8_t head[HUSK_RPC_HEADER_SIZE];
+    if (inl) {
+        husk_rpc_encode_header(head, h);
+    } else {
+        int st = husk_rpc_socket_send(c, h, payload, fds, nfds);
+        if (st != 0) return st;
+    }
+    int st = husk_ring_send(&c->ring, inl ? HUSK_RING_KIND_INLINE : HUSK_RING_KIND_SOCKET, head, inl ? sizeof head : 0,
+                            payload, inl ? h->payload_length : 0);
+    if (st == HUSK_RING_NEEDS_SOCKET_WAKE) st = 0; /* the server never sleeps on the socket */
+    if (st != 0) husk_rpc_mark_dead(c);
+    return st == EPROTO ? EPROTO : st != 0 ? ECONNRESET : 0;
 }
 
 /* Send a request, fragmented with MORE if needed (docs/protocol.md §5). */
@@ -96,9 +134,9 @@ static int send_cancel(struct husk_rpc_conn *c, uint64_t id, uint32_t interface,
     return st;
 }
 
-/* Receive one message into the connection's buffer. Returns EINTR when a
- * signal without SA_RESTART interrupted the wait. */
-static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
+/* Receive one message from the socket into the connection's buffer.
+ * Returns EINTR when a signal without SA_RESTART interrupted the wait. */
+static int socket_recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * HUSK_RPC_MAX_REPLY_FDS)];
@@ -141,6 +179,70 @@ static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
     }
     m->payload = c->rx + HUSK_RPC_HEADER_SIZE;
     return 0;
+}
+
+/* A RING_WAKE (docs/protocol.md §11): an EVENT on interface 0, op 7. */
+static bool is_wake(const struct husk_rpc_header *h) {
+    return h->flags == HUSK_RPC_FLAG_EVENT && h->interface == HUSK_RPC_CONTROL_INTERFACE &&
+           h->operation == HUSK_RING_OP_WAKE && h->request_id == 0 && h->payload_length == 0 && h->fd_count == 0;
+}
+
+/* Receive the next message from the reply ring: spin for a bounded time,
+ * then sleep in a blocking (peeking) recvmsg on the socket with the ring's
+ * flag at SLEEP_SOCKET, so that the server wakes us with a RING_WAKE and a
+ * signal interrupts the wait exactly as on the socket path (SA_RESTART
+ * restarts it; without it, EINTR). */
+static int ring_recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
+    for (;;) {
+        uint32_t kind = 0, len = 0;
+        const char *why = NULL;
+        int r = husk_ring_receive(&c->ring, c->rx, c->rx_cap, &kind, &len, &why);
+        if (r == 0 && kind == HUSK_RING_KIND_SOCKET) {
+            for (;;) {
+                int st = socket_recv_one(c, m);
+                if (st == EINTR) continue; /* the message is there: it does not block */
+                if (st == 0 && is_wake(&m->header)) continue;
+                return st;
+            }
+        }
+        if (r == 0) {
+            m->nfds = 0;
+            if (husk_rpc_decode_header(c->rx, len, 0, &m->header) != 0) {
+                husk_rpc_mark_dead(c);
+                return EPROTO;
+            }
+            m->payload = c->rx + HUSK_RPC_HEADER_SIZE;
+            return 0;
+        }
+        if (r == EPROTO) {
+            husk_rpc_mark_dead(c);
+            return EPROTO;
+        }
+        if (husk_ring_spin(&c->ring)) continue;
+        if (husk_ring_prepare_sleep(&c->ring, HUSK_RING_SLEEP_SOCKET) != 0) continue;
+        uint8_t head[HUSK_RPC_HEADER_SIZE];
+        struct iovec iov = {.iov_base = head, .iov_len = sizeof head};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        ssize_t n = recvmsg(c->fd, &msg, MSG_PEEK);
+        int e = errno;
+        husk_ring_end_sleep(&c->ring);
+        if (n < 0 && e == EINTR) return EINTR;
+        if (n <= 0) {
+            husk_rpc_mark_dead(c);
+            return ECONNRESET;
+        }
+        struct husk_rpc_header h;
+        if (n == HUSK_RPC_HEADER_SIZE && husk_rpc_decode_header(head, (size_t)n, 0, &h) == 0 && is_wake(&h)) {
+            (void)recv(c->fd, head, sizeof head, 0); /* consume the RING_WAKE */
+            continue;
+        }
+        /* A message the ring is about to announce: its slot follows. */
+        sched_yield();
+    }
+}
+
+static int recv_one(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
+    return c->ring_on ? ring_recv_one(c, m) : socket_recv_one(c, m);
 }
 
 static void deliver_event(struct husk_rpc_conn *c, struct husk_rpc_message *m) {
@@ -266,6 +368,66 @@ static int call_once(struct husk_rpc_conn *c, uint32_t interface, uint32_t opera
     }
     return st != 0 ? st : status;
 }
+
+int husk_rpc_ring_setup(struct husk_rpc_conn *c) {
+    if (c->ring_on) return 0;
+    if ((c->features & HUSK_RPC_FEATURE_RING) == 0 ||
+        husk_rpc_interface_version(c, HUSK_RPC_CONTROL_INTERFACE) < HUSK_RPC_CONTROL_VERSION)
+        return ENOTSUP;
+    uint32_t slots = HUSK_RING_DEFAULT_SLOTS, slot_size = HUSK_RING_DEFAULT_SLOT_SIZE;
+    size_t size = (size_t)husk_ring_size(slots, slot_size);
+    int fd = memfd_create("husk-rpc-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return errno;
+    void *base = MAP_FAILED;
+    int st = 0;
+    if (ftruncate(fd, (off_t)size) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) st = errno;
+    if (st == 0) {
+        base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) st = errno;
+    }
+    if (st == 0) {
+        uint8_t payload[8];
+        for (int i = 0; i < 4; i++) {
+            payload[i] = (uint8_t)(slots >> (8 * i));
+            payload[4 + i] = (uint8_t)(slot_size >> (8 * i));
+        }
+        struct husk_rpc_reply reply;
+        bool sent = false;
+        st = call_once(c, HUSK_RPC_CONTROL_INTERFACE, HUSK_RING_OP_SETUP, payload, sizeof payload, &fd, 1, &reply,
+                       &sent);
+        husk_rpc_reply_release(&reply);
+    }
+    close(fd);
+    if (st == 0) st = husk_ring_init(&c->ring, base, size, slots, slot_size, 0);
+    if (st != 0) {
+        if (base != MAP_FAILED) munmap(base, size);
+        return st;
+    }
+    c->ring_map = base;
+    c->ring_map_size = size;
+    husk_ring_activate(&c->ring);
+    c->ring_on = true;
+    c->want_ring = true;
+    return 0;
+}
+
+void husk_rpc_ring_release(struct husk_rpc_conn *c) {
+    if (c->ring_map != NULL) munmap(c->ring_map, c->ring_map_size);
+    c->ring_map = NULL;
+    c->ring_map_size = 0;
+    c->ring_on = false;
+    memset(&c->ring, 0, sizeof c->ring);
+}
+
+int husk_rpc_use_ring(struct husk_rpc_conn *c) {
+    if (c == NULL) return EINVAL;
+    pthread_mutex_lock(&c->call_lock);
+    int st = husk_rpc_is_dead(c) ? ECONNRESET : husk_rpc_ring_setup(c);
+    pthread_mutex_unlock(&c->call_lock);
+    return st;
+}
+
+bool husk_rpc_ring_active(const struct husk_rpc_conn *c) { return c != NULL && c->ring_on; }
 
 /* An adopted handle is stale once its parent has seen another server epoch
  * than the one the handle was opened under. After the handle's own

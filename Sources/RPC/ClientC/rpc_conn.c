@@ -43,7 +43,13 @@ static struct husk_rpc_conn *conn_new(int fd) {
 
 void husk_rpc_close(struct husk_rpc_conn *c) {
     if (c == NULL) return;
+    if (c->ring_on) {
+        /* Let a server asleep on our request ring see the hang-up at once. */
+        if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
+        husk_ring_wake_peer(&c->ring);
+    }
     if (c->fd >= 0) close(c->fd);
+    husk_rpc_ring_release(c);
     free(c->path);
     free(c->required);
     pthread_mutex_destroy(&c->call_lock);
@@ -59,7 +65,7 @@ static int parse_hello(struct husk_rpc_conn *c, const struct husk_rpc_reply *rep
     struct husk_rpc_reader r;
     husk_rpc_reader_init(&r, reply->payload, reply->payload_len);
     uint16_t version = husk_rpc_get_u16(&r);
-    uint16_t pad = husk_rpc_get_u16(&r);
+    uint16_t features = husk_rpc_get_u16(&r);
     const uint8_t *name;
     uint32_t name_len;
     husk_rpc_get_string(&r, &name, &name_len);
@@ -73,7 +79,7 @@ static int parse_hello(struct husk_rpc_conn *c, const struct husk_rpc_reply *rep
     uint32_t epoch = husk_rpc_get_u32(&r);
     l.max_shm_bytes = husk_rpc_get_u64(&r);
     l.max_payload = husk_rpc_get_u64(&r);
-    if (husk_rpc_reader_end(&r) != 0 || version != HUSK_RPC_PROTOCOL_VERSION || pad != 0 || reply->nfds != 0 ||
+    if (husk_rpc_reader_end(&r) != 0 || version != HUSK_RPC_PROTOCOL_VERSION || reply->nfds != 0 ||
         l.max_message <= HUSK_RPC_HEADER_SIZE)
         return EPROTO;
     size_t n = name_len < sizeof c->server_name - 1 ? name_len : sizeof c->server_name - 1;
@@ -97,7 +103,15 @@ static int parse_hello(struct husk_rpc_conn *c, const struct husk_rpc_reply *rep
     }
     c->limits = l;
     c->epoch = epoch;
+    c->features = features;
     return 0;
+}
+
+/* HUSK_RPC_RING=1 in the environment: connections use the call rings
+ * when the server offers them (how the test suites run on both paths). */
+static bool ring_by_default(void) {
+    const char *v = getenv("HUSK_RPC_RING");
+    return v != NULL && strcmp(v, "1") == 0;
 }
 
 /* Connect a SOCK_SEQPACKET socket to `socket_path`: 0 and *fd_out, or an errno. */
@@ -140,7 +154,11 @@ static int hello(int fd, const char *who, const struct husk_rpc_requirement *req
     husk_rpc_writer_init(&w);
     husk_rpc_put_u16(&w, HUSK_RPC_PROTOCOL_VERSION);
     husk_rpc_put_u16(&w, HUSK_RPC_PROTOCOL_VERSION);
-    husk_rpc_put_u32(&w, (uint32_t)count);
+    /* The control interface at version 2: the reply says whether the
+     * server offers the call rings (docs/protocol.md §4, §11). */
+    husk_rpc_put_u32(&w, (uint32_t)count + 1);
+    husk_rpc_put_u32(&w, HUSK_RPC_CONTROL_INTERFACE);
+    husk_rpc_put_u32(&w, HUSK_RPC_CONTROL_VERSION);
     for (size_t i = 0; i < count; i++) {
         husk_rpc_put_u32(&w, required[i].interface);
         husk_rpc_put_u32(&w, required[i].version);
@@ -211,6 +229,7 @@ int husk_rpc_connect(const char *socket_path, const struct husk_rpc_requirement 
     c->path = path;
     c->required = copy;
     c->nrequired = count;
+    if (ring_by_default()) (void)husk_rpc_use_ring(c); /* the socket path stays if refused */
     *out = c;
     return 0;
 }
@@ -230,6 +249,7 @@ int husk_rpc_adopt(int fd, struct husk_rpc_conn *parent, const struct husk_rpc_r
     int st = hello(fd, who, required, count, &c, error, error_len);
     if (st != 0) return st;
     c->parent = parent;
+    if ((parent != NULL && parent->want_ring) || ring_by_default()) (void)husk_rpc_use_ring(c);
     *out = c;
     return 0;
 }
@@ -282,12 +302,27 @@ int husk_rpc_reconnect(struct husk_rpc_conn *c) {
             fresh->nversions = nversions;
             c->limits = fresh->limits;
             c->epoch = fresh->epoch;
+            c->features = fresh->features;
+            /* The old rings go with the old socket. */
+            struct husk_ring ring = c->ring;
+            c->ring = fresh->ring;
+            fresh->ring = ring;
+            void *map = c->ring_map;
+            size_t map_size = c->ring_map_size;
+            c->ring_map = fresh->ring_map;
+            c->ring_map_size = fresh->ring_map_size;
+            fresh->ring_map = map;
+            fresh->ring_map_size = map_size;
+            bool on = c->ring_on;
+            c->ring_on = fresh->ring_on;
+            fresh->ring_on = on;
             memcpy(c->server_name, fresh->server_name, sizeof c->server_name);
             c->dead = false;
             c->reconnect_count++;
             pthread_mutex_unlock(&c->state_lock);
             pthread_mutex_unlock(&c->send_lock);
-            husk_rpc_close(fresh); /* closes the old socket */
+            husk_rpc_close(fresh); /* closes the old socket (and unmaps the old rings) */
+            if (c->want_ring) (void)husk_rpc_ring_setup(c);
             return 0;
         }
         int64_t now = monotonic_ms();

@@ -3,6 +3,7 @@
 #define HUSK_RPC_INTERNAL_H
 
 #include <husk/rpc_client.h>
+#include <husk/rpc_ring.h>
 #include <pthread.h>
 
 #define HUSK_RPC_MAGIC       0x4B535548u
@@ -17,6 +18,10 @@
 #define HUSK_RPC_OP_PING           2u
 #define HUSK_RPC_OP_REGISTER_SHM   3u
 #define HUSK_RPC_OP_UNREGISTER_SHM 4u
+/* The control interface version this library asks for (2: the call rings,
+ * docs/protocol.md §11) and the HELLO reply's feature bit for them. */
+#define HUSK_RPC_CONTROL_VERSION   2u
+#define HUSK_RPC_FEATURE_RING      0x1u
 
 /* Defaults until the server's hello reply says otherwise (docs/protocol.md §3). */
 #define HUSK_RPC_DEFAULT_MAX_MESSAGE 131072u
@@ -78,6 +83,15 @@ struct husk_rpc_conn {
     int max_retries;
     /* Adopted handles: the connection that opened it (ESTALE detection). */
     struct husk_rpc_conn *parent;
+
+    /* The call rings (docs/protocol.md §11): features from HELLO; wanted
+     * (set up again after a reconnect); on (the data path); the mapping. */
+    uint16_t features;
+    bool want_ring;
+    bool ring_on;
+    struct husk_ring ring;
+    void *ring_map;
+    size_t ring_map_size;
 };
 
 void husk_rpc_encode_header(uint8_t out[HUSK_RPC_HEADER_SIZE], const struct husk_rpc_header *h);
@@ -88,5 +102,14 @@ void husk_rpc_mark_dead(struct husk_rpc_conn *c);
 bool husk_rpc_is_dead(struct husk_rpc_conn *c);
 /* Re-establish a dead connection (caller holds call_lock): 0 or ECONNRESET. */
 int husk_rpc_reconnect(struct husk_rpc_conn *c);
+/* Set up the call rings on an idle connection (caller holds call_lock):
+ * 0, ENOTSUP (the server does not offer them), or a status. */
+int husk_rpc_ring_setup(struct husk_rpc_conn *c);
+/* Unmap the rings (the connection is being closed or replaced). */
+void husk_rpc_ring_release(struct husk_rpc_conn *c);
+/* One message on the socket itself, whatever the data path (the caller
+ * holds send_lock). */
+int husk_rpc_socket_send(struct husk_rpc_conn *c, const struct husk_rpc_header *h, const uint8_t *payload,
+                         const int *fds, unsigned nfds);
 
 #endif

@@ -71,6 +71,9 @@ public final class RPCServer: @unchecked Sendable {
         public var policy = AccessPolicy.allowAll
         public var minWorkers = 2
         public var maxWorkers = 64
+        /// Offer the shared-memory call rings (protocol §11) to clients
+        /// that ask for control interface version 2.
+        public var rings = true
         /// Where log lines go: by default swift-log, label `husk.rpc`, with
         /// the server's name as metadata (`server=blk`); the process's
         /// LoggingSystem decides the format and destination (stderr unless

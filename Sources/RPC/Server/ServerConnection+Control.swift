@@ -1,6 +1,8 @@
 import Glibc
 import Hypercalls
 import Platform
+import RPCClientC
+import RPCSys
 import RPCTransport
 import RPCWire
 
@@ -13,6 +15,9 @@ extension ServerConnection {
         if h.operation == RPCControl.Operation.hello.rawValue {
             closeDescriptors(fds)
             return hello(h, payload: payload)
+        }
+        if h.operation == RPCControl.Operation.ringSetup.rawValue {
+            return ringSetup(h, payload: payload, fds: fds)
         }
         let oname = RPCControl.name(h.operation)
         if h.operation >= RPCControl.Operation.ping.rawValue && h.operation <= RPCControl.Operation.stats.rawValue,
@@ -134,14 +139,18 @@ extension ServerConnection {
             sendReply(header: h, status: RPCStatus.protonosupport, payload: [], fds: [], signal: 0)
             return "client wants protocol versions \(ask.minV)...\(ask.maxV), server speaks \(ours)"
         }
+        // Control version 2 (the rings) only to a client that asks for it
+        // and only when this server offers the rings (protocol §4).
+        let askedControl = ask.wanted.first { $0.0 == RPCControl.interface }?.1 ?? 1
+        let control: UInt32 = askedControl >= 2 && server.configuration.rings ? 2 : 1
         var w = PayloadWriter()
         w.u16(ours)
-        w.u16(0)
+        w.u16(control >= 2 ? RPCControl.featureRing : 0)
         w.string(server.configuration.name)
         w.u32(UInt32(ask.wanted.count))
         for (i, _) in ask.wanted {
             w.u32(i)
-            w.u32(i == 0 ? 1 : (server.handlers[i]?.interfaceVersion ?? 0))
+            w.u32(i == 0 ? control : (server.handlers[i]?.interfaceVersion ?? 0))
         }
         let l = limits
         w.u32(l.maxMessage)
@@ -150,8 +159,74 @@ extension ServerConnection {
         w.u32(server.epoch)
         w.u64(l.maxSharedMemory)
         w.u64(l.maxPayload)
-        state.withLock { helloDone = true }
+        state.withLock {
+            helloDone = true
+            controlVersion = control
+        }
         sendReply(header: h, status: 0, payload: w.bytes, fds: [], signal: 0)
+        return nil
+    }
+
+    /// RING_SETUP (protocol §11): map the client's memfd and make the rings
+    /// the data path once the reply has gone out on the socket.
+    func ringSetup(_ h: RPCHeader, payload: [UInt8], fds: [Int32]) -> String? {
+        // The descriptors are closed before any reply goes out, so that a
+        // client that counts the server's descriptors after the reply sees
+        // the final count.
+        var open = fds
+        func release() {
+            closeDescriptors(open)
+            open = []
+        }
+        func refuse(_ status: Int32, _ why: String) -> String? {
+            release()
+            server.log(.info, "connection \(id): RING_SETUP refused (\(RPCStatus.name(status))): \(why)")
+            sendReply(header: h, status: status, payload: [], fds: [], signal: 0)
+            return nil
+        }
+        let (version, active, busy) = state.withLock { (controlVersion, ringActive, !inFlight.isEmpty) }
+        guard version >= 2, let seq = transport as? SeqPacketConnection else {
+            return refuse(RPCStatus.nosys, "control interface version 2 not negotiated")
+        }
+        let params: (UInt32, UInt32)? = payload.withUnsafeBytes { b in
+            var r = PayloadReader(b)
+            guard let n = r.u32(), let s = r.u32(), r.isAtEnd else { return nil }
+            return (n, s)
+        }
+        guard let (count, slotSize) = params, fds.count == 1 else { return refuse(RPCStatus.inval, "needs one memfd and 8 bytes") }
+        if active { return refuse(RPCStatus.inval, "ring already set up") }
+        if busy { return refuse(RPCStatus.busy, "requests in flight") }
+        guard husk_ring_params_valid(count, slotSize) != 0 else {
+            return refuse(RPCStatus.inval, "slot_count \(count) / slot_size \(slotSize) not allowed")
+        }
+        guard slotSize - 8 <= limits.maxMessage else { return refuse(RPCStatus.inval, "slot larger than max_message") }
+        let seals = husk_rpc_get_seals(fds[0])
+        guard seals >= 0, seals & husk_rpc_seal_shrink() != 0 else {
+            return refuse(RPCStatus.inval, "not a memfd sealed with F_SEAL_SHRINK")
+        }
+        let need = Int(husk_ring_size(count, slotSize))
+        var st = stat()
+        guard fstat(fds[0], &st) == 0, Int(st.st_size) >= need else { return refuse(RPCStatus.inval, "memfd smaller than \(need) bytes") }
+        guard let p = mmap(nil, need, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0), p != MAP_FAILED else {
+            return refuse(RPCStatus.inval, "mmap: \(String(cString: strerror(errno)))")
+        }
+        release()
+        // The reply goes out on the socket, then the rings take over; under
+        // the send lock, so no other reply can slip in between.
+        var reply = RPCHeader(flags: .reply, interface: h.interface, operation: h.operation, requestID: h.requestID)
+        reply.version = RPCHeader.protocolVersion
+        let ok: Bool = sendLock.withLock {
+            guard !sendBroken, queue.isEmpty else { return false }
+            do throws(TransportError) { try seq.send(reply.encoded(), descriptors: [], nonBlocking: false) } catch { return false }
+            return seq.attachRing(base: p, size: need, slotCount: count, slotSize: slotSize, server: true)
+        }
+        guard ok else {
+            munmap(p, need)
+            return "could not set up the ring"
+        }
+        state.withLock { ringActive = true }
+        server.count(0, h.operation, status: 0)
+        server.log(.info, "connection \(id): call rings set up (\(count) slots of \(slotSize) bytes)")
         return nil
     }
 }

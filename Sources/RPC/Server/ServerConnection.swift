@@ -22,6 +22,9 @@ final class ServerConnection: @unchecked Sendable {
     let state = Monitor()
     var inFlight: [UInt64: ServerCall] = [:]  // (state)
     var helloDone = false  // (state)
+    /// The control interface version negotiated at HELLO (2: rings allowed).
+    var controlVersion: UInt32 = 1  // (state)
+    var ringActive = false  // (state)
     var readerDone = false  // (state)
     var closed = false  // (state)
     var stopReadingRequested = false  // (state)
@@ -56,7 +59,10 @@ final class ServerConnection: @unchecked Sendable {
 
     /// The descriptor the reply flusher polls for POLLOUT; -1 for a transport
     /// without one (the flusher then simply retries it).
-    var pollDescriptor: Int32 { (transport as? SeqPacketConnection)?.fd ?? -1 }
+    var pollDescriptor: Int32 {
+        guard let t = transport as? SeqPacketConnection, !t.ringActive else { return -1 }
+        return t.fd
+    }
 
     var inFlightCount: Int { state.withLock { inFlight.count } }
 }

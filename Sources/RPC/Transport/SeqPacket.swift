@@ -1,5 +1,6 @@
 import Glibc
 import Platform
+import RPCClientC
 import RPCSys
 import RPCWire
 
@@ -18,7 +19,12 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
     public let maxDescriptors: Int
     private let lock = Monitor()
     private var closed = false
-    private var receiveBuffer: [UInt8]
+    var receiveBuffer: [UInt8]
+    /// The call rings (protocol §11), inactive until attachRing(): the
+    /// pointer never changes; `active` inside it is set with release order.
+    let ring: UnsafeMutablePointer<husk_ring>
+    /// The ring's mapping, unmapped by close() (under `lock`).
+    private var ringMapping: (base: UnsafeMutableRawPointer, size: Int)?
 
     /// Take ownership of a connected socket.
     public init(
@@ -28,6 +34,8 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
         self.maxMessage = maxMessage
         self.maxDescriptors = maxDescriptors
         receiveBuffer = [UInt8](repeating: 0, count: maxMessage)
+        ring = UnsafeMutablePointer<husk_ring>.allocate(capacity: 1)
+        ring.initialize(to: husk_ring())
     }
 
     /// Connect to a listening socket at `path`.
@@ -42,9 +50,21 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
         return SeqPacketConnection(adopting: owned, maxMessage: maxMessage, maxDescriptors: maxDescriptors)
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        ring.deinitialize(count: 1)
+        ring.deallocate()
+    }
 
     public func send(_ message: UnsafeRawBufferPointer, descriptors: [Int32], nonBlocking: Bool) throws(TransportError) {
+        if husk_ring_is_active(ring) != 0 {
+            try ringSend(message, descriptors: descriptors, nonBlocking: nonBlocking)
+            return
+        }
+        try socketSend(message, descriptors: descriptors, nonBlocking: nonBlocking)
+    }
+
+    func socketSend(_ message: UnsafeRawBufferPointer, descriptors: [Int32], nonBlocking: Bool) throws(TransportError) {
         let r = descriptors.withUnsafeBufferPointer { fds in
             husk_rpc_send(fd, message.baseAddress, message.count, fds.baseAddress, Int32(fds.count), nonBlocking ? 1 : 0)
         }
@@ -54,6 +74,11 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
 
     /// Not reentrant: one receiving thread per connection (it reuses a buffer).
     public func receive() -> ReceiveResult {
+        if husk_ring_is_active(ring) != 0 { return ringReceive() }
+        return socketReceive()
+    }
+
+    func socketReceive() -> ReceiveResult {
         var fds = [Int32](repeating: -1, count: maxDescriptors)
         var info = husk_rpc_recv_info()
         let cap = receiveBuffer.count
@@ -84,13 +109,26 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
         return .message(ReceivedMessage(bytes: Array(receiveBuffer.prefix(kept)), descriptors: got))
     }
 
+    // husk_ring_stop writes to the mapping: under `lock`, so never after
+    // close() has unmapped it.
     public func shutdown() {
-        lock.withLock { if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+        lock.withLock {
+            if !closed {
+                _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+                husk_ring_stop(ring)
+                husk_ring_wake_peer(ring)
+            }
+        }
     }
 
     /// Stop receiving only (replies can still be sent).
     public func shutdownReceive() {
-        lock.withLock { if !closed { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) } }
+        lock.withLock {
+            if !closed {
+                _ = Glibc.shutdown(fd, Int32(SHUT_RD))
+                husk_ring_stop(ring)
+            }
+        }
     }
 
     public func close() {
@@ -98,9 +136,30 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
             if !closed {
                 closed = true
                 _ = Glibc.close(fd)
+                if let m = ringMapping {
+                    munmap(m.base, m.size)
+                    ringMapping = nil
+                }
             }
         }
     }
+
+    /// Make the rings in `base` (a shared mapping of `size` bytes, owned
+    /// from here on: close() unmaps it) the data path, as the client or the
+    /// server (protocol §11). Call it while no other thread sends or
+    /// receives on this connection.
+    public func attachRing(base: UnsafeMutableRawPointer, size: Int, slotCount: UInt32, slotSize: UInt32, server: Bool) -> Bool {
+        guard husk_ring_init(ring, base, size, slotCount, slotSize, server ? 1 : 0) == 0,
+            Int(husk_ring_inline_max(ring)) <= receiveBuffer.count
+        else { return false }
+        lock.withLock { ringMapping = (base, size) }
+        husk_ring_activate(ring)
+        return true
+    }
+
+    /// Whether the rings carry the messages (then the socket is no place
+    /// to poll for POLLOUT).
+    public var ringActive: Bool { husk_ring_is_active(ring) != 0 }
 
     public var peerIdentity: PeerIdentity? { try? Self.peerIdentity(of: fd) }
 

@@ -91,6 +91,8 @@ public enum RPCWireError: Error, Equatable, Sendable, CustomStringConvertible {
     case descriptorMismatch(declared: UInt16, actual: Int)
     case tooLarge(Int)
     case controlTruncated
+    /// The peer broke the shared-memory ring's rules (protocol §11).
+    case ring(String)
 
     public var description: String {
         switch self {
@@ -103,6 +105,7 @@ public enum RPCWireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .descriptorMismatch(let d, let a): return "header announces \(d) descriptors, \(a) received"
         case .tooLarge(let n): return "message of \(n) bytes exceeds the limit"
         case .controlTruncated: return "control data truncated (MSG_CTRUNC)"
+        case .ring(let why): return "ring: \(why)"
         }
     }
 }

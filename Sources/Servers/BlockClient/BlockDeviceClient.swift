@@ -9,10 +9,13 @@ public final class BlockServerClient: Sendable {
     let blk: BlkClient
 
     /// Connect to the block server at `socket` (HELLO requires blk v1).
-    public init(socket: String, timeoutSeconds: Double = 10) throws(RPCError) {
+    /// `ring`: carry the calls over the shared-memory call rings (protocol
+    /// §11) when the server offers them; devices opened through this client
+    /// use them too. Default: HUSK_RPC_RING=1 in the environment.
+    public init(socket: String, timeoutSeconds: Double = 10, ring: Bool = RPCClient.ringByDefault) throws(RPCError) {
         rpc = try RPCClient.connect(
             path: socket, require: [(Blk.interfaceID, Blk.interfaceVersion)],
-            timeoutSeconds: timeoutSeconds)
+            timeoutSeconds: timeoutSeconds, ring: ring)
         blk = BlkClient(rpc)
     }
 

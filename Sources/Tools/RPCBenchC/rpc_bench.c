@@ -4,11 +4,13 @@
 #include <husk/rpc_client.h>
 #include "husk_rpc_echo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,6 +111,38 @@ int rpcbench_connect(const char *path, int timeout_ms, struct husk_rpc_conn **ou
         if ((r != ENOENT && r != ECONNREFUSED) || now_ns() >= end) return r;
         usleep(5000);
     }
+}
+
+int rpcbench_connect_ring(const char *path, int timeout_ms, struct husk_rpc_conn **out) {
+    int r = rpcbench_connect(path, timeout_ms, out);
+    if (r != 0) return r;
+    r = husk_rpc_use_ring(*out);
+    if (r != 0) {
+        husk_rpc_close(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+uint64_t rpcbench_process_cpu_ns(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL) return 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char file[128];
+        snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        if (f == NULL) continue;
+        unsigned long long ns = 0;
+        if (fscanf(f, "%llu", &ns) == 1) total += ns;
+        fclose(f);
+    }
+    closedir(d);
+    return total;
 }
 
 void rpcbench_close(struct husk_rpc_conn *c) { husk_rpc_close(c); }

@@ -158,11 +158,13 @@ struct BlkBenchTable {
     private var rows: [[String]] = []
     private var bench: [String] = []
 
-    mutating func add(_ c: BlkCase, cache: String, server: Double, baseline: Double, baselineName: String) {
+    /// `path`: "" for the socket, "ring" for the call rings (`blk.ring.CASE...`).
+    mutating func add(_ c: BlkCase, cache: String, server: Double, baseline: Double, baselineName: String, path: String = "") {
         let s = c.figure(opsPerSecond: server), b = c.figure(opsPerSecond: baseline)
         let ratio = b > 0 ? s / b : 0
-        rows.append([c.name, cache, fmt(s) + " " + c.unit, "\(baselineName) " + fmt(b) + " " + c.unit, String(format2: ratio) + "x"])
-        let name = "blk.\(c.name).\(cache)"
+        let shown = path.isEmpty ? c.name : "\(path) \(c.name)"
+        rows.append([shown, cache, fmt(s) + " " + c.unit, "\(baselineName) " + fmt(b) + " " + c.unit, String(format2: ratio) + "x"])
+        let name = path.isEmpty ? "blk.\(c.name).\(cache)" : "blk.\(path).\(c.name).\(cache)"
         bench.append("BENCH \(name).husk \(fmt(s)) \(c.unit)")
         bench.append("BENCH \(name).\(baselineName) \(fmt(b)) \(c.unit)")
         bench.append("BENCH \(name).vs_\(baselineName) \(String(format2: ratio)) x")

@@ -42,6 +42,14 @@ void rpcbench_raw_stop(pid_t pid, int fd);
  *  socket does not exist yet or refuses. */
 int rpcbench_connect(const char *path, int timeout_ms, struct husk_rpc_conn **out);
 
+/** The same, then move the connection onto the shared-memory call rings
+ *  (husk_rpc_use_ring; ENOTSUP if the server does not offer them). */
+int rpcbench_connect_ring(const char *path, int timeout_ms, struct husk_rpc_conn **out);
+
+/** CPU time, in ns, every thread of process `pid` has run so far (the sum
+ *  of the first field of /proc/PID/task/TID/schedstat); 0 if unreadable. */
+uint64_t rpcbench_process_cpu_ns(pid_t pid);
+
 /** Close a connection (husk_rpc_close). */
 void rpcbench_close(struct husk_rpc_conn *c);
 /** husk_rpc_status_name(). */

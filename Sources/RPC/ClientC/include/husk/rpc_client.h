@@ -165,6 +165,18 @@ uint32_t husk_rpc_interface_version(const struct husk_rpc_conn *conn, uint32_t i
  *  one after a reconnect). */
 int husk_rpc_fd(const struct husk_rpc_conn *conn);
 
+/** Carry this connection's calls over the shared-memory call rings
+ *  (docs/protocol.md §11) instead of the socket, from now on and after
+ *  every reconnect; handles adopted with this connection as parent use
+ *  them too. Call it while no call is in progress. Returns 0, ENOTSUP when
+ *  the server does not offer the rings (the socket path stays), or a
+ *  status. With HUSK_RPC_RING=1 in the environment, husk_rpc_connect() and
+ *  husk_rpc_adopt() do it themselves. Calls behave exactly as on the
+ *  socket (signals, cancellation, events, descriptors). */
+int husk_rpc_use_ring(struct husk_rpc_conn *conn);
+/** Whether the call rings carry this connection's calls. */
+bool husk_rpc_ring_active(const struct husk_rpc_conn *conn);
+
 /** A received reply. husk_rpc_call() fills it on success; release it with
  *  husk_rpc_reply_release(). */
 struct husk_rpc_reply {
