@@ -230,6 +230,11 @@ let servers: [Target] = [
     .target(
         name: "NICRemote", dependencies: ["NICClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
         path: "Sources/Servers/NICRemote"),
+    // The file-system server (docs/fs.md): the fs interface over the glue's file-system registry.
+    .target(
+        name: "FSServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
+        path: "Sources/Servers/FS"),
+    .target(name: "FSClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/FSClient"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -296,7 +301,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
-            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [

@@ -33,7 +33,7 @@ final class Ext2fsComponentTests: XCTestCase {
             ["run", "--component", "blkfile", "--component", "ext2fs", "--param", "blkfile.path=\(image)"],
             timeout: 60, signalAfter: (3, SIGTERM))
         XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertTrue(r.output.contains("ext2fs: disk 'disk0': ext4 file system, 32768 blocks of 1024 bytes"), r.output)
+        XCTAssertTrue(r.output.contains("ext2fs: file system 'fs0' on disk 'disk0': ext4, 32768 blocks of 1024 bytes"), r.output)
         XCTAssertTrue(r.output.contains("ext2fs: disk 'disk0': unmounted"), r.output)
         let fsck = try runTool(try Self.tool("e2fsck"), ["-fn", image])
         XCTAssertEqual(fsck.status, 0, fsck.output)

@@ -13,6 +13,7 @@
 #include "ext2fs/ext2fs.h"
 
 #define E2PORT_DEFAULT_DISK "disk0"
+#define E2PORT_DEFAULT_NAME "fs0"
 #define E2PORT_NAME_MAX     32
 
 /* The io_manager over glue disks (e2port_io.c): its open takes a disk
@@ -35,13 +36,21 @@ struct e2port_softc {
     husk_ctx *ctx;
     const struct husk_hyp *hyp;
     char disk[E2PORT_NAME_MAX];
+    char fsname[E2PORT_NAME_MAX]; /* the name in the glue's file-system registry */
     bool read_only;
     ext2_filsys fs;
+    struct vfs_ops vfs;
+    bool registered;
     /* libext2fs is not thread safe: every call into it for this file
      * system holds this lock (docs/fs.md, "Serialisation"). */
     kmutex_t lock;
 };
 
 HUSK_PRIVATE int32_t e2port_read_params(struct e2port_softc *sc);
+
+/* The file system's operations (e2port_vfs.c): fills sc->vfs. */
+HUSK_PRIVATE void e2port_vfs_init(struct e2port_softc *sc);
+/* A library error as a HUSK_E* code (EXT2_ET_* codes mapped, the rest EIO). */
+HUSK_PRIVATE int e2port_errno(errcode_t err);
 
 #endif

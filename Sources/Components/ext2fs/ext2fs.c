@@ -4,10 +4,15 @@
  *
  * init reads the parameters (e2port_params.c), opens the disk named by
  * `disk` through the port's io_manager (e2port_io.c: the component never
- * opens a file) and mounts the file system with ext2fs_open2, loading its
- * bitmaps. fini writes back what is dirty (ext2fs_close2: bitmaps, group
- * descriptors, superblock), flushes the disk and frees everything. One
- * instance per process (the state is a static pointer).
+ * opens a file), mounts the file system with ext2fs_open2, loading its
+ * bitmaps, and registers its operations (e2port_vfs.c) in the glue's
+ * file-system registry as `name`. A read-write mount marks the superblock
+ * not clean (as the kernel does) until the unmount, so e2fsck checks a file
+ * system whose server was killed. fini withdraws the operations (waiting
+ * for calls inside them), writes back what is dirty (ext2fs_close2:
+ * bitmaps, group descriptors, the superblock marked clean), flushes the
+ * disk and frees everything. One instance per process (the state is a
+ * static pointer).
  *
  * libext2fs is not thread safe: every call into it holds sc->lock.
  */
@@ -45,6 +50,16 @@ static int32_t ext2fs_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         e2port_release(sc);
         return e2port_status(err);
     }
+    struct ext2_super_block *s = sc->fs->super;
+    if (!sc->read_only && ext2fs_has_feature_journal_needs_recovery(s)) {
+        glue_logf(LOG_ERR,
+                  "disk '%s': the journal needs recovery, which this server does not do: run e2fsck on the image, "
+                  "or serve it read-only",
+                  sc->disk);
+        ext2fs_free(sc->fs);
+        e2port_release(sc);
+        return HUSK_EINVAL;
+    }
     err = ext2fs_read_bitmaps(sc->fs);
     if (err) {
         glue_logf(LOG_ERR, "disk '%s': cannot read the allocation bitmaps: %s", sc->disk, e2port_strerror(err));
@@ -52,9 +67,32 @@ static int32_t ext2fs_init(husk_ctx *ctx, const struct husk_hyp *hyp) {
         e2port_release(sc);
         return e2port_status(err);
     }
-    struct ext2_super_block *s = sc->fs->super;
+    sc->fs->umask = 0; /* modes come from the client, which applies its umask */
+    if (!sc->read_only) {
+        s->s_state &= (uint16_t)~EXT2_VALID_FS;
+        s->s_mnt_count++;
+        s->s_mtime = (uint32_t)(glue_walltime_ns() / 1000000000ull);
+        ext2fs_mark_super_dirty(sc->fs);
+        err = ext2fs_flush2(sc->fs, 0);
+        if (err) {
+            glue_logf(LOG_ERR, "disk '%s': cannot write the superblock: %s", sc->disk, e2port_strerror(err));
+            ext2fs_free(sc->fs);
+            e2port_release(sc);
+            return e2port_status(err);
+        }
+    }
+    e2port_vfs_init(sc);
+    r = glue_vfs_register(&sc->vfs);
+    if (r != HUSK_OK) {
+        glue_logf(LOG_ERR, "cannot register file system '%s': %s", sc->fsname, glue_strerror(r));
+        (void)ext2fs_close2(sc->fs, 0);
+        e2port_release(sc);
+        return r;
+    }
+    sc->registered = true;
     glue_logf(
-        LOG_INFO, "disk '%s': ext%d file system, %llu blocks of %u bytes (%llu free), %u inodes (%u free)%s", sc->disk,
+        LOG_INFO, "file system '%s' on disk '%s': ext%d, %llu blocks of %u bytes (%llu free), %u inodes (%u free)%s",
+        sc->fsname, sc->disk,
         ext2fs_has_feature_extents(s) || ext2fs_has_feature_flex_bg(s) ? 4
         : ext2fs_has_feature_journal(s)                                ? 3
                                                                        : 2,
@@ -68,7 +106,12 @@ static void ext2fs_fini(husk_ctx *ctx) {
     struct e2port_softc *sc = e2port_sc;
     e2port_sc = NULL;
     if (sc == NULL) return;
+    if (sc->registered) glue_vfs_unregister(&sc->vfs);
     mutex_enter(&sc->lock);
+    if (!sc->read_only) {
+        sc->fs->super->s_state |= EXT2_VALID_FS;
+        ext2fs_mark_super_dirty(sc->fs);
+    }
     struct e2port_io_counts counts;
     e2port_io_counts(sc->fs->io, &counts);
     errcode_t err = ext2fs_close2(sc->fs, 0);

@@ -48,6 +48,7 @@
 #include <husk/glue/disk.h>
 #include <husk/glue/netif.h>
 #include <husk/glue/socket.h>
+#include <husk/glue/vfs.h>
 #include <husk/glue/param.h>
 
 #endif /* HUSK_GLUE_H */
