@@ -235,6 +235,11 @@ let servers: [Target] = [
         name: "FSServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
         path: "Sources/Servers/FS"),
     .target(name: "FSClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/FSClient"),
+    // A device of a block server in another process registered in this
+    // process's disk registry, for a file system over `husk blk serve` (docs/fs.md).
+    .target(
+        name: "BlockRemote", dependencies: ["BlockClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
+        path: "Sources/Servers/BlockRemote"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -301,7 +306,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
-            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient", "BlockRemote",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [

@@ -194,4 +194,105 @@ final class FSServerTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertEqual(try debugfs(s, "cat /k/p.txt").stdout, payload)
     }
+
+    /// The stacked form: `husk fs serve --disk-socket` over `husk blk serve`.
+    /// The same checks as over an image, and a SIGKILL and restart of the
+    /// block server in the middle: the file system reconnects and goes on.
+    func testStackedOverABlockServerSurvivesItsRestart() throws {
+        let dir = try scratchDirectory(self)
+        let image = "\(dir)/fs.img"
+        XCTAssertEqual(try runTool(try Self.tool("mkfs.ext4"), ["-q", "-F", image, "64M"]).status, 0)
+        let blkSocket = "\(dir)/blk.sock"
+        // --mode 666: the file-system server runs as nobody once started, and reconnects as nobody.
+        let blkArgs = ["blk", "serve", "--image", image, "--socket", blkSocket, "--mode", "666"]
+        var blk = try ChildProcess.huskServer(self, blkArgs, dir: dir, tag: "blk")
+        let socket = "\(dir)/fs.sock"
+        let server = try ChildProcess.huskServer(
+            self, ["fs", "serve", "--disk-socket", blkSocket, "--socket", socket], dir: dir, tag: "fs")
+        let s = Served(server: server, socket: socket, image: image, dir: dir)
+        let payload = String(repeating: "stacked\n", count: 40_000)
+        try payload.write(toFile: "\(dir)/p.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try fs(s, "mkdir", ["-p", "/x/y"]).status, 0)
+        XCTAssertEqual(try fs(s, "put", ["\(dir)/p.txt", "/x/y/p.txt"]).status, 0)
+
+        blk.kill9()
+        unlink(blkSocket)
+        blk = try ChildProcess.huskServer(self, blkArgs, dir: dir, tag: "blk")
+        let again = try fs(s, "put", ["\(dir)/p.txt", "/x/after.txt"])
+        XCTAssertEqual(again.status, 0, again.output + server.stderr)
+        XCTAssertEqual(try fs(s, "cat", ["/x/y/p.txt"]).stdout, payload)
+        XCTAssertEqual(try fs(s, "mv", ["/x/after.txt", "/after.txt"]).status, 0)
+        try stopAndCheck(s)
+        XCTAssertTrue(server.stderr.contains("reconnected to the block server 1 time(s)"), server.stderr)
+        blk.signal(SIGTERM)
+        XCTAssertEqual(blk.wait(timeout: 30), 0, blk.output)
+        let fsck = try runTool(try Self.tool("e2fsck"), ["-fn", image])
+        XCTAssertEqual(fsck.status, 0, fsck.output)
+        XCTAssertEqual(try debugfs(s, "cat /after.txt").stdout, payload)
+    }
+
+    /// `husk up` runs a block server and a file-system server stacked on it
+    /// (kind fs); SIGKILL of either is followed by a restart, the other
+    /// side reconnects, fsync'd data is intact and e2fsck stays clean.
+    func testHuskUpSupervisesABlockServerAndAFileSystemServerOverIt() throws {
+        try Husk.requireRoot()
+        let dir = try scratchDirectory(self)
+        let image = "\(dir)/fs.img"
+        XCTAssertEqual(try runTool(try Self.tool("mkfs.ext4"), ["-q", "-F", image, "64M"]).status, 0)
+        // The servers drop to nobody: the image must be theirs to write.
+        XCTAssertEqual(chown(image, 65534, 65534), 0)
+        let socket = "\(dir)/fs.sock"
+        let config = "\(dir)/stack.toml"
+        let text = """
+            [stack]
+            name = "fs\(getpid())"
+            state_dir = "\(dir)/state"
+
+            [server.blk]
+            kind = "blk"
+            socket = "\(dir)/blk.sock"
+            mode = "666"
+            args = ["--image", "\(image)"]
+
+            [server.fs]
+            kind = "fs"
+            socket = "\(socket)"
+            mode = "666"
+            args = ["--disk-socket", "\(dir)/blk.sock"]
+
+            """
+        XCTAssertTrue(FileManager.default.createFile(atPath: config, contents: Data(text.utf8)))
+        let up = try ChildProcess(Husk.binary, ["up", "--config", config], dir: dir, tag: "up")
+        addTeardownBlock { up.kill9() }
+        let s = Served(server: up, socket: socket, image: image, dir: dir)
+        XCTAssertTrue(try waitUntil(30) { try fs(s, "ls", ["/"]).status == 0 }, up.stderr)
+        let payload = String(repeating: "supervised\n", count: 30_000)
+        try payload.write(toFile: "\(dir)/p.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try fs(s, "put", ["\(dir)/p.txt", "/one.txt"]).status, 0)
+
+        func pid(of name: String) throws -> Int32 {
+            guard let line = up.stderr.split(separator: "\n").last(where: { $0.contains("server \(name) started (pid ") }),
+                let pid = Int32(line.split(separator: "(pid ")[1].prefix { $0.isNumber })
+            else { throw TestFailure("no start line for \(name): \(up.stderr)") }
+            return pid
+        }
+        func killAndAwaitRestart(_ name: String) throws {
+            let starts = up.stderr.components(separatedBy: "server \(name) started").count
+            kill(try pid(of: name), SIGKILL)
+            guard waitUntil(30, { up.stderr.components(separatedBy: "server \(name) started").count > starts }) else {
+                throw TestFailure("\(name) was not restarted: \(up.stderr)")
+            }
+        }
+        try killAndAwaitRestart("blk")
+        let second = try fs(s, "put", ["\(dir)/p.txt", "/two.txt"])
+        XCTAssertEqual(second.status, 0, second.output + up.stderr)
+        try killAndAwaitRestart("fs")
+        XCTAssertTrue(try waitUntil(30) { try fs(s, "ls", ["/"]).status == 0 }, up.stderr)
+        XCTAssertEqual(try fs(s, "cat", ["/one.txt"]).stdout, payload, "fsync'd before the SIGKILLs")
+        XCTAssertEqual(try fs(s, "cat", ["/two.txt"]).stdout, payload)
+        kill(up.pid, SIGTERM)
+        XCTAssertEqual(up.wait(timeout: 60), 0, up.stderr)
+        let fsck = try runTool(try Self.tool("e2fsck"), ["-fn", image])
+        XCTAssertEqual(fsck.status, 0, fsck.output)
+    }
 }

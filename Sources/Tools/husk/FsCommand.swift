@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlockRemote
 import FSClient
 import FSServer
 import Foundation
@@ -42,8 +43,11 @@ struct FsServe: ParsableCommand {
         commandName: "serve",
         abstract: "Serve an ext2/3/4 file system until SIGINT/SIGTERM.",
         discussion: """
-            --image serves an image file (or host block device) through the blkfile component. The ext2fs \
-            component mounts it from the glue disk and registers it as a file system; the server exports \
+            --image serves an image file (or host block device) through the blkfile component; \
+            --disk-socket serves a device of a block server in another process (`husk blk serve`, which \
+            may itself drive a virtio disk), whose restart the file system survives: requests wait for the \
+            new instance, up to 10 s, and are retried. The ext2fs \
+            component mounts the disk and registers it as a file system; the server exports \
             that over the fs interface. --read-only mounts it read-only (nothing is written, not even the \
             mount count; changes fail with EROFS). A file system whose journal needs recovery is refused \
             read-write: run e2fsck on it first.
@@ -54,6 +58,12 @@ struct FsServe: ParsableCommand {
             """)
 
     @Option(help: "Image file (or host block device) holding the file system.") var image: String?
+    @Option(
+        name: .customLong("disk-socket"),
+        help: "Instead of --image: the socket of a block server (`husk blk serve`) whose device holds the file system.")
+    var diskSocket: String?
+    @Option(name: .customLong("disk-device"), help: "With --disk-socket: the device to open (default: the server's only one).")
+    var diskDevice: String?
     @Option(help: "Path of the RPC socket.") var socket: String
     @Option(
         name: .customLong("listen-fd"),
@@ -74,8 +84,14 @@ struct FsServe: ParsableCommand {
     func validate() throws {
         if let mode, mode_t(mode, radix: 8) == nil { throw ValidationError("--mode must be octal, e.g. 666") }
         guard workers >= 1 && workers <= 1024 else { throw ValidationError("--workers must be 1...1024") }
-        guard let image else { throw ValidationError("nothing to serve: give --image FILE (an ext2/3/4 image, e.g. made by mkfs.ext4)") }
-        if access(image, F_OK) != 0 { throw ValidationError("--image \(image): \(String(cString: strerror(errno)))") }
+        if image != nil && diskSocket != nil { throw ValidationError("--image and --disk-socket are exclusive: serve one disk") }
+        if diskDevice != nil && diskSocket == nil { throw ValidationError("--disk-device needs --disk-socket") }
+        if let image, access(image, F_OK) != 0 { throw ValidationError("--image \(image): \(String(cString: strerror(errno)))") }
+        if image == nil && diskSocket == nil {
+            throw ValidationError(
+                "nothing to serve: give --image FILE (an ext2/3/4 image, e.g. made by mkfs.ext4) or --disk-socket S (a block server's socket)"
+            )
+        }
     }
 
     func run() throws {
@@ -86,13 +102,29 @@ struct FsServe: ParsableCommand {
             throw ExitCode(1)
         }
         let ro = readOnly ? "1" : "0"
-        host.load(
-            [blkfile, ext2fs],
-            parameters: ["blkfile": ["path": image ?? "", "name": "disk0", "ro": ro], "ext2fs": ["disk": "disk0", "name": "fs0", "ro": ro]])
+        var remote: RemoteDisk?
+        if let diskSocket {
+            do { remote = try RemoteDisk(socket: diskSocket, device: diskDevice, name: "disk0", readOnly: readOnly) } catch {
+                printError("husk fs serve: \(error)")
+                throw ExitCode(1)
+            }
+            host.load([ext2fs], parameters: ["ext2fs": ["disk": "disk0", "name": "fs0", "ro": ro]])
+        } else {
+            host.load(
+                [blkfile, ext2fs],
+                parameters: [
+                    "blkfile": ["path": image ?? "", "name": "disk0", "ro": ro], "ext2fs": ["disk": "disk0", "name": "fs0", "ro": ro]
+                ])
+        }
+        let source = image ?? "the block server at \(diskSocket ?? "")"
+        func stopAll() {
+            host.shutdown()
+            remote?.stop()
+        }
         guard host.refused.isEmpty, let fileSystem = Glue.FileSystem(named: "fs0") else {
             let why = host.refused.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
-            printError("husk fs serve: cannot mount \(image ?? ""): \(why.isEmpty ? "no file system was registered" : why)")
-            host.shutdown()
+            printError("husk fs serve: cannot mount \(source): \(why.isEmpty ? "no file system was registered" : why)")
+            stopAll()
             throw ExitCode(1)
         }
 
@@ -108,21 +140,22 @@ struct FsServe: ParsableCommand {
             }
         } catch {
             printError("husk fs serve: cannot listen on \(socket): \(error)")
-            host.shutdown()
+            stopAll()
             throw ExitCode(1)
         }
         let sandbox: Sandbox
         do {
             sandbox = try sandboxing.enter(
-                command: "husk fs serve", sockets: listenFD == nil ? [socket] : [], extraGroups: [SyscallAllowList.blockIO])
+                command: "husk fs serve", sockets: listenFD == nil ? [socket] : [],
+                extraGroups: [SyscallAllowList.blockIO] + (diskSocket != nil ? [SyscallAllowList.clientConnections] : []))
         } catch {
             server.shutdown(deadline: 0, grace: 0)
-            host.shutdown()
+            stopAll()
             throw error
         }
         if let s = try? fileSystem.statfs() {
             print(
-                "file system fs0 on \(image ?? ""): \(s.blocks) blocks of \(s.bsize) bytes, \(s.bfree) free; \(s.files) inodes, \(s.ffree) free\(readOnly ? "; read-only" : "")"
+                "file system fs0 on \(source): \(s.blocks) blocks of \(s.bsize) bytes, \(s.bfree) free; \(s.files) inodes, \(s.ffree) free\(readOnly ? "; read-only" : "")"
             )
         }
         print("listening on \(socket)")
@@ -130,7 +163,8 @@ struct FsServe: ParsableCommand {
         printError("husk fs serve: signal \(sig), shutting down")
         server.shutdown(deadline: shutdownDeadline)
         sandbox.removeSocketFiles()
-        host.shutdown()
+        stopAll()
+        if let remote, remote.reconnects > 0 { printError("husk fs serve: reconnected to the block server \(remote.reconnects) time(s)") }
     }
 }
 
