@@ -240,6 +240,11 @@ let servers: [Target] = [
     .target(
         name: "BlockRemote", dependencies: ["BlockClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
         path: "Sources/Servers/BlockRemote"),
+    // The FUSE frontend of the file-system server (`husk fs mount`, docs/fs.md):
+    // libfuse3's low-level API from Debian's libfuse3-dev (pkg-config fuse3;
+    // libfuse3.a in the static build). scripts/setup.sh installs it.
+    .systemLibrary(name: "CFuse3", path: "Sources/Servers/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+    .target(name: "FUSEFrontend", dependencies: ["CFuse3", "FSClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/FUSE"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -306,7 +311,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
-            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient", "BlockRemote",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient", "BlockRemote", "FUSEFrontend",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [

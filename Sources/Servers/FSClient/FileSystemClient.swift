@@ -124,24 +124,38 @@ public final class FileSystemClient: Sendable {
     }
 }
 
-/// An opened file: its own connection (the descriptor open returned) and
-/// a shared-memory window for reads and writes. One thread at a time.
+/// An opened file: its own connection (the descriptor open returned).
+/// Transfers up to 64 KiB travel inline in the messages; larger ones go
+/// through a shared-memory window registered on first use (registering
+/// costs a memfd and a mapping on both sides, too much for every small
+/// file). One thread at a time.
 public final class OpenedFile: @unchecked Sendable {
     // @unchecked: the window is used by one caller at a time (by contract).
     public let ino: UInt64
     public let rpc: RPCClient
     public let fs: FsClient
-    let window: SharedMemory
+    let windowSize: Int
+    var window: SharedMemory?
+    public static let inlineMax = 65536
 
     init(ino: UInt64, fd: Int32, parent: RPCClient, window size: Int = 1 << 20) throws(RPCError) {
         self.ino = ino
         rpc = try RPCClient.adopt(fd: fd, require: [(Fs.interfaceID, Fs.interfaceVersion)], parent: parent)
         fs = FsClient(rpc)
-        window = try rpc.registerSharedMemory(size: size)
+        windowSize = size
+    }
+
+    private func sharedWindow() throws(RPCError) -> SharedMemory {
+        if let window { return window }
+        let w = try rpc.registerSharedMemory(size: windowSize)
+        window = w
+        return w
     }
 
     /// Up to `length` bytes at `offset` (fewer at the end of the file).
     public func read(offset: UInt64, length: Int) throws(RPCError) -> [UInt8] {
+        if length <= Self.inlineMax { return try fs.readInline(offset: offset, max: UInt32(length)).data }
+        let window = try sharedWindow()
         var out: [UInt8] = []
         while out.count < length {
             let n = min(window.size, length - out.count)
@@ -153,6 +167,16 @@ public final class OpenedFile: @unchecked Sendable {
     }
 
     public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
+        if bytes.count <= Self.inlineMax {
+            var done = 0
+            while done < bytes.count {
+                let wrote = Int(try fs.writeInline(offset: offset + UInt64(done), data: Array(bytes[done...])).count)
+                if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
+                done += wrote
+            }
+            return
+        }
+        let window = try sharedWindow()
         var done = 0
         while done < bytes.count {
             let n = min(window.size, bytes.count - done)

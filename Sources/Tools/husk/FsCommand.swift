@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockRemote
 import FSClient
 import FSServer
+import FUSEFrontend
 import Foundation
 import Glibc
 import Glue
@@ -30,11 +31,13 @@ struct FsCommand: ParsableCommand {
               husk fs get --socket /tmp/fs.sock /docs/README.md copy.md
               husk fs mv --socket /tmp/fs.sock /docs/README.md /README
               husk fs rm --socket /tmp/fs.sock /README
+              husk fs mount --socket /tmp/fs.sock /mnt &    # the kernel mounts it through FUSE
+              ls -l /mnt; kill %2                          # SIGTERM unmounts
               kill %1      # SIGTERM: calls finish, everything is written back, the image is clean
             Exit status of the clients: 0, or 1 with the error on standard error (ENOENT, EACCES, ...).
             """,
         subcommands: [
-            FsServe.self, FsLs.self, FsStat.self, FsCat.self, FsMkdir.self, FsRm.self, FsPut.self, FsGet.self, FsMv.self
+            FsServe.self, FsMount.self, FsLs.self, FsStat.self, FsCat.self, FsMkdir.self, FsRm.self, FsPut.self, FsGet.self, FsMv.self
         ])
 }
 
@@ -165,6 +168,51 @@ struct FsServe: ParsableCommand {
         sandbox.removeSocketFiles()
         stopAll()
         if let remote, remote.reconnects > 0 { printError("husk fs serve: reconnected to the block server \(remote.reconnects) time(s)") }
+    }
+}
+
+struct FsMount: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount",
+        abstract: "Mount the served file system on MOUNTPOINT through FUSE until SIGINT/SIGTERM, then unmount.",
+        discussion: """
+            The kernel's requests on the mount (libfuse3, one thread) become fs calls on the server's \
+            socket, made with this process's credentials, never the request's: by default only the user \
+            who mounts reaches the mount, so the server checks that user's permissions. --allow-other (root \
+            only: only root may speak for others) lets every user in: the kernel checks each request's \
+            uid and groups against the attributes (default_permissions), and what a user creates is \
+            chowned to that user by the mount process. Needs /dev/fuse, and root or \
+            fusermount3 (Debian package fuse3). SIGINT, SIGTERM or SIGHUP unmount cleanly; so does \
+            `fusermount3 -u MOUNTPOINT` (or `umount`). Prints "mounted on MOUNTPOINT" once mounted.
+            """)
+    @OptionGroup var options: FsClientOptions
+    @Flag(help: "Mount read-only (the kernel refuses changes with EROFS).") var readOnly = false
+    @Option(help: "Seconds the kernel may cache attributes and names (0: ask the server every time).") var cacheSeconds: Double = 1
+    @Flag(help: "Let every user use the mount (root only); the kernel checks each user's permissions.") var allowOther = false
+    @Argument(help: "An empty directory to mount on.") var mountpoint: String
+
+    func validate() throws {
+        if allowOther && geteuid() != 0 { throw ValidationError("--allow-other: only root may speak for other users") }
+        guard cacheSeconds >= 0 && cacheSeconds <= 3600 else { throw ValidationError("--cache-seconds must be 0...3600") }
+        var st = stat()
+        guard stat(mountpoint, &st) == 0 else { throw ValidationError("\(mountpoint): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw ValidationError("\(mountpoint) is not a directory") }
+    }
+
+    func run() throws {
+        let c = try options.connect("mount")
+        let mount = FuseMount(client: c, cacheSeconds: cacheSeconds, allowOther: allowOther)
+        if let failure = mount.run(
+            mountpoint: mountpoint, fsname: "husk:\(options.socket)", readOnly: readOnly,
+            onMounted: {
+                print("mounted on \(mountpoint)")
+                fflush(nil)
+            })
+        {
+            printError("husk fs mount: \(failure)")
+            throw ExitCode(1)
+        }
+        printError("husk fs mount: unmounted \(mountpoint)")
     }
 }
 
