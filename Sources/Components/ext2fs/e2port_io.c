@@ -10,12 +10,24 @@
  * own (512 to 64 KiB) and a largest transfer. Requests aligned to the
  * disk's blocks go straight through, split at max_transfer; an unaligned
  * head or tail (a 1 KiB superblock on a 4 KiB disk) goes through a bounce
- * block: read, patch, write. No cache: the host below (page cache, the
- * block server) has one, and an uncached channel keeps fsync simple: what
- * libext2fs wrote has reached the disk; flush() asks the disk to make it
- * durable.
+ * block: read, patch, write.
+ *
+ * A write-through cache of single blocks (E2PORT_CACHE_SLOTS, direct
+ * mapped by block number) keeps the metadata libext2fs reads again and
+ * again (directory blocks, inode table blocks, extent blocks) from costing
+ * a disk request each time. Writes go to the disk first and then update
+ * (whole blocks) or drop (partial ones) the cached copies, so the disk is
+ * always current: what libext2fs wrote has reached the disk, and flush()
+ * asks the disk to make it durable. A failed write drops its range.
  */
 #include "e2port_private.h"
+
+#define E2PORT_CACHE_SLOTS 1024u
+
+struct e2port_slot {
+    uint64_t block;
+    bool valid;
+};
 
 struct e2port_chan {
     struct disk_ref *disk;
@@ -23,7 +35,57 @@ struct e2port_chan {
     bool read_only;
     uint8_t *bounce; /* one disk block */
     struct e2port_io_counts counts;
+    /* The cache, for blocks of cache_bs bytes (the channel's block size
+     * when it was allocated; a new block size empties it). */
+    uint32_t cache_bs;
+    uint8_t *cache_data; /* E2PORT_CACHE_SLOTS * cache_bs */
+    struct e2port_slot *slots;
 };
+
+static void e2port_cache_free(struct e2port_chan *c) {
+    if (c->cache_data != NULL) ext2fs_free_mem(&c->cache_data);
+    if (c->slots != NULL) ext2fs_free_mem(&c->slots);
+    c->cache_bs = 0;
+}
+
+/* The cache for the channel's current block size (allocated on first
+ * use); NULL when memory is short (then there is no cache). */
+static bool e2port_cache_ready(struct e2port_chan *c, int block_size) {
+    if (block_size <= 0) return false;
+    if (c->cache_bs == (uint32_t)block_size) return true;
+    e2port_cache_free(c);
+    if (ext2fs_get_memzero(E2PORT_CACHE_SLOTS * sizeof *c->slots, &c->slots)) return false;
+    if (ext2fs_get_mem((unsigned long)E2PORT_CACHE_SLOTS * (unsigned long)block_size, &c->cache_data)) {
+        ext2fs_free_mem(&c->slots);
+        return false;
+    }
+    c->cache_bs = (uint32_t)block_size;
+    return true;
+}
+
+/* After a write of [block, block + n) (n whole blocks of data, or `bytes`
+ * bytes when data is NULL or the write is partial): update whole cached
+ * blocks from data, drop the rest. */
+static void e2port_cache_written(struct e2port_chan *c, uint64_t block, uint64_t bytes, const uint8_t *data) {
+    if (c->cache_bs == 0 || bytes == 0) return;
+    uint64_t bs = c->cache_bs;
+    uint64_t n = (bytes + bs - 1) / bs;
+    if (n > E2PORT_CACHE_SLOTS) {
+        for (uint32_t i = 0; i < E2PORT_CACHE_SLOTS; i++) {
+            struct e2port_slot *sl = &c->slots[i];
+            if (sl->valid && sl->block >= block && sl->block < block + n) sl->valid = false;
+        }
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        struct e2port_slot *sl = &c->slots[(block + i) % E2PORT_CACHE_SLOTS];
+        if (!sl->valid || sl->block != block + i) continue;
+        if (data != NULL && (i + 1) * bs <= bytes)
+            memcpy(c->cache_data + ((block + i) % E2PORT_CACHE_SLOTS) * bs, data + i * bs, bs);
+        else
+            sl->valid = false;
+    }
+}
 
 static errcode_t e2port_errcode(int r) {
     /* HUSK_E* codes are errno values, which libext2fs passes through. */
@@ -125,6 +187,7 @@ static errcode_t e2port_close(io_channel channel) {
     if (--channel->refcount > 0) return 0;
     struct e2port_chan *c = channel->private_data;
     disk_close(c->disk);
+    e2port_cache_free(c);
     ext2fs_free_mem(&c->bounce);
     ext2fs_free_mem(&c);
     ext2fs_free_mem(&channel->name);
@@ -135,6 +198,7 @@ static errcode_t e2port_close(io_channel channel) {
 static errcode_t e2port_set_blksize(io_channel channel, int blksize) {
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     if (blksize <= 0) return EXT2_ET_INVALID_ARGUMENT;
+    if (blksize != channel->block_size) e2port_cache_free(channel->private_data); /* blocks change meaning */
     channel->block_size = blksize;
     return 0;
 }
@@ -148,7 +212,21 @@ static errcode_t e2port_read_blk64(io_channel channel, unsigned long long block,
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     struct e2port_chan *c = channel->private_data;
     uint64_t len = e2port_bytes(channel, count);
-    int r = e2port_rw(c, false, data, block * (uint64_t)channel->block_size, len);
+    uint64_t bs = (uint64_t)channel->block_size;
+    bool one = len == bs && e2port_cache_ready(c, channel->block_size);
+    struct e2port_slot *sl = one ? &c->slots[block % E2PORT_CACHE_SLOTS] : NULL;
+    uint8_t *cached = one ? c->cache_data + (block % E2PORT_CACHE_SLOTS) * bs : NULL;
+    if (sl != NULL && sl->valid && sl->block == block) {
+        memcpy(data, cached, bs);
+        c->counts.cache_hits++;
+        return 0;
+    }
+    int r = e2port_rw(c, false, data, block * bs, len);
+    if (r == HUSK_OK && sl != NULL) {
+        memcpy(cached, data, bs);
+        sl->block = block;
+        sl->valid = true;
+    }
     if (r != HUSK_OK) {
         if (channel->read_error != NULL)
             return channel->read_error(channel, (unsigned long)block, count, data, (size_t)len, 0, e2port_errcode(r));
@@ -165,6 +243,7 @@ static errcode_t e2port_write_blk64(io_channel channel, unsigned long long block
     uint64_t len = e2port_bytes(channel, count);
     /* e2port_rw takes a non-const pointer for both directions; a write only reads it. */
     int r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, block * (uint64_t)channel->block_size, len);
+    e2port_cache_written(c, block, len, r == HUSK_OK ? data : NULL);
     if (r != HUSK_OK) {
         if (channel->write_error != NULL)
             return channel->write_error(channel, (unsigned long)block, count, data, (size_t)len, 0, e2port_errcode(r));
@@ -188,6 +267,11 @@ static errcode_t e2port_write_byte(io_channel channel, unsigned long offset, int
     struct e2port_chan *c = channel->private_data;
     if (size < 0) return EXT2_ET_INVALID_ARGUMENT;
     int r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, offset, (uint64_t)size);
+    /* Bytes, not blocks: drop every cached block the range touches. */
+    if (c->cache_bs != 0 && size > 0) {
+        uint64_t first = offset / c->cache_bs, last = (offset + (uint64_t)size - 1) / c->cache_bs;
+        e2port_cache_written(c, first, (last - first + 1) * c->cache_bs, NULL);
+    }
     if (r != HUSK_OK) return e2port_errcode(r);
     c->counts.writes++;
     c->counts.bytes_written += (uint64_t)size;

@@ -24,6 +24,7 @@ HUSK_PRIVATE extern io_manager e2port_io_manager;
 struct e2port_io_counts {
     uint64_t reads, writes, flushes;
     uint64_t bytes_read, bytes_written;
+    uint64_t cache_hits; /* block reads served from the port's cache */
 };
 HUSK_PRIVATE void e2port_io_counts(io_channel channel, struct e2port_io_counts *out);
 

@@ -118,10 +118,12 @@ static void ext2fs_fini(husk_ctx *ctx) {
     if (err)
         glue_logf(LOG_ERR, "disk '%s': unmount failed: %s", sc->disk, e2port_strerror(err));
     else
-        glue_logf(LOG_INFO, "disk '%s': unmounted (%llu reads, %llu bytes; %llu writes, %llu bytes; %llu flushes)",
-                  sc->disk, (unsigned long long)counts.reads, (unsigned long long)counts.bytes_read,
-                  (unsigned long long)counts.writes, (unsigned long long)counts.bytes_written,
-                  (unsigned long long)counts.flushes);
+        glue_logf(
+            LOG_INFO,
+            "disk '%s': unmounted (%llu reads, %llu bytes; %llu writes, %llu bytes; %llu flushes; %llu cache hits)",
+            sc->disk, (unsigned long long)counts.reads, (unsigned long long)counts.bytes_read,
+            (unsigned long long)counts.writes, (unsigned long long)counts.bytes_written,
+            (unsigned long long)counts.flushes, (unsigned long long)counts.cache_hits);
     sc->fs = NULL;
     mutex_exit(&sc->lock);
     e2port_release(sc);
