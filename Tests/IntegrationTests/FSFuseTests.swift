@@ -98,6 +98,51 @@ final class FSFuseTests: XCTestCase {
         XCTAssertTrue(many.contains("f9999") && !many.contains("f5 "), String(many.prefix(200)))
     }
 
+    /// fsx-style: 3000 random writes (up to 64 KiB at offsets up to 4 MiB),
+    /// truncates and reads on a file over the mount and on a reference file
+    /// in /tmp, compared after every read and at the end; then e2fsck.
+    func testRandomReadWriteTruncateMatchesAReferenceFile() throws {
+        let (m, p) = try mount("fsx", extra: ["--cache-seconds", "0"])
+        let script = """
+            import os, random, sys
+            random.seed(20261205)
+            paths = ["\(p)/fsx.bin", "\(dir)/reference.bin"]
+            fds = [os.open(x, os.O_CREAT | os.O_RDWR, 0o644) for x in paths]
+            size = 0
+            for op in range(3000):
+                k = random.random()
+                if k < 0.55:
+                    off = random.randrange(0, 4 << 20); n = random.randrange(1, 65536)
+                    data = os.urandom(n)
+                    for fd in fds: os.pwrite(fd, data, off)
+                    size = max(size, off + n)
+                elif k < 0.65:
+                    size = random.randrange(0, 4 << 20)
+                    for fd in fds: os.ftruncate(fd, size)
+                else:
+                    off = random.randrange(0, (size or 1) + 4096); n = random.randrange(1, 65536)
+                    a, b = [os.pread(fd, n, off) for fd in fds]
+                    if a != b:
+                        sys.exit("op %d: read of %d at %d differs (size %d)" % (op, n, off, size))
+            for fd in fds: os.fsync(fd)
+            sizes = [os.fstat(fd).st_size for fd in fds]
+            if sizes[0] != sizes[1]: sys.exit("sizes differ: %s" % sizes)
+            whole = [os.pread(fd, sizes[0], 0) for fd in fds]
+            if whole[0] != whole[1]: sys.exit("contents differ")
+            print("ok", sizes[0])
+            """
+        try script.write(toFile: "\(dir)/fsx.py", atomically: true, encoding: .utf8)
+        let r = try runTool("/usr/bin/python3", ["\(dir)/fsx.py"], timeout: 600)
+        XCTAssertEqual(r.status, 0, r.output + m.output)
+        XCTAssertTrue(r.stdout.hasPrefix("ok "), r.output)
+        try unmountAndCheck(m, p)
+        let dump = try runTool(try Ext2fsComponentTests.tool("debugfs"), ["-R", "dump /fsx.bin \(dir)/dumped.bin", image])
+        XCTAssertEqual(dump.status, 0, dump.output)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: "\(dir)/dumped.bin")),
+            try Data(contentsOf: URL(fileURLWithPath: "\(dir)/reference.bin")))
+    }
+
     /// The POSIX errors through the kernel, as a user who is not root
     /// (uid 65534 through setpriv) on root's --allow-other mount: the
     /// kernel checks that user's permissions against the server's
