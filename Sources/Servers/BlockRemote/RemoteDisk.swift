@@ -60,7 +60,8 @@ public final class RemoteDisk: @unchecked Sendable {
         deviceName = chosen
         let dev: BlockDevice
         do { dev = try client.open(chosen, writable: !readOnly) } catch {
-            throw Failure(description: "cannot open device \(chosen) on \(socket)\(readOnly ? "" : " for writing"): \(error)")
+            let hint = error.status == EROFS ? " (the block server serves it read-only: serve the file system --read-only too)" : ""
+            throw Failure(description: "cannot open device \(chosen) on \(socket)\(readOnly ? "" : " for writing"): \(error)\(hint)")
         }
         self.device = dev
         d = UnsafeMutablePointer<disk>.allocate(capacity: 1)
