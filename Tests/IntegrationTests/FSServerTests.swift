@@ -15,13 +15,15 @@ final class FSServerTests: XCTestCase {
         var socket: String
         var image: String
         var dir: String
+        var blk: ChildProcess? = nil  // the block server below, in the stacked form
     }
 
     static func tool(_ name: String) throws -> String { try Ext2fsComponentTests.tool(name) }
 
     /// An image of 64 MiB with /hello.txt, /dir/a.txt and /secret (mode 600)
     /// written by debugfs, served with --mode 666 (other users may connect).
-    func serve(readOnly: Bool = false, image existing: String? = nil) throws -> Served {
+    /// `stacked`: the same over `husk blk serve` (--disk-socket).
+    func serve(readOnly: Bool = false, image existing: String? = nil, stacked: Bool = false) throws -> Served {
         let dir = try scratchDirectory(self)
         let image = existing ?? "\(dir)/fs.img"
         if existing == nil {
@@ -41,10 +43,19 @@ final class FSServerTests: XCTestCase {
             XCTAssertEqual(fill.status, 0, fill.output)
         }
         let socket = "\(dir)/fs.sock"
+        var blk: ChildProcess?
+        var source = ["--image", image]
+        if stacked {
+            let blkSocket = "\(dir)/blk.sock"
+            blk = try ChildProcess.huskServer(
+                self, ["blk", "serve", "--image", image, "--socket", blkSocket, "--mode", "666"] + (readOnly ? ["--read-only"] : []),
+                dir: dir, tag: "blk")
+            source = ["--disk-socket", blkSocket]
+        }
         let server = try ChildProcess.huskServer(
-            self, ["fs", "serve", "--image", image, "--socket", socket, "--mode", "666"] + (readOnly ? ["--read-only"] : []),
+            self, ["fs", "serve"] + source + ["--socket", socket, "--mode", "666"] + (readOnly ? ["--read-only"] : []),
             dir: dir, tag: "fs")
-        return Served(server: server, socket: socket, image: image, dir: dir)
+        return Served(server: server, socket: socket, image: image, dir: dir, blk: blk)
     }
 
     /// `husk fs CMD --socket S ARGS` (as `via`, e.g. Husk.nobody).
@@ -58,6 +69,10 @@ final class FSServerTests: XCTestCase {
         s.server.signal(SIGTERM)
         XCTAssertEqual(s.server.wait(timeout: 30), 0, s.server.output)
         XCTAssertTrue(s.server.output.contains("ext2fs: disk 'disk0': unmounted"), s.server.output)
+        if let blk = s.blk {
+            blk.signal(SIGTERM)
+            XCTAssertEqual(blk.wait(timeout: 30), 0, blk.output)
+        }
         let fsck = try runTool(try Self.tool("e2fsck"), ["-fn", s.image])
         XCTAssertEqual(fsck.status, 0, "e2fsck -fn:\n\(fsck.output)")
     }
@@ -66,8 +81,12 @@ final class FSServerTests: XCTestCase {
         try runTool(try Self.tool("debugfs"), ["-R", request, s.image])
     }
 
-    func testAWorkloadThroughTheClientsReadsBackWithDebugfsAndStaysClean() throws {
-        let s = try serve()
+    func testAWorkloadThroughTheClientsReadsBackWithDebugfsAndStaysClean() throws { try workload(stacked: false) }
+    func testTheWorkloadStackedOverABlockServer() throws { try workload(stacked: true) }
+    func testErrorsArePOSIXAndNamedStackedOverABlockServer() throws { try errors(stacked: true) }
+
+    func workload(stacked: Bool) throws {
+        let s = try serve(stacked: stacked)
         // What debugfs wrote reads back through the server.
         XCTAssertEqual(try fs(s, "cat", ["/hello.txt"]).stdout, "hello from debugfs\n")
         let ls = try fs(s, "ls", ["/"])
@@ -106,8 +125,10 @@ final class FSServerTests: XCTestCase {
         XCTAssertFalse(try debugfs(s, "ls /").stdout.contains(" a "), "the removed tree is gone")
     }
 
-    func testErrorsArePOSIXAndNamed() throws {
-        let s = try serve()
+    func testErrorsArePOSIXAndNamed() throws { try errors(stacked: false) }
+
+    func errors(stacked: Bool) throws {
+        let s = try serve(stacked: stacked)
         func fails(_ cmd: String, _ args: [String], _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try fs(s, cmd, args)
             XCTAssertEqual(r.status, 1, r.output, file: file, line: line)
