@@ -124,36 +124,54 @@ public final class FileSystemClient: Sendable {
     }
 }
 
-/// An opened file: its own connection (the descriptor open returned).
+/// An opened file: the descriptor open or create returned, bound on the
+/// server to the file and its access mode. The connection over it (a
+/// HELLO round trip and a reader thread) is made on first use, so a file
+/// created and closed without I/O costs one call; closing drops the
+/// descriptor or the connection, which releases the server's object.
 /// Transfers up to 64 KiB travel inline in the messages; larger ones go
-/// through a shared-memory window registered on first use (registering
-/// costs a memfd and a mapping on both sides, too much for every small
-/// file). One thread at a time.
+/// through a shared-memory window registered on first use. One thread at a
+/// time.
 public final class OpenedFile: @unchecked Sendable {
-    // @unchecked: the window is used by one caller at a time (by contract).
+    // @unchecked: used by one caller at a time (by contract).
     public let ino: UInt64
-    public let rpc: RPCClient
-    public let fs: FsClient
+    let parent: RPCClient
+    var fd: Int32
+    var client: (rpc: RPCClient, fs: FsClient)?
     let windowSize: Int
     var window: SharedMemory?
     public static let inlineMax = 65536
 
     init(ino: UInt64, fd: Int32, parent: RPCClient, window size: Int = 1 << 20) throws(RPCError) {
         self.ino = ino
-        rpc = try RPCClient.adopt(fd: fd, require: [(Fs.interfaceID, Fs.interfaceVersion)], parent: parent)
-        fs = FsClient(rpc)
+        self.fd = fd
+        self.parent = parent
         windowSize = size
+    }
+
+    deinit { if client == nil && fd >= 0 { Glibc.close(fd) } }
+
+    /// The fs client on this file's connection, made on first use.
+    public func connection() throws(RPCError) -> FsClient {
+        if let client { return client.fs }
+        guard fd >= 0 else { throw RPCError(RPCStatus.badf, "file closed") }
+        let rpc = try RPCClient.adopt(fd: fd, require: [(Fs.interfaceID, Fs.interfaceVersion)], parent: parent)
+        fd = -1  // the connection owns it now
+        client = (rpc, FsClient(rpc))
+        return client!.fs
     }
 
     private func sharedWindow() throws(RPCError) -> SharedMemory {
         if let window { return window }
-        let w = try rpc.registerSharedMemory(size: windowSize)
+        _ = try connection()
+        let w = try client!.rpc.registerSharedMemory(size: windowSize)
         window = w
         return w
     }
 
     /// Up to `length` bytes at `offset` (fewer at the end of the file).
     public func read(offset: UInt64, length: Int) throws(RPCError) -> [UInt8] {
+        let fs = try connection()
         if length <= Self.inlineMax { return try fs.readInline(offset: offset, max: UInt32(length)).data }
         let window = try sharedWindow()
         var out: [UInt8] = []
@@ -167,6 +185,7 @@ public final class OpenedFile: @unchecked Sendable {
     }
 
     public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
+        let fs = try connection()
         if bytes.count <= Self.inlineMax {
             var done = 0
             while done < bytes.count {
@@ -187,6 +206,17 @@ public final class OpenedFile: @unchecked Sendable {
         }
     }
 
-    public func fsync() throws(RPCError) { _ = try fs.fsync() }
-    public func close() throws(RPCError) { _ = try fs.close() }
+    public func fsync() throws(RPCError) { _ = try connection().fsync() }
+
+    /// Release the file: the server drops its object when the descriptor
+    /// (or the connection over it) closes.
+    public func close() throws(RPCError) {
+        if let client {
+            client.rpc.close()
+            self.client = nil
+        } else if fd >= 0 {
+            Glibc.close(fd)
+        }
+        fd = -1
+    }
 }
