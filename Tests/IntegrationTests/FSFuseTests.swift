@@ -12,6 +12,7 @@ final class FSFuseTests: XCTestCase {
     var image = ""
     var socket = ""
     var server: ChildProcess!
+    var blk: ChildProcess?
 
     override func setUpWithError() throws {
         try Husk.requireRoot()
@@ -21,8 +22,17 @@ final class FSFuseTests: XCTestCase {
         let mkfs = try runTool(try Ext2fsComponentTests.tool("mkfs.ext4"), ["-q", "-F", image, "128M"])
         XCTAssertEqual(mkfs.status, 0, mkfs.output)
         socket = "\(dir)/fs.sock"
-        server = try ChildProcess.huskServer(
-            self, ["fs", "serve", "--image", image, "--socket", socket, "--mode", "666"], dir: dir, tag: "fs")
+    }
+
+    /// The server over the image, or (`stacked`) over `husk blk serve` serving it.
+    func startServer(stacked: Bool = false) throws {
+        var source = ["--image", image]
+        if stacked {
+            blk = try ChildProcess.huskServer(
+                self, ["blk", "serve", "--image", image, "--socket", "\(dir)/blk.sock", "--mode", "666"], dir: dir, tag: "blk")
+            source = ["--disk-socket", "\(dir)/blk.sock"]
+        }
+        server = try ChildProcess.huskServer(self, ["fs", "serve"] + source + ["--socket", socket, "--mode", "666"], dir: dir, tag: "fs")
     }
 
     /// `husk fs mount` on a new directory; unmounted at teardown at the latest.
@@ -52,6 +62,10 @@ final class FSFuseTests: XCTestCase {
         XCTAssertFalse(try String(contentsOfFile: "/proc/mounts", encoding: .utf8).contains(point), "still mounted")
         server.signal(SIGTERM)
         XCTAssertEqual(server.wait(timeout: 30), 0, server.output)
+        if let blk {
+            blk.signal(SIGTERM)
+            XCTAssertEqual(blk.wait(timeout: 30), 0, blk.output)
+        }
         let fsck = try runTool(try Ext2fsComponentTests.tool("e2fsck"), ["-fn", image])
         XCTAssertEqual(fsck.status, 0, fsck.output)
     }
@@ -61,7 +75,11 @@ final class FSFuseTests: XCTestCase {
     /// with data past 4 GiB, a directory of 10,000 entries (hard links, made
     /// by Python's os.link: one process, and no open per entry); then debugfs
     /// reads it all back from the image and e2fsck finds it clean.
-    func testOrdinaryProgramsOverTheMount() throws {
+    func testOrdinaryProgramsOverTheMount() throws { try ordinaryPrograms(stacked: false) }
+    func testOrdinaryProgramsOverTheMountStackedOverABlockServer() throws { try ordinaryPrograms(stacked: true) }
+
+    func ordinaryPrograms(stacked: Bool) throws {
+        try startServer(stacked: stacked)
         let (m, p) = try mount("mnt")
         let script = """
             set -e
@@ -102,6 +120,7 @@ final class FSFuseTests: XCTestCase {
     /// truncates and reads on a file over the mount and on a reference file
     /// in /tmp, compared after every read and at the end; then e2fsck.
     func testRandomReadWriteTruncateMatchesAReferenceFile() throws {
+        try startServer()
         let (m, p) = try mount("fsx", extra: ["--cache-seconds", "0"])
         let script = """
             import os, random, sys
@@ -148,6 +167,7 @@ final class FSFuseTests: XCTestCase {
     /// kernel checks that user's permissions against the server's
     /// attributes, and what the user creates is the user's.
     func testErrorsAndPermissionsThroughTheMountAsAnotherUser() throws {
+        try startServer()
         // Root's things, made through the server's own clients.
         try "secret\n".write(toFile: "\(dir)/s.txt", atomically: true, encoding: .utf8)
         for args in [
