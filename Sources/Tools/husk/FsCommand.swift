@@ -49,7 +49,9 @@ struct FsServe: ParsableCommand {
             --image serves an image file (or host block device) through the blkfile component; \
             --disk-socket serves a device of a block server in another process (`husk blk serve`, which \
             may itself drive a virtio disk), whose restart the file system survives: requests wait for the \
-            new instance, up to 10 s, and are retried. The ext2fs \
+            new instance, up to 10 s, and are retried (reconnecting needs the block server's socket to \
+            admit the user this server runs as after dropping privileges: `husk blk serve --mode 666`, or \
+            the same --user). The ext2fs \
             component mounts the disk and registers it as a file system; the server exports \
             that over the fs interface. --read-only mounts it read-only (nothing is written, not even the \
             mount count; changes fail with EROFS). A file system whose journal needs recovery is refused \
