@@ -21,7 +21,7 @@ let hostCFlags: [CSetting] = [
 /// Sources/Components/<name> plus its name here: the target is
 /// <Name>Component, and its HUSK_COMPONENT descriptor lands in the
 /// `husk_components` link set that ComponentHost reads (docs/components.md).
-let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "virtio_net", "tap", "conformance", "lwip"]
+let componentNames = ["edu", "blkcopy", "blkfile", "virtio_blk", "virtio_net", "tap", "conformance", "lwip", "ext2fs"]
 
 /// Libraries for components: C under Sources/Components/<name> built like a
 /// component (same flags, same symbol checks) but with no descriptor, and
@@ -42,10 +42,30 @@ let componentLibraries: [String: [String]] = ["virtio_blk": ["virtio"], "virtio_
 /// the package root, listing both folders, breaks SwiftPM's incremental
 /// builds in scratch paths inside the package such as .build-static:
 /// "unknown build description".)
-let vendoredComponents: [String: (upstream: String, target: String, headerless: String)] = [
+let vendoredComponents: [String: VendoredComponent] = [
     // headerless: an upstream folder without headers (see publicHeadersPath below).
-    "lwip": (upstream: "ThirdPartyC/lwip/src", target: "LwipUpstream", headerless: "core")
+    "lwip": VendoredComponent(
+        upstream: "ThirdPartyC/lwip/src", target: "LwipUpstream", headerless: "core", include: "ThirdPartyC/lwip/src/include"),
+    // libext2fs (docs/fs.md): the sources are lib/ext2fs; its headers are
+    // included as <ext2fs/...> and <et/...>, so lib/ is the include folder
+    // (and the target is rooted at the top, where version.c finds
+    // version.h; doc/ holds only the library's manual). gen_crc32ctable.c is
+    // a build-time generator and the .in files its inputs
+    // (scripts/e2fsprogs-gen.sh), not library code.
+    // The port's generated/ folder holds what upstream's build generates;
+    // generated/ext2_err.c is compiled through e2port_errtab.c.
+    "ext2fs": VendoredComponent(
+        upstream: "ThirdPartyC/e2fsprogs", target: "Ext2fsUpstream", headerless: "doc", include: "ThirdPartyC/e2fsprogs/lib",
+        sources: ["lib/ext2fs"],
+        upstreamExclude: [
+            "lib/ext2fs/gen_crc32ctable.c", "lib/ext2fs/ext2_types.h.in", "lib/ext2fs/ext2_err.et.in"
+        ], portHeaders: ["generated"],
+        portExclude: ["generated/ext2_err.c"])
 ]
+struct VendoredComponent {
+    var upstream: String, target: String, headerless: String?, include: String
+    var sources: [String]? = nil, upstreamExclude: [String] = [], portHeaders: [String] = [], portExclude: [String] = []
+}
 
 func componentTarget(_ folder: String) -> String {
     folder.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Component"
@@ -71,10 +91,13 @@ let componentTargets: [Target] = componentNames.flatMap { name -> [Target] in
     }
     // From the upstream folder back to the package root.
     let up = vendored.upstream.split(separator: "/").map { _ in ".." }.joined(separator: "/")
-    let hidden: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
+    // -UDEBUG: SwiftPM defines DEBUG in debug builds, and upstream code
+    // uses that name for test programs of its own (libext2fs's main()s).
+    let hidden: [CSetting] = [.unsafeFlags(["-fvisibility=hidden", "-UDEBUG"])]
     return [
         .target(
             name: vendored.target, dependencies: ["GlueAPI", "HypercallABI"], path: vendored.upstream,
+            exclude: vendored.upstreamExclude, sources: vendored.sources,
             // No public headers (a folder without any): SwiftPM would make a
             // Clang module of upstream's include folder, and headers meant to
             // be included textually (X-macro lists such as lwIP's
@@ -82,15 +105,16 @@ let componentTargets: [Target] = componentNames.flatMap { name -> [Target] in
             // include folder in their search paths instead.
             publicHeadersPath: vendored.headerless,
             cSettings: componentCFlags + [
-                .headerSearchPath("include"), .headerSearchPath("\(up)/\(port)"), .headerSearchPath("\(up)/\(csubsetHeaders)")
-            ] + hidden),
+                .headerSearchPath("\(up)/\(vendored.include)"), .headerSearchPath("\(up)/\(port)"),
+                .headerSearchPath("\(up)/\(csubsetHeaders)")
+            ] + vendored.portHeaders.map { .headerSearchPath("\(up)/\(port)/\($0)") } + hidden),
         .target(
             name: componentTarget(name), dependencies: ["GlueAPI", "HypercallABI", .target(name: vendored.target)] + libraries,
-            path: port,
+            path: port, exclude: vendored.portExclude,
             cSettings: componentCFlags + [
-                .headerSearchPath("."), .headerSearchPath("../../../\(vendored.upstream)/include"),
+                .headerSearchPath("."), .headerSearchPath("../../../\(vendored.include)"),
                 .headerSearchPath("../../../\(csubsetHeaders)")
-            ] + hidden)
+            ] + vendored.portHeaders.map { .headerSearchPath($0) } + hidden)
     ]
 }
 let componentDependencies: [Target.Dependency] = componentNames.map { .target(name: componentTarget($0)) }
@@ -211,6 +235,21 @@ let servers: [Target] = [
     .target(
         name: "NICRemote", dependencies: ["NICClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
         path: "Sources/Servers/NICRemote"),
+    // The file-system server (docs/fs.md): the fs interface over the glue's file-system registry.
+    .target(
+        name: "FSServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
+        path: "Sources/Servers/FS"),
+    .target(name: "FSClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/FSClient"),
+    // A device of a block server in another process registered in this
+    // process's disk registry, for a file system over `husk blk serve` (docs/fs.md).
+    .target(
+        name: "BlockRemote", dependencies: ["BlockClient", "Glue", "GlueAPI", "HypercallABI", "Platform", "RPCWire"],
+        path: "Sources/Servers/BlockRemote"),
+    // The FUSE frontend of the file-system server (`husk fs mount`, docs/fs.md):
+    // libfuse3's low-level API from Debian's libfuse3-dev (pkg-config fuse3;
+    // libfuse3.a in the static build). scripts/setup.sh installs it.
+    .systemLibrary(name: "CFuse3", path: "Sources/Servers/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+    .target(name: "FUSEFrontend", dependencies: ["CFuse3", "FSClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/FUSE"),
     // The NBD frontend of the block server: glue disks exported over
     // AF_UNIX stream sockets to qemu and other NBD clients (docs/nbd.md).
     .target(name: "NBDFrontend", dependencies: ["Glue", "RPCSys", "Platform", "HypercallABI"], path: "Sources/Servers/NBD")
@@ -277,7 +316,7 @@ let tools: [Target] = [
             "HuskHost", "HypBench", "Platform", "PlatformC", "RPCSys", "GlueAPI", "HypercallABI", "Hypercalls", "RPCServer", "RPCClient",
             "RPCEcho", "RPCBenchC", "NICBenchC", "HostSys", "Sandbox",
             "Supervisor", "BlockServer", "BlockClient", "NICServer", "NICClient", "NBDFrontend", "VMImage", "DiskPattern",
-            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue",
+            "NetServer", "NetClient", "NetClientC", "NICRemote", "Glue", "FSServer", "FSClient", "BlockRemote", "FUSEFrontend",
             .product(name: "ArgumentParser", package: "swift-argument-parser")
         ], path: "Sources/Tools/husk",
         linkerSettings: [

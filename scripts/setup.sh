@@ -11,10 +11,13 @@ set -euo pipefail
 # namespaces and TAP interfaces for the NIC tests), iputils-ping and iperf
 # (iperf 2: the kernel's ping and TCP against the lwip component, whose
 # lwiperf app speaks iperf 2), curl and socat (the kernel's HTTP client and
-# a TCP/UDP relay against the net server, docs/net.md).
+# a TCP/UDP relay against the net server, docs/net.md), libfuse3-dev and
+# fuse3 (the FUSE frontend `husk fs mount` links libfuse3; fusermount3),
+# fuse2fs (the baseline of `husk bench fs`),
+# e2fsprogs also gives the file-system tests mkfs.ext4, debugfs and e2fsck.
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2 iputils-ping iperf curl socat; do
+for pkg in binutils e2fsprogs libseccomp-dev qemu-utils fio python3 tcpdump iproute2 iputils-ping iperf curl socat libfuse3-dev fuse3 fuse2fs; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

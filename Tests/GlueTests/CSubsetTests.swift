@@ -90,6 +90,94 @@ final class CSubsetTests: XCTestCase {
         XCTAssertEqual(glue_errno().pointee, 5)
     }
 
+    func testCopiesAndConcatenationMatchTheHostLibrary() {
+        for src in ["", "a", "hello", String(repeating: "z", count: 100)] {
+            for n in [0, 1, 3, 5, 120] {
+                var mine = [CChar](repeating: 0x55, count: 130), theirs = mine
+                _ = glue_strncpy(&mine, src, n)
+                _ = strncpy(&theirs, src, n)
+                XCTAssertEqual(mine, theirs, "strncpy(\"\(src)\", \(n)) pads with NULs and never writes past n")
+            }
+            var mine = [CChar](repeating: 0x55, count: 250), theirs = mine
+            XCTAssertEqual(glue_strcpy(&mine, src).map { String(cString: $0) }, src)
+            _ = strcpy(&theirs, src)
+            XCTAssertEqual(mine, theirs, "strcpy")
+            _ = glue_strcat(&mine, "-tail")
+            _ = strcat(&theirs, "-tail")
+            XCTAssertEqual(mine, theirs, "strcat")
+        }
+    }
+
+    /// qsort sorts like glibc's for every element size the heapsort swaps
+    /// byte by byte, with duplicates, sorted and reversed inputs.
+    func testQsortSortsLikeTheHostLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        let compareInts: @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?) -> Int32 = { a, b in
+            let x = a!.loadUnaligned(as: Int32.self), y = b!.loadUnaligned(as: Int32.self)
+            return x < y ? -1 : x > y ? 1 : 0
+        }
+        for count in [0, 1, 2, 3, 10, 1000] {
+            for shape in 0..<4 {
+                var values: [Int32] = (0..<count).map { _ in Int32.random(in: -50...50, using: &rng) }
+                if shape == 1 { values.sort() }
+                if shape == 2 { values.sort(by: >) }
+                if shape == 3 { values = values.map { _ in 7 } }
+                var mine = values, theirs = values
+                mine.withUnsafeMutableBytes { glue_qsort($0.baseAddress, count, 4, compareInts) }
+                theirs.withUnsafeMutableBytes { if let base = $0.baseAddress { qsort(base, count, 4, compareInts) } }
+                XCTAssertEqual(mine, theirs, "count \(count) shape \(shape)")
+            }
+        }
+        // A 12-byte element whose key is its first Int32: the other bytes travel with it.
+        struct Rec: Equatable { var key: Int32, a: Int32, b: Int32 }
+        var recs = (0..<200).map { i in Rec(key: Int32((i * 7919) % 211), a: Int32(i), b: -Int32(i)) }
+        recs.withUnsafeMutableBytes { glue_qsort($0.baseAddress, 200, MemoryLayout<Rec>.stride, compareInts) }
+        XCTAssertEqual(recs.map(\.key), recs.map(\.key).sorted())
+        for r in recs { XCTAssertEqual(r.a, -r.b, "each element moved whole") }
+    }
+
+    /// The malloc family over kmem, inside a component (kmem accounts to the
+    /// caller): sizes, zeroing, growth keeping the contents, shrinking,
+    /// realloc's edge cases, calloc's overflow check; the host finds nothing
+    /// leaked when the component ends.
+    func testMallocFamilyOverKmem() throws {
+        try GlueHarness.run {
+            var blocks: [UnsafeMutableRawPointer] = []
+            for size in [0, 1, 15, 16, 17, 4096, 1 << 20] {
+                guard let p = glue_malloc(size) else { return XCTFail("malloc(\(size))") }
+                XCTAssertEqual(Int(bitPattern: p) % 16, 0, "aligned to 16")
+                if size > 0 { p.storeBytes(of: 0xAB, toByteOffset: size - 1, as: UInt8.self) }
+                blocks.append(p)
+            }
+            XCTAssertEqual(Set(blocks).count, blocks.count, "malloc(0) is a unique pointer too")
+            for p in blocks { glue_free(p) }
+            glue_free(nil)
+
+            let z = glue_calloc(100, 8)!.assumingMemoryBound(to: UInt8.self)
+            XCTAssertTrue((0..<800).allSatisfy { z[$0] == 0 }, "calloc zero-fills")
+            glue_free(z)
+            XCTAssertNil(glue_calloc(Int.max / 2, 4), "calloc's multiplication overflows: NULL")
+
+            var p = glue_realloc(nil, 10)!  // realloc(NULL, n) is malloc
+            for i in 0..<10 { p.storeBytes(of: UInt8(i), toByteOffset: i, as: UInt8.self) }
+            p = glue_realloc(p, 100_000)!
+            XCTAssertEqual((0..<10).map { p.load(fromByteOffset: $0, as: UInt8.self) }, (0..<10).map(UInt8.init))
+            p = glue_realloc(p, 5)!
+            XCTAssertEqual((0..<5).map { p.load(fromByteOffset: $0, as: UInt8.self) }, (0..<5).map(UInt8.init))
+            XCTAssertNil(glue_realloc(p, 0), "realloc(p, 0) frees p")
+        }
+    }
+
+    func testTimeAndGetenv() throws {
+        try GlueHarness.run {
+            var stored = 0
+            let now = glue_time(&stored)
+            XCTAssertEqual(now, stored)
+            XCTAssertLessThanOrEqual(abs(now - Int(Glibc.time(nil))), 2, "the wall clock in seconds")
+            XCTAssertNil(glue_getenv("PATH"), "a component has no environment")
+        }
+    }
+
     /// errno is per thread: a value set on one thread is not seen on another.
     func testErrnoIsPerThread() {
         glue_errno().pointee = 11

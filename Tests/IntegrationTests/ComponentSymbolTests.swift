@@ -73,7 +73,12 @@ final class ComponentSymbolTests: XCTestCase {
             let descriptor = "husk_component_\(c.name)"
             var sawDescriptor = false
             let own = Set(try Self.definedGlobals(c.ownObject).map { $0.0 })
-            let upstreamHeaders = try c.upstreamInclude.map { try Self.headerText(under: $0) } ?? ""
+            // Upstream's headers, and those its build generates (the port's generated/).
+            var upstreamHeaders = try c.upstreamInclude.map { try Self.headerText(under: $0) } ?? ""
+            let generated = Husk.packageRoot.appendingPathComponent(c.dir + "/generated")
+            if c.upstreamInclude != nil, FileManager.default.fileExists(atPath: generated.path) {
+                upstreamHeaders += try Self.headerText(under: generated)
+            }
             for (symbol, visibility) in try Self.definedGlobals(c.object) {
                 if symbol == descriptor {
                     sawDescriptor = true
@@ -81,8 +86,9 @@ final class ComponentSymbolTests: XCTestCase {
                 }
                 XCTAssertEqual(visibility, "HIDDEN", "\(c.dir): \(symbol) is not HUSK_PRIVATE (or static)")
                 guard own.contains(symbol), !symbol.hasPrefix("\(prefix)_") else { continue }  // upstream keeps its names
+                // A function (`name(`) or an object (`name;`, `name[`) upstream declares.
                 XCTAssertTrue(
-                    upstreamHeaders.range(of: "\\b\(symbol)\\s*\\(", options: .regularExpression) != nil,
+                    upstreamHeaders.range(of: "\\b\(symbol)\\s*[(;\\[]", options: .regularExpression) != nil,
                     "\(c.dir): \(symbol) lacks the prefix \(prefix)_ (and no upstream header declares it for the port)")
             }
             XCTAssertTrue(sawDescriptor, "\(c.dir) defines no \(descriptor)")
@@ -132,6 +138,8 @@ final class ComponentSymbolTests: XCTestCase {
             var flags: [String] = []
             if let upstream {
                 includes += [Husk.packageRoot.path + "/Sources/Glue/API/csubset", upstream.include.path]
+                // What upstream's build generates, made by our script (ext2fs: scripts/e2fsprogs-gen.sh).
+                if FileManager.default.fileExists(atPath: root.path + "/generated") { includes.append(root.path + "/generated") }
                 flags = ["-fvisibility=hidden"]
             }
             func build(_ files: [URL], tag: String) throws -> URL? {
@@ -183,9 +191,10 @@ final class ComponentSymbolTests: XCTestCase {
         return r.status == 0 ? combined : nil
     }
 
-    /// The vendored sources of each component, from the Component, Compiled
-    /// and Include lines of ThirdPartyC/*/PROVENANCE (the same folders that
-    /// Package.swift's vendoredComponents gives SwiftPM).
+    /// The vendored sources of each component, from the Component, Compiled,
+    /// Include and Generator lines of ThirdPartyC/*/PROVENANCE (the same
+    /// folders that Package.swift's vendoredComponents gives SwiftPM; a
+    /// Generator is a build-time program, not part of the component).
     static func vendoredSources() throws -> [String: (sources: [URL], include: URL)] {
         var out: [String: (sources: [URL], include: URL)] = [:]
         for folder in try VendoredTests.vendoredFolders() {
@@ -198,10 +207,12 @@ final class ComponentSymbolTests: XCTestCase {
                 continue
             }
             let base = folder.appendingPathComponent(compiled)
+            let generator = field("Generator").map { folder.appendingPathComponent($0).path }
             var sources: [URL] = []
             let walker = FileManager.default.enumerator(atPath: base.path)
             while let path = walker?.nextObject() as? String {
-                if path.hasSuffix(".c") { sources.append(base.appendingPathComponent(path)) }
+                let url = base.appendingPathComponent(path)
+                if path.hasSuffix(".c") && url.path != generator { sources.append(url) }
             }
             out[component] = (sources.sorted { $0.path < $1.path }, folder.appendingPathComponent(include))
         }

@@ -40,6 +40,38 @@ final class VendoredTests: XCTestCase {
         XCTAssertGreaterThan(listed.count, 150)
     }
 
+    /// e2fsprogs (docs/fs.md): the source package, the tarball's hash, the
+    /// license texts, the library's core and none of the host I/O managers.
+    func testE2fsprogsProvenanceNamesItsSource() throws {
+        let folder = Self.thirdParty.appendingPathComponent("e2fsprogs")
+        let text = try String(contentsOf: folder.appendingPathComponent("PROVENANCE"), encoding: .utf8)
+        XCTAssertTrue(text.contains("Source package:   e2fsprogs 1.47.0-2"), text)
+        XCTAssertTrue(
+            text.contains("Tarball sha256:   6667afde56eef0c6af26684974400e4d2288ea49e9441bf5e6229195d51a3578"), text)
+        let listed = try Self.recordedHashes(text)
+        for path in ["NOTICE", "lib/ext2fs/openfs.c", "lib/ext2fs/ext2fs.h", "lib/et/com_err.h", "lib/ext2fs/ext2_err.et.in"] {
+            XCTAssertNotNil(listed[path], path)
+        }
+        for hostIO in ["unix_io.c", "undo_io.c", "test_io.c", "sparse_io.c", "ismounted.c", "getsize.c"] {
+            XCTAssertNil(listed["lib/ext2fs/" + hostIO], hostIO)
+        }
+        XCTAssertGreaterThan(listed.count, 80)
+    }
+
+    /// What upstream's build generates (ext2_types.h, ext2_err.c/h,
+    /// crc32c_table.h) is committed under Sources/Components/ext2fs/generated;
+    /// scripts/e2fsprogs-gen.sh makes it again from the vendored inputs into
+    /// a scratch folder, and the two must be identical.
+    func testE2fsprogsGeneratedFilesAreWhatTheScriptMakes() throws {
+        let out = try scratchURL(self).appendingPathComponent("generated")
+        let script = Husk.packageRoot.appendingPathComponent("scripts/e2fsprogs-gen.sh").path
+        let r = try runTool(script, [out.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        let committed = Husk.packageRoot.appendingPathComponent("Sources/Components/ext2fs/generated")
+        let d = try runTool("/usr/bin/diff", ["-r", committed.path, out.path])
+        XCTAssertEqual(d.status, 0, "the committed generated files differ from scripts/e2fsprogs-gen.sh's:\n\(d.output)")
+    }
+
     /// The check itself: a changed byte, an added file and a removed file in
     /// a copy of ThirdPartyC/lwip are each reported.
     func testTheCheckCatchesChangedAddedAndMissingFiles() throws {

@@ -1,6 +1,7 @@
 /*
- * The C subset (husk/glue/csubset.h): string functions, number parsing and
- * errno for vendored code, in portable C.
+ * The C subset (husk/glue/csubset.h): string functions, number parsing,
+ * errno, the malloc family, qsort and time for vendored code, in portable C
+ * over the glue (kmem, the wall clock).
  *
  * Why C and not Swift: these are leaf functions called on hot paths of
  * vendored code (lwIP's pbuf and name lookups) and errno must be
@@ -10,6 +11,10 @@
  */
 #include <limits.h>
 #include "husk/glue/csubset.h"
+#include "husk/glue/kmem.h"
+#include "husk/glue/log.h"
+#include "husk/glue/string.h"
+#include "husk/glue/time.h"
 
 #define GLUE_ERANGE 34 /* Linux's (and HUSK_ERANGE's) value */
 #define GLUE_EINVAL 22
@@ -124,4 +129,107 @@ int glue_atoi(const char *s) {
     long v = glue_strtol(s, NULL, 10);
     *glue_errno() = saved;
     return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
+char *glue_strcpy(char *dst, const char *src) {
+    char *d = dst;
+    while ((*d++ = *src++) != '\0') {}
+    return dst;
+}
+
+char *glue_strncpy(char *dst, const char *src, size_t n) {
+    size_t i = 0;
+    for (; i < n && src[i] != '\0'; i++) dst[i] = src[i];
+    for (; i < n; i++) dst[i] = '\0';
+    return dst;
+}
+
+char *glue_strcat(char *dst, const char *src) {
+    glue_strcpy(dst + glue_strlen(dst), src);
+    return dst;
+}
+
+/* The malloc family: a 16-byte header in front of each block keeps the
+ * size handed to kmem (kmem_free needs it) and keeps the block aligned to 16. */
+#define GLUE_MALLOC_HEADER 16u
+
+void *glue_malloc(size_t size) {
+    if (size > SIZE_MAX - GLUE_MALLOC_HEADER) return NULL;
+    size_t total = size + GLUE_MALLOC_HEADER;
+    unsigned char *p = glue_kmem_alloc(total, KM_NOSLEEP);
+    if (p == NULL) return NULL;
+    *(size_t *)p = total;
+    return p + GLUE_MALLOC_HEADER;
+}
+
+void glue_free(void *ptr) {
+    if (ptr == NULL) return;
+    unsigned char *p = (unsigned char *)ptr - GLUE_MALLOC_HEADER;
+    glue_kmem_free(p, *(size_t *)p);
+}
+
+void *glue_calloc(size_t count, size_t size) {
+    if (size != 0 && count > SIZE_MAX / size) return NULL;
+    void *p = glue_malloc(count * size);
+    if (p != NULL) memset(p, 0, count * size);
+    return p;
+}
+
+void *glue_realloc(void *ptr, size_t size) {
+    if (ptr == NULL) return glue_malloc(size);
+    if (size == 0) {
+        glue_free(ptr);
+        return NULL;
+    }
+    size_t old = *(size_t *)((unsigned char *)ptr - GLUE_MALLOC_HEADER) - GLUE_MALLOC_HEADER;
+    if (size <= old && size > old / 2) return ptr; /* shrinking a little: keep the block */
+    void *n = glue_malloc(size);
+    if (n == NULL) return NULL; /* ptr stays valid, as C requires */
+    memcpy(n, ptr, old < size ? old : size);
+    glue_free(ptr);
+    return n;
+}
+
+/* qsort: heapsort over elements of any size, swapping byte by byte. */
+static void glue_qsort_swap(unsigned char *a, unsigned char *b, size_t size) {
+    for (size_t i = 0; i < size; i++) {
+        unsigned char t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+    }
+}
+
+static void glue_qsort_sift(unsigned char *base, size_t root, size_t count, size_t size,
+                            int (*compare)(const void *, const void *)) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= count) return;
+        if (child + 1 < count && compare(base + child * size, base + (child + 1) * size) < 0) child++;
+        if (compare(base + root * size, base + child * size) >= 0) return;
+        glue_qsort_swap(base + root * size, base + child * size, size);
+        root = child;
+    }
+}
+
+void glue_qsort(void *base, size_t count, size_t size, int (*compare)(const void *, const void *)) {
+    unsigned char *b = base;
+    if (count < 2 || size == 0) return;
+    for (size_t i = count / 2; i-- > 0;) glue_qsort_sift(b, i, count, size, compare);
+    for (size_t end = count - 1; end > 0; end--) {
+        glue_qsort_swap(b, b + end * size, size);
+        glue_qsort_sift(b, 0, end, size, compare);
+    }
+}
+
+char *glue_getenv(const char *name) {
+    (void)name;
+    return NULL;
+}
+
+void glue_abort(void) { glue_panic("abort() called"); }
+
+long glue_time(long *t) {
+    long now = (long)(glue_walltime_ns() / 1000000000ull);
+    if (t != NULL) *t = now;
+    return now;
 }

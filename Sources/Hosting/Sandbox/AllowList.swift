@@ -156,6 +156,22 @@ public enum SyscallAllowList {
             .allow("accept"), .allow("recvfrom"), .allow("sendto"), .allow("setsockopt")
         ])
 
+    /// What a server that is itself a client of another server adds when
+    /// it must reconnect after the sandbox is in place: `husk fs serve
+    /// --disk-socket` opening its block server's device again after that
+    /// server restarted (a new AF_UNIX SEQPACKET connection, the peer's
+    /// credentials, a new shared-memory window).
+    public static let clientConnections = SyscallGroup(
+        name: "client connections",
+        why: """
+            Reconnecting to another server after it restarted: a new AF_UNIX socket (socket) and its \
+            connection (connect), and the shared-memory window registered on it (memfd_create, \
+            ftruncate; fcntl for the seals is in the base list), and the eventfd that wakes the client's reader (eventfd2).
+            """,
+        rules: [
+            .allow("socket"), .allow("connect"), .allow("memfd_create"), .allow("ftruncate"), .allow("eventfd2")
+        ])
+
     /// What a driver server on a PCI backend (vfio, uio, sim) adds: device
     /// region accesses (pread64/pwrite64 on the VFIO device descriptor or
     /// the uio resource files), VFIO ioctls for DMA mappings and interrupt

@@ -26,6 +26,11 @@ public struct ServerKind: Sendable {
         // ["--nic-socket", "nic.sock", ...] over a nic server of the same stack file (docs/net.md).
         ServerKind(name: "net", acceptsUserGroup: true) { s, fd in
             ["net", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
+        },
+        // The file system comes from `args`: ["--image", "fs.img"], or ["--disk-socket", "blk.sock"]
+        // over a blk server of the same stack file (docs/fs.md).
+        ServerKind(name: "fs", acceptsUserGroup: true) { s, fd in
+            ["fs", "serve", "--socket", s.socket, "--listen-fd", "\(fd)"] + credentials(s) + s.args
         }
     ]
 

@@ -8,7 +8,7 @@ import SimBackend
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that compare Husk against a baseline measured in the same run.",
-        subcommands: [BenchHyp.self, BenchRPC.self, BenchBlk.self, BenchNIC.self, BenchNet.self, BenchNetPeer.self])
+        subcommands: [BenchHyp.self, BenchRPC.self, BenchBlk.self, BenchNIC.self, BenchNet.self, BenchNetPeer.self, BenchFS.self])
 }
 
 struct BenchHyp: ParsableCommand {

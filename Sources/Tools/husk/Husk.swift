@@ -17,7 +17,7 @@ struct Husk: ParsableCommand {
             """,
         subcommands: [
             Demo.self, Run.self, Components.self, Devices.self, ABI.self, ConformanceCommand.self, Bench.self, Echo.self, Blk.self,
-            NIC.self, NetCommand.self, Up.self,
+            NIC.self, NetCommand.self, FsCommand.self, Up.self,
             Status.self, Down.self, VM.self
         ]
     )

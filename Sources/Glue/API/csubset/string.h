@@ -15,5 +15,8 @@
 #define strcmp  glue_strcmp
 #define strncmp glue_strncmp
 #define strchr  glue_strchr
+#define strcpy  glue_strcpy
+#define strncpy glue_strncpy
+#define strcat  glue_strcat
 
 #endif

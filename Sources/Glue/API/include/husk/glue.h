@@ -48,6 +48,7 @@
 #include <husk/glue/disk.h>
 #include <husk/glue/netif.h>
 #include <husk/glue/socket.h>
+#include <husk/glue/vfs.h>
 #include <husk/glue/param.h>
 /* The glue's own per-thread slots, for its Swift side (not for components:
  * their names are outside the allow-list). Included here so that the GlueAPI

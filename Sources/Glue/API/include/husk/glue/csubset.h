@@ -45,6 +45,37 @@ unsigned long glue_strtoul(const char *s, char **end, int base);
  * behaviour undefined out of range, here it saturates to INT_MIN/INT_MAX. */
 int glue_atoi(const char *s);
 
+/* More of <string.h>, C11 semantics. */
+char *glue_strcpy(char *dst, const char *src);
+char *glue_strncpy(char *dst, const char *src, size_t n);
+char *glue_strcat(char *dst, const char *src);
+
+/* The malloc family of <stdlib.h>, over glue_kmem_alloc with KM_NOSLEEP
+ * (NULL when memory is short, as C requires) and a 16-byte header that
+ * keeps the size kmem_free needs; accounted to the calling component like
+ * kmem. Aligned to 16. malloc(0) returns a unique pointer; calloc checks
+ * its multiplication (NULL on overflow); realloc(NULL, n) is malloc(n),
+ * realloc(p, 0) frees p and returns NULL; free(NULL) does nothing. Memory
+ * from them is only ever given back with glue_free, never kmem_free.
+ * [blocks: no] [irq: no] */
+void *glue_malloc(size_t size);
+void *glue_calloc(size_t count, size_t size);
+void *glue_realloc(void *ptr, size_t size);
+void glue_free(void *ptr);
+
+/* qsort (C11 7.22.5.2): an in-place heapsort: not stable (C does not ask
+ * for it), O(n log n) compares, no recursion, no allocation. */
+void glue_qsort(void *base, size_t count, size_t size, int (*compare)(const void *, const void *));
+
+/* getenv: a component has no environment; always NULL. */
+char *glue_getenv(const char *name);
+/* abort: panics the component ("abort() called"). [blocks: no] */
+void glue_abort(void) GLUE_NORETURN;
+
+/* <time.h>: seconds since the epoch from the hypercall wall clock
+ * (glue_walltime_ns), also stored through t unless it is NULL. */
+long glue_time(long *t);
+
 /* <errno.h>: the calling thread's errno, an int that starts at 0 in every
  * thread. Its values are Linux's errno numbers, which the HUSK_E* codes
  * equal. Implemented with C11 _Thread_local in the glue: a port needs

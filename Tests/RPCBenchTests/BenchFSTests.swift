@@ -1,0 +1,49 @@
+import Foundation
+import Glibc
+import HuskTestSupport
+import XCTest
+
+/// `husk bench fs --quick` as a subprocess: every case prints its BENCH
+/// line for every path that ran (rpc always; fuse, fuse2fs and kernel as
+/// root with /dev/fuse, fuse2fs and loop devices), the ratios against
+/// fuse2fs when it ran, every figure is positive, and the lines are
+/// documented in docs/BENCHMARKS.md. Timing values are never compared.
+final class BenchFSTests: XCTestCase {
+    func testQuickRunPrintsEveryDocumentedLine() throws {
+        let r = try Husk.run(["bench", "fs", "--quick"], timeout: 600)
+        XCTAssertEqual(r.status, 0, r.output)
+        var names: Set<String> = []
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
+            let f = line.split(separator: " ")
+            guard f.count == 4, let v = Double(f[2]) else {
+                XCTFail("malformed BENCH line: \(line)")
+                continue
+            }
+            XCTAssertGreaterThan(v, 0, String(line))
+            let name = String(f[1])
+            let unit = String(f[3])
+            if name.hasSuffix(".vs_fuse2fs") {
+                XCTAssertEqual(unit, "x", String(line))
+            } else {
+                XCTAssertEqual(unit, name.contains(".seq_") ? "MB/s" : "us", String(line))
+            }
+            names.insert(name)
+        }
+        let skipped = Set(
+            r.stdout.split(separator: "\n").compactMap { l in
+                l.hasSuffix("skipped") || l.contains(": skipped: ") ? l.split(separator: ":").first.map(String.init) : nil
+            })
+        let ran = ["rpc", "fuse", "fuse2fs", "kernel"].filter { !skipped.contains($0) }
+        XCTAssertTrue(ran.contains("rpc"), r.output)
+        for c in ["create", "stat", "unlink", "seq_write", "seq_read", "rand_read_4k"] {
+            for p in ran {
+                XCTAssertTrue(names.contains("fs.\(c).\(p)"), "fs.\(c).\(p) missing: \(names.sorted())")
+                if ran.contains("fuse2fs") && p != "fuse2fs" {
+                    XCTAssertTrue(names.contains("fs.\(c).\(p).vs_fuse2fs"), "fs.\(c).\(p).vs_fuse2fs missing")
+                }
+            }
+        }
+        let doc = try String(contentsOf: Husk.packageRoot.appendingPathComponent("docs/BENCHMARKS.md"), encoding: .utf8)
+        XCTAssertTrue(doc.contains("`fs.CASE.PATH`"), "docs/BENCHMARKS.md documents the fs lines")
+    }
+}
