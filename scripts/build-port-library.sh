@@ -97,7 +97,14 @@ for d in "$root"/Sources/Components/*/; do
         [ -f "$prov" ] && [ "$(field Component "$prov")" = "$name" ] || continue
         base="$(dirname "$prov")"
         extra=(-fvisibility=hidden -I "$csubset" -I "$base/$(field Include "$prov")")
-        while IFS= read -r f; do upstream_sources+=("$f"); done < <(find "$base/$(field Compiled "$prov")" -name '*.c' | sort)
+        # What upstream's build would generate lives in the port's generated/.
+        [ -d "$d/generated" ] && extra+=(-I "$d/generated")
+        # A Generator is a build-time program, not library code.
+        generator="$(field Generator "$prov")"
+        while IFS= read -r f; do
+            [ -n "$generator" ] && [ "$f" = "$base/$generator" ] && continue
+            upstream_sources+=("$f")
+        done < <(find "$base/$(field Compiled "$prov")" -name '*.c' | sort)
     done
     step "component $name${upstream_sources:+ (with ${#upstream_sources[@]} vendored files)}"
     for f in "$d"/*.c "${upstream_sources[@]}"; do

@@ -1,6 +1,5 @@
 import GlueAPI
 import HypercallABI
-import Synchronization
 
 // The file-system registry (husk/glue/vfs.h): a file-system component
 // registers the operations of each file system it mounts; a server finds
@@ -40,7 +39,7 @@ final class FileSystemRecord: @unchecked Sendable {
 
 final class FileSystems: Sendable {
     static let shared = FileSystems()
-    private let state = Mutex([String: FileSystemRecord]())
+    private let state = GlueLock("glue.vfs", [String: FileSystemRecord]())
 
     func withLock<T>(_ body: (inout [String: FileSystemRecord]) -> T) -> T {
         state.withLock { s in
