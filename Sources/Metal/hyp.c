@@ -175,6 +175,10 @@ static int32_t h_random_bytes(husk_ctx *ctx, void *buf, uint64_t len) {
     return HUSK_OK;
 }
 
+void hyp_random_fill(void *buf, uint64_t len) {
+    if (len) h_random_bytes(0, buf, len);
+}
+
 /* ---- log, panic, configuration ------------------------------------------------ */
 
 static uint32_t tap_lines; /* "ok N" / "not ok N" lines seen: HUSK-DONE reports it */

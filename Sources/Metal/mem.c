@@ -32,7 +32,7 @@ static struct rec recs[REC_SLOTS];
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-void mem_init(uint64_t base, uint64_t size) {
+void mem_setup(uint64_t base, uint64_t size) {
     uint64_t b = align_up(base, 4096), e = (base + size) & ~4095ull;
     ranges[0] = (struct range){b, e};
     n_ranges = 1;

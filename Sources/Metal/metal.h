@@ -17,6 +17,12 @@ void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t m_strlen(const char *s);
+/* For the port library only (docs/porting.md): */
+size_t strlen(const char *s);
+int posix_memalign(void **out, size_t align, size_t size);
+void free(void *p);
+void arc4random_buf(void *buf, size_t n);
+double ceil(double x);
 
 /* ---- cpu.h-like helpers --------------------------------------------------- */
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -71,8 +77,8 @@ uint64_t clock_tsc_khz(void);
 const char *clock_calibration(void); /* what the TSC was calibrated against */
 
 /* ---- mem.c: physical memory, identity-mapped ------------------------------ */
-enum mem_kind { MEM_HEAP = 1, MEM_PAGES = 2, MEM_DMA = 3, MEM_KERNEL = 4 };
-void mem_init(uint64_t base, uint64_t size);
+enum mem_kind { MEM_HEAP = 1, MEM_PAGES = 2, MEM_DMA = 3, MEM_KERNEL = 4, MEM_LIBC = 5 };
+void mem_setup(uint64_t base, uint64_t size);
 /* Allocate len bytes at an address aligned to align, ending at or below
  * limit (0: none), record it under kind with the size asked for. */
 void *mem_get(uint64_t len, uint64_t align, uint64_t limit, enum mem_kind kind);
@@ -143,6 +149,7 @@ void hyp_fill_pci(struct husk_hyp *h);
 extern struct husk_hyp metal_hyp;
 void hyp_init(void);
 bool hyp_rdrand(void);
+void hyp_random_fill(void *buf, uint64_t len); /* random_bytes' source */
 uint32_t hyp_tap_lines(void);
 husk_ctx *hyp_new_ctx(const struct husk_component *comp);
 __attribute__((noreturn)) void metal_panic(const char *who, const char *msg);

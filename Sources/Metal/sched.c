@@ -36,6 +36,8 @@ struct thread {
     bool joinable, joining, host;
     husk_ctx *ctx;
     void *tls;
+    void *tls_block; /* C11 _Thread_local: this thread's copy of the template */
+    uint64_t fs_base;
     int cancel;
     /* while blocked */
     struct waitq *wq;
@@ -54,6 +56,50 @@ void ctx_first(void);
 static struct thread threads[MAX_THREADS];
 static struct thread *cur, *run_head, *run_tail, *dead_pending;
 static uint64_t earliest = NO_DEADLINE; /* no blocked deadline is before it */
+
+/* ---- TLS for C11 _Thread_local (the port library; the kernel has none).
+ * x86_64 local-exec (variant II): the block [.tdata copy | zeroed .tbss]
+ * ends at the thread pointer, %fs points there and its first word points
+ * to itself (code reads %fs:0 to take a variable's address). */
+extern char __tdata_start[], __tdata_size[], __tls_size[], __tls_align[];
+
+#define IA32_FS_BASE 0xC0000100u
+
+static void wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t tls_align(void) {
+    uint64_t a = (uint64_t)(uintptr_t)__tls_align;
+    return a < 16 ? 16 : a;
+}
+
+static uint64_t tls_span(void) { /* the block, rounded up to its alignment */
+    uint64_t a = tls_align();
+    return ((uint64_t)(uintptr_t)__tls_size + a - 1) & ~(a - 1);
+}
+
+/* Give t a block and its thread pointer; false if out of memory. */
+static bool tls_setup(struct thread *t) {
+    uint64_t span = tls_span();
+    uint8_t *b = mem_get(span + 16, tls_align(), 0, MEM_KERNEL);
+    if (!b) return false;
+    size_t init = (size_t)(uintptr_t)__tdata_size;
+    memcpy(b, __tdata_start, init);
+    memset(b + init, 0, span - init);
+    uint64_t tp = (uint64_t)(uintptr_t)(b + span);
+    *(uint64_t *)(uintptr_t)tp = tp;
+    *(uint64_t *)(uintptr_t)(tp + 8) = 0;
+    t->tls_block = b;
+    t->fs_base = tp;
+    return true;
+}
+
+static void tls_release(struct thread *t) {
+    if (t->tls_block) mem_put(t->tls_block, tls_span() + 16, MEM_KERNEL);
+    t->tls_block = 0;
+    t->fs_base = 0;
+}
 
 static void runq_push(struct thread *t) {
     t->rnext = 0;
@@ -128,6 +174,7 @@ static void reap(void) {
     dead_pending = 0;
     if (t->stack) mem_put(t->stack, STACK_SIZE, MEM_KERNEL);
     t->stack = 0;
+    tls_release(t);
     if (!t->joinable) {
         handle_free(t->handle);
         t->state = T_FREE;
@@ -151,6 +198,7 @@ static void schedule(void) {
             metal_panic("metal", msg);
         }
         cur = next;
+        wrmsr(IA32_FS_BASE, next->fs_base);
         ctx_switch(&prev->rsp, next->rsp);
     }
     reap();
@@ -162,6 +210,8 @@ struct thread *sched_init(void) {
     cur->host = true;
     cur->handle = handle_new(H_THREAD, cur);
     memcpy(cur->name, "host", 5);
+    if (!tls_setup(cur)) metal_panic("metal", "no memory for the boot thread's TLS block");
+    wrmsr(IA32_FS_BASE, cur->fs_base);
     return cur;
 }
 
@@ -198,6 +248,11 @@ int32_t thread_spawn(const char *name, void (*fn)(void *), void *arg, bool joina
         return HUSK_EAGAIN;
     }
     memset(t, 0, sizeof *t);
+    if (!tls_setup(t)) {
+        handle_free(h);
+        mem_put(stack, STACK_SIZE, MEM_KERNEL);
+        return HUSK_EAGAIN;
+    }
     t->handle = h;
     t->stack = stack;
     t->fn = fn;

@@ -13,10 +13,15 @@ final class MetalHostTests: XCTestCase {
 
     /// Built once per test process, in a directory of its own.
     nonisolated(unsafe) static var image: String?
+    /// The second image: the port library (glue + components) linked in.
+    nonisolated(unsafe) static var glueImage: String?
 
     override class func tearDown() {
-        if let image { try? FileManager.default.removeItem(atPath: (image as NSString).deletingLastPathComponent) }
+        for i in [image, glueImage].compactMap({ $0 }) {
+            try? FileManager.default.removeItem(atPath: (i as NSString).deletingLastPathComponent)
+        }
         image = nil
+        glueImage = nil
         super.tearDown()
     }
 
@@ -32,13 +37,26 @@ final class MetalHostTests: XCTestCase {
         return out
     }
 
-    func boot(_ image: String, append: String, edu: Bool = true) throws -> [String] {
+    func buildGlue() throws -> String {
+        if let image = Self.glueImage { return image }
+        let out = try temporaryDirectory(prefix: "husk-metal-glue") + "/husk-metal-glue.elf"
+        let r = try runTool(Husk.packageRoot.path + "/scripts/build-metal.sh", ["--glue", "-o", out], timeout: 600)
+        guard r.ok else {
+            XCTFail("scripts/build-metal.sh --glue: \(r.output)")
+            throw XCTSkip("the metal image with the port library did not build")
+        }
+        Self.glueImage = out
+        return out
+    }
+
+    func boot(_ image: String, append: String, edu: Bool = true, extra: [String] = []) throws -> [String] {
         guard let qemu = Self.qemu else { throw XCTSkip("qemu-system-x86_64 is not installed") }
         var args = [
             "-machine", "q35", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-monitor", "none", "-nic", "none",
             "-serial", "stdio", "-kernel", image, "-append", append
         ]
         if edu { args += ["-device", "edu"] }
+        args += extra
         let r = try runTool(qemu, args, timeout: 300)
         XCTAssertTrue(r.ok, "qemu: \(r.stderr)")
         // "\r\n" is one Character in Swift: split on newlines, not on "\n".
@@ -77,5 +95,49 @@ final class MetalHostTests: XCTestCase {
             XCTAssertTrue(lines.contains("HUSK-METAL-EXIT 86"), "\(c): the run ends as a server's panic does")
             XCTAssertFalse(lines.contains { $0.hasPrefix("HUSK-DONE") }, "\(c): the misuse returned")
         }
+    }
+
+    /// Sources/Metal/disktest's pattern: byte i of the region.
+    static func diskPattern(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: i &* 13 &+ (i >> 9) &* 101 &+ 0x5a) }
+
+    /// The image with the port library: the unchanged virtio_blk component
+    /// attaches a modern virtio-blk-pci device in polling mode, metal_disk
+    /// writes, flushes and reads back a pattern through the glue's disk
+    /// registry, and the disk file holds the pattern afterwards.
+    func testVirtioBlkThroughTheGlueWritesTheDiskFile() throws {
+        let image = try buildGlue()
+        let disk = (image as NSString).deletingLastPathComponent + "/disk.img"
+        let size = 4 << 20, offset = 65536, length = 32768
+        XCTAssertTrue(FileManager.default.createFile(atPath: disk, contents: Data(count: size)))
+        defer { try? FileManager.default.removeItem(atPath: disk) }
+        let lines = try boot(
+            image, append: "metal.components=virtio_blk,metal_disk virtio_blk.poll=1", edu: false,
+            extra: [
+                "-drive", "file=\(disk),format=raw,if=none,id=d0",
+                "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"
+            ])
+        let log = lines.suffix(30).joined(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains("virtio_blk:") && $0.contains("disk vblk0") && $0.contains("polling") }, log)
+        for step in ["open disk", "write", "flush", "read back", "read back equals the pattern"] {
+            XCTAssertTrue(lines.contains("[info] metal_disk: PASS \(step)"), "\(step):\n\(log)")
+        }
+        XCTAssertFalse(lines.contains { $0.contains("metal_disk: FAIL") }, log)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("[info] metal: metal_disk finished: run returned 0 ") }, log)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("HUSK-DONE") }, log)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: disk)))
+        XCTAssertEqual(bytes.count, size)
+        let region = Array(bytes[offset..<offset + length])
+        XCTAssertEqual(region, (0..<length).map(Self.diskPattern), "the disk file holds the pattern at \(offset)")
+        XCTAssertTrue(bytes[0..<offset].allSatisfy { $0 == 0 }, "nothing written before the pattern")
+        XCTAssertTrue(bytes[(offset + length)...].allSatisfy { $0 == 0 }, "nothing written after the pattern")
+    }
+
+    /// The image with the port library runs only what metal.components names.
+    func testTheGlueImageRunsOnlyTheNamedComponents() throws {
+        let lines = try boot(try buildGlue(), append: "", edu: false)
+        XCTAssertTrue(
+            lines.contains { $0.contains("name the components to run with metal.components=") }, lines.suffix(10).joined(separator: "\n"))
+        XCTAssertFalse(lines.contains { $0.hasPrefix("[info] metal: ") && $0.contains(" finished: ") })
+        XCTAssertTrue(lines.contains { $0.hasPrefix("HUSK-DONE") })
     }
 }
