@@ -97,9 +97,6 @@ final class MetalHostTests: XCTestCase {
         }
     }
 
-    /// Sources/Metal/disktest's pattern: byte i of the region.
-    static func diskPattern(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: i &* 13 &+ (i >> 9) &* 101 &+ 0x5a) }
-
     /// The image with the port library: the unchanged virtio_blk component
     /// attaches a modern virtio-blk-pci device in polling mode, metal_disk
     /// writes, flushes and reads back a pattern through the glue's disk
@@ -107,7 +104,7 @@ final class MetalHostTests: XCTestCase {
     func testVirtioBlkThroughTheGlueWritesTheDiskFile() throws {
         let image = try buildGlue()
         let disk = (image as NSString).deletingLastPathComponent + "/disk.img"
-        let size = 4 << 20, offset = 65536, length = 32768
+        let size = 4 << 20, offset = MetalDiskPattern.offset, length = MetalDiskPattern.length
         XCTAssertTrue(FileManager.default.createFile(atPath: disk, contents: Data(count: size)))
         defer { try? FileManager.default.removeItem(atPath: disk) }
         let lines = try boot(
@@ -127,7 +124,8 @@ final class MetalHostTests: XCTestCase {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: disk)))
         XCTAssertEqual(bytes.count, size)
         let region = Array(bytes[offset..<offset + length])
-        XCTAssertEqual(region, (0..<length).map(Self.diskPattern), "the disk file holds the pattern at \(offset)")
+        XCTAssertEqual(region, (0..<length).map(MetalDiskPattern.byte), "the disk file holds the pattern at \(offset)")
+        XCTAssertNil(MetalDiskPattern.mismatch(in: bytes))
         XCTAssertTrue(bytes[0..<offset].allSatisfy { $0 == 0 }, "nothing written before the pattern")
         XCTAssertTrue(bytes[(offset + length)...].allSatisfy { $0 == 0 }, "nothing written after the pattern")
     }

@@ -120,7 +120,7 @@ final class ConsoleProtocolTests: XCTestCase {
             Scenario.all.map(\.name),
             [
                 "virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-tcp",
-                "virtio-net-wiring", "metal-conformance"
+                "virtio-net-wiring", "metal-conformance", "metal-virtio-blk"
             ])
         XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
         XCTAssertTrue(Scenario.named("virtio-net-uio")!.kernelArguments.contains("iommu=pt"))
@@ -274,6 +274,26 @@ final class ConformanceTAPTests: XCTestCase {
         XCTAssertTrue(uf.contains { $0.contains("no plan line") }, "\(uf)")
         XCTAssertTrue(uf.contains { $0.contains("panic: conformance") }, "\(uf)")
         XCTAssertTrue(uf.contains("no HUSK-DONE line"), "\(uf)")
+    }
+
+    func testTheMetalVirtioBlkScenarioReadsMetalDiskLines() {
+        let s = Scenario.named("metal-virtio-blk")!
+        XCTAssertTrue(s.metal && s.metalGlue && s.diskBytes > 0)
+        XCTAssertTrue(s.kernelArguments.contains("metal.components=virtio_blk,metal_disk"))
+        XCTAssertTrue(s.kernelArguments.contains("virtio_blk.poll=1"))
+        let checks = MetalDiskPattern.checks([
+            "[info] metal_disk: PASS open disk", "[error] metal_disk: FAIL write (I/O error)", "[info] metal_disk: PASS: 0 failure(s)"
+        ])
+        XCTAssertEqual(
+            checks,
+            [
+                GuestCheck(name: "open disk", passed: true, detail: ""),
+                GuestCheck(name: "write", passed: false, detail: "write (I/O error)")
+            ])
+        var image = [UInt8](repeating: 0, count: 1 << 20)
+        XCTAssertNotNil(MetalDiskPattern.mismatch(in: image))
+        for i in 0..<MetalDiskPattern.length { image[MetalDiskPattern.offset + i] = MetalDiskPattern.byte(i) }
+        XCTAssertNil(MetalDiskPattern.mismatch(in: image))
     }
 
     func testTheMetalScenarioBootsTheMetalImageWithEdu() {

@@ -22,6 +22,10 @@ public struct Scenario: Sendable {
     /// the Linux guest: no initramfs, and the checks are the areas of the
     /// conformance suite's TAP lines on the console (ConformanceTAP).
     public var metal = false
+    /// With `metal`: boots the second metal image, the port library linked
+    /// in (scripts/build-metal.sh --glue), whose metal_disk component
+    /// writes MetalDiskPattern to the disk; the checks are its PASS lines.
+    public var metalGlue = false
     /// QEMU devices libvirt's XML has no element for (`-device ARG`).
     public var qemuDevices: [String] = []
 
@@ -95,7 +99,19 @@ public struct Scenario: Sendable {
                 "cv", "cancel", "errors", "dma", "pci", "irq"
             ].map { "cf-" + $0 },
             expectsFlush: false, verifiesSecondPattern: false, metal: true,
-            qemuDevices: ["edu,bus=pcie.0,addr=0x10"])
+            qemuDevices: ["edu,bus=pcie.0,addr=0x10"]),
+        Scenario(
+            name: "metal-virtio-blk",
+            summary:
+                "the metal host with the port library: the unchanged virtio_blk (polling) serves vda through the glue; "
+                + "metal_disk writes, flushes and reads back a pattern the host then finds in the image",
+            kernelArguments: "metal.components=virtio_blk,metal_disk virtio_blk.poll=1", diskBytes: 4 << 20,
+            expectedChecks: ["open disk", "pattern fits the disk", "write", "flush", "read back", "read back equals the pattern"],
+            // No libvirt flush statistics: the metal guest flushes and powers
+            // off within milliseconds, between two polls of the statistics
+            // (flush_operations=0 in the first run); metal_disk's PASS flush
+            // is the check.
+            expectsFlush: false, verifiesSecondPattern: false, metal: true, metalGlue: true)
     ]
 
     public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }
@@ -119,4 +135,41 @@ public struct GuestCheck: Sendable, Equatable {
 func parseDone(_ line: String) -> Int? {
     guard let r = line.firstRange(of: "HUSK-DONE ") else { return nil }
     return Int(line[r.upperBound...].prefix { $0.isNumber })
+}
+
+/// What Sources/Metal/disktest (metal_disk) writes with its default
+/// parameters: `length` bytes at `offset`, byte i = i*13 + (i>>9)*101 + 0x5a.
+public enum MetalDiskPattern {
+    public static let offset = 65536
+    public static let length = 32768
+    public static func byte(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: i &* 13 &+ (i >> 9) &* 101 &+ 0x5a) }
+
+    /// Does the image hold the pattern? nil when it does, else why not.
+    public static func mismatch(in bytes: [UInt8]) -> String? {
+        guard bytes.count >= offset + length else { return "the image has \(bytes.count) bytes" }
+        for i in 0..<length where bytes[offset + i] != byte(i) {
+            return "byte \(offset + i) is \(bytes[offset + i]), metal_disk wrote \(byte(i))"
+        }
+        return nil
+    }
+
+    /// The metal_disk log lines as checks: `[info] metal_disk: PASS <step>`.
+    static func checks(_ lines: [String]) -> [GuestCheck] {
+        lines.compactMap { line in
+            for (tag, passed) in [("metal_disk: PASS ", true), ("metal_disk: FAIL ", false)] {
+                if let r = line.firstRange(of: tag) {
+                    let step = trimmed(line[r.upperBound...])
+                    if step.hasSuffix("failure(s)") { return nil }  // the summary line
+                    if passed { return GuestCheck(name: step, passed: true, detail: "") }
+                    let name = trimmed(step.split(separator: "(", maxSplits: 1).first ?? Substring(step))
+                    return GuestCheck(name: name, passed: false, detail: step)
+                }
+            }
+            return nil
+        }
+    }
+
+    private static func trimmed(_ s: Substring) -> String {
+        String(s.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
 }

@@ -10,6 +10,8 @@ public struct ScenarioRunner: Sendable {
         public let initrd: String
         /// The metal host's image (scripts/build-metal.sh), for metal scenarios.
         public var metalKernel: String?
+        /// The second metal image (scripts/build-metal.sh --glue), for metal scenarios with metalGlue.
+        public var metalGlueKernel: String?
         public init(kernel: String, initrd: String, metalKernel: String? = nil) {
             self.kernel = kernel
             self.initrd = initrd
@@ -79,8 +81,10 @@ public struct ScenarioRunner: Sendable {
             // A metal scenario boots the metal image alone: no initramfs.
             var kernel = guest.kernel, initrd = guest.initrd, remoteDisk = disk
             if scenario.metal {
-                guard let metal = guest.metalKernel else {
-                    throw ScenarioError(description: "no metal image (scripts/build-metal.sh builds it; husk-vm runs it)")
+                guard let metal = scenario.metalGlue ? guest.metalGlueKernel : guest.metalKernel else {
+                    throw ScenarioError(
+                        description:
+                            "no metal image (scripts/build-metal.sh\(scenario.metalGlue ? " --glue" : "") builds it; husk-vm runs it)")
                 }
                 kernel = metal
                 initrd = ""
@@ -193,6 +197,15 @@ public struct ScenarioRunner: Sendable {
                         GuestCheck(name: "host-image-pattern-2", passed: true, detail: "the host reads what the guest wrote"))
                 }
             }
+            if scenario.metalGlue, let disk, result.failures.isEmpty {
+                let bytes = readWholeFile(disk)
+                if let why = bytes.map(MetalDiskPattern.mismatch(in:)) ?? "cannot read \(disk)" {
+                    result.failures.append("host: the image does not hold metal_disk's pattern: \(why)")
+                } else {
+                    result.checks.append(
+                        GuestCheck(name: "host-image-metal-pattern", passed: true, detail: "the host reads what metal_disk wrote"))
+                }
+            }
             if scenario.expectsFlush {
                 result.checks.append(
                     GuestCheck(name: "host-libvirt-flush-stats", passed: flushes >= 1, detail: "flush_operations=\(flushes)"))
@@ -242,6 +255,15 @@ public struct ScenarioRunner: Sendable {
     /// Every expected check present and PASS, no FAIL, HUSK-DONE with the
     /// number of checks printed.
     private func judge(_ r: inout Result, lines: [String]) {
+        if scenario.metalGlue {
+            r.checks = MetalDiskPattern.checks(lines)
+            for c in r.checks where !c.passed { r.failures.append("guest: metal_disk: FAIL \(c.detail)") }
+            let seen = Set(r.checks.filter(\.passed).map(\.name))
+            for e in scenario.expectedChecks where !seen.contains(e) { r.failures.append("guest: metal_disk: no PASS \(e)") }
+            if let p = lines.first(where: { $0.hasPrefix("panic: ") }) { r.failures.append("guest: \(p)") }
+            if r.done == nil { r.failures.append("no HUSK-DONE line") }
+            return
+        }
         if scenario.metal {
             let tap = ConformanceTAP(lines: lines)
             r.checks = tap.areaChecks
@@ -267,4 +289,17 @@ public struct ScenarioRunner: Sendable {
 
 struct ScenarioError: Error, CustomStringConvertible {
     let description: String
+}
+
+/// The whole file, or nil.
+private func readWholeFile(_ path: String) -> [UInt8]? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n > 0 { out += buf[0..<n] }
+        if n < buf.count { return ferror(f) != 0 ? nil : out }
+    }
 }

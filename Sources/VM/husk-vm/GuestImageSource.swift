@@ -23,14 +23,14 @@ func guestImage(kernel: String?, initrd: String?, workDir: String) throws -> Sce
 
 /// The metal host's image: given with --metal-kernel, or built now with
 /// scripts/build-metal.sh (a few seconds; docs/porting.md).
-func metalImage(_ given: String?, workDir: String) throws -> String {
+func metalImage(_ given: String?, workDir: String, glue: Bool = false) throws -> String {
     if let given { return given }
     guard let root = packageRoot() else {
         say("cannot find the package (Package.swift above this executable) to build the metal image; pass --metal-kernel")
         throw ExitCode(2)
     }
     do {
-        let path = try MetalImage.build(packageRoot: root, cacheDir: workDir)
+        let path = try MetalImage.build(packageRoot: root, cacheDir: workDir, glue: glue)
         say("metal image: \(path)")
         return path
     } catch {

@@ -73,6 +73,8 @@ struct VMTest: ParsableCommand {
     @Option(help: "Guest initramfs (default: the built guest image).") var initrd: String?
     @Option(help: "The metal host's image for metal-* scenarios (default: built with scripts/build-metal.sh).")
     var metalKernel: String?
+    @Option(help: "The metal image with the port library for metal-virtio-blk (default: built with scripts/build-metal.sh --glue).")
+    var metalGlueKernel: String?
     @Option(help: "Work and cache directory (default: .build-vm in the package).") var workDir: String?
     @Option(help: "Storage volumes for the kernel, initramfs and disk: auto (for URIs naming another host), always, never.")
     var volumes: String = "auto"
@@ -110,7 +112,10 @@ struct VMTest: ParsableCommand {
         var guest =
             onlyMetal
             ? ScenarioRunner.Guest(kernel: "", initrd: "") : try guestImage(kernel: kernel, initrd: initrd, workDir: dir)
-        if wanted.contains(where: \.metal) { guest.metalKernel = try metalImage(metalKernel, workDir: dir) }
+        if wanted.contains(where: { $0.metal && !$0.metalGlue }) { guest.metalKernel = try metalImage(metalKernel, workDir: dir) }
+        if wanted.contains(where: \.metalGlue) {
+            guest.metalGlueKernel = try metalImage(metalGlueKernel, workDir: dir, glue: true)
+        }
         if interrupt.isSet {
             say("interrupted before any VM started")
             throw ExitCode(130)
