@@ -130,6 +130,36 @@ final class MetalHostTests: XCTestCase {
         XCTAssertTrue(bytes[(offset + length)...].allSatisfy { $0 == 0 }, "nothing written after the pattern")
     }
 
+    /// metal_disk.bench=1 (metal-virtio-blk-bench, one second per case here):
+    /// after the pattern, one BENCH line per case, named like
+    /// virtio-blk-bench's, which the runner takes from the log.
+    func testTheBenchModePrintsBenchLines() throws {
+        let image = try buildGlue()
+        let disk = (image as NSString).deletingLastPathComponent + "/bench.img"
+        XCTAssertTrue(FileManager.default.createFile(atPath: disk, contents: Data(count: 4 << 20)))
+        defer { try? FileManager.default.removeItem(atPath: disk) }
+        let lines = try boot(
+            image,
+            append: "metal.components=virtio_blk,metal_disk virtio_blk.poll=1 metal_disk.bench=1 metal_disk.seconds=1 metal_disk.accel=tcg",
+            edu: false,
+            extra: [
+                "-drive", "file=\(disk),format=raw,if=none,id=d0",
+                "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"
+            ])
+        let log = lines.suffix(30).joined(separator: "\n")
+        XCTAssertTrue(lines.contains("[info] metal_disk: PASS bench"), log)
+        let bench = MetalBench.lines(lines)
+        XCTAssertEqual(bench.count, 2, log)
+        for (line, (name, unit)) in zip(bench, [("seq_read_1m", "MiB/s"), ("rand_read_4k_qd1", "iops")]) {
+            let p = line.split(separator: " ")
+            XCTAssertEqual(p.count, 4, line)
+            guard p.count == 4 else { continue }
+            XCTAssertEqual(p[1], "vm.\(name).tcg.metal")
+            XCTAssertGreaterThan(Double(p[2]) ?? 0, 0, line)
+            XCTAssertEqual(String(p[3]), unit)
+        }
+    }
+
     /// The image with the port library runs only what metal.components names.
     func testTheGlueImageRunsOnlyTheNamedComponents() throws {
         let lines = try boot(try buildGlue(), append: "", edu: false)

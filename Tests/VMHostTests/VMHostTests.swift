@@ -115,12 +115,28 @@ final class ConsoleProtocolTests: XCTestCase {
         XCTAssertNil(parseDone("nothing"))
     }
 
+    func testMetalBenchRatiosPairMetalAndKernelLines() {
+        XCTAssertEqual(
+            MetalBench.lines(["[info] metal_disk: BENCH vm.seq_read_1m.tcg.metal 50.5 MiB/s", "[info] metal_disk: PASS bench"]),
+            ["BENCH vm.seq_read_1m.tcg.metal 50.5 MiB/s"])
+        let bench = [
+            "BENCH vm.seq_read_1m.tcg.husk 129 MiB/s", "BENCH vm.seq_read_1m.tcg.kernel 400 MiB/s",
+            "BENCH vm.rand_read_4k_qd1.tcg.kernel 1600 iops", "BENCH vm.rand_read_4k_qd32.tcg.kernel 4437 iops",
+            "BENCH vm.seq_read_1m.tcg.metal 100 MiB/s", "BENCH vm.rand_read_4k_qd1.tcg.metal 400 iops",
+            "BENCH vm.rand_read_4k_qd1.kvm.metal 400 iops"
+        ]
+        XCTAssertEqual(
+            MetalBench.ratios(bench: bench),
+            ["BENCH vm.seq_read_1m.tcg.metal_vs_kernel 0.25 x", "BENCH vm.rand_read_4k_qd1.tcg.metal_vs_kernel 0.25 x"])
+        XCTAssertEqual(MetalBench.ratios(bench: Array(bench.prefix(4))), [], "no metal figures: no ratios")
+    }
+
     func testScenariosAreKnownByName() {
         XCTAssertEqual(
             Scenario.all.map(\.name),
             [
                 "virtio-blk", "virtio-blk-uio", "virtio-blk-bench", "virtio-net", "virtio-net-uio", "virtio-net-tcp",
-                "virtio-net-wiring", "metal-conformance", "metal-virtio-blk"
+                "virtio-net-wiring", "metal-conformance", "metal-virtio-blk", "metal-virtio-blk-bench"
             ])
         XCTAssertTrue(Scenario.named("virtio-blk-uio")!.kernelArguments.contains("iommu=pt"))
         XCTAssertTrue(Scenario.named("virtio-net-uio")!.kernelArguments.contains("iommu=pt"))

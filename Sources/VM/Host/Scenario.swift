@@ -111,10 +111,47 @@ public struct Scenario: Sendable {
             // off within milliseconds, between two polls of the statistics
             // (flush_operations=0 in the first run); metal_disk's PASS flush
             // is the check.
+            expectsFlush: false, verifiesSecondPattern: false, metal: true, metalGlue: true),
+        Scenario(
+            name: "metal-virtio-blk-bench",
+            summary:
+                "metal-virtio-blk on virtio-blk-bench's 64 MiB disk, then metal_disk.bench=1: sequential 1 MiB and random "
+                + "4 KiB QD1 reads through glue_disk_transfer, BENCH lines vm.<case>.<accel>.metal; run beside "
+                + "virtio-blk-bench, the host prints metal_vs_kernel ratios",
+            kernelArguments: "metal.components=virtio_blk,metal_disk virtio_blk.poll=1 metal_disk.bench=1", diskBytes: 64 << 20,
+            expectedChecks: [
+                "open disk", "pattern fits the disk", "write", "flush", "read back", "read back equals the pattern", "bench"
+            ],
             expectsFlush: false, verifiesSecondPattern: false, metal: true, metalGlue: true)
     ]
 
     public static func named(_ n: String) -> Scenario? { all.first { $0.name == n } }
+}
+
+/// The metal bench's figures against the Linux guest kernel's, when one
+/// `husk vm test` ran both metal-virtio-blk-bench and virtio-blk-bench.
+public enum MetalBench {
+    /// metal_disk's `[info] metal_disk: BENCH vm.…` log lines as BENCH lines.
+    static func lines(_ console: [String]) -> [String] {
+        console.compactMap { line in line.firstRange(of: "metal_disk: BENCH ").map { "BENCH " + line[$0.upperBound...] } }
+    }
+
+    /// `BENCH vm.CASE.ACCEL.metal_vs_kernel R x` for every metal line whose
+    /// case, accelerator and unit a kernel line has.
+    public static func ratios(bench: [String]) -> [String] {
+        typealias Figure = (name: String, value: Double, unit: String)
+        func parse(_ l: String, side: String) -> Figure? {
+            let p = l.split(separator: " ").map(String.init)
+            guard p.count == 4, p[0] == "BENCH", p[1].hasSuffix("." + side), let v = Double(p[2]) else { return nil }
+            return (String(p[1].dropLast(side.count + 1)), v, p[3])
+        }
+        let kernel = bench.compactMap { parse($0, side: "kernel") }
+        return bench.compactMap { parse($0, side: "metal") }.compactMap { m in
+            guard let k = kernel.first(where: { $0.name == m.name && $0.unit == m.unit }), k.value > 0 else { return nil }
+            let r = (m.value / k.value * 100).rounded() / 100
+            return "BENCH \(m.name).metal_vs_kernel \(r) x"
+        }
+    }
 }
 
 /// One line the guest printed: `HUSK-CHECK <name> PASS|FAIL <detail>`.

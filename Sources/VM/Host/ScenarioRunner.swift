@@ -110,6 +110,7 @@ public struct ScenarioRunner: Sendable {
                 name: name, accel: accel, kernel: kernel, initrd: initrd,
                 cmdline:
                     "console=ttyS0 panic=-1 no_timer_check \(scenario.kernelArguments) husk.scenario=\(scenario.name) husk.nonce=\(String(nonce, radix: 16)) husk.bytes=\(scenario.diskBytes) husk.accel=\(accel.rawValue) husk.timeout=\(Int(timeoutSeconds))"
+                    + (scenario.metalGlue ? " metal_disk.accel=\(accel.rawValue)" : "")
             )
             if let remoteDisk { desc.disks = [.init(path: remoteDisk, target: "vda")] }
             desc.hostPCI = hostPCI
@@ -125,7 +126,9 @@ public struct ScenarioRunner: Sendable {
             console.log(to: result.logPath)
             let p = progress, sname = scenario.name
             console.onLine = { line in
-                if line.contains("HUSK-CHECK") || line.contains("HUSK-DONE") || line.hasPrefix("BENCH") || line.contains("Kernel panic") {
+                if line.contains("HUSK-CHECK") || line.contains("HUSK-DONE") || line.hasPrefix("BENCH") || line.contains("Kernel panic")
+                    || line.contains("metal_disk: BENCH ")
+                {
                     p("\(sname): guest: \(line)")
                 }
             }
@@ -169,7 +172,7 @@ public struct ScenarioRunner: Sendable {
             }
             let lines = console.lines
             result.checks = lines.compactMap(GuestCheck.parse)
-            result.bench = lines.filter { $0.hasPrefix("BENCH ") }
+            result.bench = lines.filter { $0.hasPrefix("BENCH ") } + (scenario.metalGlue ? MetalBench.lines(lines) : [])
             result.done = lines.lazy.compactMap(parseDone).first
             if let panicAt = lines.firstIndex(where: { $0.contains("Kernel panic") }) {
                 // The reason is on the panic line and the few lines above it;

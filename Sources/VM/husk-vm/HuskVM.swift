@@ -185,6 +185,13 @@ struct VMTest: ParsableCommand {
             for f in r.failures { print("  failure: \(f)") }
             if !r.passed { print(access(r.logPath, F_OK) == 0 ? "  guest log: \(r.logPath)" : "  no guest log (the VM did not start)") }
         }
+        // metal-virtio-blk-bench beside virtio-blk-bench: the metal figures
+        // against the guest kernel's, both measured in this run.
+        let ratios = MetalBench.ratios(bench: rs.flatMap(\.bench))
+        if !ratios.isEmpty {
+            print("metal virtio_blk vs the Linux guest kernel's virtio_blk (same VM type, this run):")
+            for l in ratios { print("  \(l)") }
+        }
     }
 }
 
