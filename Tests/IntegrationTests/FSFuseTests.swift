@@ -119,8 +119,13 @@ final class FSFuseTests: XCTestCase {
     /// fsx-style: 3000 random writes (up to 64 KiB at offsets up to 4 MiB),
     /// truncates and reads on a file over the mount and on a reference file
     /// in /tmp, compared after every read and at the end; then e2fsck.
-    func testRandomReadWriteTruncateMatchesAReferenceFile() throws {
-        try startServer()
+    func testRandomReadWriteTruncateMatchesAReferenceFile() throws { try randomReadWriteTruncate(stacked: false) }
+    func testRandomReadWriteTruncateMatchesAReferenceFileStackedOverABlockServer() throws {
+        try randomReadWriteTruncate(stacked: true)
+    }
+
+    func randomReadWriteTruncate(stacked: Bool) throws {
+        try startServer(stacked: stacked)
         let (m, p) = try mount("fsx", extra: ["--cache-seconds", "0"])
         let script = """
             import os, random, sys
@@ -166,8 +171,13 @@ final class FSFuseTests: XCTestCase {
     /// (uid 65534 through setpriv) on root's --allow-other mount: the
     /// kernel checks that user's permissions against the server's
     /// attributes, and what the user creates is the user's.
-    func testErrorsAndPermissionsThroughTheMountAsAnotherUser() throws {
-        try startServer()
+    func testErrorsAndPermissionsThroughTheMountAsAnotherUser() throws { try errorsAndPermissions(stacked: false) }
+    func testErrorsAndPermissionsThroughTheMountAsAnotherUserStackedOverABlockServer() throws {
+        try errorsAndPermissions(stacked: true)
+    }
+
+    func errorsAndPermissions(stacked: Bool) throws {
+        try startServer(stacked: stacked)
         // Root's things, made through the server's own clients.
         try "secret\n".write(toFile: "\(dir)/s.txt", atomically: true, encoding: .utf8)
         for args in [

@@ -159,9 +159,12 @@ final class FSServerTests: XCTestCase {
 
     /// The server checks with the caller's kernel credentials: nobody
     /// (uid 65534) reads what others may read, and nothing else.
-    func testPermissionsComeFromTheCallersCredentials() throws {
+    func testPermissionsComeFromTheCallersCredentials() throws { try permissions(stacked: false) }
+    func testPermissionsComeFromTheCallersCredentialsStackedOverABlockServer() throws { try permissions(stacked: true) }
+
+    func permissions(stacked: Bool) throws {
         try Husk.requireRoot()
-        let s = try serve()
+        let s = try serve(stacked: stacked)
         XCTAssertEqual(try fs(s, "cat", ["/hello.txt"], via: Husk.nobody).stdout, "hello from debugfs\n")
         func denied(_ cmd: String, _ args: [String], _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try fs(s, cmd, args, via: Husk.nobody)
@@ -202,8 +205,11 @@ final class FSServerTests: XCTestCase {
 
     /// After SIGKILL, what put (which fsyncs) wrote is intact, and e2fsck
     /// finds nothing to repair.
-    func testFsyncedDataSurvivesSIGKILL() throws {
-        let s = try serve()
+    func testFsyncedDataSurvivesSIGKILL() throws { try fsyncedDataSurvivesSIGKILL(stacked: false) }
+    func testFsyncedDataSurvivesSIGKILLStackedOverABlockServer() throws { try fsyncedDataSurvivesSIGKILL(stacked: true) }
+
+    func fsyncedDataSurvivesSIGKILL(stacked: Bool) throws {
+        let s = try serve(stacked: stacked)
         let payload = String(repeating: "durable line\n", count: 5000)
         try payload.write(toFile: "\(s.dir)/p.txt", atomically: true, encoding: .utf8)
         XCTAssertEqual(try fs(s, "mkdir", ["/k"]).status, 0)
