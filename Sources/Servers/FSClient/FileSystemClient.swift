@@ -111,16 +111,20 @@ public final class FileSystemClient: Sendable {
         }
     }
 
-    public func open(_ ino: UInt64, write: Bool, read: Bool = true) throws(RPCError) -> OpenedFile {
+    /// `window`: bytes of the shared-memory window transfers larger than
+    /// 64 KiB go through, so also the most one call moves.
+    public func open(_ ino: UInt64, write: Bool, read: Bool = true, window: Int = 1 << 20) throws(RPCError) -> OpenedFile {
         let fd = try fs.open(ino: ino, access: (read ? 1 : 0) | (write ? 2 : 0)).file
-        return try OpenedFile(ino: ino, fd: fd, parent: rpc)
+        return try OpenedFile(ino: ino, fd: fd, parent: rpc, window: window)
     }
 
     /// Create (or, unless `exclusive`, open) a regular file for reading and writing.
-    public func create(_ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool = false) throws(RPCError) -> (Attr, OpenedFile) {
+    public func create(
+        _ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool = false, window: Int = 1 << 20
+    ) throws(RPCError) -> (Attr, OpenedFile) {
         let r = try fs.create(dir: dir, name: name, mode: mode, exclusive: exclusive)
         let attr = try Attr(r.attr)
-        return (attr, try OpenedFile(ino: attr.ino, fd: r.file, parent: rpc))
+        return (attr, try OpenedFile(ino: attr.ino, fd: r.file, parent: rpc, window: window))
     }
 }
 
@@ -204,6 +208,40 @@ public final class OpenedFile: @unchecked Sendable {
             if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
             done += wrote
         }
+    }
+
+    /// One call: up to min(`into.count`, the window) bytes at `offset`
+    /// into `into`. Returns the count, 0 at the end of the file, fewer than
+    /// asked when the call was interrupted after some progress (a signal
+    /// in this thread cancels it, docs/rpc-runtime.md); nothing moved
+    /// throws EINTR.
+    public func readSome(offset: UInt64, into: UnsafeMutableRawBufferPointer) throws(RPCError) -> Int {
+        let fs = try connection()
+        if into.count <= Self.inlineMax {
+            let data = try fs.readInline(offset: offset, max: UInt32(into.count)).data
+            guard data.count <= into.count else { throw RPCError(RPCStatus.proto, "read_inline returned more than asked") }
+            data.withUnsafeBytes { into.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return data.count
+        }
+        let window = try sharedWindow()
+        let n = min(window.size, into.count)
+        let got = Int(try fs.read(offset: offset, buffer: window.ref(offset: 0, length: UInt64(n))).count)
+        guard got <= n else { throw RPCError(RPCStatus.proto, "read returned more than asked") }
+        into.baseAddress!.copyMemory(from: window.base, byteCount: got)
+        return got
+    }
+
+    /// One call: up to min(`bytes.count`, the window) bytes at `offset`.
+    /// Returns the count written, short when the call was interrupted
+    /// after some progress; nothing written throws (EINTR when
+    /// interrupted).
+    public func writeSome(offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RPCError) -> Int {
+        let fs = try connection()
+        if bytes.count <= Self.inlineMax { return Int(try fs.writeInline(offset: offset, data: Array(bytes)).count) }
+        let window = try sharedWindow()
+        let n = min(window.size, bytes.count)
+        window.base.copyMemory(from: bytes.baseAddress!, byteCount: n)
+        return Int(try fs.write(offset: offset, buffer: window.ref(offset: 0, length: UInt64(n))).count)
     }
 
     public func fsync() throws(RPCError) { _ = try connection().fsync() }

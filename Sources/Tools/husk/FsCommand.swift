@@ -415,7 +415,12 @@ struct FsPut: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put",
         abstract: "Copy a local file (or standard input: -) into the file system; an existing file is replaced.",
-        discussion: "The data is fsync'd before the command returns, so it survives a SIGKILL of the server.")
+        discussion: """
+            The data moves in 8 MiB calls (progress on a terminal) and is fsync'd before the command \
+            returns, so it survives a SIGKILL of the server. Ctrl-C or SIGTERM interrupts the call in \
+            flight (the server stops between 1 MiB pieces): what was written so far is fsync'd, the \
+            command says how many bytes PATH holds, and exits with 128 + the signal.
+            """)
     @OptionGroup var options: FsClientOptions
     @Option(help: "Permission bits of a new file, octal (the umask is not applied).") var mode: String = "644"
     @Argument(help: "The local file, or - for standard input.") var local: String
@@ -426,54 +431,64 @@ struct FsPut: ParsableCommand {
     }
 
     func run() throws {
-        let data: [UInt8]
-        if local == "-" {
-            data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        } else {
-            guard let d = FileManager.default.contents(atPath: local) else {
-                printError("husk fs put: cannot read \(local): \(String(cString: strerror(errno)))")
-                throw ExitCode(1)
-            }
-            data = [UInt8](d)
+        let input = local == "-" ? 0 : Glibc.open(local, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            printError("husk fs put: cannot read \(local): \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
         }
+        defer { if input != 0 { Glibc.close(input) } }
+        var st = stat()
+        let total = fstat(input, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : nil
+        TransferInterruption.install()
         let c = try options.connect("put")
+        var written: UInt64 = 0
         try fsClient("put", path) { () throws(RPCError) in
             let (dir, name) = try c.parent(of: path)
-            let (attr, f) = try c.create(dir.ino, name, mode: UInt32(mode, radix: 8)!)
+            let (attr, f) = try c.create(dir.ino, name, mode: UInt32(mode, radix: 8)!, window: FsTransfer.chunk)
             if attr.size > 0 { _ = try c.fs.setattr(ino: attr.ino, valid: 0x08, mode: 0, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0) }
-            try f.write(offset: 0, data)
+            var transfer = FsTransfer(command: "put", total: total)
+            written = try transfer.upload(from: input, localName: local, to: f)
             try f.fsync()
             try f.close()
+        }
+        if TransferInterruption.signal != 0 {
+            printError("husk fs put: interrupted by \(TransferInterruption.name): \(path) holds the first \(written) bytes (fsync'd)")
+            throw ExitCode(128 + TransferInterruption.signal)
         }
     }
 }
 
 struct FsGet: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "get", abstract: "Copy a file out of the file system to a local file (or - for standard output).")
+        commandName: "get", abstract: "Copy a file out of the file system to a local file (or - for standard output).",
+        discussion: """
+            The data moves in 8 MiB calls (progress on a terminal). Ctrl-C or SIGTERM interrupts the \
+            call in flight: the command says how many bytes LOCAL holds and exits with 128 + the signal.
+            """)
     @OptionGroup var options: FsClientOptions
     @Argument(help: "The path inside the file system.") var path: String
     @Argument(help: "The local file, or - for standard output.") var local: String
 
     func run() throws {
+        TransferInterruption.install()
         let c = try options.connect("get")
-        var data: [UInt8] = []
+        var copied: UInt64 = 0
+        var output: Int32 = -1
+        defer { if output > 1 { Glibc.close(output) } }
         try fsClient("get", path) { () throws(RPCError) in
             let a = try c.resolve(path)
             if a.isDirectory { throw RPCError(EISDIR) }
-            let f = try c.open(a.ino, write: false)
-            while true {
-                let chunk = try f.read(offset: UInt64(data.count), length: 1 << 20)
-                if chunk.isEmpty { break }
-                data += chunk
-            }
+            let f = try c.open(a.ino, write: false, window: FsTransfer.chunk)
+            // Created only once the source opened: a failed get leaves no empty file behind.
+            output = local == "-" ? 1 : Glibc.open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard output >= 0 else { throw RPCError(errno, "cannot write \(local)") }
+            var transfer = FsTransfer(command: "get", total: a.size)
+            copied = try transfer.download(from: f, to: output, localName: local)
             try f.close()
         }
-        if local == "-" {
-            guard writeAll(1, data) else { throw ExitCode(1) }
-        } else if !FileManager.default.createFile(atPath: local, contents: Data(data)) {
-            printError("husk fs get: cannot write \(local): \(String(cString: strerror(errno)))")
-            throw ExitCode(1)
+        if TransferInterruption.signal != 0 {
+            printError("husk fs get: interrupted by \(TransferInterruption.name): \(local) holds the first \(copied) bytes")
+            throw ExitCode(128 + TransferInterruption.signal)
         }
     }
 }
