@@ -19,7 +19,10 @@ final class FSInterruptTests: XCTestCase {
         let source = "\(dir)/source.bin"
         let made = try runTool(
             "/usr/bin/python3",
-            ["-c", "import sys\nwith open(sys.argv[1], 'wb') as f:\n  for i in range(512): f.write(i.to_bytes(8, 'little') * (1 << 17))", source])
+            [
+                "-c", "import sys\nwith open(sys.argv[1], 'wb') as f:\n  for i in range(512): f.write(i.to_bytes(8, 'little') * (1 << 17))",
+                source
+            ])
         XCTAssertEqual(made.status, 0, made.output)
         let socket = "\(dir)/fs.sock"
         let server = try ChildProcess.huskServer(self, ["fs", "serve", "--image", image, "--socket", socket], dir: dir, tag: "fs")
@@ -31,7 +34,8 @@ final class FSInterruptTests: XCTestCase {
         // put, interrupted once the file has grown past 16 MiB.
         let put = try ChildProcess(Husk.binary, ["fs", "put", "--socket", socket, source, "/big"], dir: dir, tag: "put")
         addTeardownBlock { put.kill9() }
-        try waitUntil("the file grows past 16 MiB while put runs", { (try? size("/big")).flatMap { $0 } ?? 0 >= 16 << 20 }, whileRunning: put)
+        try waitUntil(
+            "the file grows past 16 MiB while put runs", { (try? size("/big")).flatMap { $0 } ?? 0 >= 16 << 20 }, whileRunning: put)
         put.signal(SIGINT)
         XCTAssertEqual(put.wait(timeout: 30), 130, put.output)
         let held = try XCTUnwrap(try size("/big"))

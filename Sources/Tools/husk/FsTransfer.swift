@@ -63,7 +63,9 @@ struct FsTransfer {
             while done < n && TransferInterruption.signal == 0 {
                 let piece = UnsafeRawBufferPointer(rebasing: buffer[done..<n])
                 let wrote: Int
-                do { wrote = try file.writeSome(offset: written, piece) } catch where error.status == RPCStatus.intr && TransferInterruption.signal != 0 {
+                do { wrote = try file.writeSome(offset: written, piece) } catch
+                    where error.status == RPCStatus.intr && TransferInterruption.signal != 0
+                {
                     break
                 }
                 if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
@@ -84,7 +86,9 @@ struct FsTransfer {
         var copied: UInt64 = 0
         while TransferInterruption.signal == 0 {
             let got: Int
-            do { got = try file.readSome(offset: copied, into: buffer) } catch where error.status == RPCStatus.intr && TransferInterruption.signal != 0 {
+            do { got = try file.readSome(offset: copied, into: buffer) } catch
+                where error.status == RPCStatus.intr && TransferInterruption.signal != 0
+            {
                 break
             }
             if got == 0 { break }
