@@ -64,6 +64,32 @@ final class RPCRingTests: XCTestCase {
         XCTAssertEqual(errors.get(), 0)
     }
 
+    /// Calling threads take replies off the reply ring themselves while
+    /// the reader thread sleeps (docs/rpc-runtime.md): with threads calling
+    /// at once, a reply, or a fragment of one, is taken by whichever of
+    /// them holds the ring, and must still reach its caller whole.
+    func testCallingThreadsAndTheReaderShareTheReplyRing() throws {
+        let (_, path) = try inProcessServer(self)
+        let (rpc, echo) = try echoClient(path, ring: true)
+        defer { rpc.close() }
+        XCTAssertTrue(rpc.server.ringActive)
+        let sizes = [16, 3000, 70_000, 40, 300_000, 8]
+        let errors = Locked(0)
+        let finished = withDeadline(120, "mixed calls") {
+            DispatchQueue.concurrentPerform(iterations: 6) { t in
+                for i in 0..<150 {
+                    let n = sizes[(t + i) % sizes.count]
+                    let d = (0..<n).map { UInt8(truncatingIfNeeded: $0 &+ t &* 31 &+ i) }
+                    if (try? echo.echo(d)) != d { errors.withLock { $0 += 1 } }
+                }
+            }
+        }
+        XCTAssertTrue(finished, "calls hung")
+        XCTAssertEqual(errors.get(), 0)
+        // Back to back from one thread after the crowd: still answered.
+        for _ in 0..<2000 { try echo.ping() }
+    }
+
     func testSocketClientsAndServersWithoutRingsKeepTheSocketPath() throws {
         let (_, path) = try inProcessServer(self)
         let (plain, echo) = try echoClient(path, ring: false)

@@ -32,6 +32,8 @@ public final class Monitor: @unchecked Sendable {
 
     public func lock() { pthread_mutex_lock(m) }
     public func unlock() { pthread_mutex_unlock(m) }
+    /// Take the lock if it is free; true if taken.
+    public func tryLock() -> Bool { pthread_mutex_trylock(m) == 0 }
 
     @inline(__always) @discardableResult
     public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {

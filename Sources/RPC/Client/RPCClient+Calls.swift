@@ -79,6 +79,7 @@ extension RPCClient {
             // Never started, or already collected by another wait().
             return RPCReply(status: lock.withLock { dead } ? RPCStatus.connreset : RPCStatus.inval, payload: [], descriptors: [], signal: 0)
         }
+        pollForReply(p)
         if timeoutSeconds == nil && signalsInterruptCalls, let efd = WaitFD.current() {
             waitInterruptibly(p, requestID: requestID, eventFD: efd)
         }

@@ -45,6 +45,8 @@ extension RPCClient {
                         return (old, generation)
                     }
                     _ = old  // closed by its reader's exit path (deinit of the last reference)
+                    t.consumerState = Incoming()
+                    t.callersReceive = info.ringActive
                     HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(t, generation: g) }
                     return g
                 } catch {

@@ -134,6 +134,8 @@ public final class RPCClient: RPCCaller, @unchecked Sendable {
         self.parent = parent
         nextID = 2
         readersRunning = 1
+        transport.consumerState = Incoming()
+        transport.callersReceive = info.ringActive
         HostThread.start(name: "rpc-client", detached: true, blockSignals: true) { [self] in readerLoop(transport, generation: 0) }
     }
 

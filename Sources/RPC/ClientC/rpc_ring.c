@@ -221,6 +221,20 @@ int husk_ring_futex_sleep(struct husk_ring *r, int timeout_ms) {
 
 void husk_ring_end_sleep(struct husk_ring *r) { __atomic_store_n(r->rx_wait, HUSK_RING_AWAKE, __ATOMIC_SEQ_CST); }
 
+uint32_t husk_ring_hold_wakes(struct husk_ring *r) {
+    return __atomic_exchange_n(r->rx_wait, HUSK_RING_AWAKE, __ATOMIC_SEQ_CST);
+}
+
+int husk_ring_release_wakes(struct husk_ring *r, uint32_t flag) {
+    /* Not asleep when we held it: the receiving thread looks at the ring
+     * itself once it is back. */
+    if (flag == HUSK_RING_AWAKE) return 0;
+    /* Pairs with the producer's fence between its tail store and its read
+     * of the flag, as in husk_ring_prepare_sleep. */
+    __atomic_store_n(r->rx_wait, flag, __ATOMIC_SEQ_CST);
+    return husk_ring_pending(r);
+}
+
 void husk_ring_activate(struct husk_ring *r) { __atomic_store_n(&r->active, 1, __ATOMIC_RELEASE); }
 
 int husk_ring_is_active(const struct husk_ring *r) { return __atomic_load_n(&r->active, __ATOMIC_ACQUIRE); }

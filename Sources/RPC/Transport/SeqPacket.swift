@@ -25,6 +25,18 @@ public final class SeqPacketConnection: RPCTransport, @unchecked Sendable {
     let ring: UnsafeMutablePointer<husk_ring>
     /// The ring's mapping, unmapped by close() (under `lock`).
     private var ringMapping: (base: UnsafeMutableRawPointer, size: Int)?
+    /// Set by a client before its receiving thread starts (never changed
+    /// after): calling threads may take replies off the reply ring
+    /// themselves (pollRing). The receiving thread then holds `consumer`
+    /// while it receives and handles a message, lets go of it only to
+    /// sleep, and does not spin: the callers do.
+    public var callersReceive = false
+    /// The one-consumer-at-a-time lock of callersReceive.
+    public let consumer = Monitor()
+    /// What the consumers of this connection share (the client's reply
+    /// reassembly), touched only under `consumer`; set before the
+    /// receiving thread starts.
+    public var consumerState: AnyObject?
 
     /// Take ownership of a connected socket.
     public init(

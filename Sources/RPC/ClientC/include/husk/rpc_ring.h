@@ -96,6 +96,15 @@ int husk_ring_prepare_sleep(struct husk_ring *r, uint32_t mode);
 int husk_ring_futex_sleep(struct husk_ring *r, int timeout_ms);
 /** Consumer: the sleep is over (flag back to AWAKE). */
 void husk_ring_end_sleep(struct husk_ring *r);
+/** Consumer, for a second thread of the consuming process that takes
+ *  entries itself while the first may sleep (the Swift client's calling
+ *  thread, docs/rpc-runtime.md): clear our sleeping flag, so the peer does
+ *  not wake the sleeper for entries this thread takes, and return what it
+ *  was. Only one thread at a time may consume. */
+uint32_t husk_ring_hold_wakes(struct husk_ring *r);
+/** Put back the flag husk_ring_hold_wakes returned. 1 if an entry arrived
+ *  while it was held (take it, then hold and release again), else 0. */
+int husk_ring_release_wakes(struct husk_ring *r, uint32_t flag);
 /** Make the ring the data path (release: every field set before is seen
  *  by a thread that finds husk_ring_is_active()). */
 void husk_ring_activate(struct husk_ring *r);
