@@ -13,21 +13,10 @@ final class BenchFSTests: XCTestCase {
         let r = try Husk.run(["bench", "fs", "--quick"], timeout: 600)
         XCTAssertEqual(r.status, 0, r.output)
         var names: Set<String> = []
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
-            let f = line.split(separator: " ")
-            guard f.count == 4, let v = Double(f[2]) else {
-                XCTFail("malformed BENCH line: \(line)")
-                continue
-            }
-            XCTAssertGreaterThan(v, 0, String(line))
-            let name = String(f[1])
-            let unit = String(f[3])
-            if name.hasSuffix(".vs_fuse2fs") {
-                XCTAssertEqual(unit, "x", String(line))
-            } else {
-                XCTAssertEqual(unit, name.contains(".seq_") ? "MB/s" : "us", String(line))
-            }
-            names.insert(name)
+        for b in benchLines(in: r.stdout) {
+            XCTAssertGreaterThan(b.value, 0, b.text)
+            XCTAssertEqual(b.unit, b.name.hasSuffix(".vs_fuse2fs") ? "x" : b.name.contains(".seq_") ? "MB/s" : "us", b.text)
+            names.insert(b.name)
         }
         let skipped = Set(
             r.stdout.split(separator: "\n").compactMap { l in

@@ -16,15 +16,10 @@ final class BenchNICTests: XCTestCase {
         let r = try Husk.run(["bench", "nic", "--seconds", "0.2"], timeout: 120)
         XCTAssertEqual(r.status, 0, r.output)
         var names: [String] = []
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
-            let f = line.split(separator: " ")
-            guard f.count == 4, let v = Double(f[2]) else {
-                XCTFail("malformed BENCH line: \(line)")
-                continue
-            }
-            XCTAssertGreaterThan(v, 0, "\(line): no frame moved")
-            XCTAssertEqual(String(f[3]), f[1].hasSuffix(".vs_raw") ? "x" : "frames/s", String(line))
-            names.append(String(f[1]))
+        for b in benchLines(in: r.stdout) {
+            XCTAssertGreaterThan(b.value, 0, "\(b.text): no frame moved")
+            XCTAssertEqual(b.unit, b.name.hasSuffix(".vs_raw") ? "x" : "frames/s", b.text)
+            names.append(b.name)
         }
         for dir in ["tx", "rx"] {
             for size in [64, 1514] {

@@ -18,17 +18,12 @@ final class BenchNetTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         var names: [String] = []
         let units = ["tcp_send": "MB/s", "tcp_recv": "MB/s", "rr1": "rt/s", "rr1_p50": "us", "connect": "conn/s"]
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
-            let f = line.split(separator: " ")
-            guard f.count == 4, let v = Double(f[2]) else {
-                XCTFail("malformed BENCH line: \(line)")
-                continue
-            }
-            XCTAssertGreaterThan(v, 0, String(line))
-            let parts = f[1].split(separator: ".")
-            XCTAssertEqual(parts.count, 3, String(line))
-            XCTAssertEqual(String(f[3]), parts.last == "vs_veth" ? "x" : units[String(parts[1])] ?? "?", String(line))
-            names.append(String(f[1]))
+        for b in benchLines(in: r.stdout) {
+            XCTAssertGreaterThan(b.value, 0, b.text)
+            let parts = b.name.split(separator: ".")
+            XCTAssertEqual(parts.count, 3, b.text)
+            XCTAssertEqual(b.unit, parts.last == "vs_veth" ? "x" : units[String(parts[1])] ?? "?", b.text)
+            names.append(b.name)
         }
         for c in units.keys {
             for path in ["veth", "husk", "vs_veth"] {

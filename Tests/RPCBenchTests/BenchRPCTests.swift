@@ -49,14 +49,10 @@ final class BenchRPCTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "stderr:\n\(r.stderr)\nstdout:\n\(r.stdout)")
 
         var seen: [String: (value: Double, unit: String)] = [:]
-        for line in r.stdout.split(separator: "\n") where line.hasPrefix("BENCH ") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard f.count == 4, let v = Double(f[2]), v.isFinite, v >= 0 else {
-                XCTFail("malformed BENCH line: \(line)")
-                continue
-            }
-            XCTAssertNil(seen[String(f[1])], "duplicate BENCH line: \(line)")
-            seen[String(f[1])] = (v, String(f[3]))
+        for b in benchLines(in: r.stdout) {
+            XCTAssertGreaterThanOrEqual(b.value, 0, b.text)
+            XCTAssertNil(seen[b.name], "duplicate BENCH line: \(b.text)")
+            seen[b.name] = (b.value, b.unit)
         }
         for d in documented {
             let printed = seen.filter { d.matches($0.key) }
