@@ -210,10 +210,12 @@ let servers: [Target] = [
         name: "BlockServer",
         dependencies: [
             "Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
-            "RPCServer", "RPCWire", "RPCTransport", "Platform"
+            "RPCServer", "RPCWire", "RPCTransport", "RPCClientC", "Platform"
         ],
         path: "Sources/Servers/Block"),
-    .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
+    .target(
+        name: "BlockClient", dependencies: ["RPCClient", "RPCClientC", "RPCSys", "RPCInterfaces", "RPCWire", "Platform"],
+        path: "Sources/Servers/BlockClient"),
     // The NIC server (docs/nic.md): the nic interface over the glue's NIC registry.
     .target(
         name: "NICServer",
