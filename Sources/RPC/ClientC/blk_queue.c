@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 _Static_assert(sizeof(struct husk_blkq_sqe) == HUSK_BLKQ_SQE_SIZE, "submission entry is 32 bytes");
 _Static_assert(sizeof(struct husk_blkq_cqe) == HUSK_BLKQ_CQE_SIZE, "completion entry is 16 bytes");
@@ -87,4 +88,31 @@ int husk_blkq_take(struct husk_blkq *q, void *out, const char **why) {
     q->rx.rx_next++;
     __atomic_store_n(q->rx.rx_head, q->rx.rx_next, __ATOMIC_RELEASE);
     return 0;
+}
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int husk_blkq_wait(struct husk_blkq *q, int fd, int timeout_ms) {
+    uint64_t end = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (husk_ring_spin(&q->rx)) return 0;
+        int r = husk_ring_prepare_sleep(&q->rx, HUSK_RING_SLEEP_FUTEX);
+        if (r == EAGAIN) return 0;
+        if (r == ECANCELED) return ECANCELED; /* husk_ring_stop on our own view */
+        if (r == 0) {
+            uint64_t now = now_ms();
+            int slice = 100;
+            if (end != UINT64_MAX && end - now < (uint64_t)slice) slice = end > now ? (int)(end - now) : 0;
+            r = slice > 0 ? husk_ring_futex_sleep(&q->rx, slice) : ETIMEDOUT;
+            husk_ring_end_sleep(&q->rx);
+            if (r == EINTR) return EINTR;
+        }
+        if (husk_ring_pending(&q->rx)) return 0;
+        if (fd >= 0 && husk_ring_socket_gone(fd)) return ECONNRESET;
+        if (now_ms() >= end) return ETIMEDOUT;
+    }
 }

@@ -180,7 +180,18 @@ final class BlockQueue: @unchecked Sendable {
                 complete(e.tag, status, 0)
                 return nil
             }
-            startTransfer(isRead ? .read : .write, tag: e.tag, buffer: region.base + Int(e.buffer), offset: e.offset, length: len)
+            let buffer = region.base + Int(e.buffer)
+            // Alone (nothing else in flight or waiting) on a provider with a
+            // synchronous transfer: run it on this thread, as the calls do
+            // (DiskIO), without the hand-off to the provider's threads and
+            // back. Otherwise everything goes to the disk at once.
+            if DiskIO.usesSynchronousPath(disk) && monitor.withLock({ inFlight == 1 }) && husk_ring_pending(&q.pointee.rx) == 0 {
+                let s = DiskIO.synchronousTransfer(
+                    disk, isRead ? .read : .write, buffer: buffer, offset: e.offset, length: len, cancelled: { false })
+                complete(e.tag, s, s == HUSK_OK ? len : 0)
+                return nil
+            }
+            startTransfer(isRead ? .read : .write, tag: e.tag, buffer: buffer, offset: e.offset, length: len)
             return nil
         case HUSK_BLKQ_OP_FLUSH:
             // Barrier: every entry taken before it completes first.

@@ -89,6 +89,14 @@ void husk_blkq_publish(struct husk_blkq *q);
  *  when the peer's tail is beyond the ring. */
 int husk_blkq_take(struct husk_blkq *q, void *out, const char **why);
 
+/** Consumer (a C client waiting for completions): until an entry is there,
+ *  spin (adaptive, as the call rings), then sleep on the futex in slices of
+ *  at most 100 ms; after each slice, `fd` (the device connection's socket,
+ *  -1: none) is checked for a hang-up. 0: an entry is there; ECONNRESET:
+ *  the socket hung up; ETIMEDOUT: `timeout_ms` (negative: no limit) passed;
+ *  EINTR: a signal interrupted the sleep. */
+int husk_blkq_wait(struct husk_blkq *q, int fd, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
