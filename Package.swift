@@ -401,7 +401,7 @@ let tests: [Target] = [
         name: "NBDTests",
         dependencies: [
             "NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
-            "Platform", "PlatformC"
+            "Platform", "PlatformC", "BlockRemote"
         ])
 ]
 

@@ -11,8 +11,10 @@ import RPCWire
 /// component (ext2fs) runs over it exactly as over a local disk: the
 /// Hurd's ext2fs over its rumpdisk server, the native way.
 ///
-/// Requests are blocking blk.read / blk.write / blk.flush calls through the
-/// device's shared-memory window, one at a time: the disk's `transfer`
+/// Requests go one at a time through the device's shared-memory window:
+/// as entries of the device's block queue when the server offers one
+/// (BlockDevice sets it up unless HUSK_BLK_QUEUE=0), else as blocking
+/// blk.read / blk.write / blk.flush calls; the disk's `transfer`
 /// carries them out on the caller's thread (what disk_transfer uses), and
 /// `submit` hands them to one worker thread that completes them. Errors
 /// (EIO, EROFS) pass through as the server reports them. When the block
