@@ -199,7 +199,10 @@ let rpc: [Target] = [
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
     .target(
         name: "RPCFuzzing",
-        dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform"],
+        dependencies: [
+            "RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform",
+            "RPCClient", "BlockServer", "Glue", "GlueAPI", "HypercallABI", "Hypercalls"
+        ],
         path: "Sources/RPC/Fuzzing")
 ]
 
