@@ -10,6 +10,13 @@ import XCTest
 final class BlockQueueFuzzTests: XCTestCase {
     static let corpus = RingFuzzTests.corpus
 
+    /// The harness's RAM disk leaves the glue registry with the suite: other
+    /// suites in this process list every registered disk.
+    override class func tearDown() {
+        BlockQueueFuzz.withdrawRamDisk()
+        super.tearDown()
+    }
+
     func openDescriptors() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
 
     func replay(_ bytes: [UInt8], _ name: String, input: Bool = false) {

@@ -47,23 +47,26 @@ public enum BlockQueueFuzz {
         config.minWorkers = 2
         config.maxWorkers = 8
         config.log = { _, _ in }
-        _ = hypercalls
-        _ = ramDiskRegistered
         return RPCServer(configuration: config, handlers: [BlkDispatcher(BlockService(exports: [diskName]))])
     }()
 
-    /// The glue needs a hypercall table (its disk registry logs through it):
-    /// the posix backend's, bound once for the process.
-    static let hypercalls: HypercallHost = {
-        let h = HypercallHost(backend: PosixBackend())
-        h.activate()
-        Glue.bind(UnsafePointer(h.table))
-        return h
-    }()
+    /// glue_disk_register and glue_disk_unregister need a bound hypercall
+    /// table: the posix backend's, active only around those two calls (so
+    /// that tests in the same process can start their own hosts), and kept
+    /// so that the table the glue points at stays allocated. Nothing on the
+    /// block server's path in between calls a hypercall.
+    static let hypercalls = HypercallHost(backend: PosixBackend())
+    private static let registered = Locked(false)
 
-    /// 1 MiB of RAM as a glue disk (registered once, never withdrawn);
-    /// requests complete inline.
-    static let ramDiskRegistered: Bool = {
+    private static func withHost(_ body: () -> Void) {
+        hypercalls.activate()
+        Glue.bind(UnsafePointer(hypercalls.table))
+        body()
+        hypercalls.shutdown()
+    }
+
+    /// 1 MiB of RAM as a glue disk; requests complete inline.
+    nonisolated(unsafe) static let ramDisk: UnsafeMutablePointer<disk> = {
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
         let d = UnsafeMutablePointer<disk>.allocate(capacity: 1)
@@ -78,8 +81,27 @@ public enum BlockQueueFuzz {
             r.pointee.done(r)
             return HUSK_OK
         }
-        return glue_disk_register(d) == HUSK_OK
+        return d
     }()
+
+    /// Register the RAM disk (once, until `withdrawRamDisk`).
+    static func ensureRamDisk() {
+        registered.withLock { done in
+            guard !done else { return }
+            withHost { _ = glue_disk_register(ramDisk) }
+            done = true
+        }
+    }
+
+    /// Withdraw the RAM disk from the glue's registry (a test process's
+    /// other suites list every registered disk).
+    public static func withdrawRamDisk() {
+        registered.withLock { done in
+            guard done else { return }
+            withHost { glue_disk_unregister(ramDisk) }
+            done = false
+        }
+    }
 
     private static func ramTransfer(
         _ base: UnsafeMutableRawPointer, _ op: UInt32, _ data: UnsafeMutableRawPointer?, _ offset: UInt64, _ len: UInt64
@@ -111,6 +133,7 @@ public enum BlockQueueFuzz {
 
     /// Broken invariants of one input (empty when all is well).
     public static func run(_ data: UnsafeRawBufferPointer, timeout: Double = 10) -> [String] {
+        ensureRamDisk()
         var sv: [Int32] = [-1, -1]
         guard husk_rpc_socketpair(&sv) == 0 else { return [] }
         let before = server.connectionCount
