@@ -199,7 +199,10 @@ let rpc: [Target] = [
     // Its fuzzer executable (Fuzz/rpc) exists only for scripts/fuzz-rpc.sh (end of file).
     .target(
         name: "RPCFuzzing",
-        dependencies: ["RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform"],
+        dependencies: [
+            "RPCWire", "RPCTransport", "RPCServer", "RPCEcho", "RPCInterfaces", "RPCSys", "RPCClientC", "Platform",
+            "RPCClient", "BlockServer", "Glue", "GlueAPI", "HypercallABI", "Hypercalls"
+        ],
         path: "Sources/RPC/Fuzzing")
 ]
 
@@ -210,10 +213,12 @@ let servers: [Target] = [
         name: "BlockServer",
         dependencies: [
             "Glue", "GlueAPI", "HypercallABI", "Hypercalls", "RPCInterfaces",
-            "RPCServer", "RPCWire", "RPCTransport", "Platform"
+            "RPCServer", "RPCWire", "RPCTransport", "RPCClientC", "Platform"
         ],
         path: "Sources/Servers/Block"),
-    .target(name: "BlockClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire"], path: "Sources/Servers/BlockClient"),
+    .target(
+        name: "BlockClient", dependencies: ["RPCClient", "RPCClientC", "RPCSys", "RPCInterfaces", "RPCWire", "Platform"],
+        path: "Sources/Servers/BlockClient"),
     // The NIC server (docs/nic.md): the nic interface over the glue's NIC registry.
     .target(
         name: "NICServer",
@@ -399,7 +404,7 @@ let tests: [Target] = [
         name: "NBDTests",
         dependencies: [
             "NBDFrontend", "Glue", "HuskHost", "Hypercalls", "HypercallABI", "RPCSys", "HuskTestSupport",
-            "Platform", "PlatformC"
+            "Platform", "PlatformC", "BlockRemote"
         ])
 ]
 

@@ -44,13 +44,26 @@ phase test
 # (docs/protocol.md §11): the Swift and C clients ask for them when
 # HUSK_RPC_RING=1, so the same tests check that policy, credentials,
 # cancellation, signals, events and the limits behave as on the socket.
+# HUSK_BLK_QUEUE=0: block devices do not set up their block queue here, so
+# the block suites (BlockServer*) run on blk.read/write/flush calls, while the
+# test phase above ran them over the queue (docs/block.md; BlockQueueTests
+# ask for the queue explicitly either way).
 set +e
-HUSK_RPC_RING=1 timeout --kill-after=30 900 swift test --skip-build \
+HUSK_RPC_RING=1 HUSK_BLK_QUEUE=0 timeout --kill-after=30 900 swift test --skip-build \
     --filter 'RPCTests|RPCSignalTests|RPCGenTests|NICServerTests|NetServerTests' >.build/ring-test-output.txt 2>&1
 ring_tests=$?
+# The NBD suites over a stacked block server: the fixture's disk is a
+# RemoteDisk of a `husk blk serve` child, reached through its block queue
+# (HUSK_NBD_STACKED=1, Tests/NBDTests/Fixture.swift); the test phase ran
+# them over the in-process disk.
+HUSK_NBD_STACKED=1 timeout --kill-after=30 600 swift test --skip-build \
+    --filter 'NBDTests' >.build/ring-nbd-test-output.txt 2>&1
+ring_nbd_tests=$?
 set -e
 grep -E '(error:|failed|Executed [0-9]+ tests)' .build/ring-test-output.txt | tail -n 8
+grep -E '(error:|failed|Executed [0-9]+ tests)' .build/ring-nbd-test-output.txt | tail -n 4
 [ "$ring_tests" -eq 0 ] || { echo "ring: the RPC suites failed over the call rings"; status=1; }
+[ "$ring_nbd_tests" -eq 0 ] || { echo "ring: the NBD suites failed over a stacked block server"; status=1; }
 phase ring
 
 # What users run: the release husk (the README's main command builds it).

@@ -10,5 +10,6 @@ public func rpcFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
     fuzzPayloadDecoding(buffer)
     fuzzOneMessageSequence(buffer)
     fuzzOneRingSequence(buffer)
+    fuzzOneBlockQueueSequence(buffer)
     return 0
 }

@@ -1,3 +1,4 @@
+import BlockRemote
 import Foundation
 import Glue
 import HuskHost
@@ -10,12 +11,21 @@ import XCTest
 /// A real blkfile disk on a temporary image, hosted in-process, and an NBD
 /// server in front of it. Everything is removed in teardown, also when the
 /// test fails (XCTest teardown blocks run regardless).
+///
+/// HUSK_NBD_STACKED=1 (scripts/test.sh's ring phase): the disk is instead a
+/// RemoteDisk of a `husk blk serve --image` child process, so the same
+/// suites run the NBD frontend over a stacked block server, through the
+/// device's block queue (or its calls with HUSK_BLK_QUEUE=0).
 final class NBDFixture: @unchecked Sendable {
     let dir: String
     let image: String
     let socket: String
     let host: ComponentHost
     let server: NBDServer
+    /// The block server below, when stacked.
+    let lower: ChildProcess?
+    let remote: RemoteDisk?
+    static let stacked = ProcessInfo.processInfo.environment["HUSK_NBD_STACKED"] == "1"
     let logLines = Locked<[String]>([])
 
     static let diskName = "disk0"
@@ -32,18 +42,31 @@ final class NBDFixture: @unchecked Sendable {
         try Data(bytes).write(to: URL(fileURLWithPath: image))
 
         host = ComponentHost(backend: PosixBackend())
-        var params = ["path": image, "name": Self.diskName]
-        params.merge(blkfile) { $1 }
-        host.load([ComponentRegistry.builtIn(named: "blkfile")!], parameters: ["blkfile": params])
+        if Self.stacked {
+            var args = ["blk", "serve", "--image", image, "--socket", dir + "/blk.sock", "--name", Self.diskName]
+            if blkfile["ro"] == "1" { args.append("--read-only") }
+            if blkfile["direct"] == "1" { args.append("--direct") }
+            if let bs = blkfile["block_size"] { args += ["--block-size", bs] }
+            let child = try ChildProcess.huskServer(test, args, dir: dir, tag: "blk-lower")
+            lower = child
+            remote = try RemoteDisk(socket: dir + "/blk.sock", device: Self.diskName, name: Self.diskName, readOnly: blkfile["ro"] == "1")
+        } else {
+            lower = nil
+            remote = nil
+            var params = ["path": image, "name": Self.diskName]
+            params.merge(blkfile) { $1 }
+            host.load([ComponentRegistry.builtIn(named: "blkfile")!], parameters: ["blkfile": params])
+        }
         let lines = logLines
         server = NBDServer(
             socketPath: socket, exports: { Glue.Disk(named: $0) }, exportNames: { Glue.diskNames() },
             defaultExport: Self.diskName, readOnly: serverReadOnly,
             log: { line in lines.withLock { $0.append(line) } })
-        let dir = self.dir, host = self.host, server = self.server
+        let dir = self.dir, host = self.host, server = self.server, remote = self.remote
         test.addTeardownBlock {
             server.shutdown()
             host.shutdown()
+            remote?.stop()
             try? FileManager.default.removeItem(atPath: dir)
         }
         XCTAssertEqual(host.refused.map(\.reason), [], "blkfile refused")

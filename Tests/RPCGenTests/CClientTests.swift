@@ -18,8 +18,8 @@ final class CClientTests: XCTestCase {
 
     private func scratch() throws -> URL { try scratchURL(self) }
 
-    /// Build the check program with the runtime and the generated echo client.
-    private func buildCheck(in dir: URL) throws -> String {
+    /// Build the check program (default: the echo one) with the runtime and the generated clients.
+    private func buildCheck(in dir: URL, program: String = CClientTests.checkProgram) throws -> String {
         let root = Husk.packageRoot.appendingPathComponent("Sources/RPC/ClientC").path
         let sources =
             try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".c") }.map { root + "/" + $0 }
@@ -30,7 +30,7 @@ final class CClientTests: XCTestCase {
         let r = try runTool(
             cCompiler,
             Self.flags + ["-I", root + "/include", "-I", root + "/generated"] + sources.sorted()
-                + [Self.checkProgram, "-o", out, "-lpthread"], timeout: 120)
+                + [program, "-o", out, "-lpthread"], timeout: 120)
         guard r.status == 0 else { throw TestFailure("compiling the C client failed:\n\(r.output)") }
         return out
     }
@@ -89,6 +89,27 @@ final class CClientTests: XCTestCase {
             "version mismatch: interface 1 version 2 not offered by server 'echo': it has version 1"
         ] {
             XCTAssertTrue(r.stdout.contains(line), "missing '\(line)' in:\n\(r.output)")
+        }
+    }
+
+    /// The block queue from C: the generated husk_blk_queue_setup and
+    /// husk/blk_queue.h against a `husk blk serve --image` process; what the
+    /// program wrote and flushed is in the image.
+    func testBlockQueueFromC() throws {
+        let dir = try scratch()
+        let program = URL(fileURLWithPath: Self.checkProgram).deletingLastPathComponent().appendingPathComponent("blk_queue_check.c")
+        let check = try buildCheck(in: dir, program: program.path)
+        let image = TempImage(bytes: 1 << 20)
+        let socket = dir.appendingPathComponent("blk.sock").path
+        _ = try ChildProcess.huskServer(self, ["blk", "serve", "--image", image.path, "--socket", socket], dir: dir.path, tag: "blk")
+        let r = try runTool(check, [socket], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.output)
+        for line in ["OK setup", "OK writes and flush", "OK reads", "OK per-entry status", "ALL OK"] {
+            XCTAssertTrue(r.stdout.contains(line), "missing '\(line)' in:\n\(r.output)")
+        }
+        for i in 0..<16 {
+            let want = (0..<4096).map { UInt8((i * 7 + $0) & 0xff) }
+            XCTAssertEqual(image.contents(offset: i * 8192, count: 4096), want, "block \(i) in the image")
         }
     }
 

@@ -111,15 +111,31 @@ int husk_ring_send(struct husk_ring *r, uint32_t kind, const void *a, size_t ale
     if (blen && kind == HUSK_RING_KIND_INLINE) memcpy(slot + HUSK_RING_SLOT_HEADER + alen, b, blen);
     r->tx_next++;
     store_release(r->tx_tail, r->tx_next);
+    return husk_ring_notify(r->tx_wait);
+}
+
+int husk_ring_notify(uint32_t *wait) {
     /* Pairs with the consumer's store of its flag and reload of tail. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(r->tx_wait, __ATOMIC_RELAXED) != HUSK_RING_AWAKE) {
-        uint32_t old = __atomic_exchange_n(r->tx_wait, HUSK_RING_AWAKE, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(wait, __ATOMIC_RELAXED) != HUSK_RING_AWAKE) {
+        uint32_t old = __atomic_exchange_n(wait, HUSK_RING_AWAKE, __ATOMIC_SEQ_CST);
         if (old == HUSK_RING_SLEEP_FUTEX)
-            futex_wake(r->tx_wait);
+            futex_wake(wait);
         else if (old == HUSK_RING_SLEEP_SOCKET)
             return HUSK_RING_NEEDS_SOCKET_WAKE;
     }
+    return 0;
+}
+
+int husk_ring_init_consumer(struct husk_ring *r, uint32_t *tail, uint32_t *head, uint32_t *wait, uint32_t *my_cpu,
+                            uint32_t *peer_cpu) {
+    memset(r, 0, sizeof *r);
+    if (tail == NULL || head == NULL || wait == NULL || my_cpu == NULL || peer_cpu == NULL) return EINVAL;
+    r->rx_tail = tail, r->rx_head = head, r->rx_wait = wait;
+    r->my_cpu = my_cpu, r->peer_cpu = peer_cpu;
+    r->rx_next = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+    r->spin_ns = SPIN_MAX_NS / 4;
+    r->single_cpu = online_cpus == 1;
     return 0;
 }
 

@@ -35,6 +35,40 @@ public protocol RPCServerCallContext: RPCCall {
     /// The calling connection as a place to post EVENT messages (protocol
     /// §8) to, now or later (a handler may keep it after the call returns).
     func eventChannel() -> RPCEventChannel
+    /// The bytes `ref` names as a mapping the caller may keep after the call
+    /// returns (a block queue's data buffers): it stays mapped while the
+    /// returned object lives, even after the client unregisters the region
+    /// or disconnects. Errors as `withSharedMemory`.
+    func retainSharedMemory(_ ref: SharedMemoryRef, writable: Bool) -> Result<RPCSharedMapping, RPCError>
+    /// Whether the server's policy grants `interface.operation` to the
+    /// caller (for rights checked later than the call: a queue's entries).
+    func isAllowed(interface: String, operation: String) -> Bool
+}
+
+/// A window of a client's shared memory kept mapped by server code beyond
+/// one call (`retainSharedMemory`, or a memfd the client passed:
+/// `map(memfd:)`). The client may write to it at any time: nothing in it is
+/// trusted. The memfd is sealed against shrinking, so the mapping never
+/// faults; it is released when the last reference goes.
+public final class RPCSharedMapping: @unchecked Sendable {
+    // @unchecked: immutable; the region keeps the mapping alive.
+    let region: SharedRegion
+    public let base: UnsafeMutableRawPointer
+    public let count: Int
+    public let writable: Bool
+
+    init(region: SharedRegion, offset: Int, count: Int) {
+        self.region = region
+        base = UnsafeMutableRawPointer(mutating: region.base) + offset
+        self.count = count
+        writable = region.writable
+    }
+
+    /// Map a whole memfd the client sent (which stays owned by the caller):
+    /// EINVAL when it is not a memfd sealed with F_SEAL_SHRINK, or is empty.
+    public static func map(memfd fd: Int32) -> Result<RPCSharedMapping, RPCError> {
+        SharedRegion.map(fd: fd).map { RPCSharedMapping(region: $0, offset: 0, count: $0.size) }
+    }
 }
 
 /// A connection that server code may send EVENT messages to, during or
@@ -56,6 +90,27 @@ public final class RPCEventChannel: @unchecked Sendable {
     }
 
     public var isOpen: Bool { connection?.isOpen ?? false }
+
+    /// Log a line about this connection (its id and identity prefixed), as
+    /// the runtime logs a denied call: for server code that acts outside a
+    /// call (a block queue's entries).
+    /// `message` gets the client's identity as text.
+    public func log(_ level: RPCLogLevel, _ message: (String) -> String) {
+        guard let c = connection else { return }
+        c.server.log(level, "connection \(c.id): \(message("\(c.identity)"))")
+    }
+
+    /// Close the connection for a protocol violation found outside a call
+    /// (a block queue's hostile entry): logs `reason` as a warning, cancels
+    /// its calls and shuts the socket down; the reader then tears it down.
+    public func disconnect(reason: String) {
+        guard let c = connection else { return }
+        c.server.log(.warning, "connection \(c.id) (\(c.identity)): \(reason): closing it")
+        c.state.withLock {
+            if c.closeReason == "peer closed the connection" { c.closeReason = reason }
+        }
+        c.forceClose()
+    }
 }
 
 /// The RPC server runtime: accepts connections, negotiates HELLO, serves the

@@ -63,6 +63,14 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
         connection.withSharedMemory(ref, writable: writable, body)
     }
 
+    func retainSharedMemory(_ ref: SharedMemoryRef, writable: Bool) -> Result<RPCSharedMapping, RPCError> {
+        connection.retainSharedMemory(ref, writable: writable)
+    }
+
+    func isAllowed(interface: String, operation: String) -> Bool {
+        connection.server.configuration.policy.allows(identity, interface: interface, operation: operation)
+    }
+
     private func openObject(name: String, binding: (any Sendable)?) -> Result<Int32, RPCError> {
         let server = connection.server
         var fds: [Int32] = [-1, -1]

@@ -61,4 +61,17 @@ extension ServerConnection {
         }
         return withExtendedLifetime(region) { region.range(offset: ref.offset, length: ref.length).map(body) }
     }
+
+    /// The bytes `ref` names, kept mapped for as long as the result lives.
+    func retainSharedMemory(_ ref: SharedMemoryRef, writable: Bool) -> Result<RPCSharedMapping, RPCError> {
+        guard let region = state.withLock({ regions[ref.id] }) else {
+            return .failure(RPCError(RPCStatus.inval, "no shared memory region \(ref.id)"))
+        }
+        if writable && !region.writable {
+            return .failure(RPCError(RPCStatus.acces, "shared memory region \(ref.id) is sealed against writes"))
+        }
+        return region.range(offset: ref.offset, length: ref.length).map { _ in
+            RPCSharedMapping(region: region, offset: Int(ref.offset), count: Int(ref.length))
+        }
+    }
 }

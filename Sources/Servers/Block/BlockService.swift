@@ -3,6 +3,7 @@ import Glue
 import HypercallABI
 import Hypercalls
 import Platform
+import RPCClientC
 import RPCInterfaces
 import RPCServer
 import RPCTransport
@@ -52,7 +53,8 @@ public final class BlockService: BlkService, @unchecked Sendable {
     public func getStatus(_ request: Blk.GetStatusRequest, call: any RPCCall) throws(RPCError) -> Blk.GetStatusReply {
         let dev = try device(of: call)
         let d = dev.disk
-        let features = (d.hasFlush ? BlockFeature.flush : 0) | (d.hasDiscard ? BlockFeature.discard : 0)
+        let features =
+            (d.hasFlush ? BlockFeature.flush : 0) | (d.hasDiscard ? BlockFeature.discard : 0) | BlockFeature.queue
         return Blk.GetStatusReply(
             blockSize: d.blockSize, blockCount: d.blockCount,
             readOnly: readOnly || d.isReadOnly, features: features)
@@ -145,6 +147,49 @@ public final class BlockService: BlkService, @unchecked Sendable {
         }
         if case .failure(let e) = mapped { throw e }
         return Blk.BatchReply(statuses: statuses.values.map { UInt32(bitPattern: $0) })
+    }
+
+    /// The block queue (docs/block.md): map the client's memfd and the
+    /// region window, then a consumer thread serves the rings until the
+    /// device is closed or the connection ends.
+    public func queueSetup(_ request: Blk.QueueSetupRequest, call: any RPCCall) throws(RPCError) -> Blk.QueueSetupReply {
+        defer { Glibc.close(request.queue) }
+        let dev = try device(of: call)
+        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
+        guard husk_blkq_entries_valid(request.entries) != 0 else {
+            throw RPCError(
+                RPCStatus.inval, "entries \(request.entries): a power of two in \(HUSK_BLKQ_MIN_ENTRIES)...\(HUSK_BLKQ_MAX_ENTRIES)")
+        }
+        let memory: RPCSharedMapping
+        switch RPCSharedMapping.map(memfd: request.queue) {
+        case .failure(let e): throw RPCError(RPCStatus.inval, "queue memfd: \(e.detail)")
+        case .success(let m): memory = m
+        }
+        guard memory.writable else { throw RPCError(RPCStatus.inval, "queue memfd sealed against writes") }
+        let need = husk_blkq_size(request.entries)
+        guard UInt64(memory.count) >= need else {
+            throw RPCError(RPCStatus.inval, "queue memfd of \(memory.count) bytes, \(request.entries) entries need \(need)")
+        }
+        guard request.region.length > 0 else { throw RPCError(RPCStatus.inval, "empty region") }
+        // Reads land in the region: it must be writable.
+        let region: RPCSharedMapping
+        switch ctx.retainSharedMemory(request.region, writable: true) {
+        case .failure(let e): throw e
+        case .success(let m): region = m
+        }
+        let rights = BlockQueue.Rights(
+            read: ctx.isAllowed(interface: "blk", operation: "read"),
+            write: ctx.isAllowed(interface: "blk", operation: "write"),
+            flush: ctx.isAllowed(interface: "blk", operation: "flush"))
+        let queue = try BlockQueue(
+            disk: dev.disk, writable: dev.writable, rights: rights, memory: memory, region: region,
+            entries: request.entries, channel: ctx.eventChannel())
+        guard dev.attach(queue) else { throw RPCError(RPCStatus.busy, "the device has a queue already") }
+        do { try queue.start() } catch {
+            dev.close()
+            throw error
+        }
+        return Blk.QueueSetupReply()
     }
 
     // MARK: helpers

@@ -1,3 +1,4 @@
+import Glibc
 import RPCClient
 import RPCInterfaces
 import RPCWire
@@ -8,13 +9,14 @@ public final class BlockServerClient: Sendable {
     public let rpc: RPCClient
     let blk: BlkClient
 
-    /// Connect to the block server at `socket` (HELLO requires blk v1).
+    /// Connect to the block server at `socket` (HELLO requires blk v1; the
+    /// queue of v2 is used when the device offers it).
     /// `ring`: carry the calls over the shared-memory call rings (protocol
     /// §11) when the server offers them; devices opened through this client
     /// use them too. Default: HUSK_RPC_RING=1 in the environment.
     public init(socket: String, timeoutSeconds: Double = 10, ring: Bool = RPCClient.ringByDefault) throws(RPCError) {
         rpc = try RPCClient.connect(
-            path: socket, require: [(Blk.interfaceID, Blk.interfaceVersion)],
+            path: socket, require: [(Blk.interfaceID, 1)],
             timeoutSeconds: timeoutSeconds, ring: ring)
         blk = BlkClient(rpc)
     }
@@ -27,10 +29,17 @@ public final class BlockServerClient: Sendable {
 
     /// Open `name`; `window` bytes of shared memory are registered on the
     /// device's connection for transfers (larger transfers go in pieces).
-    public func open(_ name: String, writable: Bool, window: Int = 4 << 20) throws(RPCError) -> BlockDevice {
+    /// `queue`: set up the device's block queue (`queueEntries` entries,
+    /// buffers in the window) when the server offers it, and carry reads,
+    /// writes and flushes over it; otherwise (or when it is refused) they
+    /// are blk.read/write/flush calls. Default: unless HUSK_BLK_QUEUE=0.
+    public func open(
+        _ name: String, writable: Bool, window: Int = 4 << 20, queue: Bool = BlockQueue.enabledByDefault,
+        queueEntries: UInt32 = 64
+    ) throws(RPCError) -> BlockDevice {
         let fd = try blk.open(name: name, mode: writable ? 2 : 1).device
-        let conn = try RPCClient.adopt(fd: fd, require: [(Blk.interfaceID, Blk.interfaceVersion)], parent: rpc)
-        return try BlockDevice(name: name, rpc: conn, window: window)
+        let conn = try RPCClient.adopt(fd: fd, require: [(Blk.interfaceID, 1)], parent: rpc)
+        return try BlockDevice(name: name, rpc: conn, window: window, queue: queue ? queueEntries : 0)
     }
 }
 
@@ -47,8 +56,10 @@ public final class BlockDevice: @unchecked Sendable {
     public let readOnly: Bool
     public let features: UInt32
     public let window: SharedMemory
+    /// The device's block queue, when one is set up (buffers in `window`).
+    public let queue: BlockQueue?
 
-    init(name: String, rpc: RPCClient, window size: Int) throws(RPCError) {
+    init(name: String, rpc: RPCClient, window size: Int, queue entries: UInt32) throws(RPCError) {
         self.name = name
         self.rpc = rpc
         blk = BlkClient(rpc)
@@ -58,6 +69,8 @@ public final class BlockDevice: @unchecked Sendable {
         readOnly = st.readOnly
         features = st.features
         window = try rpc.registerSharedMemory(size: size)
+        let offered = features & 4 != 0 && (rpc.server.interfaces[Blk.interfaceID] ?? 0) >= 2
+        queue = entries > 0 && offered ? try? BlockQueue(rpc: rpc, blk: blk, region: window, entries: entries) : nil
     }
 
     public var sizeBytes: UInt64 { blockCount * UInt64(blockSize) }
@@ -68,7 +81,11 @@ public final class BlockDevice: @unchecked Sendable {
         var done = 0
         while done < length {
             let n = min(window.size, length - done)
-            _ = try blk.read(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n)))
+            if let queue {
+                try queue.run(.read, offset: offset + UInt64(done), length: n)
+            } else {
+                _ = try blk.read(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n)))
+            }
             (into + done).copyMemory(from: window.base, byteCount: n)
             done += n
         }
@@ -91,7 +108,11 @@ public final class BlockDevice: @unchecked Sendable {
         while done < length {
             let n = min(window.size, length - done)
             window.base.copyMemory(from: from + done, byteCount: n)
-            _ = try blk.write(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n)))
+            if let queue {
+                try queue.run(.write, offset: offset + UInt64(done), length: n)
+            } else {
+                _ = try blk.write(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n)))
+            }
             done += n
         }
     }
@@ -105,7 +126,10 @@ public final class BlockDevice: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    public func flush() throws(RPCError) { _ = try blk.flush() }
+    public func flush() throws(RPCError) {
+        if let queue { return try queue.run(.flush, offset: 0, length: 0) }
+        _ = try blk.flush()
+    }
 
     /// Close the device on the server, then the connection.
     public func close() {

@@ -11,8 +11,12 @@ import RPCWire
 /// component (ext2fs) runs over it exactly as over a local disk: the
 /// Hurd's ext2fs over its rumpdisk server, the native way.
 ///
-/// Requests are blocking blk.read / blk.write / blk.flush calls through the
-/// device's shared-memory window, one at a time: the disk's `transfer`
+/// Requests go through the device's shared-memory window. When the server
+/// offers the device's block queue (BlockDevice sets it up unless
+/// HUSK_BLK_QUEUE=0), the window is cut into `queueDepth` slots of
+/// `max_transfer` bytes and `submit`'s worker sends up to that many requests
+/// at once as queue entries; otherwise, and for `transfer`, they are
+/// blocking blk.read / blk.write / blk.flush calls one at a time; the disk's `transfer`
 /// carries them out on the caller's thread (what disk_transfer uses), and
 /// `submit` hands them to one worker thread that completes them. Errors
 /// (EIO, EROFS) pass through as the server reports them. When the block
@@ -37,6 +41,14 @@ public final class RemoteDisk: @unchecked Sendable {
     private var broken = false
     private var worker: HostThread?
     public private(set) var reconnects = 0
+    /// The device's shared-memory window, and how many requests share it
+    /// on the block queue (1 MiB each).
+    static let window = 8 << 20
+    static let queueDepth = 8
+    /// Requests the worker puts on the block queue at once (1: no queue).
+    let depth: Int
+    /// Bytes of window per request in flight (the disk's max_transfer).
+    let slot: Int
 
     public struct Failure: Error, CustomStringConvertible { public let description: String }
 
@@ -59,18 +71,21 @@ public final class RemoteDisk: @unchecked Sendable {
         }
         deviceName = chosen
         let dev: BlockDevice
-        do { dev = try client.open(chosen, writable: !readOnly) } catch {
+        do { dev = try client.open(chosen, writable: !readOnly, window: Self.window) } catch {
             let hint = error.status == EROFS ? " (the block server serves it read-only: serve the file system --read-only too)" : ""
             throw Failure(description: "cannot open device \(chosen) on \(socket)\(readOnly ? "" : " for writing"): \(error)\(hint)")
         }
         self.device = dev
+        // With a queue, the window holds `depth` requests at once.
+        depth = dev.queue == nil ? 1 : Self.queueDepth
+        slot = dev.window.size / depth / Int(dev.blockSize) * Int(dev.blockSize)
         d = UnsafeMutablePointer<disk>.allocate(capacity: 1)
         d.initialize(to: disk())
         d.pointee.name = UnsafePointer(strdup(name))
         d.pointee.info = disk_info(
             block_count: dev.blockCount, block_size: dev.blockSize,
             flags: (readOnly || dev.readOnly ? DISK_F_READONLY : 0) | ((dev.features & 1) != 0 ? DISK_F_FLUSH : 0),
-            max_transfer: UInt32(dev.window.size) / dev.blockSize * dev.blockSize, queue_depth: 64)
+            max_transfer: UInt32(slot), queue_depth: 64)
         d.pointee.submit = { priv, req in
             let me = Unmanaged<RemoteDisk>.fromOpaque(priv!).takeUnretainedValue()
             return me.enqueue(req!)
@@ -107,13 +122,70 @@ public final class RemoteDisk: @unchecked Sendable {
 
     private func work() {
         while true {
-            let next = lock.withLock { () -> UnsafeMutablePointer<disk_req>? in
+            let batch = lock.withLock { () -> [UnsafeMutablePointer<disk_req>] in
                 while queue.isEmpty && !stopping { _ = lock.wait() }
-                return queue.isEmpty ? nil : queue.removeFirst()
+                let n = min(queue.count, depth)
+                defer { queue.removeFirst(n) }
+                return Array(queue.prefix(n))
             }
-            guard let req = next else { return }
-            req.pointee.status = perform(req.pointee.op, req.pointee.data, req.pointee.offset, req.pointee.len)
-            req.pointee.done(req)
+            if batch.isEmpty { return }
+            let statuses = batch.count > 1 ? performQueued(batch) : [nil]
+            for (req, queued) in zip(batch, statuses) {
+                // Not carried out on the queue (no queue now, a disconnect):
+                // the call path, which reconnects.
+                req.pointee.status = queued ?? perform(req.pointee.op, req.pointee.data, req.pointee.offset, req.pointee.len)
+                req.pointee.done(req)
+            }
+        }
+    }
+
+    /// Several requests at once as entries of the device's block queue, each
+    /// in its own slot of the window. A status per request, nil for those
+    /// to redo through `perform` (no queue, or the connection is gone).
+    private func performQueued(_ batch: [UnsafeMutablePointer<disk_req>]) -> [Int32?] {
+        io.withLock {
+            var out = [Int32?](repeating: nil, count: batch.count)
+            guard !lock.withLock({ broken }), let dev = lock.withLock({ device }), let q = dev.queue else { return out }
+            var sent = 0
+            do throws(RPCError) {
+                for (k, req) in batch.enumerated() {
+                    let r = req.pointee
+                    guard Int(r.len) <= slot else { continue }
+                    let op: BlockQueue.Op
+                    switch r.op {
+                    case DISK_OP_READ: op = .read
+                    case DISK_OP_WRITE:
+                        op = .write
+                        (dev.window.base + k * slot).copyMemory(from: r.data!, byteCount: Int(r.len))
+                    case DISK_OP_FLUSH: op = .flush
+                    default:
+                        out[k] = HUSK_EINVAL
+                        continue
+                    }
+                    guard try q.push(op, offset: r.offset, length: UInt32(r.len), buffer: UInt64(k * slot), tag: UInt64(k)) else { break }
+                    sent += 1
+                }
+                q.submit()
+                var reaped = 0
+                while reaped < sent {
+                    for c in try q.wait() {
+                        reaped += 1
+                        let k = Int(c.tag)
+                        guard k < batch.count else { continue }
+                        if Self.isDisconnect(c.status) { continue }  // redone through perform
+                        out[k] = c.status == 0 ? HUSK_OK : c.status
+                        let r = batch[k].pointee
+                        if c.status == 0 && r.op == DISK_OP_READ {
+                            r.data!.copyMemory(from: dev.window.base + k * slot, byteCount: Int(r.len))
+                        }
+                    }
+                }
+            } catch {
+                // The connection died: what did not complete is redone
+                // through perform, which reopens the device.
+                return out.map { $0 == HUSK_OK ? $0 : nil }
+            }
+            return out
         }
     }
 
@@ -144,7 +216,9 @@ public final class RemoteDisk: @unchecked Sendable {
                     dev.close()
                     lock.withLock { device = nil }
                 }
-                if let client = try? BlockServerClient(socket: socket), let fresh = try? client.open(deviceName, writable: writable) {
+                if let client = try? BlockServerClient(socket: socket),
+                    let fresh = try? client.open(deviceName, writable: writable, window: Self.window)
+                {
                     lock.withLock {
                         device = fresh
                         broken = false

@@ -16,11 +16,12 @@ struct BenchBlk: ParsableCommand {
             A scratch image (--size-mib, filled with data first) is served by `husk blk serve` started \
             as a child process; this process is the client (Swift RPC client, shared memory). Cases: \
             sequential 1 MiB reads and writes, random 4 KiB reads and writes at queue depth 1 (direct \
-            pread/pwrite as the baseline) and 32 (fio with io_uring as the baseline; the client runs 32 \
-            threads on one device connection). Each case runs warm (page cache; the server and \
-            baseline use buffered I/O) and cold (O_DIRECT: the server with --direct, the baselines \
-            with O_DIRECT). Write runs end with fdatasync (the server's flush). Each server case runs \
-            twice: over the socket and over the shared-memory call rings (blk.ring.*, protocol §11). \
+            pread/pwrite as the baseline) and 32 (fio with io_uring as the baseline). Each case runs warm \
+            (page cache; the server and baseline use buffered I/O) and cold (O_DIRECT: the server with \
+            --direct, the baselines with O_DIRECT). Write runs end with fdatasync (the server's flush). \
+            Each server case runs twice: as blk.read/blk.write calls over the socket (depth 32: 32 \
+            threads on one device connection), and over the device's block queue (blk.ring.*, \
+            docs/block.md: depth 32 is 32 entries in flight on one queue, one thread). \
             Every figure is also \
             printed as `BENCH <name> <value> <unit>`. Needs fio (scripts/setup.sh installs it).
             """)
@@ -53,20 +54,21 @@ struct BenchBlk: ParsableCommand {
             let server = try ChildServer(arguments: args, socket: socket, logPath: dir + "/server-\(cache).log")
             defer { server.stop() }
             let client = try rpcOrFail { () throws(RPCError) in try BlockServerClient(socket: socket, ring: false) }
-            let dev = try rpcOrFail { () throws(RPCError) in try client.open("disk0", writable: true, window: 4 << 20) }
+            let dev = try rpcOrFail { () throws(RPCError) in try client.open("disk0", writable: true, window: 4 << 20, queue: false) }
             defer { dev.close() }
-            // The same calls over the shared-memory call rings (protocol §11).
-            let ringClient = try rpcOrFail { () throws(RPCError) in try BlockServerClient(socket: socket, ring: true) }
-            let ringDev = try rpcOrFail { () throws(RPCError) in try ringClient.open("disk0", writable: true, window: 4 << 20) }
+            // The device's block queue (docs/block.md): entries in shared memory.
+            let ringDev = try rpcOrFail { () throws(RPCError) in
+                try client.open("disk0", writable: true, window: 4 << 20, queue: true, queueEntries: 64)
+            }
             defer { ringDev.close() }
-            guard ringDev.rpc.server.ringActive else { throw BenchFailure("the block server did not set up the call rings", bench: "blk") }
+            guard ringDev.queue != nil else { throw BenchFailure("the block server did not set up the block queue", bench: "blk") }
             let direct = try DirectImage(path: image, odirect: cold)
             if !cold { warmPageCache(image) }
             let runner = BlkCaseRunner(seconds: seconds, bytes: bytes)
             for c in BlkCase.all where only.map({ c.name.contains($0) }) ?? true {
                 progress("\(cache) \(c.name)")
                 let srv = try runner.server(c, dev)
-                let ring = try runner.server(c, ringDev)
+                let ring = try runner.queue(c, ringDev)
                 let base = c.depth == 1 ? try runner.direct(c, direct) : try runner.fio(c, fio: fio, image: image, odirect: cold)
                 table.add(c, cache: cache, server: srv, baseline: base, baselineName: c.depth == 1 ? "direct" : "fio")
                 table.add(c, cache: cache, server: ring, baseline: base, baselineName: c.depth == 1 ? "direct" : "fio", path: "ring")

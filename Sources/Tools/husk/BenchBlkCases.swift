@@ -86,6 +86,50 @@ struct BlkCaseRunner {
         return Double(ops) / elapsed
     }
 
+    /// Operations per second through the device's block queue: `depth`
+    /// entries in flight on the one queue (one thread), each completion
+    /// answered by the next entry; writes end with a flush entry.
+    func queue(_ c: BlkCase, _ dev: BlockDevice) throws -> Double {
+        guard let q = dev.queue else { throw BenchFailure("\(c.name): the device has no block queue") }
+        guard c.depth <= Int(q.entries), c.depth * c.blockSize <= q.region.size else {
+            throw BenchFailure("\(c.name): depth \(c.depth) does not fit the queue")
+        }
+        var rng: UInt64 = 0x9E3779B97F4A7C15
+        var n: UInt64 = 0
+        var failures = 0
+        let op: BlockQueue.Op = c.write ? .write : .read
+        let t0 = monotonicSeconds()
+        let deadline = t0 + seconds
+        do throws(RPCError) {
+            for slot in 0..<c.depth {
+                let off = offset(c, n, &rng)
+                _ = try q.push(op, offset: off, length: UInt32(c.blockSize), buffer: UInt64(slot * c.blockSize), tag: UInt64(slot))
+                n += 1
+            }
+            q.submit()
+            var running = true
+            while q.outstanding > 0 {
+                for done in try q.wait() {
+                    if done.status != 0 { failures += 1 }
+                    if running && monotonicSeconds() >= deadline { running = false }
+                    guard running else { continue }
+                    let off = offset(c, n, &rng)
+                    _ = try q.push(op, offset: off, length: UInt32(c.blockSize), buffer: done.tag * UInt64(c.blockSize), tag: done.tag)
+                    n += 1
+                }
+                q.submit()
+            }
+            if c.write {
+                _ = try q.push(.flush, offset: 0, length: 0, buffer: 0, tag: 0)
+                q.submit()
+                for done in try q.wait() where done.status != 0 { failures += 1 }
+            }
+        } catch { throw BenchFailure("\(c.name): block queue: \(error)") }
+        let elapsed = monotonicSeconds() - t0
+        if failures > 0 { throw BenchFailure("\(c.name): \(failures) failed queue entries") }
+        return Double(n) / elapsed
+    }
+
     /// Operations per second with pread/pwrite on the image (depth 1).
     func direct(_ c: BlkCase, _ img: DirectImage) throws -> Double {
         var rng: UInt64 = 0x9E3779B97F4A7C15
@@ -158,7 +202,7 @@ struct BlkBenchTable {
     private var rows: [[String]] = []
     private var bench: [String] = []
 
-    /// `path`: "" for the socket, "ring" for the call rings (`blk.ring.CASE...`).
+    /// `path`: "" for the socket calls, "ring" for the block queue (`blk.ring.CASE...`).
     mutating func add(_ c: BlkCase, cache: String, server: Double, baseline: Double, baselineName: String, path: String = "") {
         let s = c.figure(opsPerSecond: server), b = c.figure(opsPerSecond: baseline)
         let ratio = b > 0 ? s / b : 0

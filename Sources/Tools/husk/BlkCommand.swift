@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlockClient
+import BlockRemote
 import BlockServer
 import Glibc
 import Glue
@@ -36,13 +37,22 @@ struct BlkServe: ParsableCommand {
             With --image, the blkfile component serves the file or block device as disk --name. \
             Otherwise the virtio_blk driver attaches to every virtio block device of the backend: \
             --backend vfio --device 0000:00:04.0 (bound to vfio-pci), --backend uio ..., or --backend sim \
-            --device virtio-blk:image=disk.img; its disks are vblk0, vblk1, ...
+            --device virtio-blk:image=disk.img; its disks are vblk0, vblk1, ... \
+            With --disk-socket, the disk is a device of another block server (stacking: a RemoteDisk \
+            that forwards to it over its block queue, or its calls when it has none), served again \
+            as --name over --socket and --nbd-socket.
             Flush is durable: once a client's flush returns, its completed writes survive a SIGKILL \
             of the server (the file component uses fdatasync). On SIGINT/SIGTERM calls in flight \
             finish (up to --shutdown-deadline seconds), then components are finalised.
             """
     )
     @Option(help: "Image file or host block device to serve with the file component.") var image: String?
+    @Option(
+        name: .customLong("disk-socket"),
+        help: "Serve a device of the block server at this socket instead (stacked; see --disk-device).")
+    var diskSocket: String?
+    @Option(name: .customLong("disk-device"), help: "With --disk-socket: the device to open (default: the server's only one).")
+    var diskDevice: String?
     @Option(help: "Disk name clients open (file component).") var name: String = "disk0"
     @Option(help: "Path of the RPC socket.") var socket: String
     @Option(
@@ -68,9 +78,14 @@ struct BlkServe: ParsableCommand {
     func validate() throws {
         if let mode, mode_t(mode, radix: 8) == nil { throw ValidationError("--mode must be octal, e.g. 666") }
         guard workers >= 1 && workers <= 1024 else { throw ValidationError("--workers must be 1...1024") }
-        if image == nil && backendOptions.device.isEmpty {
-            throw ValidationError("nothing to serve: give --image FILE, or --backend vfio|uio|sim with --device")
+        if image == nil && backendOptions.device.isEmpty && diskSocket == nil {
+            throw ValidationError(
+                "nothing to serve: give --image FILE, --disk-socket S (another block server), or --backend vfio|uio|sim with --device")
         }
+        if diskSocket != nil && (image != nil || !backendOptions.device.isEmpty) {
+            throw ValidationError("--disk-socket serves another server's device: not with --image or --device")
+        }
+        if diskDevice != nil && diskSocket == nil { throw ValidationError("--disk-device needs --disk-socket") }
         if image != nil && !backendOptions.device.isEmpty {
             throw ValidationError("--image and --device are exclusive: one server serves either a file or PCI disks")
         }
@@ -84,23 +99,38 @@ struct BlkServe: ParsableCommand {
         let host = ComponentHost(backend: try backendOptions.makeBackend())
         var params: [String: String] = [:]
         let component: String
-        if let image {
+        var remote: RemoteDisk?
+        if let diskSocket {
+            do { remote = try RemoteDisk(socket: diskSocket, device: diskDevice, name: name, readOnly: readOnly) } catch {
+                printError("husk blk serve: \(error)")
+                throw ExitCode(1)
+            }
+            component = ""
+        } else if let image {
             component = "blkfile"
             params = ["path": image, "name": name, "ro": readOnly ? "1" : "0", "direct": direct ? "1" : "0"]
             if let blockSize { params["block_size"] = String(blockSize) }
         } else {
             component = "virtio_blk"
         }
-        guard let descriptor = ComponentRegistry.builtIn(named: component) else {
-            printError("husk blk serve: this husk has no built-in \(component) component (see `husk components`)")
-            throw ExitCode(1)
+        // Stacked: the RemoteDisk is withdrawn after the server and the components.
+        let stacked = remote
+        func shutdownDisks() {
+            host.shutdown()
+            stacked?.stop()
         }
-        host.load([descriptor], parameters: [component: params])
+        if remote == nil {
+            guard let descriptor = ComponentRegistry.builtIn(named: component) else {
+                printError("husk blk serve: this husk has no built-in \(component) component (see `husk components`)")
+                throw ExitCode(1)
+            }
+            host.load([descriptor], parameters: [component: params])
+        }
         let disks = Glue.diskNames()
-        if host.loaded.isEmpty || disks.isEmpty {
+        if (remote == nil && host.loaded.isEmpty) || disks.isEmpty {
             let why = host.refused.first?.reason ?? "no disk was registered (no device the driver could attach?)"
             printError("husk blk serve: \(why)")
-            host.shutdown()
+            shutdownDisks()
             throw ExitCode(1)
         }
 
@@ -116,7 +146,7 @@ struct BlkServe: ParsableCommand {
             }
         } catch {
             printError("husk blk serve: cannot listen on \(socket): \(error)")
-            host.shutdown()
+            shutdownDisks()
             throw ExitCode(1)
         }
         var nbd: NBDServer?
@@ -127,7 +157,7 @@ struct BlkServe: ParsableCommand {
             do { try frontend.start() } catch {
                 printError("husk blk serve: cannot listen on --nbd-socket \(nbdSocket): \(error)")
                 server.shutdown(deadline: 0, grace: 0)
-                host.shutdown()
+                shutdownDisks()
                 throw ExitCode(1)
             }
             nbd = frontend
@@ -137,13 +167,14 @@ struct BlkServe: ParsableCommand {
                     "husk blk serve: cannot chmod --nbd-socket \(nbdSocket) to \(String(m, radix: 8)): \(String(cString: strerror(errno)))")
                 frontend.shutdown()
                 server.shutdown(deadline: 0, grace: 0)
-                host.shutdown()
+                shutdownDisks()
                 throw ExitCode(1)
             }
         }
         let sandbox: Sandbox
         do {
             var groups = [SyscallAllowList.blockIO, SyscallAllowList.streamSockets]
+            if diskSocket != nil { groups.append(SyscallAllowList.clientConnections) }
             if backendOptions.backend != "posix" { groups.append(SyscallAllowList.pciDevice) }
             sandbox = try sandboxing.enter(
                 command: "husk blk serve", sockets: (listenFD == nil ? [socket] : []) + (nbdSocket.map { [$0] } ?? []),
@@ -151,7 +182,7 @@ struct BlkServe: ParsableCommand {
         } catch {
             nbd?.shutdown()
             server.shutdown(deadline: 0, grace: 0)
-            host.shutdown()
+            shutdownDisks()
             throw error
         }
         for d in disks {
@@ -168,7 +199,7 @@ struct BlkServe: ParsableCommand {
         nbd?.shutdown()
         server.shutdown(deadline: shutdownDeadline)
         sandbox.removeSocketFiles()
-        host.shutdown()
+        shutdownDisks()
     }
 }
 

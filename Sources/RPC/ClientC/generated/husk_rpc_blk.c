@@ -240,3 +240,27 @@ int husk_blk_batch(struct husk_rpc_conn *conn, struct husk_rpc_shm_ref region, c
     husk_rpc_reply_release(&husk_rep);
     return husk_st;
 }
+
+int husk_blk_queue_setup(struct husk_rpc_conn *conn, int queue, uint32_t entries, struct husk_rpc_shm_ref region)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u32(&husk_w, entries);
+    husk_rpc_put_shm(&husk_w, region);
+    const int husk_fds[1] = { queue };
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_BLK_INTERFACE_ID, HUSK_BLK_OP_QUEUE_SETUP, husk_w.data, husk_w.len, husk_fds, 1u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}

@@ -8,9 +8,9 @@
 extern "C" {
 #endif
 
-/* Interface `blk`: id 2, version 1. */
+/* Interface `blk`: id 2, version 2. */
 #define HUSK_BLK_INTERFACE_ID 2u
-#define HUSK_BLK_INTERFACE_VERSION 1u
+#define HUSK_BLK_INTERFACE_VERSION 2u
 /* Initialiser of a struct husk_rpc_requirement for husk_rpc_connect(). */
 #define HUSK_BLK_REQUIREMENT { HUSK_BLK_INTERFACE_ID, HUSK_BLK_INTERFACE_VERSION }
 
@@ -22,6 +22,7 @@ extern "C" {
 #define HUSK_BLK_OP_FLUSH 6u
 #define HUSK_BLK_OP_CLOSE 7u
 #define HUSK_BLK_OP_BATCH 8u
+#define HUSK_BLK_OP_QUEUE_SETUP 9u
 
 /*
  * op 1 devices() -> (names: string) idempotent
@@ -86,6 +87,13 @@ int husk_blk_close(struct husk_rpc_conn *conn);
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_blk_batch(struct husk_rpc_conn *conn, struct husk_rpc_shm_ref region, const uint64_t *requests, uint32_t requests_count, uint32_t *out_statuses, uint32_t out_statuses_cap, uint32_t *out_statuses_count);
+
+/*
+ * op 9 queue_setup(queue: fd, entries: u32, region: shm) -> ()
+ * queue: a descriptor sent with the request (the caller keeps it open).
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_blk_queue_setup(struct husk_rpc_conn *conn, int queue, uint32_t entries, struct husk_rpc_shm_ref region);
 
 #ifdef __cplusplus
 }

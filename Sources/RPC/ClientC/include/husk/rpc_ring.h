@@ -78,6 +78,21 @@ int husk_ring_can_send(const struct husk_ring *r);
 #define HUSK_RING_NEEDS_SOCKET_WAKE (-2)
 int husk_ring_send(struct husk_ring *r, uint32_t kind, const void *a, size_t alen, const void *b, size_t blen);
 
+/** Producer, after publishing a new tail with release ordering: wake the
+ *  consumer whose sleeping flag is `wait` (a full fence, then exchange the
+ *  flag with AWAKE and FUTEX_WAKE if it was FUTEX). 0, or
+ *  HUSK_RING_NEEDS_SOCKET_WAKE when it was SOCKET. husk_ring_send uses it;
+ *  so does the block queue (husk/blk_queue.h). */
+int husk_ring_notify(uint32_t *wait);
+/** A consumer-only view for another ring of the same shape (the block
+ *  queue's): `tail` written by the peer, `head` and the private rx_next
+ *  ours (rx_next starts at *head and the caller advances it), `wait` our
+ *  sleeping flag, the *_cpu words as in §11. Only the waiting functions
+ *  (pending, spin, prepare_sleep, futex_sleep, end_sleep, stop, activate)
+ *  may be used on it. */
+int husk_ring_init_consumer(struct husk_ring *r, uint32_t *tail, uint32_t *head, uint32_t *wait, uint32_t *my_cpu,
+                            uint32_t *peer_cpu);
+
 /** Consumer: take the next entry. 0 and kind and length (out) with the message
  *  copied into buf (kind INLINE), EAGAIN when empty, EPROTO for garbage
  *  (a reason in why). */
