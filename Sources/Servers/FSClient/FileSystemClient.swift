@@ -1,19 +1,42 @@
 import Glibc
+import Platform
 import RPCClient
 import RPCInterfaces
 import RPCWire
 
 /// A client of `husk fs serve` (Interfaces/fs.idl, docs/fs.md): paths
-/// resolved component by component from the root, files through opened
-/// descriptors and a shared-memory window.
-public final class FileSystemClient: Sendable {
+/// resolved component by component from the root, files as handles of
+/// this connection, large transfers through one shared-memory window.
+///
+/// The connection uses the shared-memory call rings (protocol.md section
+/// 11) unless `ring` is false: a call is then a few microseconds instead
+/// of a socket round trip between two processes.
+public final class FileSystemClient: @unchecked Sendable {
+    // @unchecked: `window` is guarded by `windowLock`; the rest is immutable.
     public let rpc: RPCClient
     public let fs: FsClient
     public static let rootIno: UInt64 = 2
+    /// Size of the shared window for transfers above `OpenedFile.inlineMax`.
+    let windowSize: Int
+    let windowLock = Monitor()
+    var window: SharedMemory?
 
-    public init(socket: String, timeoutSeconds: Double = 10) throws(RPCError) {
-        rpc = try RPCClient.connect(path: socket, require: [(Fs.interfaceID, Fs.interfaceVersion)], timeoutSeconds: timeoutSeconds)
+    public init(socket: String, timeoutSeconds: Double = 10, ring: Bool = true, window: Int = 1 << 20) throws(RPCError) {
+        rpc = try RPCClient.connect(
+            path: socket, require: [(Fs.interfaceID, Fs.interfaceVersion)], timeoutSeconds: timeoutSeconds, ring: ring)
         fs = FsClient(rpc)
+        windowSize = window
+    }
+
+    /// Run `body` with the connection's shared window (registered on first
+    /// use), one caller at a time.
+    func withWindow<T>(_ body: (SharedMemory) throws(RPCError) -> T) throws(RPCError) -> T {
+        try windowLock.withLock { () throws(RPCError) -> T in
+            if let window { return try body(window) }
+            let w = try rpc.registerSharedMemory(size: windowSize)
+            window = w
+            return try body(w)
+        }
     }
 
     /// An inode's attributes (fs.idl's `attr`).
@@ -112,111 +135,133 @@ public final class FileSystemClient: Sendable {
     }
 
     public func open(_ ino: UInt64, write: Bool, read: Bool = true) throws(RPCError) -> OpenedFile {
-        let fd = try fs.open(ino: ino, access: (read ? 1 : 0) | (write ? 2 : 0)).file
-        return try OpenedFile(ino: ino, fd: fd, parent: rpc)
+        let h = try fs.openHandle(ino: ino, access: (read ? 1 : 0) | (write ? 2 : 0)).handle
+        return OpenedFile(ino: ino, handle: h, client: self)
     }
 
     /// Create (or, unless `exclusive`, open) a regular file for reading and writing.
     public func create(_ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool = false) throws(RPCError) -> (Attr, OpenedFile) {
-        let r = try fs.create(dir: dir, name: name, mode: mode, exclusive: exclusive)
+        let r = try fs.createHandle(dir: dir, name: name, mode: mode, exclusive: exclusive)
         let attr = try Attr(r.attr)
-        return (attr, try OpenedFile(ino: attr.ino, fd: r.file, parent: rpc))
+        return (attr, OpenedFile(ino: attr.ino, handle: r.handle, client: self))
     }
 }
 
-/// An opened file: the descriptor open or create returned, bound on the
-/// server to the file and its access mode. The connection over it (a
-/// HELLO round trip and a reader thread) is made on first use, so a file
-/// created and closed without I/O costs one call; closing drops the
-/// descriptor or the connection, which releases the server's object.
-/// Transfers up to 64 KiB travel inline in the messages; larger ones go
-/// through a shared-memory window registered on first use. One thread at a
-/// time.
+/// An opened file: a handle of the client's connection (fs.idl version
+/// 2's open_handle or create_handle), bound on the server to the file and
+/// its access mode; closing it (or the connection) releases it. Transfers
+/// up to 64 KiB travel inline in the messages; larger ones go through the
+/// client's shared-memory window. One thread at a time.
 public final class OpenedFile: @unchecked Sendable {
     // @unchecked: used by one caller at a time (by contract).
     public let ino: UInt64
-    let parent: RPCClient
-    var fd: Int32
-    var client: (rpc: RPCClient, fs: FsClient)?
-    let windowSize: Int
-    var window: SharedMemory?
+    let client: FileSystemClient
+    var handle: UInt64?
     public static let inlineMax = 65536
 
-    init(ino: UInt64, fd: Int32, parent: RPCClient, window size: Int = 1 << 20) throws(RPCError) {
+    init(ino: UInt64, handle: UInt64, client: FileSystemClient) {
         self.ino = ino
-        self.fd = fd
-        self.parent = parent
-        windowSize = size
+        self.handle = handle
+        self.client = client
     }
 
-    deinit { if client == nil && fd >= 0 { Glibc.close(fd) } }
+    deinit { if let handle { _ = try? client.fs.closeHandle(handle: handle) } }
 
-    /// The fs client on this file's connection, made on first use.
-    public func connection() throws(RPCError) -> FsClient {
-        if let client { return client.fs }
-        guard fd >= 0 else { throw RPCError(RPCStatus.badf, "file closed") }
-        let rpc = try RPCClient.adopt(fd: fd, require: [(Fs.interfaceID, Fs.interfaceVersion)], parent: parent)
-        fd = -1  // the connection owns it now
-        client = (rpc, FsClient(rpc))
-        return client!.fs
-    }
-
-    private func sharedWindow() throws(RPCError) -> SharedMemory {
-        if let window { return window }
-        _ = try connection()
-        let w = try client!.rpc.registerSharedMemory(size: windowSize)
-        window = w
-        return w
+    private func live() throws(RPCError) -> UInt64 {
+        guard let handle else { throw RPCError(RPCStatus.badf, "file closed") }
+        return handle
     }
 
     /// Up to `length` bytes at `offset` (fewer at the end of the file).
     public func read(offset: UInt64, length: Int) throws(RPCError) -> [UInt8] {
-        let fs = try connection()
-        if length <= Self.inlineMax { return try fs.readInline(offset: offset, max: UInt32(length)).data }
-        let window = try sharedWindow()
+        let h = try live()
+        let fs = client.fs
+        if length <= Self.inlineMax { return try fs.handleReadInline(handle: h, offset: offset, max: UInt32(length)).data }
         var out: [UInt8] = []
+        out.reserveCapacity(length)
         while out.count < length {
-            let n = min(window.size, length - out.count)
-            let got = Int(try fs.read(offset: offset + UInt64(out.count), buffer: window.ref(offset: 0, length: UInt64(n))).count)
-            out += UnsafeRawBufferPointer(start: window.base, count: got)
+            let done = out.count
+            let (got, n) = try client.withWindow { (window) throws(RPCError) -> (Int, Int) in
+                let n = min(window.size, length - done)
+                let got = Int(
+                    try fs.handleRead(handle: h, offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n))).count)
+                out += UnsafeRawBufferPointer(start: window.base, count: min(got, n))
+                return (got, n)
+            }
             if got < n { break }
         }
         return out
     }
 
-    public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
-        let fs = try connection()
-        if bytes.count <= Self.inlineMax {
-            var done = 0
-            while done < bytes.count {
-                let wrote = Int(try fs.writeInline(offset: offset + UInt64(done), data: Array(bytes[done...])).count)
-                if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
-                done += wrote
+    /// Read into `into` at `offset`; the count read (fewer at the end of the file).
+    public func read(offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(RPCError) -> Int {
+        let h = try live()
+        let fs = client.fs
+        var done = 0
+        while done < buffer.count {
+            let n = min(buffer.count - done, Self.inlineMax)
+            let got: Int
+            if buffer.count - done <= Self.inlineMax {
+                let data = try fs.handleReadInline(handle: h, offset: offset + UInt64(done), max: UInt32(n)).data
+                got = min(data.count, n)
+                data.withUnsafeBytes { buffer.baseAddress!.advanced(by: done).copyMemory(from: $0.baseAddress!, byteCount: got) }
+                done += got
+                if got < n { break }
+                continue
             }
-            return
+            let (g, m) = try client.withWindow { (window) throws(RPCError) -> (Int, Int) in
+                let m = min(window.size, buffer.count - done)
+                let g = min(
+                    Int(
+                        try fs.handleRead(handle: h, offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(m))).count),
+                    m)
+                buffer.baseAddress!.advanced(by: done).copyMemory(from: window.base, byteCount: g)
+                return (g, m)
+            }
+            got = g
+            done += got
+            if got < m { break }
         }
-        let window = try sharedWindow()
+        return done
+    }
+
+    public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
+        var failure: RPCError?
+        bytes.withUnsafeBytes { b in
+            do throws(RPCError) { try write(offset: offset, from: b) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Write all of `bytes` at `offset`.
+    public func write(offset: UInt64, from bytes: UnsafeRawBufferPointer) throws(RPCError) {
+        let h = try live()
+        let fs = client.fs
         var done = 0
         while done < bytes.count {
-            let n = min(window.size, bytes.count - done)
-            bytes.withUnsafeBytes { window.base.copyMemory(from: $0.baseAddress! + done, byteCount: n) }
-            let wrote = Int(try fs.write(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n))).count)
+            let wrote: Int
+            if bytes.count - done <= Self.inlineMax {
+                wrote = Int(try fs.handleWriteInline(handle: h, offset: offset + UInt64(done), data: Array(bytes[done...])).count)
+            } else {
+                wrote = try client.withWindow { (window) throws(RPCError) -> Int in
+                    let n = min(window.size, bytes.count - done)
+                    window.base.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+                    return Int(
+                        try fs.handleWrite(handle: h, offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n))).count
+                    )
+                }
+            }
             if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
             done += wrote
         }
     }
 
-    public func fsync() throws(RPCError) { _ = try connection().fsync() }
+    public func fsync() throws(RPCError) { _ = try client.fs.handleFsync(handle: try live()) }
 
-    /// Release the file: the server drops its object when the descriptor
-    /// (or the connection over it) closes.
+    /// Release the file on the server.
     public func close() throws(RPCError) {
-        if let client {
-            client.rpc.close()
-            self.client = nil
-        } else if fd >= 0 {
-            Glibc.close(fd)
-        }
-        fd = -1
+        guard let h = handle else { return }
+        handle = nil
+        _ = try client.fs.closeHandle(handle: h)
     }
 }
