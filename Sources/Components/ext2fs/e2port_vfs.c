@@ -144,8 +144,67 @@ static int e2port_dir(struct e2port_softc *sc, const struct e2port_who *w, uint6
     return e2port_may(w, inode, write ? 3 : 1);
 }
 
+/* The name cache: (directory, name) -> inode for entries found, so that a
+ * lookup does not scan the directory again (libext2fs scans it block by
+ * block, verifying each block's checksum). Only this component changes
+ * the file system while it is mounted and every operation holds sc->lock,
+ * so the cache is exact if every change of a name drops it: an unlink
+ * forgets its name, rename and rmdir (which may free a directory whose
+ * inode number comes back) empty the cache. "." and ".." are not cached
+ * (rename rewrites ".."), nor names too long for a slot, nor misses. */
+struct e2port_dentry {
+    uint64_t dir;
+    uint32_t ino;
+    uint8_t len; /* 0: empty */
+    char name[E2PORT_DCACHE_NAME];
+};
+
+static uint32_t e2port_dhash(uint64_t dir, const char *name, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < 8; i++) h = (h ^ (uint8_t)(dir >> (8 * i))) * 16777619u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h % E2PORT_DCACHE_SLOTS;
+}
+
+static struct e2port_dentry *e2port_dslot(struct e2port_softc *sc, uint64_t dir, const char *name, size_t len) {
+    if (len == 0 || len > E2PORT_DCACHE_NAME || (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))))
+        return NULL;
+    if (sc->dcache == NULL && ext2fs_get_memzero(E2PORT_DCACHE_SLOTS * sizeof(struct e2port_dentry), &sc->dcache) != 0)
+        return NULL;
+    return &((struct e2port_dentry *)sc->dcache)[e2port_dhash(dir, name, len)];
+}
+
+/* Drop (dir, name) from the name cache: call before the name goes away. */
+static void e2port_dforget(struct e2port_softc *sc, uint64_t dir, const char *name) {
+    size_t len = strlen(name);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d != NULL && d->len == len && d->dir == dir && memcmp(d->name, name, len) == 0) d->len = 0;
+}
+
+/* Empty the name cache. */
+static void e2port_dclear(struct e2port_softc *sc) {
+    if (sc->dcache != NULL) memset(sc->dcache, 0, E2PORT_DCACHE_SLOTS * sizeof(struct e2port_dentry));
+}
+
+void e2port_vfs_fini(struct e2port_softc *sc) {
+    if (sc->dcache != NULL) ext2fs_free_mem(&sc->dcache);
+}
+
 static int e2port_lookup_ino(struct e2port_softc *sc, uint64_t dir, const char *name, ext2_ino_t *ino) {
-    return e2port_errno(ext2fs_lookup(sc->fs, (ext2_ino_t)dir, name, (int)strlen(name), NULL, ino));
+    size_t len = strlen(name);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d != NULL && d->len == len && d->dir == dir && memcmp(d->name, name, len) == 0) {
+        *ino = d->ino;
+        return HUSK_OK;
+    }
+    int r = e2port_errno(ext2fs_lookup(sc->fs, (ext2_ino_t)dir, name, (int)len, NULL, ino));
+    if (r == HUSK_OK && d != NULL) {
+        d->dir = dir;
+        d->ino = *ino;
+        d->len = (uint8_t)len;
+        memcpy(d->name, name, len);
+    }
+    return r;
 }
 
 /* The sticky bit: in such a directory only the owner of the entry or of
@@ -351,8 +410,12 @@ static int e2port_io(struct e2port_softc *sc, uint64_t ino, bool write, uint64_t
     if (!LINUX_S_ISREG(inode.i_mode)) return HUSK_EINVAL;
     if (write && sc->read_only) return HUSK_EROFS;
     ext2_file_t f;
+    if (write) e2port_io_batch_begin(sc->fs->io);
     errcode_t err = ext2fs_file_open2(sc->fs, (ext2_ino_t)ino, &inode, write ? EXT2_FILE_WRITE : 0, &f);
-    if (err) return e2port_errno(err);
+    if (err) {
+        if (write) (void)e2port_io_batch_end(sc->fs->io);
+        return e2port_errno(err);
+    }
     err = ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL);
     uint8_t *p = buf;
     while (!err && *done < len) {
@@ -372,6 +435,10 @@ static int e2port_io(struct e2port_softc *sc, uint64_t ino, bool write, uint64_t
             if (!e2port_caller().root) inode.i_mode &= (uint16_t) ~(LINUX_S_ISUID | LINUX_S_ISGID);
             err = ext2fs_write_inode(sc->fs, (ext2_ino_t)ino, &inode);
         }
+    }
+    if (write) {
+        errcode_t err3 = e2port_io_batch_end(sc->fs->io);
+        if (!err) err = err3;
     }
     return e2port_errno(err);
 }
@@ -435,6 +502,7 @@ static int e2port_op_create(void *priv, uint64_t dir, const char *name, uint32_t
             ext2fs_inode_alloc_stats2(sc->fs, ino, +1, 0);
             e2port_attr(sc, ino, &inode, out);
         } else {
+            e2port_dforget(sc, dir, name);
             (void)ext2fs_unlink(sc->fs, (ext2_ino_t)dir, name, ino, 0);
         }
     }
@@ -544,6 +612,8 @@ static int e2port_remove(struct e2port_softc *sc, uint64_t dir, const char *name
         if ((r = e2port_empty(sc, ino, &empty)) != HUSK_OK) return r;
         if (!empty) return ENOTEMPTY;
     }
+    e2port_dforget(sc, dir, name);
+    if (isdir) e2port_dclear(sc); /* its inode number may come back as another directory */
     if ((r = e2port_errno(ext2fs_unlink(sc->fs, (ext2_ino_t)dir, name, ino, 0))) != HUSK_OK) return r;
     uint32_t now = e2port_now();
     if (isdir) {
@@ -687,6 +757,9 @@ static int e2port_op_rename(void *priv, uint64_t from_dir, const char *from, uin
     struct e2port_softc *sc = priv;
     mutex_enter(&sc->lock);
     int r = e2port_rename(sc, from_dir, from, to_dir, to);
+    /* Names moved, and a replaced directory's inode number may come back:
+     * forget everything, including what rename's own lookups cached. */
+    e2port_dclear(sc);
     mutex_exit(&sc->lock);
     return r;
 }
