@@ -178,6 +178,16 @@ public final class FSService: FsService, @unchecked Sendable {
         return Fs.CloseHandleReply()
     }
 
+    public func closeHandles(_ request: Fs.CloseHandlesRequest, call: any RPCCall) throws(RPCError) -> Fs.CloseHandlesReply {
+        let table = try handles(call)
+        var unknown: UInt64?
+        for h in request.handles {
+            if let f = table.remove(h) { f.close() } else { unknown = unknown ?? h }
+        }
+        if let unknown { throw RPCError(RPCStatus.badf, "no handle \(unknown) on this connection") }
+        return Fs.CloseHandlesReply()
+    }
+
     /// open(O_CREAT) of an existing file: open it, if it is not a
     /// directory and the caller may read and write it.
     private func openExisting(_ dir: UInt64, _ name: String, access: UInt32) throws(RPCError) -> vfs_attr {

@@ -31,6 +31,9 @@ public final class FuseMount: @unchecked Sendable {
     /// fsync and release): an open that finds them unchanged keeps the
     /// kernel's cached pages (keep_cache). Only with a cache time above 0.
     var known: [UInt64: Stamp] = [:]
+    /// File handles written through since they were opened (release then
+    /// records the attributes the cache now matches).
+    var written: Set<UInt64> = []
     /// A read's buffer, reused (one thread).
     var readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
@@ -223,7 +226,7 @@ public final class FuseMount: @unchecked Sendable {
         o.unlink = { req, parent, name in
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in
-                _ = try m.client.fs.unlink(dir: FuseMount.fsIno(parent), name: String(cString: name!))
+                try m.client.unlink(FuseMount.fsIno(parent), String(cString: name!))
                 fuse_reply_err(req, 0)
             }
         }
@@ -304,6 +307,7 @@ public final class FuseMount: @unchecked Sendable {
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in
                 guard let f = m.files[fi!.pointee.fh] else { throw RPCError(EBADF) }
+                m.written.insert(fi!.pointee.fh)
                 try f.write(offset: UInt64(off), from: UnsafeRawBufferPointer(start: buf, count: size))
                 fuse_reply_write(req, size)
             }
@@ -313,7 +317,7 @@ public final class FuseMount: @unchecked Sendable {
             let m = FuseMount.me(req)
             if let f = m.files.removeValue(forKey: fi!.pointee.fh) {
                 try? f.close()
-                if fi!.pointee.flags & O_ACCMODE != O_RDONLY { m.wrote(f.ino) }
+                if m.written.remove(fi!.pointee.fh) != nil { m.wrote(f.ino) }
             }
             fuse_reply_err(req, 0)
         }

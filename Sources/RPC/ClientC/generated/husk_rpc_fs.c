@@ -911,3 +911,30 @@ int husk_fs_close_handle(struct husk_rpc_conn *conn, uint64_t handle)
     husk_rpc_reply_release(&husk_rep);
     return husk_st;
 }
+
+int husk_fs_close_handles(struct husk_rpc_conn *conn, const uint64_t *handles, uint32_t handles_count)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    if (handles == NULL && handles_count != 0)
+        husk_w.error = EINVAL;
+    husk_rpc_put_u32(&husk_w, handles_count);
+    for (uint32_t husk_i = 0; handles != NULL && husk_i < handles_count; husk_i++)
+        husk_rpc_put_u64(&husk_w, handles[husk_i]);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_CLOSE_HANDLES, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}

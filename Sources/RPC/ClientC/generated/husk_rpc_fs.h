@@ -43,6 +43,7 @@ extern "C" {
 #define HUSK_FS_OP_HANDLE_WRITE_INLINE 27u
 #define HUSK_FS_OP_HANDLE_FSYNC 28u
 #define HUSK_FS_OP_CLOSE_HANDLE 29u
+#define HUSK_FS_OP_CLOSE_HANDLES 30u
 
 /*
  * op 1 statfs() -> (blocks: u64, bfree: u64, bavail: u64, files: u64, ffree: u64, bsize: u32, namemax: u32, read_only: bool) idempotent
@@ -268,6 +269,13 @@ int husk_fs_handle_fsync(struct husk_rpc_conn *conn, uint64_t handle);
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_fs_close_handle(struct husk_rpc_conn *conn, uint64_t handle);
+
+/*
+ * op 30 close_handles(handles: [u64]) -> ()
+ * handles: handles_count elements.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_close_handles(struct husk_rpc_conn *conn, const uint64_t *handles, uint32_t handles_count);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,7 @@ public enum Fs {
         case handleWriteInline = 27
         case handleFsync = 28
         case closeHandle = 29
+        case closeHandles = 30
 
         /// The name in the IDL, for logs, stats and policies.
         public var name: String {
@@ -71,6 +72,7 @@ public enum Fs {
             case .handleWriteInline: return "handle_write_inline"
             case .handleFsync: return "handle_fsync"
             case .closeHandle: return "close_handle"
+            case .closeHandles: return "close_handles"
             }
         }
 
@@ -106,6 +108,7 @@ public enum Fs {
             case .handleWriteInline: return false
             case .handleFsync: return false
             case .closeHandle: return false
+            case .closeHandles: return false
             }
         }
     }
@@ -140,6 +143,7 @@ public enum Fs {
         27: "handle_write_inline",
         28: "handle_fsync",
         29: "close_handle",
+        30: "close_handles",
     ]
 
     /// `op 1 statfs` request: ().
@@ -1828,6 +1832,53 @@ public enum Fs {
             return Self()
         }
     }
+
+    /// `op 30 close_handles` request: (handles: [u64]).
+    public struct CloseHandlesRequest: RPCGeneratedMessage, Equatable {
+        public var handles: [UInt64]
+
+        public init(handles: [UInt64]) {
+            self.handles = handles
+        }
+
+        /// Descriptors that travel with the message (its fd fields, in order).
+        public var descriptors: [Int32] { [] }
+
+        public func encode() -> [UInt8] {
+            var rpcWriter = PayloadWriter()
+            rpcWriter.u32(UInt32(handles.count)); for rpcElement in handles { rpcWriter.u64(rpcElement) }
+            return rpcWriter.bytes
+        }
+
+        /// Decodes a whole payload: nil if it is short, has trailing bytes, an
+        /// invalid value or a count larger than the bytes that remain, or if a
+        /// descriptor is missing (descriptors taken before that are closed).
+        public static func decode(_ rpcReader: inout PayloadReader, takeDescriptor rpcTake: () -> Int32?) -> Self? {
+            guard let handles = RPCGenSupport.array(&rpcReader, elementSize: 8, { $0.u64() }) else { return nil }
+            guard rpcReader.isAtEnd else { return nil }
+            return Self(handles: handles)
+        }
+    }
+
+    /// `op 30 close_handles` reply: ().
+    public struct CloseHandlesReply: RPCGeneratedMessage, Equatable {
+        public init() {}
+
+        /// Descriptors that travel with the message (its fd fields, in order).
+        public var descriptors: [Int32] { [] }
+
+        public func encode() -> [UInt8] {
+            []
+        }
+
+        /// Decodes a whole payload: nil if it is short, has trailing bytes, an
+        /// invalid value or a count larger than the bytes that remain, or if a
+        /// descriptor is missing (descriptors taken before that are closed).
+        public static func decode(_ rpcReader: inout PayloadReader, takeDescriptor rpcTake: () -> Int32?) -> Self? {
+            guard rpcReader.isAtEnd else { return nil }
+            return Self()
+        }
+    }
 }
 
 /// The server side of `fs`: implement it and serve it with `FsDispatcher`.
@@ -1891,6 +1942,8 @@ public protocol FsService: Sendable {
     func handleFsync(_ request: Fs.HandleFsyncRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleFsyncReply
     /// `op 29 close_handle`.
     func closeHandle(_ request: Fs.CloseHandleRequest, call: any RPCCall) throws(RPCError) -> Fs.CloseHandleReply
+    /// `op 30 close_handles`.
+    func closeHandles(_ request: Fs.CloseHandlesRequest, call: any RPCCall) throws(RPCError) -> Fs.CloseHandlesReply
 }
 
 /// Serves an implementation of `FsService`: decodes requests (EINVAL if undecodable), calls the
@@ -1994,6 +2047,9 @@ public struct FsDispatcher: RPCInterfaceHandler {
         case .closeHandle?:
             guard let request = Fs.CloseHandleRequest.decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }
             return RPCGenSupport.reply { () throws(RPCError) in try service.closeHandle(request, call: call) }
+        case .closeHandles?:
+            guard let request = Fs.CloseHandlesRequest.decode(&rpcReader, takeDescriptor: { call.takeDescriptor() }) else { return .error(RPCStatus.inval) }
+            return RPCGenSupport.reply { () throws(RPCError) in try service.closeHandles(request, call: call) }
         case nil:
             return .error(RPCStatus.nosys)
         }
@@ -2207,5 +2263,12 @@ public struct FsClient: Sendable {
     public func closeHandle(handle: UInt64) throws(RPCError) -> Fs.CloseHandleReply {
         try RPCGenSupport.call(caller, interface: Fs.interfaceID, operation: Fs.Operation.closeHandle.rawValue,
                                request: Fs.CloseHandleRequest(handle: handle), idempotent: false)
+    }
+
+    /// `op 30 close_handles`.
+    @discardableResult
+    public func closeHandles(handles: [UInt64]) throws(RPCError) -> Fs.CloseHandlesReply {
+        try RPCGenSupport.call(caller, interface: Fs.interfaceID, operation: Fs.Operation.closeHandles.rawValue,
+                               request: Fs.CloseHandlesRequest(handles: handles), idempotent: false)
     }
 }
