@@ -186,6 +186,17 @@ static void e2port_dclear(struct e2port_softc *sc) {
     if (sc->dcache != NULL) memset(sc->dcache, 0, E2PORT_DCACHE_SLOTS * sizeof(struct e2port_dentry));
 }
 
+/* Remember (dir, name) -> ino: a name this component just made. */
+static void e2port_dremember(struct e2port_softc *sc, uint64_t dir, const char *name, ext2_ino_t ino) {
+    size_t len = strlen(name);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d == NULL) return;
+    d->dir = dir;
+    d->ino = ino;
+    d->len = (uint8_t)len;
+    memcpy(d->name, name, len);
+}
+
 void e2port_vfs_fini(struct e2port_softc *sc) {
     if (sc->dcache != NULL) ext2fs_free_mem(&sc->dcache);
 }
@@ -198,12 +209,7 @@ static int e2port_lookup_ino(struct e2port_softc *sc, uint64_t dir, const char *
         return HUSK_OK;
     }
     int r = e2port_errno(ext2fs_lookup(sc->fs, (ext2_ino_t)dir, name, (int)len, NULL, ino));
-    if (r == HUSK_OK && d != NULL) {
-        d->dir = dir;
-        d->ino = *ino;
-        d->len = (uint8_t)len;
-        memcpy(d->name, name, len);
-    }
+    if (r == HUSK_OK) e2port_dremember(sc, dir, name, *ino);
     return r;
 }
 
@@ -500,6 +506,7 @@ static int e2port_op_create(void *priv, uint64_t dir, const char *name, uint32_t
         r = e2port_errno(ext2fs_write_new_inode(sc->fs, ino, &inode));
         if (r == HUSK_OK) {
             ext2fs_inode_alloc_stats2(sc->fs, ino, +1, 0);
+            e2port_dremember(sc, dir, name, ino);
             e2port_attr(sc, ino, &inode, out);
         } else {
             e2port_dforget(sc, dir, name);
