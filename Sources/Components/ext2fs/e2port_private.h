@@ -53,7 +53,17 @@ struct e2port_softc {
     kmutex_t lock;
     /* The name cache of e2port_vfs.c (under lock); NULL until first use. */
     void *dcache;
+    /* The directory index of e2port_vfs.c (under lock): buckets, the
+     * directory (0: none), its names, the directory of the last miss. */
+    void *dindex;
+    uint64_t dindex_dir;
+    uint32_t dindex_count;
+    uint64_t dindex_miss;
+    bool dindex_off; /* during rename */
 };
+
+#define E2PORT_DINDEX_BUCKETS 4096u
+#define E2PORT_DINDEX_MAX     65536u
 
 #define E2PORT_DCACHE_SLOTS 8192u
 #define E2PORT_DCACHE_NAME  55u
