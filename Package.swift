@@ -244,7 +244,14 @@ let servers: [Target] = [
     .target(
         name: "FSServer", dependencies: ["Glue", "GlueAPI", "HypercallABI", "RPCInterfaces", "RPCServer", "RPCWire", "Platform"],
         path: "Sources/Servers/FS"),
-    .target(name: "FSClient", dependencies: ["RPCClient", "RPCInterfaces", "RPCWire", "Platform"], path: "Sources/Servers/FSClient"),
+    .target(
+        name: "FSClient", dependencies: ["RPCClient", "RPCClientC", "FSClientC", "RPCInterfaces", "RPCWire", "Platform"],
+        path: "Sources/Servers/FSClient"),
+    // The fs client's fast path: fs.idl's generated C stubs, whose calling
+    // thread consumes the reply ring itself (docs/fs.md).
+    .target(
+        name: "FSClientC", dependencies: ["RPCClientC"], path: "Sources/Servers/FSClientC",
+        cSettings: hostCFlags + [.headerSearchPath("../../RPC/ClientC/generated")]),
     // A device of a block server in another process registered in this
     // process's disk registry, for a file system over `husk blk serve` (docs/fs.md).
     .target(

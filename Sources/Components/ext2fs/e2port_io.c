@@ -19,6 +19,18 @@
  * (whole blocks) or drop (partial ones) the cached copies, so the disk is
  * always current: what libext2fs wrote has reached the disk, and flush()
  * asks the disk to make it durable. A failed write drops its range.
+ *
+ * A batch (e2port_io_batch_begin/_end, around one file write of the fs
+ * server, under the file system's lock) defers single-block writes: they
+ * land in the cache marked dirty, and the end of the batch writes the
+ * dirty blocks in block order, a run of consecutive blocks as one disk
+ * request. libext2fs writes a file one block at a time (and the inode
+ * block between them); a batch turns a 1 MiB write into a few requests.
+ * Inside a batch the cache is the truth: a read hits it, a slot that must
+ * be reused is written out first, and anything that is not a single-block
+ * write or read (multi-block transfers, write_byte, flush, a new block
+ * size) ends the batch's deferral first. The disk is current again when
+ * the batch ends, before the call returns.
  */
 #include "e2port_private.h"
 
@@ -27,6 +39,8 @@
 struct e2port_slot {
     uint64_t block;
     bool valid;
+    bool dirty;  /* in a batch: written to the cache only */
+    bool listed; /* its number is in the channel's dirty list */
 };
 
 struct e2port_chan {
@@ -40,12 +54,17 @@ struct e2port_chan {
     uint32_t cache_bs;
     uint8_t *cache_data; /* E2PORT_CACHE_SLOTS * cache_bs */
     struct e2port_slot *slots;
+    bool batching;
+    uint32_t ndirty;
+    uint32_t *dirty; /* slot numbers of slots made dirty in the batch (each once), ndirty of them */
 };
 
 static void e2port_cache_free(struct e2port_chan *c) {
     if (c->cache_data != NULL) ext2fs_free_mem(&c->cache_data);
     if (c->slots != NULL) ext2fs_free_mem(&c->slots);
+    if (c->dirty != NULL) ext2fs_free_mem(&c->dirty);
     c->cache_bs = 0;
+    c->ndirty = 0;
 }
 
 /* The cache for the channel's current block size (allocated on first
@@ -55,10 +74,16 @@ static bool e2port_cache_ready(struct e2port_chan *c, int block_size) {
     if (c->cache_bs == (uint32_t)block_size) return true;
     e2port_cache_free(c);
     if (ext2fs_get_memzero(E2PORT_CACHE_SLOTS * sizeof *c->slots, &c->slots)) return false;
-    if (ext2fs_get_mem((unsigned long)E2PORT_CACHE_SLOTS * (unsigned long)block_size, &c->cache_data)) {
+    if (ext2fs_get_mem(E2PORT_CACHE_SLOTS * sizeof *c->dirty, &c->dirty)) {
         ext2fs_free_mem(&c->slots);
         return false;
     }
+    if (ext2fs_get_mem((unsigned long)E2PORT_CACHE_SLOTS * (unsigned long)block_size, &c->cache_data)) {
+        ext2fs_free_mem(&c->slots);
+        ext2fs_free_mem(&c->dirty);
+        return false;
+    }
+    c->ndirty = 0;
     c->cache_bs = (uint32_t)block_size;
     return true;
 }
@@ -142,6 +167,81 @@ static int e2port_rw(struct e2port_chan *c, bool write, uint8_t *data, uint64_t 
 
 static errcode_t e2port_close(io_channel channel);
 
+/* Write one dirty slot to the disk (it stays cached, clean). */
+static int e2port_slot_out(struct e2port_chan *c, uint32_t i) {
+    struct e2port_slot *sl = &c->slots[i];
+    uint64_t bs = c->cache_bs;
+    int r = e2port_rw(c, true, c->cache_data + (uint64_t)i * bs, sl->block * bs, bs);
+    if (r != HUSK_OK) {
+        sl->valid = false;
+    } else {
+        c->counts.writes++;
+        c->counts.bytes_written += bs;
+    }
+    sl->dirty = false;
+    return r;
+}
+
+static struct e2port_chan *e2port_sort_chan; /* qsort's comparison has no context; callers hold the fs lock */
+
+static int e2port_by_block(const void *a, const void *b) {
+    uint64_t x = e2port_sort_chan->slots[*(const uint32_t *)a].block;
+    uint64_t y = e2port_sort_chan->slots[*(const uint32_t *)b].block;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Write every dirty slot, consecutive blocks in consecutive slots as one
+ * request. On a failure the slots not written are dropped from the cache
+ * and the first error is returned. */
+static int e2port_settle(struct e2port_chan *c) {
+    if (c->ndirty == 0) return HUSK_OK;
+    uint64_t bs = c->cache_bs;
+    /* Slots written out early (to hold another block) are listed but clean. */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < c->ndirty; i++) {
+        struct e2port_slot *sl = &c->slots[c->dirty[i]];
+        sl->listed = false;
+        if (sl->dirty) c->dirty[kept++] = c->dirty[i];
+    }
+    c->ndirty = kept;
+    e2port_sort_chan = c;
+    qsort(c->dirty, c->ndirty, sizeof *c->dirty, e2port_by_block);
+    int first = HUSK_OK;
+    uint32_t i = 0;
+    while (i < c->ndirty) {
+        uint32_t s0 = c->dirty[i], n = 1;
+        while (i + n < c->ndirty && c->dirty[i + n] == s0 + n && c->slots[s0 + n].block == c->slots[s0].block + n) n++;
+        int r = first == HUSK_OK
+                    ? e2port_rw(c, true, c->cache_data + (uint64_t)s0 * bs, c->slots[s0].block * bs, (uint64_t)n * bs)
+                    : first;
+        for (uint32_t k = 0; k < n; k++) {
+            struct e2port_slot *sl = &c->slots[s0 + k];
+            sl->dirty = false;
+            if (r != HUSK_OK) sl->valid = false;
+        }
+        if (r == HUSK_OK) {
+            c->counts.writes++;
+            c->counts.bytes_written += (uint64_t)n * bs;
+        } else if (first == HUSK_OK) {
+            first = r;
+        }
+        i += n;
+    }
+    c->ndirty = 0;
+    return first;
+}
+
+void e2port_io_batch_begin(io_channel channel) {
+    struct e2port_chan *c = channel->private_data;
+    c->batching = e2port_cache_ready(c, channel->block_size);
+}
+
+errcode_t e2port_io_batch_end(io_channel channel) {
+    struct e2port_chan *c = channel->private_data;
+    c->batching = false;
+    return e2port_errcode(e2port_settle(c));
+}
+
 static errcode_t e2port_open(const char *name, int flags, io_channel *out) {
     if (name == NULL) return EXT2_ET_BAD_DEVICE_NAME;
     struct disk_ref *disk = disk_open(name);
@@ -186,6 +286,7 @@ static errcode_t e2port_close(io_channel channel) {
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     if (--channel->refcount > 0) return 0;
     struct e2port_chan *c = channel->private_data;
+    (void)e2port_settle(c);
     disk_close(c->disk);
     e2port_cache_free(c);
     ext2fs_free_mem(&c->bounce);
@@ -198,7 +299,12 @@ static errcode_t e2port_close(io_channel channel) {
 static errcode_t e2port_set_blksize(io_channel channel, int blksize) {
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     if (blksize <= 0) return EXT2_ET_INVALID_ARGUMENT;
-    if (blksize != channel->block_size) e2port_cache_free(channel->private_data); /* blocks change meaning */
+    if (blksize != channel->block_size) {
+        struct e2port_chan *c = channel->private_data;
+        int r = e2port_settle(c);
+        e2port_cache_free(c); /* blocks change meaning */
+        if (r != HUSK_OK) return e2port_errcode(r);
+    }
     channel->block_size = blksize;
     return 0;
 }
@@ -221,7 +327,13 @@ static errcode_t e2port_read_blk64(io_channel channel, unsigned long long block,
         c->counts.cache_hits++;
         return 0;
     }
-    int r = e2port_rw(c, false, data, block * bs, len);
+    int r = HUSK_OK;
+    if (sl != NULL && sl->valid && sl->dirty) {
+        r = e2port_slot_out(c, (uint32_t)(block % E2PORT_CACHE_SLOTS)); /* the slot is about to hold another block */
+    } else if (sl == NULL) {
+        r = e2port_settle(c); /* a multi-block read may cover dirty blocks */
+    }
+    if (r == HUSK_OK) r = e2port_rw(c, false, data, block * bs, len);
     if (r == HUSK_OK && sl != NULL) {
         memcpy(cached, data, bs);
         sl->block = block;
@@ -241,8 +353,26 @@ static errcode_t e2port_write_blk64(io_channel channel, unsigned long long block
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     struct e2port_chan *c = channel->private_data;
     uint64_t len = e2port_bytes(channel, count);
+    int r = HUSK_OK;
+    if (c->batching && c->cache_bs == (uint32_t)channel->block_size && len == c->cache_bs) {
+        uint32_t i = (uint32_t)(block % E2PORT_CACHE_SLOTS);
+        struct e2port_slot *sl = &c->slots[i];
+        if (sl->valid && sl->dirty && sl->block != block) r = e2port_slot_out(c, i);
+        if (r == HUSK_OK) {
+            memcpy(c->cache_data + (uint64_t)i * len, data, len);
+            sl->block = block;
+            sl->valid = true;
+            sl->dirty = true;
+            if (!sl->listed) {
+                sl->listed = true;
+                c->dirty[c->ndirty++] = i;
+            }
+            return 0;
+        }
+    }
+    if (r == HUSK_OK) r = e2port_settle(c);
     /* e2port_rw takes a non-const pointer for both directions; a write only reads it. */
-    int r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, block * (uint64_t)channel->block_size, len);
+    if (r == HUSK_OK) r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, block * (uint64_t)channel->block_size, len);
     e2port_cache_written(c, block, len, r == HUSK_OK ? data : NULL);
     if (r != HUSK_OK) {
         if (channel->write_error != NULL)
@@ -266,7 +396,8 @@ static errcode_t e2port_write_byte(io_channel channel, unsigned long offset, int
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     struct e2port_chan *c = channel->private_data;
     if (size < 0) return EXT2_ET_INVALID_ARGUMENT;
-    int r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, offset, (uint64_t)size);
+    int r = e2port_settle(c);
+    if (r == HUSK_OK) r = e2port_rw(c, true, (uint8_t *)(uintptr_t)data, offset, (uint64_t)size);
     /* Bytes, not blocks: drop every cached block the range touches. */
     if (c->cache_bs != 0 && size > 0) {
         uint64_t first = offset / c->cache_bs, last = (offset + (uint64_t)size - 1) / c->cache_bs;
@@ -281,6 +412,8 @@ static errcode_t e2port_write_byte(io_channel channel, unsigned long offset, int
 static errcode_t e2port_flush(io_channel channel) {
     EXT2_CHECK_MAGIC(channel, EXT2_ET_MAGIC_IO_CHANNEL);
     struct e2port_chan *c = channel->private_data;
+    int r = e2port_settle(c);
+    if (r != HUSK_OK) return e2port_errcode(r);
     if (c->read_only || (c->info.flags & DISK_F_FLUSH) == 0) return 0;
     c->counts.flushes++;
     return e2port_errcode(disk_transfer(c->disk, DISK_OP_FLUSH, NULL, 0, 0));

@@ -144,8 +144,192 @@ static int e2port_dir(struct e2port_softc *sc, const struct e2port_who *w, uint6
     return e2port_may(w, inode, write ? 3 : 1);
 }
 
+/* The name cache: (directory, name) -> inode for entries found, so that a
+ * lookup does not scan the directory again (libext2fs scans it block by
+ * block, verifying each block's checksum). Only this component changes
+ * the file system while it is mounted and every operation holds sc->lock,
+ * so the cache is exact if every change of a name drops it: an unlink
+ * forgets its name, rename and rmdir (which may free a directory whose
+ * inode number comes back) empty the cache. "." and ".." are not cached
+ * (rename rewrites ".."), nor names too long for a slot, nor misses. */
+struct e2port_dentry {
+    uint64_t dir;
+    uint32_t ino;
+    uint8_t len; /* 0: empty */
+    char name[E2PORT_DCACHE_NAME];
+};
+
+static uint32_t e2port_dhash(uint64_t dir, const char *name, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < 8; i++) h = (h ^ (uint8_t)(dir >> (8 * i))) * 16777619u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h % E2PORT_DCACHE_SLOTS;
+}
+
+static struct e2port_dentry *e2port_dslot(struct e2port_softc *sc, uint64_t dir, const char *name, size_t len) {
+    if (len == 0 || len > E2PORT_DCACHE_NAME || (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))))
+        return NULL;
+    if (sc->dcache == NULL && ext2fs_get_memzero(E2PORT_DCACHE_SLOTS * sizeof(struct e2port_dentry), &sc->dcache) != 0)
+        return NULL;
+    return &((struct e2port_dentry *)sc->dcache)[e2port_dhash(dir, name, len)];
+}
+
+/* The directory index: every name of one directory (the last one looked
+ * up twice in a row without a name-cache hit), so that lookups there,
+ * misses included, need no scan: create checks that its name is new, and
+ * FUSE looks a name up before creating it. Built by one walk of the
+ * directory; kept exact by create, link and unlink (which insert and
+ * remove), dropped by mkdir and symlink (after libext2fs added the name)
+ * and by rename and rmdir (with the name cache). */
+struct e2port_dnode {
+    struct e2port_dnode *next;
+    uint32_t ino;
+    uint8_t len;
+    char name[];
+};
+
+static uint32_t e2port_nhash(const char *name, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h % E2PORT_DINDEX_BUCKETS;
+}
+
+static void e2port_dindex_drop(struct e2port_softc *sc) {
+    struct e2port_dnode **b = sc->dindex;
+    if (b == NULL) return;
+    for (uint32_t i = 0; i < E2PORT_DINDEX_BUCKETS; i++) {
+        while (b[i] != NULL) {
+            struct e2port_dnode *n = b[i];
+            b[i] = n->next;
+            ext2fs_free_mem(&n);
+        }
+    }
+    sc->dindex_dir = 0;
+    sc->dindex_count = 0;
+}
+
+static bool e2port_dot(const char *name, size_t len) {
+    return name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'));
+}
+
+/* The node of `name` in the index, and where its link is. */
+static struct e2port_dnode **e2port_dindex_find(struct e2port_softc *sc, const char *name, size_t len) {
+    struct e2port_dnode **p = &((struct e2port_dnode **)sc->dindex)[e2port_nhash(name, len)];
+    while (*p != NULL && !((*p)->len == len && memcmp((*p)->name, name, len) == 0)) p = &(*p)->next;
+    return p;
+}
+
+/* Add or update `name` in the index of `dir` (if that is the indexed one). */
+static void e2port_dindex_put(struct e2port_softc *sc, uint64_t dir, const char *name, size_t len, ext2_ino_t ino) {
+    if (sc->dindex_dir != dir || sc->dindex_dir == 0 || e2port_dot(name, len)) return;
+    struct e2port_dnode **p = e2port_dindex_find(sc, name, len);
+    if (*p != NULL) {
+        (*p)->ino = ino;
+        return;
+    }
+    struct e2port_dnode *n;
+    if (sc->dindex_count >= E2PORT_DINDEX_MAX || ext2fs_get_mem(sizeof *n + len, &n) != 0) {
+        e2port_dindex_drop(sc); /* an index that misses a name would be wrong */
+        return;
+    }
+    n->next = NULL;
+    n->ino = ino;
+    n->len = (uint8_t)len;
+    memcpy(n->name, name, len);
+    *p = n;
+    sc->dindex_count++;
+}
+
+static void e2port_dindex_remove(struct e2port_softc *sc, uint64_t dir, const char *name, size_t len) {
+    if (sc->dindex_dir != dir || sc->dindex_dir == 0) return;
+    struct e2port_dnode **p = e2port_dindex_find(sc, name, len);
+    if (*p == NULL) return;
+    struct e2port_dnode *n = *p;
+    *p = n->next;
+    ext2fs_free_mem(&n);
+    sc->dindex_count--;
+}
+
+static int e2port_dindex_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset, int blocksize, char *buf,
+                            void *priv) {
+    struct e2port_softc *sc = priv;
+    size_t len = (size_t)ext2fs_dirent_name_len(d);
+    if (d->inode == 0 || len == 0) return 0;
+    e2port_dindex_put(sc, sc->dindex_dir, d->name, len, d->inode);
+    return sc->dindex_dir == 0 ? DIRENT_ABORT : 0;
+}
+
+/* Index `dir`: every name it holds (true), or no index (false). */
+static bool e2port_dindex_build(struct e2port_softc *sc, uint64_t dir) {
+    e2port_dindex_drop(sc);
+    if (sc->dindex == NULL &&
+        ext2fs_get_memzero(E2PORT_DINDEX_BUCKETS * sizeof(struct e2port_dnode *), &sc->dindex) != 0)
+        return false;
+    sc->dindex_dir = dir;
+    errcode_t err = ext2fs_dir_iterate2(sc->fs, (ext2_ino_t)dir, 0, NULL, e2port_dindex_cb, sc);
+    if (err != 0 || sc->dindex_dir != dir) {
+        e2port_dindex_drop(sc);
+        return false;
+    }
+    return true;
+}
+
+/* Drop (dir, name) from the name cache: call before the name goes away. */
+static void e2port_dforget(struct e2port_softc *sc, uint64_t dir, const char *name) {
+    size_t len = strlen(name);
+    e2port_dindex_remove(sc, dir, name, len);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d != NULL && d->len == len && d->dir == dir && memcmp(d->name, name, len) == 0) d->len = 0;
+}
+
+/* Empty the name cache. */
+static void e2port_dclear(struct e2port_softc *sc) {
+    e2port_dindex_drop(sc);
+    sc->dindex_miss = 0;
+    if (sc->dcache != NULL) memset(sc->dcache, 0, E2PORT_DCACHE_SLOTS * sizeof(struct e2port_dentry));
+}
+
+/* Remember (dir, name) -> ino: a name this component just made. */
+static void e2port_dremember(struct e2port_softc *sc, uint64_t dir, const char *name, ext2_ino_t ino) {
+    size_t len = strlen(name);
+    e2port_dindex_put(sc, dir, name, len, ino);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d == NULL) return;
+    d->dir = dir;
+    d->ino = ino;
+    d->len = (uint8_t)len;
+    memcpy(d->name, name, len);
+}
+
+void e2port_vfs_fini(struct e2port_softc *sc) {
+    if (sc->dcache != NULL) ext2fs_free_mem(&sc->dcache);
+    e2port_dindex_drop(sc);
+    if (sc->dindex != NULL) ext2fs_free_mem(&sc->dindex);
+}
+
 static int e2port_lookup_ino(struct e2port_softc *sc, uint64_t dir, const char *name, ext2_ino_t *ino) {
-    return e2port_errno(ext2fs_lookup(sc->fs, (ext2_ino_t)dir, name, (int)strlen(name), NULL, ino));
+    size_t len = strlen(name);
+    struct e2port_dentry *d = e2port_dslot(sc, dir, name, len);
+    if (d != NULL && d->len == len && d->dir == dir && memcmp(d->name, name, len) == 0) {
+        *ino = d->ino;
+        return HUSK_OK;
+    }
+    if (len > 0 && !e2port_dot(name, len) && !sc->dindex_off) {
+        /* A second miss in a row in the same directory indexes it. */
+        bool indexed = sc->dindex_dir == dir && dir != 0;
+        if (!indexed && sc->dindex_miss == dir) indexed = e2port_dindex_build(sc, dir);
+        sc->dindex_miss = dir;
+        if (indexed) {
+            struct e2port_dnode *n = *e2port_dindex_find(sc, name, len);
+            if (n == NULL) return HUSK_ENOENT;
+            *ino = n->ino;
+            e2port_dremember(sc, dir, name, *ino);
+            return HUSK_OK;
+        }
+    }
+    int r = e2port_errno(ext2fs_lookup(sc->fs, (ext2_ino_t)dir, name, (int)len, NULL, ino));
+    if (r == HUSK_OK) e2port_dremember(sc, dir, name, *ino);
+    return r;
 }
 
 /* The sticky bit: in such a directory only the owner of the entry or of
@@ -351,8 +535,12 @@ static int e2port_io(struct e2port_softc *sc, uint64_t ino, bool write, uint64_t
     if (!LINUX_S_ISREG(inode.i_mode)) return HUSK_EINVAL;
     if (write && sc->read_only) return HUSK_EROFS;
     ext2_file_t f;
+    if (write) e2port_io_batch_begin(sc->fs->io);
     errcode_t err = ext2fs_file_open2(sc->fs, (ext2_ino_t)ino, &inode, write ? EXT2_FILE_WRITE : 0, &f);
-    if (err) return e2port_errno(err);
+    if (err) {
+        if (write) (void)e2port_io_batch_end(sc->fs->io);
+        return e2port_errno(err);
+    }
     err = ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL);
     uint8_t *p = buf;
     while (!err && *done < len) {
@@ -372,6 +560,10 @@ static int e2port_io(struct e2port_softc *sc, uint64_t ino, bool write, uint64_t
             if (!e2port_caller().root) inode.i_mode &= (uint16_t) ~(LINUX_S_ISUID | LINUX_S_ISGID);
             err = ext2fs_write_inode(sc->fs, (ext2_ino_t)ino, &inode);
         }
+    }
+    if (write) {
+        errcode_t err3 = e2port_io_batch_end(sc->fs->io);
+        if (!err) err = err3;
     }
     return e2port_errno(err);
 }
@@ -433,8 +625,10 @@ static int e2port_op_create(void *priv, uint64_t dir, const char *name, uint32_t
         r = e2port_errno(ext2fs_write_new_inode(sc->fs, ino, &inode));
         if (r == HUSK_OK) {
             ext2fs_inode_alloc_stats2(sc->fs, ino, +1, 0);
+            e2port_dremember(sc, dir, name, ino);
             e2port_attr(sc, ino, &inode, out);
         } else {
+            e2port_dforget(sc, dir, name);
             (void)ext2fs_unlink(sc->fs, (ext2_ino_t)dir, name, ino, 0);
         }
     }
@@ -472,6 +666,7 @@ static int e2port_op_mkdir(void *priv, uint64_t dir, const char *name, uint32_t 
             err = ext2fs_expand_dir(sc->fs, (ext2_ino_t)dir);
             if (!err) err = ext2fs_mkdir(sc->fs, (ext2_ino_t)dir, 0, name);
         }
+        if (sc->dindex_dir == dir) e2port_dindex_drop(sc); /* libext2fs added a name the index lacks */
         r = e2port_errno(err);
     }
     if (r == HUSK_OK) r = e2port_adopt(sc, &w, dir, name, &parent, (int32_t)(mode & 07777), out);
@@ -496,6 +691,7 @@ static int e2port_op_symlink(void *priv, uint64_t dir, const char *name, const c
             err = ext2fs_expand_dir(sc->fs, (ext2_ino_t)dir);
             if (!err) err = ext2fs_symlink(sc->fs, (ext2_ino_t)dir, 0, name, t);
         }
+        if (sc->dindex_dir == dir) e2port_dindex_drop(sc); /* libext2fs added a name the index lacks */
         r = e2port_errno(err);
     }
     if (r == HUSK_OK) r = e2port_adopt(sc, &w, dir, name, &parent, -1, out);
@@ -514,6 +710,7 @@ static int e2port_op_link(void *priv, uint64_t ino, uint64_t dir, const char *na
     if (r == HUSK_OK) r = e2port_new_entry(sc, &w, dir, name, &parent);
     if (r == HUSK_OK) r = e2port_errno(e2port_link(sc, dir, name, (ext2_ino_t)ino, e2port_ftype(inode.i_mode)));
     if (r == HUSK_OK) {
+        e2port_dremember(sc, dir, name, (ext2_ino_t)ino);
         inode.i_links_count++;
         inode.i_ctime = e2port_now();
         r = e2port_write(sc, ino, &inode);
@@ -544,6 +741,8 @@ static int e2port_remove(struct e2port_softc *sc, uint64_t dir, const char *name
         if ((r = e2port_empty(sc, ino, &empty)) != HUSK_OK) return r;
         if (!empty) return ENOTEMPTY;
     }
+    e2port_dforget(sc, dir, name);
+    if (isdir) e2port_dclear(sc); /* its inode number may come back as another directory */
     if ((r = e2port_errno(ext2fs_unlink(sc->fs, (ext2_ino_t)dir, name, ino, 0))) != HUSK_OK) return r;
     uint32_t now = e2port_now();
     if (isdir) {
@@ -686,7 +885,13 @@ static int e2port_rename(struct e2port_softc *sc, uint64_t sdir, const char *sna
 static int e2port_op_rename(void *priv, uint64_t from_dir, const char *from, uint64_t to_dir, const char *to) {
     struct e2port_softc *sc = priv;
     mutex_enter(&sc->lock);
+    e2port_dclear(sc); /* no index while names move (rename looks names up between its changes) */
+    sc->dindex_off = true;
     int r = e2port_rename(sc, from_dir, from, to_dir, to);
+    sc->dindex_off = false;
+    /* Names moved, and a replaced directory's inode number may come back:
+     * forget everything, including what rename's own lookups cached. */
+    e2port_dclear(sc);
     mutex_exit(&sc->lock);
     return r;
 }

@@ -23,6 +23,7 @@ static struct e2port_softc *e2port_sc;
 
 static void e2port_release(struct e2port_softc *sc) {
     if (sc->lock.mtx_handle != 0) mutex_destroy(&sc->lock);
+    e2port_vfs_fini(sc);
     kmem_free(sc, sizeof *sc);
 }
 

@@ -21,6 +21,12 @@ public protocol RPCServerCallContext: RPCCall {
     /// What the calling connection is bound to (nil unless it was opened
     /// with a binding).
     var objectBinding: (any Sendable)? { get }
+    /// State the handler keeps for the calling connection (a table of
+    /// handles, say): made by `make` on the first call that asks, the same
+    /// object for every later call on that connection, released when the
+    /// connection closes. nil when the connection already holds state of
+    /// another type.
+    func connectionState<T: AnyObject & Sendable>(_ make: () -> T) -> T?
     /// Run `body` over the bytes `ref` names in the connection's registered
     /// shared memory, in place: zero-copy for data the server passes through
     /// without validating (block payloads; the client may change them at any

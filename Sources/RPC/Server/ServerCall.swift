@@ -56,6 +56,15 @@ final class ServerCall: RPCServerCallContext, @unchecked Sendable {
 
     var objectBinding: (any Sendable)? { connection.binding }
 
+    func connectionState<T: AnyObject & Sendable>(_ make: () -> T) -> T? {
+        connection.state.withLock {
+            if let s = connection.handlerState { return s as? T }
+            let s = make()
+            connection.handlerState = s
+            return s
+        }
+    }
+
     func withSharedMemory<T>(
         _ ref: SharedMemoryRef, writable: Bool,
         _ body: (UnsafeMutableRawBufferPointer) -> T

@@ -78,6 +78,7 @@ extension ServerConnection {
             guard readerDone && inFlight.isEmpty && !closed else { return (false, "") }
             closed = true
             regions = [:]
+            handlerState = nil
             regionBytes = 0
             return (true, closeReason)
         }

@@ -32,6 +32,9 @@ final class ServerConnection: @unchecked Sendable {
     var regionBytes: UInt64 = 0  // (state)
     var nextRegionID: UInt32 = 1  // (state)
     var closeReason = "peer closed the connection"  // (state)
+    /// What handlers keep for this connection (connectionState); dropped
+    /// when the connection closes.
+    var handlerState: (any AnyObject & Sendable)?  // (state)
 
     struct Fragmented {
         var header: RPCHeader

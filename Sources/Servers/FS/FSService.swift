@@ -85,27 +85,107 @@ public final class FSService: FsService, @unchecked Sendable {
         }
     }
 
-    public func open(_ request: Fs.OpenRequest, call: any RPCCall) throws(RPCError) -> Fs.OpenReply {
-        let access = request.access & UInt32(VFS_OPEN_READ | VFS_OPEN_WRITE)
-        guard access != 0, access == request.access else {
+    /// The access check of open and open_handle; the access mode.
+    private func checkOpen(_ ino: UInt64, _ requested: UInt32) throws(RPCError) -> UInt32 {
+        let access = requested & UInt32(VFS_OPEN_READ | VFS_OPEN_WRITE)
+        guard access != 0, access == requested else {
             throw RPCError(RPCStatus.inval, "access must be 1 (read), 2 (write) or 3 (both)")
         }
         if access & UInt32(VFS_OPEN_WRITE) != 0 { try writable() }
-        do { try fs.open(request.ino, access: access) } catch { throw fail(error, "open \(request.ino)") }
+        do { try fs.open(ino, access: access) } catch { throw fail(error, "open \(ino)") }
+        return access
+    }
+
+    /// What create and create_handle do before binding: the new (or,
+    /// unless exclusive, the existing) file's attributes.
+    private func createOrOpen(_ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool) throws(RPCError) -> vfs_attr {
+        try writable()
+        do {
+            return try fs.create(dir, name, mode: mode)
+        } catch {
+            guard error.code == HUSK_EEXIST && !exclusive else { throw fail(error, "create '\(name)' in \(dir)") }
+            return try openExisting(dir, name, access: UInt32(VFS_OPEN_READ | VFS_OPEN_WRITE))
+        }
+    }
+
+    public func open(_ request: Fs.OpenRequest, call: any RPCCall) throws(RPCError) -> Fs.OpenReply {
+        let access = try checkOpen(request.ino, request.access)
         return Fs.OpenReply(file: try bind(request.ino, access: access, call: call))
     }
 
     public func create(_ request: Fs.CreateRequest, call: any RPCCall) throws(RPCError) -> Fs.CreateReply {
-        try writable()
+        let attr = try createOrOpen(request.dir, request.name, mode: request.mode, exclusive: request.exclusive)
         let rw = UInt32(VFS_OPEN_READ | VFS_OPEN_WRITE)
-        var attr: vfs_attr
-        do {
-            attr = try fs.create(request.dir, request.name, mode: request.mode)
-        } catch {
-            guard error.code == HUSK_EEXIST && !request.exclusive else { throw fail(error, "create '\(request.name)' in \(request.dir)") }
-            attr = try openExisting(request.dir, request.name, access: rw)
-        }
         return Fs.CreateReply(attr: Self.encode(attr), file: try bind(attr.ino, access: rw, call: call))
+    }
+
+    // MARK: handles of the calling connection (fs.idl version 2)
+
+    private func handles(_ call: any RPCCall) throws(RPCError) -> FileHandles {
+        guard let ctx = call as? any RPCServerCallContext, let t = ctx.connectionState({ FileHandles() }) else {
+            throw RPCError(RPCStatus.notsup, "no per-connection state for handles")
+        }
+        return t
+    }
+
+    private func handle(_ h: UInt64, call: any RPCCall) throws(RPCError) -> OpenFile {
+        guard let f = try handles(call).file(h) else {
+            throw RPCError(RPCStatus.badf, "no handle \(h) on this connection")
+        }
+        return f
+    }
+
+    public func openHandle(_ request: Fs.OpenHandleRequest, call: any RPCCall) throws(RPCError) -> Fs.OpenHandleReply {
+        let access = try checkOpen(request.ino, request.access)
+        let f = OpenFile(ino: request.ino, readable: access & UInt32(VFS_OPEN_READ) != 0, writable: access & UInt32(VFS_OPEN_WRITE) != 0)
+        return Fs.OpenHandleReply(handle: try handles(call).add(f))
+    }
+
+    public func createHandle(_ request: Fs.CreateHandleRequest, call: any RPCCall) throws(RPCError) -> Fs.CreateHandleReply {
+        let table = try handles(call)
+        let attr = try createOrOpen(request.dir, request.name, mode: request.mode, exclusive: request.exclusive)
+        let h = try table.add(OpenFile(ino: attr.ino, readable: true, writable: true))
+        return Fs.CreateHandleReply(attr: Self.encode(attr), handle: h)
+    }
+
+    public func handleRead(_ request: Fs.HandleReadRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleReadReply {
+        Fs.HandleReadReply(count: try readShared(try handle(request.handle, call: call), request.offset, request.buffer, call: call))
+    }
+
+    public func handleWrite(_ request: Fs.HandleWriteRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleWriteReply {
+        Fs.HandleWriteReply(count: try writeShared(try handle(request.handle, call: call), request.offset, request.buffer, call: call))
+    }
+
+    public func handleReadInline(_ request: Fs.HandleReadInlineRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleReadInlineReply {
+        Fs.HandleReadInlineReply(data: try readInline(try handle(request.handle, call: call), request.offset, request.max, call: call))
+    }
+
+    public func handleWriteInline(_ request: Fs.HandleWriteInlineRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleWriteInlineReply {
+        Fs.HandleWriteInlineReply(count: try writeInline(try handle(request.handle, call: call), request.offset, request.data, call: call))
+    }
+
+    public func handleFsync(_ request: Fs.HandleFsyncRequest, call: any RPCCall) throws(RPCError) -> Fs.HandleFsyncReply {
+        let f = try handle(request.handle, call: call)
+        do { try fs.fsync(f.ino) } catch { throw fail(error, "fsync \(f.ino)") }
+        return Fs.HandleFsyncReply()
+    }
+
+    public func closeHandle(_ request: Fs.CloseHandleRequest, call: any RPCCall) throws(RPCError) -> Fs.CloseHandleReply {
+        guard let f = try handles(call).remove(request.handle) else {
+            throw RPCError(RPCStatus.badf, "no handle \(request.handle) on this connection")
+        }
+        f.close()
+        return Fs.CloseHandleReply()
+    }
+
+    public func closeHandles(_ request: Fs.CloseHandlesRequest, call: any RPCCall) throws(RPCError) -> Fs.CloseHandlesReply {
+        let table = try handles(call)
+        var unknown: UInt64?
+        for h in request.handles {
+            if let f = table.remove(h) { f.close() } else { unknown = unknown ?? h }
+        }
+        if let unknown { throw RPCError(RPCStatus.badf, "no handle \(unknown) on this connection") }
+        return Fs.CloseHandlesReply()
     }
 
     /// open(O_CREAT) of an existing file: open it, if it is not a
@@ -158,69 +238,82 @@ public final class FSService: FsService, @unchecked Sendable {
         return done
     }
 
-    public func read(_ request: Fs.ReadRequest, call: any RPCCall) throws(RPCError) -> Fs.ReadReply {
-        let f = try file(of: call)
+    private func readShared(_ f: OpenFile, _ offset: UInt64, _ buffer: SharedMemoryRef, call: any RPCCall) throws(RPCError) -> UInt64 {
         guard f.readable else { throw RPCError(RPCStatus.badf, "file not opened for reading") }
         guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
-        let r = ctx.withSharedMemory(request.buffer, writable: true) { region -> Result<Int, RPCError> in
-            do throws(RPCError) { return .success(try transfer(f, write: false, offset: request.offset, buffer: region, call: call)) } catch
-            {
+        let r = ctx.withSharedMemory(buffer, writable: true) { region -> Result<Int, RPCError> in
+            do throws(RPCError) { return .success(try transfer(f, write: false, offset: offset, buffer: region, call: call)) } catch {
                 return .failure(error)
             }
         }
         switch r.flatMap({ $0 }) {
         case .failure(let e): throw e
-        case .success(let n): return Fs.ReadReply(count: UInt64(n))
+        case .success(let n): return UInt64(n)
         }
+    }
+
+    private func writeShared(_ f: OpenFile, _ offset: UInt64, _ buffer: SharedMemoryRef, call: any RPCCall) throws(RPCError) -> UInt64 {
+        try writable()
+        guard f.writable else { throw RPCError(RPCStatus.badf, "file not opened for writing") }
+        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
+        let r = ctx.withSharedMemory(buffer, writable: false) { region -> Result<Int, RPCError> in
+            do throws(RPCError) { return .success(try transfer(f, write: true, offset: offset, buffer: region, call: call)) } catch {
+                return .failure(error)
+            }
+        }
+        switch r.flatMap({ $0 }) {
+        case .failure(let e): throw e
+        case .success(let n): return UInt64(n)
+        }
+    }
+
+    private func readInline(_ f: OpenFile, _ offset: UInt64, _ max: UInt32, call: any RPCCall) throws(RPCError) -> [UInt8] {
+        guard f.readable else { throw RPCError(RPCStatus.badf, "file not opened for reading") }
+        guard max <= Self.maxInline else { throw RPCError(RPCStatus.inval, "read_inline: max is at most \(Self.maxInline)") }
+        var buf = [UInt8](repeating: 0, count: Int(max))
+        var failure: RPCError?
+        let n = buf.withUnsafeMutableBytes { b -> Int in
+            do throws(RPCError) { return try transfer(f, write: false, offset: offset, buffer: b, call: call) } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        buf.removeLast(buf.count - n)
+        return buf
+    }
+
+    private func writeInline(_ f: OpenFile, _ offset: UInt64, _ bytes: [UInt8], call: any RPCCall) throws(RPCError) -> UInt32 {
+        try writable()
+        guard f.writable else { throw RPCError(RPCStatus.badf, "file not opened for writing") }
+        var data = bytes
+        var failure: RPCError?
+        let n = data.withUnsafeMutableBytes { b -> Int in
+            do throws(RPCError) { return try transfer(f, write: true, offset: offset, buffer: b, call: call) } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        return UInt32(n)
+    }
+
+    public func read(_ request: Fs.ReadRequest, call: any RPCCall) throws(RPCError) -> Fs.ReadReply {
+        Fs.ReadReply(count: try readShared(try file(of: call), request.offset, request.buffer, call: call))
     }
 
     public func write(_ request: Fs.WriteRequest, call: any RPCCall) throws(RPCError) -> Fs.WriteReply {
         try writable()
-        let f = try file(of: call)
-        guard f.writable else { throw RPCError(RPCStatus.badf, "file not opened for writing") }
-        guard let ctx = call as? any RPCServerCallContext else { throw RPCError(RPCStatus.notsup) }
-        let r = ctx.withSharedMemory(request.buffer, writable: false) { region -> Result<Int, RPCError> in
-            do throws(RPCError) { return .success(try transfer(f, write: true, offset: request.offset, buffer: region, call: call)) } catch
-            {
-                return .failure(error)
-            }
-        }
-        switch r.flatMap({ $0 }) {
-        case .failure(let e): throw e
-        case .success(let n): return Fs.WriteReply(count: UInt64(n))
-        }
+        return Fs.WriteReply(count: try writeShared(try file(of: call), request.offset, request.buffer, call: call))
     }
 
     public func readInline(_ request: Fs.ReadInlineRequest, call: any RPCCall) throws(RPCError) -> Fs.ReadInlineReply {
-        let f = try file(of: call)
-        guard f.readable else { throw RPCError(RPCStatus.badf, "file not opened for reading") }
-        guard request.max <= Self.maxInline else { throw RPCError(RPCStatus.inval, "read_inline: max is at most \(Self.maxInline)") }
-        var buf = [UInt8](repeating: 0, count: Int(request.max))
-        var failure: RPCError?
-        let n = buf.withUnsafeMutableBytes { b -> Int in
-            do throws(RPCError) { return try transfer(f, write: false, offset: request.offset, buffer: b, call: call) } catch {
-                failure = error
-                return 0
-            }
-        }
-        if let failure { throw failure }
-        return Fs.ReadInlineReply(data: Array(buf.prefix(n)))
+        Fs.ReadInlineReply(data: try readInline(try file(of: call), request.offset, request.max, call: call))
     }
 
     public func writeInline(_ request: Fs.WriteInlineRequest, call: any RPCCall) throws(RPCError) -> Fs.WriteInlineReply {
         try writable()
-        let f = try file(of: call)
-        guard f.writable else { throw RPCError(RPCStatus.badf, "file not opened for writing") }
-        var data = request.data
-        var failure: RPCError?
-        let n = data.withUnsafeMutableBytes { b -> Int in
-            do throws(RPCError) { return try transfer(f, write: true, offset: request.offset, buffer: b, call: call) } catch {
-                failure = error
-                return 0
-            }
-        }
-        if let failure { throw failure }
-        return Fs.WriteInlineReply(count: UInt32(n))
+        return Fs.WriteInlineReply(count: try writeInline(try file(of: call), request.offset, request.data, call: call))
     }
 
     public func fsync(_ request: Fs.FsyncRequest, call: any RPCCall) throws(RPCError) -> Fs.FsyncReply {
@@ -327,4 +420,31 @@ final class OpenFile: @unchecked Sendable {
 
     var isClosed: Bool { lock.withLock { closed } }
     func close() { lock.withLock { closed = true } }
+}
+
+/// The handles of one connection (fs.idl version 2): open_handle and
+/// create_handle add to it, close_handle removes; the runtime drops the
+/// whole table with the connection, so a dead client releases its files.
+final class FileHandles: @unchecked Sendable {
+    // @unchecked: everything is guarded by `lock`.
+    private let lock = Monitor()
+    private var files: [UInt64: OpenFile] = [:]
+    private var next: UInt64 = 1
+    /// Most handles one connection may hold (EMFILE beyond).
+    static let limit = 65536
+
+    func add(_ f: OpenFile) throws(RPCError) -> UInt64 {
+        let h: UInt64? = lock.withLock {
+            if files.count >= Self.limit { return nil }
+            let h = next
+            next += 1
+            files[h] = f
+            return h
+        }
+        guard let h else { throw RPCError(EMFILE, "more than \(Self.limit) handles on one connection") }
+        return h
+    }
+
+    func file(_ h: UInt64) -> OpenFile? { lock.withLock { files[h] } }
+    func remove(_ h: UInt64) -> OpenFile? { lock.withLock { files.removeValue(forKey: h) } }
 }

@@ -1,19 +1,115 @@
+import FSClientC
 import Glibc
+import Platform
 import RPCClient
+import RPCClientC
 import RPCInterfaces
 import RPCWire
 
 /// A client of `husk fs serve` (Interfaces/fs.idl, docs/fs.md): paths
-/// resolved component by component from the root, files through opened
-/// descriptors and a shared-memory window.
-public final class FileSystemClient: Sendable {
+/// resolved component by component from the root, files as handles of
+/// the client's connection, large transfers through one shared-memory
+/// window.
+///
+/// Two connections to the server, one identity: `fs` (the Swift client)
+/// for every operation, and a fast path for the frequent ones (lookup,
+/// getattr, unlink, the handles and their I/O) through the generated C
+/// stubs, whose calling thread consumes the reply ring itself rather than
+/// being woken by a reader thread. Both use the shared-memory call rings
+/// (protocol.md section 11) unless `ring` is false or the environment has
+/// HUSK_RPC_RING=0. Calls from one thread reach the server in order (each
+/// returns before the next starts), whichever connection carries them.
+public final class FileSystemClient: @unchecked Sendable {
+    // @unchecked: `window` is guarded by `windowLock`; `fast` serialises
+    // its calls itself (the C client's mutex); the rest is immutable.
     public let rpc: RPCClient
     public let fs: FsClient
+    let fast: OpaquePointer
     public static let rootIno: UInt64 = 2
+    /// Size of the shared window for transfers above `OpenedFile.inlineMax`.
+    let windowSize: Int
+    let windowLock = Monitor()
+    var window: husk_rpc_shm?
+    /// Handles closed but not yet released on the server (under
+    /// `windowLock`): released together, `closeBatch` at a time, by one
+    /// close_handles call. A handle holds nothing a later call could see
+    /// (no lock, no unlinked file kept alive), so a late release changes
+    /// nothing but the server's table; the connection's end releases the rest.
+    var closing: [UInt64] = []
+    static let closeBatch = 64
 
-    public init(socket: String, timeoutSeconds: Double = 10) throws(RPCError) {
-        rpc = try RPCClient.connect(path: socket, require: [(Fs.interfaceID, Fs.interfaceVersion)], timeoutSeconds: timeoutSeconds)
+    /// The data path unless told otherwise: the rings, or the socket when
+    /// the environment has HUSK_RPC_RING=0.
+    public static let ringByDefault: Bool = {
+        guard let v = getenv("HUSK_RPC_RING") else { return true }
+        return String(cString: v) != "0"
+    }()
+
+    public init(
+        socket: String, timeoutSeconds: Double = 10, ring: Bool = FileSystemClient.ringByDefault, window: Int = 1 << 20
+    )
+        throws(RPCError)
+    {
+        rpc = try RPCClient.connect(
+            path: socket, require: [(Fs.interfaceID, Fs.interfaceVersion)], timeoutSeconds: timeoutSeconds, ring: ring)
         fs = FsClient(rpc)
+        windowSize = window
+        var conn: OpaquePointer?
+        var message = [CChar](repeating: 0, count: 256)
+        let r = husk_fs_fast_connect(socket, ring, &conn, &message, message.count)
+        guard r == 0, let conn else {
+            rpc.close()
+            throw RPCError(
+                r == 0 ? RPCStatus.io : r, String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        fast = conn
+    }
+
+    /// Release `handle` on the server, now or with the next batch.
+    func release(_ handle: UInt64) throws(RPCError) {
+        let batch: [UInt64]? = windowLock.withLock {
+            closing.append(handle)
+            guard closing.count >= Self.closeBatch else { return nil }
+            defer { closing = [] }
+            return closing
+        }
+        guard let batch else { return }
+        try Self.check(husk_fs_close_handles(fast, batch, UInt32(batch.count)), "close handles")
+    }
+
+    deinit {
+        husk_rpc_close(fast)
+        if var w = window { _ = husk_rpc_shm_unregister(fast, &w) }
+    }
+
+    /// A status of the C client as an error.
+    static func check(_ r: Int32, _ what: @autoclosure () -> String) throws(RPCError) {
+        if r != 0 { throw RPCError(r, what()) }
+    }
+
+    /// Run `body` with the fast connection's shared window (registered on
+    /// first use), one caller at a time.
+    func withWindow<T>(_ body: (husk_rpc_shm) throws(RPCError) -> T) throws(RPCError) -> T {
+        try windowLock.withLock { () throws(RPCError) -> T in
+            if let window { return try body(window) }
+            var w = husk_rpc_shm()
+            try Self.check(husk_rpc_shm_register(fast, UInt64(windowSize), &w), "register the shared window")
+            window = w
+            return try body(w)
+        }
+    }
+
+    /// An attr reply of the fast path.
+    func attrCall(
+        _ what: @autoclosure () -> String, _ call: (UnsafeMutablePointer<UInt64>, UInt32, UnsafeMutablePointer<UInt32>) -> Int32
+    )
+        throws(RPCError) -> Attr
+    {
+        var a = [UInt64](repeating: 0, count: 16)
+        var n: UInt32 = 0
+        let r = a.withUnsafeMutableBufferPointer { call($0.baseAddress!, UInt32($0.count), &n) }
+        try Self.check(r, what())
+        return try Attr(Array(a.prefix(Int(n))))
     }
 
     /// An inode's attributes (fs.idl's `attr`).
@@ -53,8 +149,17 @@ public final class FileSystemClient: Sendable {
         path.split(separator: "/").map(String.init).filter { $0 != "." }
     }
 
-    public func getattr(_ ino: UInt64) throws(RPCError) -> Attr { try Attr(fs.getattr(ino: ino).attr) }
-    public func lookup(_ dir: UInt64, _ name: String) throws(RPCError) -> Attr { try Attr(fs.lookup(dir: dir, name: name).attr) }
+    public func getattr(_ ino: UInt64) throws(RPCError) -> Attr {
+        try attrCall("getattr \(ino)") { husk_fs_getattr(fast, ino, $0, $1, $2) }
+    }
+
+    public func lookup(_ dir: UInt64, _ name: String) throws(RPCError) -> Attr {
+        try attrCall("lookup '\(name)' in \(dir)") { husk_fs_lookup(fast, dir, name, $0, $1, $2) }
+    }
+
+    public func unlink(_ dir: UInt64, _ name: String) throws(RPCError) {
+        try Self.check(husk_fs_unlink(fast, dir, name), "unlink '\(name)' in \(dir)")
+    }
 
     /// The inode a path names, following symbolic links (the last one only
     /// if `followLast`), at most 40 of them (ELOOP).
@@ -111,150 +216,188 @@ public final class FileSystemClient: Sendable {
         }
     }
 
-    /// `window`: bytes of the shared-memory window transfers larger than
-    /// 64 KiB go through, so also the most one call moves.
-    public func open(_ ino: UInt64, write: Bool, read: Bool = true, window: Int = 1 << 20) throws(RPCError) -> OpenedFile {
-        let fd = try fs.open(ino: ino, access: (read ? 1 : 0) | (write ? 2 : 0)).file
-        return try OpenedFile(ino: ino, fd: fd, parent: rpc, window: window)
+    public func open(_ ino: UInt64, write: Bool, read: Bool = true) throws(RPCError) -> OpenedFile {
+        var h: UInt64 = 0
+        try Self.check(husk_fs_open_handle(fast, ino, (read ? 1 : 0) | (write ? 2 : 0), &h), "open \(ino)")
+        return OpenedFile(ino: ino, handle: h, client: self)
     }
 
     /// Create (or, unless `exclusive`, open) a regular file for reading and writing.
-    public func create(
-        _ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool = false, window: Int = 1 << 20
-    ) throws(RPCError) -> (Attr, OpenedFile) {
-        let r = try fs.create(dir: dir, name: name, mode: mode, exclusive: exclusive)
-        let attr = try Attr(r.attr)
-        return (attr, try OpenedFile(ino: attr.ino, fd: r.file, parent: rpc, window: window))
+    public func create(_ dir: UInt64, _ name: String, mode: UInt32, exclusive: Bool = false) throws(RPCError) -> (Attr, OpenedFile) {
+        var h: UInt64 = 0
+        let attr = try attrCall("create '\(name)' in \(dir)") { husk_fs_create_handle(fast, dir, name, mode, exclusive, $0, $1, $2, &h) }
+        return (attr, OpenedFile(ino: attr.ino, handle: h, client: self))
     }
 }
 
-/// An opened file: the descriptor open or create returned, bound on the
-/// server to the file and its access mode. The connection over it (a
-/// HELLO round trip and a reader thread) is made on first use, so a file
-/// created and closed without I/O costs one call; closing drops the
-/// descriptor or the connection, which releases the server's object.
+/// An opened file: a handle of the client's fast connection (fs.idl
+/// version 2's open_handle or create_handle), bound on the server to the
+/// file and its access mode; closing it (or the connection) releases it.
 /// Transfers up to 64 KiB travel inline in the messages; larger ones go
-/// through a shared-memory window registered on first use. One thread at a
-/// time.
+/// through the client's shared-memory window. One thread at a time.
 public final class OpenedFile: @unchecked Sendable {
     // @unchecked: used by one caller at a time (by contract).
     public let ino: UInt64
-    let parent: RPCClient
-    var fd: Int32
-    var client: (rpc: RPCClient, fs: FsClient)?
-    let windowSize: Int
-    var window: SharedMemory?
+    let client: FileSystemClient
+    var handle: UInt64?
     public static let inlineMax = 65536
 
-    init(ino: UInt64, fd: Int32, parent: RPCClient, window size: Int = 1 << 20) throws(RPCError) {
+    init(ino: UInt64, handle: UInt64, client: FileSystemClient) {
         self.ino = ino
-        self.fd = fd
-        self.parent = parent
-        windowSize = size
+        self.handle = handle
+        self.client = client
     }
 
-    deinit { if client == nil && fd >= 0 { Glibc.close(fd) } }
+    deinit { if let handle { try? client.release(handle) } }
 
-    /// The fs client on this file's connection, made on first use.
-    public func connection() throws(RPCError) -> FsClient {
-        if let client { return client.fs }
-        guard fd >= 0 else { throw RPCError(RPCStatus.badf, "file closed") }
-        let rpc = try RPCClient.adopt(fd: fd, require: [(Fs.interfaceID, Fs.interfaceVersion)], parent: parent)
-        fd = -1  // the connection owns it now
-        client = (rpc, FsClient(rpc))
-        return client!.fs
-    }
-
-    private func sharedWindow() throws(RPCError) -> SharedMemory {
-        if let window { return window }
-        _ = try connection()
-        let w = try client!.rpc.registerSharedMemory(size: windowSize)
-        window = w
-        return w
+    private func live() throws(RPCError) -> UInt64 {
+        guard let handle else { throw RPCError(RPCStatus.badf, "file closed") }
+        return handle
     }
 
     /// Up to `length` bytes at `offset` (fewer at the end of the file).
     public func read(offset: UInt64, length: Int) throws(RPCError) -> [UInt8] {
-        let fs = try connection()
-        if length <= Self.inlineMax { return try fs.readInline(offset: offset, max: UInt32(length)).data }
-        let window = try sharedWindow()
-        var out: [UInt8] = []
-        while out.count < length {
-            let n = min(window.size, length - out.count)
-            let got = Int(try fs.read(offset: offset + UInt64(out.count), buffer: window.ref(offset: 0, length: UInt64(n))).count)
-            out += UnsafeRawBufferPointer(start: window.base, count: got)
-            if got < n { break }
+        var out = [UInt8](repeating: 0, count: length)
+        var failure: RPCError?
+        let n = out.withUnsafeMutableBytes { b -> Int in
+            do throws(RPCError) { return try read(offset: offset, into: b) } catch {
+                failure = error
+                return 0
+            }
         }
+        if let failure { throw failure }
+        out.removeLast(length - n)
         return out
     }
 
-    public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
-        let fs = try connection()
-        if bytes.count <= Self.inlineMax {
-            var done = 0
-            while done < bytes.count {
-                let wrote = Int(try fs.writeInline(offset: offset + UInt64(done), data: Array(bytes[done...])).count)
-                if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
-                done += wrote
+    /// Read into `buffer` at `offset`; the count read (fewer at the end of the file).
+    public func read(offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(RPCError) -> Int {
+        let h = try live()
+        let fast = client.fast
+        var done = 0
+        while done < buffer.count {
+            let left = buffer.count - done
+            if left <= Self.inlineMax {
+                var got: UInt32 = 0
+                let p = buffer.baseAddress!.advanced(by: done).assumingMemoryBound(to: UInt8.self)
+                try FileSystemClient.check(
+                    husk_fs_handle_read_inline(fast, h, offset + UInt64(done), UInt32(left), p, UInt32(left), &got), "read \(ino)")
+                done += min(Int(got), left)
+                break
             }
-            return
+            let (got, asked) = try client.withWindow { (window) throws(RPCError) -> (Int, Int) in
+                let n = min(Int(window.size), left)
+                var count: UInt64 = 0
+                try FileSystemClient.check(
+                    husk_fs_handle_read(
+                        fast, h, offset + UInt64(done), husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count),
+                    "read \(ino)")
+                let got = min(Int(count), n)
+                buffer.baseAddress!.advanced(by: done).copyMemory(from: window.base, byteCount: got)
+                return (got, n)
+            }
+            done += got
+            if got < asked { break }
         }
-        let window = try sharedWindow()
+        return done
+    }
+
+    public func write(offset: UInt64, _ bytes: [UInt8]) throws(RPCError) {
+        var failure: RPCError?
+        bytes.withUnsafeBytes { b in
+            do throws(RPCError) { try write(offset: offset, from: b) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Write all of `bytes` at `offset`.
+    public func write(offset: UInt64, from bytes: UnsafeRawBufferPointer) throws(RPCError) {
+        let h = try live()
+        let fast = client.fast
         var done = 0
         while done < bytes.count {
-            let n = min(window.size, bytes.count - done)
-            bytes.withUnsafeBytes { window.base.copyMemory(from: $0.baseAddress! + done, byteCount: n) }
-            let wrote = Int(try fs.write(offset: offset + UInt64(done), buffer: window.ref(offset: 0, length: UInt64(n))).count)
+            let left = bytes.count - done
+            var wrote = 0
+            if left <= Self.inlineMax {
+                var count: UInt32 = 0
+                let p = bytes.baseAddress!.advanced(by: done).assumingMemoryBound(to: UInt8.self)
+                try FileSystemClient.check(
+                    husk_fs_handle_write_inline(fast, h, offset + UInt64(done), p, UInt32(left), &count), "write \(ino)")
+                wrote = Int(count)
+            } else {
+                wrote = try client.withWindow { (window) throws(RPCError) -> Int in
+                    let n = min(Int(window.size), left)
+                    window.base.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+                    var count: UInt64 = 0
+                    try FileSystemClient.check(
+                        husk_fs_handle_write(
+                            fast, h, offset + UInt64(done), husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count),
+                        "write \(ino)")
+                    return Int(count)
+                }
+            }
             if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
             done += wrote
         }
     }
 
-    /// One call: up to min(`into.count`, the window) bytes at `offset`
-    /// into `into`. Returns the count, 0 at the end of the file, fewer than
-    /// asked when the call was interrupted after some progress (a signal
-    /// in this thread cancels it, docs/rpc-runtime.md); nothing moved
-    /// throws EINTR.
+    /// One call: up to min(`into.count`, the client's window) bytes at
+    /// `offset` into `into`. Returns the count, 0 at the end of the file,
+    /// fewer than asked when the call was interrupted after some progress
+    /// (a signal without SA_RESTART in this thread cancels it,
+    /// docs/rpc-runtime.md); nothing moved throws EINTR.
     public func readSome(offset: UInt64, into: UnsafeMutableRawBufferPointer) throws(RPCError) -> Int {
-        let fs = try connection()
+        let h = try live()
+        let fast = client.fast
         if into.count <= Self.inlineMax {
-            let data = try fs.readInline(offset: offset, max: UInt32(into.count)).data
-            guard data.count <= into.count else { throw RPCError(RPCStatus.proto, "read_inline returned more than asked") }
-            data.withUnsafeBytes { into.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return data.count
+            var got: UInt32 = 0
+            let p = into.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            try FileSystemClient.check(
+                husk_fs_handle_read_inline(fast, h, offset, UInt32(into.count), p, UInt32(into.count), &got), "read \(ino)")
+            return min(Int(got), into.count)
         }
-        let window = try sharedWindow()
-        let n = min(window.size, into.count)
-        let got = Int(try fs.read(offset: offset, buffer: window.ref(offset: 0, length: UInt64(n))).count)
-        guard got <= n else { throw RPCError(RPCStatus.proto, "read returned more than asked") }
-        into.baseAddress!.copyMemory(from: window.base, byteCount: got)
-        return got
+        return try client.withWindow { (window) throws(RPCError) -> Int in
+            let n = min(Int(window.size), into.count)
+            var count: UInt64 = 0
+            try FileSystemClient.check(
+                husk_fs_handle_read(fast, h, offset, husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count), "read \(ino)")
+            let got = min(Int(count), n)
+            into.baseAddress!.copyMemory(from: window.base, byteCount: got)
+            return got
+        }
     }
 
-    /// One call: up to min(`bytes.count`, the window) bytes at `offset`.
-    /// Returns the count written, short when the call was interrupted
-    /// after some progress; nothing written throws (EINTR when
-    /// interrupted).
+    /// One call: up to min(`bytes.count`, the client's window) bytes at
+    /// `offset`. Returns the count written, short when the call was
+    /// interrupted after some progress; nothing written throws (EINTR
+    /// when interrupted).
     public func writeSome(offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(RPCError) -> Int {
-        let fs = try connection()
-        if bytes.count <= Self.inlineMax { return Int(try fs.writeInline(offset: offset, data: Array(bytes)).count) }
-        let window = try sharedWindow()
-        let n = min(window.size, bytes.count)
-        window.base.copyMemory(from: bytes.baseAddress!, byteCount: n)
-        return Int(try fs.write(offset: offset, buffer: window.ref(offset: 0, length: UInt64(n))).count)
+        let h = try live()
+        let fast = client.fast
+        if bytes.count <= Self.inlineMax {
+            var count: UInt32 = 0
+            let p = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            try FileSystemClient.check(husk_fs_handle_write_inline(fast, h, offset, p, UInt32(bytes.count), &count), "write \(ino)")
+            return Int(count)
+        }
+        return try client.withWindow { (window) throws(RPCError) -> Int in
+            let n = min(Int(window.size), bytes.count)
+            window.base.copyMemory(from: bytes.baseAddress!, byteCount: n)
+            var count: UInt64 = 0
+            try FileSystemClient.check(
+                husk_fs_handle_write(fast, h, offset, husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count),
+                "write \(ino)")
+            return Int(min(Int(count), n))
+        }
     }
 
-    public func fsync() throws(RPCError) { _ = try connection().fsync() }
+    public func fsync() throws(RPCError) { try FileSystemClient.check(husk_fs_handle_fsync(client.fast, try live()), "fsync \(ino)") }
 
-    /// Release the file: the server drops its object when the descriptor
-    /// (or the connection over it) closes.
+    /// Release the file (on the server with the client's next batch of
+    /// closes, FileSystemClient.release).
     public func close() throws(RPCError) {
-        if let client {
-            client.rpc.close()
-            self.client = nil
-        } else if fd >= 0 {
-            Glibc.close(fd)
-        }
-        fd = -1
+        guard let h = handle else { return }
+        handle = nil
+        try client.release(h)
     }
 }

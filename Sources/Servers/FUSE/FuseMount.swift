@@ -26,6 +26,25 @@ public final class FuseMount: @unchecked Sendable {
     let client: FileSystemClient
     var files: [UInt64: OpenedFile] = [:]
     var nextHandle: UInt64 = 1
+    /// Per inode, the server's attributes when this mount last knew its
+    /// page cache to match the file (at open, and after its own writes at
+    /// fsync and release): an open that finds them unchanged keeps the
+    /// kernel's cached pages (keep_cache). Only with a cache time above 0.
+    var known: [UInt64: Stamp] = [:]
+    /// File handles written through since they were opened (release then
+    /// records the attributes the cache now matches).
+    var written: Set<UInt64> = []
+    /// A read's buffer, reused (one thread).
+    var readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    struct Stamp: Equatable {
+        var size: UInt64, mtime: Int64, ctime: Int64
+        init(_ a: FileSystemClient.Attr) {
+            size = a.size
+            mtime = a.mtime
+            ctime = a.ctime
+        }
+    }
     /// Seconds the kernel may cache attributes and entries.
     let timeout: Double
 
@@ -84,6 +103,23 @@ public final class FuseMount: @unchecked Sendable {
         do { try body() } catch { fuse_reply_err(req, error.status == 0 ? EIO : error.status) }
     }
 
+    /// Whether the kernel may keep the pages it caches for `ino` on this
+    /// open: the file's attributes are what they were when this mount last
+    /// knew its cache to match (close-to-open consistency, docs/fs.md).
+    func keepCache(_ ino: UInt64) throws(RPCError) -> Bool {
+        guard timeout > 0 else { return false }
+        let now = Stamp(try client.getattr(ino))
+        defer { known[ino] = now }
+        return known[ino] == now
+    }
+
+    /// After this mount wrote `ino` (fsync, release): its page cache holds
+    /// what it wrote, so the attributes now are the ones it knows.
+    func wrote(_ ino: UInt64) {
+        guard timeout > 0 else { return }
+        known[ino] = (try? client.getattr(ino)).map(Stamp.init)
+    }
+
     func adopt(_ f: OpenedFile) -> UInt64 {
         let h = nextHandle
         nextHandle += 1
@@ -139,6 +175,14 @@ public final class FuseMount: @unchecked Sendable {
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in m.entry(req, try m.client.lookup(FuseMount.fsIno(parent), String(cString: name!))) }
         }
+        o.`init` = { userdata, conn in
+            let m = Unmanaged<FuseMount>.fromOpaque(userdata!).takeUnretainedValue()
+            // With a cache time, cached pages are checked at open (keepCache)
+            // instead of at every attribute refresh: the server keeps whole
+            // seconds, so a refresh after this mount's own writes would
+            // otherwise look like a change and drop the cache.
+            if m.timeout > 0, let c = conn { c.pointee.want &= ~UInt32(FUSE_CAP_AUTO_INVAL_DATA) }
+        }
         o.forget = { req, _, _ in fuse_reply_none(req) }
         o.getattr = { req, ino, _ in
             let m = FuseMount.me(req)
@@ -182,7 +226,7 @@ public final class FuseMount: @unchecked Sendable {
         o.unlink = { req, parent, name in
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in
-                _ = try m.client.fs.unlink(dir: FuseMount.fsIno(parent), name: String(cString: name!))
+                try m.client.unlink(FuseMount.fsIno(parent), String(cString: name!))
                 fuse_reply_err(req, 0)
             }
         }
@@ -225,6 +269,7 @@ public final class FuseMount: @unchecked Sendable {
                 if fi!.pointee.flags & O_TRUNC != 0 {
                     _ = try m.client.fs.setattr(ino: FuseMount.fsIno(ino), valid: 0x08, mode: 0, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0)
                 }
+                fi!.pointee.keep_cache = (try? m.keepCache(FuseMount.fsIno(ino))) == true ? 1 : 0
                 fi!.pointee.fh = m.adopt(f)
                 fuse_reply_open(req, fi)
             }
@@ -235,6 +280,7 @@ public final class FuseMount: @unchecked Sendable {
                 let exclusive = fi!.pointee.flags & O_EXCL != 0
                 let (created, f) = try m.client.create(FuseMount.fsIno(parent), String(cString: name!), mode: mode & 0o7777, exclusive: exclusive)
                 let a = try m.own(req, created)
+                if m.timeout > 0 { m.known[a.ino] = FuseMount.Stamp(a) }
                 fi!.pointee.fh = m.adopt(f)
                 var e = fuse_entry_param()
                 e.ino = FuseMount.node(a.ino)
@@ -249,22 +295,30 @@ public final class FuseMount: @unchecked Sendable {
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in
                 guard let f = m.files[fi!.pointee.fh] else { throw RPCError(EBADF) }
-                let bytes = try f.read(offset: UInt64(off), length: size)
-                _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+                if m.readBuffer.count < size {
+                    m.readBuffer.deallocate()
+                    m.readBuffer = .allocate(byteCount: max(size, 1 << 20), alignment: 4096)
+                }
+                let n = try f.read(offset: UInt64(off), into: UnsafeMutableRawBufferPointer(rebasing: m.readBuffer[0..<size]))
+                _ = fuse_reply_buf(req, m.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), n)
             }
         }
         o.write = { req, _, buf, size, off, fi in
             let m = FuseMount.me(req)
             m.serve(req) { () throws(RPCError) in
                 guard let f = m.files[fi!.pointee.fh] else { throw RPCError(EBADF) }
-                try f.write(offset: UInt64(off), Array(UnsafeRawBufferPointer(start: buf, count: size)))
+                m.written.insert(fi!.pointee.fh)
+                try f.write(offset: UInt64(off), from: UnsafeRawBufferPointer(start: buf, count: size))
                 fuse_reply_write(req, size)
             }
         }
         o.flush = { req, _, _ in fuse_reply_err(req, 0) }
         o.release = { req, _, fi in
             let m = FuseMount.me(req)
-            if let f = m.files.removeValue(forKey: fi!.pointee.fh) { try? f.close() }
+            if let f = m.files.removeValue(forKey: fi!.pointee.fh) {
+                try? f.close()
+                if m.written.remove(fi!.pointee.fh) != nil { m.wrote(f.ino) }
+            }
             fuse_reply_err(req, 0)
         }
         o.fsync = { req, _, _, fi in
@@ -272,6 +326,7 @@ public final class FuseMount: @unchecked Sendable {
             m.serve(req) { () throws(RPCError) in
                 guard let f = m.files[fi!.pointee.fh] else { throw RPCError(EBADF) }
                 try f.fsync()
+                m.wrote(f.ino)
                 fuse_reply_err(req, 0)
             }
         }

@@ -89,7 +89,9 @@ struct BenchFS: ParsableCommand {
                 let v = get(r[p]!)
                 print("BENCH fs.\(name).\(p) \(String(format: "%.2f", v)) \(unit)")
                 if p != "fuse2fs", let base = r["fuse2fs"].map(get), v > 0, base > 0 {
-                    print("BENCH fs.\(name).\(p).vs_fuse2fs \(String(format: "%.2f", lowerIsBetter ? base / v : v / base)) x")
+                    // Two decimals, or two significant digits below 0.1 (never "0.00").
+                    let ratio = lowerIsBetter ? base / v : v / base
+                    print("BENCH fs.\(name).\(p).vs_fuse2fs \(String(format: ratio >= 0.1 ? "%.2f" : "%.2g", ratio)) x")
                 }
             }
         }
@@ -262,7 +264,7 @@ enum BenchFSPath {
         let names = (0..<w.files).map { "f\($0)" }
         f.createUs = try timed { for n in names { try c.create(d, n, mode: 0o644).1.close() } } / Double(w.files) * 1e6
         f.statUs = try timed { for n in names { _ = try c.lookup(d, n) } } / Double(w.files) * 1e6
-        f.unlinkUs = try timed { for n in names { _ = try c.fs.unlink(dir: d, name: n) } } / Double(w.files) * 1e6
+        f.unlinkUs = try timed { for n in names { try c.unlink(d, n) } } / Double(w.files) * 1e6
         let chunk = [UInt8](repeating: 0xA5, count: 1 << 20)
         let (attr, file) = try c.create(FileSystemClient.rootIno, "big", mode: 0o644)
         f.writeMBs =

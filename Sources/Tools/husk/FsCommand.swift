@@ -222,8 +222,9 @@ struct FsMount: ParsableCommand {
 struct FsClientOptions: ParsableArguments {
     @Option(help: "Path of the file-system server's socket.") var socket: String
 
-    func connect(_ command: String) throws -> FileSystemClient {
-        do { return try FileSystemClient(socket: socket) } catch {
+    /// `window`: the shared-memory window, so also the most one transfer call moves.
+    func connect(_ command: String, window: Int = 1 << 20) throws -> FileSystemClient {
+        do { return try FileSystemClient(socket: socket, window: window) } catch {
             printError("husk fs \(command): cannot connect to \(socket): \(error)")
             throw ExitCode(1)
         }
@@ -440,11 +441,11 @@ struct FsPut: ParsableCommand {
         var st = stat()
         let total = fstat(input, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : nil
         TransferInterruption.install()
-        let c = try options.connect("put")
+        let c = try options.connect("put", window: FsTransfer.chunk)
         var written: UInt64 = 0
         try fsClient("put", path) { () throws(RPCError) in
             let (dir, name) = try c.parent(of: path)
-            let (attr, f) = try c.create(dir.ino, name, mode: UInt32(mode, radix: 8)!, window: FsTransfer.chunk)
+            let (attr, f) = try c.create(dir.ino, name, mode: UInt32(mode, radix: 8)!)
             if attr.size > 0 { _ = try c.fs.setattr(ino: attr.ino, valid: 0x08, mode: 0, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0) }
             var transfer = FsTransfer(command: "put", total: total)
             written = try transfer.upload(from: input, localName: local, to: f)
@@ -471,14 +472,14 @@ struct FsGet: ParsableCommand {
 
     func run() throws {
         TransferInterruption.install()
-        let c = try options.connect("get")
+        let c = try options.connect("get", window: FsTransfer.chunk)
         var copied: UInt64 = 0
         var output: Int32 = -1
         defer { if output > 1 { Glibc.close(output) } }
         try fsClient("get", path) { () throws(RPCError) in
             let a = try c.resolve(path)
             if a.isDirectory { throw RPCError(EISDIR) }
-            let f = try c.open(a.ino, write: false, window: FsTransfer.chunk)
+            let f = try c.open(a.ino, write: false)
             // Created only once the source opened: a failed get leaves no empty file behind.
             output = local == "-" ? 1 : Glibc.open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard output >= 0 else { throw RPCError(errno, "cannot write \(local)") }

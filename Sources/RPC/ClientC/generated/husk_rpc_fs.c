@@ -670,3 +670,271 @@ int husk_fs_sync(struct husk_rpc_conn *conn)
     husk_rpc_reply_release(&husk_rep);
     return husk_st;
 }
+
+int husk_fs_open_handle(struct husk_rpc_conn *conn, uint64_t ino, uint32_t access, uint64_t *out_handle)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, ino);
+    husk_rpc_put_u32(&husk_w, access);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_OPEN_HANDLE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    uint64_t husk_v0 = husk_rpc_get_u64(&husk_r);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0) {
+        if (out_handle != NULL)
+            *out_handle = husk_v0;
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_create_handle(struct husk_rpc_conn *conn, uint64_t dir, const char *name, uint32_t mode, bool exclusive, uint64_t *out_attr, uint32_t out_attr_cap, uint32_t *out_attr_count, uint64_t *out_handle)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, dir);
+    husk_rpc_put_string(&husk_w, name);
+    husk_rpc_put_u32(&husk_w, mode);
+    husk_rpc_put_bool(&husk_w, exclusive);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_CREATE_HANDLE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    const uint8_t *husk_v0 = NULL;
+    uint32_t husk_v0_count = 0;
+    husk_rpc_get_array(&husk_r, 8, &husk_v0, &husk_v0_count);
+    uint64_t husk_v1 = husk_rpc_get_u64(&husk_r);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0 && out_attr_count != NULL)
+        *out_attr_count = husk_v0_count;
+    if (husk_st == 0 && (husk_v0_count > out_attr_cap || (out_attr == NULL && husk_v0_count != 0)))
+        husk_st = EMSGSIZE;
+    if (husk_st == 0) {
+        for (uint32_t husk_i = 0; husk_i < husk_v0_count; husk_i++)
+            out_attr[husk_i] = husk_rpc_le64(husk_v0 + (size_t)husk_i * 8);
+        if (out_handle != NULL)
+            *out_handle = husk_v1;
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_handle_read(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    husk_rpc_put_u64(&husk_w, offset);
+    husk_rpc_put_shm(&husk_w, buffer);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_HANDLE_READ, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    uint64_t husk_v0 = husk_rpc_get_u64(&husk_r);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0) {
+        if (out_count != NULL)
+            *out_count = husk_v0;
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_handle_write(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    husk_rpc_put_u64(&husk_w, offset);
+    husk_rpc_put_shm(&husk_w, buffer);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_HANDLE_WRITE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    uint64_t husk_v0 = husk_rpc_get_u64(&husk_r);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0) {
+        if (out_count != NULL)
+            *out_count = husk_v0;
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_handle_read_inline(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, uint32_t max, uint8_t *out_data, uint32_t out_data_cap, uint32_t *out_data_len)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    husk_rpc_put_u64(&husk_w, offset);
+    husk_rpc_put_u32(&husk_w, max);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_HANDLE_READ_INLINE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    const uint8_t *husk_v0 = NULL;
+    uint32_t husk_v0_len = 0;
+    husk_rpc_get_bytes(&husk_r, &husk_v0, &husk_v0_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0 && out_data_len != NULL)
+        *out_data_len = husk_v0_len;
+    if (husk_st == 0 && (husk_v0_len > out_data_cap || (out_data == NULL && husk_v0_len != 0)))
+        husk_st = EMSGSIZE;
+    if (husk_st == 0) {
+        if (husk_v0_len != 0)
+            memcpy(out_data, husk_v0, husk_v0_len);
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_handle_write_inline(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, const uint8_t *data, uint32_t data_len, uint32_t *out_count)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    husk_rpc_put_u64(&husk_w, offset);
+    husk_rpc_put_bytes(&husk_w, data, data_len);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_HANDLE_WRITE_INLINE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    uint32_t husk_v0 = husk_rpc_get_u32(&husk_r);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    if (husk_st == 0) {
+        if (out_count != NULL)
+            *out_count = husk_v0;
+    }
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_handle_fsync(struct husk_rpc_conn *conn, uint64_t handle)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_HANDLE_FSYNC, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_close_handle(struct husk_rpc_conn *conn, uint64_t handle)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    husk_rpc_put_u64(&husk_w, handle);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_CLOSE_HANDLE, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}
+
+int husk_fs_close_handles(struct husk_rpc_conn *conn, const uint64_t *handles, uint32_t handles_count)
+{
+    struct husk_rpc_writer husk_w;
+    husk_rpc_writer_init(&husk_w);
+    if (handles == NULL && handles_count != 0)
+        husk_w.error = EINVAL;
+    husk_rpc_put_u32(&husk_w, handles_count);
+    for (uint32_t husk_i = 0; handles != NULL && husk_i < handles_count; husk_i++)
+        husk_rpc_put_u64(&husk_w, handles[husk_i]);
+    const int *husk_fds = NULL;
+    struct husk_rpc_reply husk_rep;
+    int husk_st = husk_w.error;
+    if (husk_st == 0)
+        husk_st = husk_rpc_call_flags(conn, HUSK_FS_INTERFACE_ID, HUSK_FS_OP_CLOSE_HANDLES, husk_w.data, husk_w.len, husk_fds, 0u, 0u, &husk_rep);
+    husk_rpc_writer_free(&husk_w);
+    if (husk_st != 0)
+        return husk_st;
+
+    struct husk_rpc_reader husk_r;
+    husk_rpc_reader_init(&husk_r, husk_rep.payload, husk_rep.payload_len);
+    husk_st = husk_rpc_reader_end(&husk_r);
+    if (husk_st == 0 && husk_rep.nfds != 0u)
+        husk_st = EPROTO;
+    husk_rpc_reply_release(&husk_rep);
+    return husk_st;
+}

@@ -8,9 +8,9 @@
 extern "C" {
 #endif
 
-/* Interface `fs`: id 5, version 1. */
+/* Interface `fs`: id 5, version 2. */
 #define HUSK_FS_INTERFACE_ID 5u
-#define HUSK_FS_INTERFACE_VERSION 1u
+#define HUSK_FS_INTERFACE_VERSION 2u
 /* Initialiser of a struct husk_rpc_requirement for husk_rpc_connect(). */
 #define HUSK_FS_REQUIREMENT { HUSK_FS_INTERFACE_ID, HUSK_FS_INTERFACE_VERSION }
 
@@ -35,6 +35,15 @@ extern "C" {
 #define HUSK_FS_OP_READLINK 19u
 #define HUSK_FS_OP_LINK 20u
 #define HUSK_FS_OP_SYNC 21u
+#define HUSK_FS_OP_OPEN_HANDLE 22u
+#define HUSK_FS_OP_CREATE_HANDLE 23u
+#define HUSK_FS_OP_HANDLE_READ 24u
+#define HUSK_FS_OP_HANDLE_WRITE 25u
+#define HUSK_FS_OP_HANDLE_READ_INLINE 26u
+#define HUSK_FS_OP_HANDLE_WRITE_INLINE 27u
+#define HUSK_FS_OP_HANDLE_FSYNC 28u
+#define HUSK_FS_OP_CLOSE_HANDLE 29u
+#define HUSK_FS_OP_CLOSE_HANDLES 30u
 
 /*
  * op 1 statfs() -> (blocks: u64, bfree: u64, bavail: u64, files: u64, ffree: u64, bsize: u32, namemax: u32, read_only: bool) idempotent
@@ -203,6 +212,70 @@ int husk_fs_link(struct husk_rpc_conn *conn, uint64_t ino, uint64_t dir, const c
  * Returns 0 or a status (husk/rpc_client.h).
  */
 int husk_fs_sync(struct husk_rpc_conn *conn);
+
+/*
+ * op 22 open_handle(ino: u64, access: u32) -> (handle: u64)
+ * out_handle: may be NULL.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_open_handle(struct husk_rpc_conn *conn, uint64_t ino, uint32_t access, uint64_t *out_handle);
+
+/*
+ * op 23 create_handle(dir: u64, name: string, mode: u32, exclusive: bool) -> (attr: [u64], handle: u64)
+ * name: a NUL-terminated UTF-8 string.
+ * out_attr: receives *out_attr_count elements (set even when too many); EMSGSIZE if more than out_attr_cap.
+ * out_handle: may be NULL.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_create_handle(struct husk_rpc_conn *conn, uint64_t dir, const char *name, uint32_t mode, bool exclusive, uint64_t *out_attr, uint32_t out_attr_cap, uint32_t *out_attr_count, uint64_t *out_handle);
+
+/*
+ * op 24 handle_read(handle: u64, offset: u64, buffer: shm) -> (count: u64)
+ * out_count: may be NULL.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_handle_read(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count);
+
+/*
+ * op 25 handle_write(handle: u64, offset: u64, buffer: shm) -> (count: u64)
+ * out_count: may be NULL.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_handle_write(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, struct husk_rpc_shm_ref buffer, uint64_t *out_count);
+
+/*
+ * op 26 handle_read_inline(handle: u64, offset: u64, max: u32) -> (data: bytes)
+ * out_data: receives *out_data_len bytes (set even when too long); EMSGSIZE if more than out_data_cap.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_handle_read_inline(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, uint32_t max, uint8_t *out_data, uint32_t out_data_cap, uint32_t *out_data_len);
+
+/*
+ * op 27 handle_write_inline(handle: u64, offset: u64, data: bytes) -> (count: u32)
+ * data: data_len bytes.
+ * out_count: may be NULL.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_handle_write_inline(struct husk_rpc_conn *conn, uint64_t handle, uint64_t offset, const uint8_t *data, uint32_t data_len, uint32_t *out_count);
+
+/*
+ * op 28 handle_fsync(handle: u64) -> ()
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_handle_fsync(struct husk_rpc_conn *conn, uint64_t handle);
+
+/*
+ * op 29 close_handle(handle: u64) -> ()
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_close_handle(struct husk_rpc_conn *conn, uint64_t handle);
+
+/*
+ * op 30 close_handles(handles: [u64]) -> ()
+ * handles: handles_count elements.
+ * Returns 0 or a status (husk/rpc_client.h).
+ */
+int husk_fs_close_handles(struct husk_rpc_conn *conn, const uint64_t *handles, uint32_t handles_count);
 
 #ifdef __cplusplus
 }
