@@ -272,7 +272,11 @@ public final class RPCServer: @unchecked Sendable {
             return false
         }
         log(.info, "connection \(conn.id) opened: \(identity)\(note)")
-        HostThread.start(name: "rpc-conn-\(conn.id)", detached: true, blockSignals: true) { conn.readerLoop() }
+        // A hypercall thread: operations a handler runs inline (runsInline)
+        // run here and may call into components.
+        if !RPCServerThread.start(name: "rpc-conn-\(conn.id)", { conn.readerLoop() }) {
+            HostThread.start(name: "rpc-conn-\(conn.id)", detached: true, blockSignals: true) { conn.readerLoop() }
+        }
         return true
     }
 

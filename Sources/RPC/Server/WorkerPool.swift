@@ -53,30 +53,8 @@ final class WorkerPool: @unchecked Sendable {
 
     private static let taken: @Sendable () -> Void = {}
 
-    private final class Box: @unchecked Sendable {
-        // @unchecked: immutable reference handed to the new thread.
-        let pool: WorkerPool
-        init(_ p: WorkerPool) { pool = p }
-    }
-
     private func startWorker() {
-        let box = Unmanaged.passRetained(Box(self)).toOpaque()
-        // Workers block every signal: signals belong to the application's threads.
-        var all = sigset_t(), old = sigset_t()
-        sigfillset(&all)
-        // SIGSYS stays open: a seccomp trap delivered to a thread that blocks it
-        // kills the process instead of reaching the sandbox's logging handler.
-        sigdelset(&all, SIGSYS)
-        pthread_sigmask(SIG_SETMASK, &all, &old)
-        let r = HypercallThreads.create(
-            ctx: nil, name: "rpc-worker",
-            fn: { raw in
-                let pool = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().pool
-                pool.workerLoop()
-            }, arg: box, joinable: false, hostThread: true)
-        pthread_sigmask(SIG_SETMASK, &old, nil)
-        if case .failure = r {
-            Unmanaged<Box>.fromOpaque(box).release()
+        if !RPCServerThread.start(name: "rpc-worker", { [self] in workerLoop() }) {
             monitor.withLock { threads -= 1 }
         }
     }
@@ -124,4 +102,36 @@ public enum RPCWorkerThread {
     static func clearCancel() { HypercallThreads.clearCurrentCancellation() }
     /// Whether the calling thread's cancellation flag is set.
     public static var cancelPending: Bool { HypercallThreads.currentCancellationPending }
+}
+
+/// The server's own threads (workers and connection readers): detached
+/// host threads with a hypercall thread record, so a call can run on any of
+/// them (also into components: the record carries the cancellation flag
+/// the runtime sets), with every signal blocked but SIGSYS (signals belong
+/// to the application's threads; a seccomp trap must reach the sandbox's
+/// logging handler, docs/sandbox.md).
+enum RPCServerThread {
+    private final class Box: @unchecked Sendable {
+        // @unchecked: immutable, handed to the new thread.
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    /// False when the thread could not be made.
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var all = sigset_t(), old = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGSYS)
+        pthread_sigmask(SIG_SETMASK, &all, &old)
+        let r = HypercallThreads.create(
+            ctx: nil, name: name,
+            fn: { raw in Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body() }, arg: box, joinable: false, hostThread: true)
+        pthread_sigmask(SIG_SETMASK, &old, nil)
+        if case .failure = r {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return false
+        }
+        return true
+    }
 }

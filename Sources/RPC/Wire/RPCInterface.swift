@@ -56,10 +56,12 @@ public protocol RPCInterfaceHandler: Sendable {
     /// Unknown operations return ENOSYS; undecodable payloads EINVAL.
     func dispatch(operation: UInt32, payload: UnsafeRawBufferPointer, call: any RPCCall) -> RPCReplyBody
     /// True for operations so short that the server runs them on the
-    /// thread that received them, saving a hand-off to a worker (the null
-    /// RPC's latency). Such an operation must not block, must not call into
-    /// components, and cannot be cancelled (its connection reads nothing
-    /// while it runs). Default: none.
+    /// connection's reader thread, saving a hand-off to a worker (the null
+    /// RPC's latency). The reader is a hypercall thread like the workers, so
+    /// such an operation may call into components, but it cannot be
+    /// cancelled, and its connection reads nothing while it runs (no other
+    /// call, no CANCEL): only what finishes in microseconds belongs here,
+    /// never a wait for the client or for a long transfer. Default: none.
     func runsInline(operation: UInt32) -> Bool
 }
 

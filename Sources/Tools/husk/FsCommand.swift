@@ -136,7 +136,7 @@ struct FsServe: ParsableCommand {
         var config = RPCServer.Configuration(name: "fs")
         config.policy = try policy.map(loadPolicyFile) ?? AccessPolicy.allowAll
         config.maxWorkers = workers
-        let server = RPCServer(configuration: config, handlers: [FsDispatcher(FSService(fileSystem: fileSystem, readOnly: readOnly))])
+        let server = RPCServer(configuration: config, handlers: [FSHandler(FSService(fileSystem: fileSystem, readOnly: readOnly))])
         do {
             if let listenFD {
                 try server.listen(inheritedDescriptor: listenFD, path: socket)
