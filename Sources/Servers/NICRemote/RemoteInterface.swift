@@ -38,9 +38,7 @@ public final class RemoteInterface: @unchecked Sendable {
         let names: [String]
         do { names = try client.interfaces() } catch { throw Failure(description: "nic.interfaces on \(socket): \(error)") }
         guard let chosen = interface ?? names.first else { throw Failure(description: "the NIC server at \(socket) serves no interface") }
-        do { port = try client.open(chosen, monitor: false) } catch {
-            throw Failure(description: "cannot open interface \(chosen) on \(socket): \(error)")
-        }
+        port = try Self.openStackPort(client, chosen, socket: socket)
         self.name = name ?? chosen
         guard self.name.utf8.count <= Int(NETIF_NAME_MAX) else { throw Failure(description: "interface name \(self.name) is too long") }
         link = (try? port.link()) ?? NETIF_LINK_UP
@@ -66,6 +64,27 @@ public final class RemoteInterface: @unchecked Sendable {
             throw Failure(description: "cannot register interface \(self.name): \(ErrnoName.describe(r))")
         }
         receiver = HostThread.start(name: "nic-remote-rx", blockSignals: true) { [self] in receive() }
+    }
+
+    /// How long a stack waits for the interface's stack port when the NIC
+    /// server says another stack holds it. A stack that was killed holds
+    /// it until the server notices its death: at once on the socket path,
+    /// after at most one sleep slice (100 ms, protocol §11) when its reader
+    /// sleeps on the call rings' futex. A restart (`husk up` after a
+    /// SIGKILL) must not fail for that; two live stacks still get EBUSY.
+    static let busyWaitSeconds = 2.0
+
+    private static func openStackPort(_ client: NICServerClient, _ interface: String, socket: String) throws -> NICPort {
+        let end = monotonicNanos() + UInt64(busyWaitSeconds * 1e9)
+        while true {
+            do { return try client.open(interface, monitor: false) } catch {
+                if error.status == RPCStatus.busy && monotonicNanos() < end {
+                    usleep(50_000)
+                    continue
+                }
+                throw Failure(description: "cannot open interface \(interface) on \(socket): \(error)")
+            }
+        }
     }
 
     public var mac: [UInt8] { port.mac }
