@@ -272,32 +272,13 @@ public final class OpenedFile: @unchecked Sendable {
 
     /// Read into `buffer` at `offset`; the count read (fewer at the end of the file).
     public func read(offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(RPCError) -> Int {
-        let h = try live()
-        let fast = client.fast
         var done = 0
         while done < buffer.count {
-            let left = buffer.count - done
-            if left <= Self.inlineMax {
-                var got: UInt32 = 0
-                let p = buffer.baseAddress!.advanced(by: done).assumingMemoryBound(to: UInt8.self)
-                try FileSystemClient.check(
-                    husk_fs_handle_read_inline(fast, h, offset + UInt64(done), UInt32(left), p, UInt32(left), &got), "read \(ino)")
-                done += min(Int(got), left)
-                break
-            }
-            let (got, asked) = try client.withWindow { (window) throws(RPCError) -> (Int, Int) in
-                let n = min(Int(window.size), left)
-                var count: UInt64 = 0
-                try FileSystemClient.check(
-                    husk_fs_handle_read(
-                        fast, h, offset + UInt64(done), husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count),
-                    "read \(ino)")
-                let got = min(Int(count), n)
-                buffer.baseAddress!.advanced(by: done).copyMemory(from: window.base, byteCount: got)
-                return (got, n)
-            }
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[done...])
+            let got = try readSome(offset: offset + UInt64(done), into: rest)
             done += got
-            if got < asked { break }
+            // Fewer than one call moves: the end of the file.
+            if got < (rest.count <= Self.inlineMax ? rest.count : min(client.windowSize, rest.count)) { break }
         }
         return done
     }
@@ -312,30 +293,9 @@ public final class OpenedFile: @unchecked Sendable {
 
     /// Write all of `bytes` at `offset`.
     public func write(offset: UInt64, from bytes: UnsafeRawBufferPointer) throws(RPCError) {
-        let h = try live()
-        let fast = client.fast
         var done = 0
         while done < bytes.count {
-            let left = bytes.count - done
-            var wrote = 0
-            if left <= Self.inlineMax {
-                var count: UInt32 = 0
-                let p = bytes.baseAddress!.advanced(by: done).assumingMemoryBound(to: UInt8.self)
-                try FileSystemClient.check(
-                    husk_fs_handle_write_inline(fast, h, offset + UInt64(done), p, UInt32(left), &count), "write \(ino)")
-                wrote = Int(count)
-            } else {
-                wrote = try client.withWindow { (window) throws(RPCError) -> Int in
-                    let n = min(Int(window.size), left)
-                    window.base.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
-                    var count: UInt64 = 0
-                    try FileSystemClient.check(
-                        husk_fs_handle_write(
-                            fast, h, offset + UInt64(done), husk_rpc_shm_ref(id: window.id, offset: 0, length: UInt64(n)), &count),
-                        "write \(ino)")
-                    return Int(count)
-                }
-            }
+            let wrote = try writeSome(offset: offset + UInt64(done), UnsafeRawBufferPointer(rebasing: bytes[done...]))
             if wrote == 0 { throw RPCError(RPCStatus.io, "write made no progress") }
             done += wrote
         }
